@@ -1,0 +1,1 @@
+"""Users, server-side sessions, roles and permissions, CSRF, API keys."""

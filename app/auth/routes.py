@@ -1,0 +1,158 @@
+"""Sign-in, sign-out, and a user's own account (password, API keys)."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.audit.service import record
+from app.auth import apikeys, sessions, users
+from app.auth.deps import (
+    PUBLIC,
+    Principal,
+    SettingsDep,
+    check_csrf,
+    client_addr,
+    request_actor,
+    requires,
+)
+from app.auth.permissions import Permission as P
+from app.db import SessionDep
+from app.errors import AppError, Forbidden
+from app.web import render
+
+router = APIRouter()
+PRELOGIN_COOKIE = "cw_prelogin"
+
+SelfUser = Annotated[Principal, Depends(requires(P.self_manage, pending_password_ok=True))]
+ActiveSelf = Annotated[Principal, Depends(requires(P.self_manage))]
+
+
+def _safe_next(target: str) -> str:
+    # only local paths: never an open redirect to another site
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def _login_page(request: Request, settings: SettingsDep, *, error: str = "", next_: str = "/",
+                username: str = "", status: int = 200) -> Response:
+    token = secrets.token_urlsafe(32)
+    response = render(request, "auth/login.html",
+                      {"error": error, "next": next_, "username": username,
+                       "login_csrf": token}, status_code=status)
+    response.set_cookie(PRELOGIN_COOKIE, token, httponly=True, samesite="strict",
+                        secure=settings.secure_cookies, max_age=3600, path="/login")
+    return response
+
+
+@router.get("/login", dependencies=[Depends(PUBLIC)])
+def login_form(request: Request, settings: SettingsDep, next: str = "/") -> Response:  # noqa: A002
+    return _login_page(request, settings, next_=_safe_next(next))
+
+
+@router.post("/login", dependencies=[Depends(PUBLIC)])
+async def login_submit(
+    request: Request, db: SessionDep, settings: SettingsDep,
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+    next: Annotated[str, Form(max_length=512)] = "/",  # noqa: A002
+) -> Response:
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        raise Forbidden("Refused: this sign-in came from another site.")
+    expected = request.cookies.get(PRELOGIN_COOKIE, "")
+    if not expected or not hmac.compare_digest(expected, csrf_token):
+        return _login_page(request, settings, error="The sign-in form expired. Please try again.",
+                           next_=_safe_next(next), username=username, status=403)
+    actor = request_actor(request)
+    try:
+        user = users.authenticate(db, settings, actor, username, password)
+    except users.LoginFailed as exc:
+        db.commit()  # failures and lockouts are recorded even though sign-in fails
+        return _login_page(request, settings, error=str(exc), next_=_safe_next(next),
+                           username=username, status=401)
+    token = sessions.start(db, settings, user, client_addr=client_addr(request),
+                           user_agent=request.headers.get("user-agent", ""),
+                           replaces=request.cookies.get(sessions.COOKIE_NAME))
+    db.commit()
+    target = "/account/password" if user.must_change_password else _safe_next(next)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(sessions.COOKIE_NAME, token, httponly=True, samesite="strict",
+                        secure=settings.secure_cookies, path="/")
+    response.delete_cookie(PRELOGIN_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, db: SessionDep, who: SelfUser) -> Response:
+    token = request.cookies.get(sessions.COOKIE_NAME, "")
+    sessions.end(db, token)
+    record(db, who.actor, "auth.logout", object_type="user", object_ids=[who.user.id or 0])
+    db.commit()
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(sessions.COOKIE_NAME, path="/")
+    return response
+
+
+@router.get("/account/password")
+def password_form(request: Request, who: SelfUser) -> Response:
+    return render(request, "auth/password.html", {"forced": who.user.must_change_password})
+
+
+@router.post("/account/password")
+def password_submit(
+    request: Request, db: SessionDep, who: SelfUser,
+    current: Annotated[str, Form(max_length=256)],
+    new: Annotated[str, Form(max_length=256)],
+    confirm: Annotated[str, Form(max_length=256)],
+) -> Response:
+    context = {"forced": who.user.must_change_password}
+    if new != confirm:
+        return render(request, "auth/password.html",
+                      {**context, "error": "The two new passwords differ."}, status_code=422)
+    try:
+        users.change_password(db, who.actor, who.user, current=current, new=new)
+    except AppError as exc:
+        db.commit()  # a wrong current password is recorded
+        return render(request, "auth/password.html", {**context, "error": exc.message},
+                      status_code=exc.status_code)
+    if who.session_row is not None:
+        sessions.push_flash(who.session_row, "Your password has been changed.")
+        db.add(who.session_row)
+    db.commit()
+    return RedirectResponse("/", status_code=303)
+
+
+@router.get("/account/keys")
+def keys_page(request: Request, db: SessionDep, who: ActiveSelf) -> Response:
+    return render(request, "auth/keys.html", {"keys": apikeys.list_for(db, who.user.id or 0)})
+
+
+@router.post("/account/keys")
+def keys_create(
+    request: Request, db: SessionDep, settings: SettingsDep, who: ActiveSelf,
+    name: Annotated[str, Form(max_length=64)], days: Annotated[int, Form(ge=1, le=366)] = 30,
+) -> Response:
+    row, key = apikeys.create(db, settings, who.actor, who.user, name=name, days=days)
+    db.commit()
+    return render(request, "auth/keys.html",
+                  {"keys": apikeys.list_for(db, who.user.id or 0), "new_key": key,
+                   "new_key_row": row})
+
+
+@router.post("/account/keys/{key_id}/revoke")
+def keys_revoke(key_id: int, db: SessionDep, who: ActiveSelf) -> Response:
+    apikeys.revoke(db, who.actor, who.user, key_id)
+    if who.session_row is not None:
+        sessions.push_flash(who.session_row, "The API key was revoked.")
+        db.add(who.session_row)
+    db.commit()
+    return RedirectResponse("/account/keys", status_code=303)
+
+
+__all__ = ["check_csrf", "router"]

@@ -1,0 +1,172 @@
+"""The `cellwatch` command: serve, migrate, bootstrap, users, audit."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from sqlmodel import Session
+
+from app import migrations
+from app.audit.service import Actor, verify_chain
+from app.auth import users as user_service
+from app.db import make_engine, make_session_factory
+from app.errors import AppError
+from app.settings import get_settings
+
+cli = typer.Typer(help="Cellwatch operator commands.", no_args_is_help=True)
+users_cli = typer.Typer(help="Manage users.", no_args_is_help=True)
+audit_cli = typer.Typer(help="Check the audit log.", no_args_is_help=True)
+cli.add_typer(users_cli, name="users")
+cli.add_typer(audit_cli, name="audit")
+
+
+def _actor() -> Actor:
+    return Actor(user_id=None, name=f"cli:{getpass.getuser()}"[:64], client_addr="local")
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply every pending database migration."""
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrations.upgrade(settings.effective_database_url)
+    typer.echo("database is at the newest migration")
+
+
+@cli.command()
+def bootstrap() -> None:
+    """On a database with no users, create `admin` with a one-time password, printed once."""
+    with _session() as session:
+        secret = user_service.bootstrap_admin(session, _actor())
+        session.commit()
+    if secret is None:
+        typer.echo("users exist already; nothing to do")
+        return
+    typer.secho("\n  First run: created user 'admin'.", bold=True)
+    typer.secho(f"  One-time password: {secret}", bold=True)
+    typer.echo("  It is shown only now; you must choose a new one at first sign-in.\n")
+
+
+@cli.command()
+def serve(
+    host: str = typer.Option(None, help="default: CELLWATCH_HOST"),
+    port: int = typer.Option(None, help="default: CELLWATCH_PORT"),
+    workers: int = typer.Option(None, help="default: CELLWATCH_WORKERS"),
+) -> None:
+    """Serve the web app and the API (uvicorn)."""
+    import uvicorn
+
+    settings = get_settings()
+    settings.check_safe()
+    uvicorn.run("app.main:create_app", factory=True, host=host or settings.host,
+                port=port or settings.port, workers=workers or settings.workers,
+                proxy_headers=True, server_header=False)
+
+
+@users_cli.command("create")
+def users_create(username: str, role: str, display_name: str = "") -> None:
+    """Create a user; prints a one-time password to change at first sign-in."""
+    with _session() as session:
+        try:
+            user, secret = user_service.create_user(session, _actor(), username=username,
+                                                    role=role, display_name=display_name)
+        except AppError as exc:
+            _fail(exc.message)
+            return
+        session.commit()
+    typer.echo(f"created {user.username} ({user.role}); one-time password: {secret}")
+
+
+@users_cli.command("list")
+def users_list() -> None:
+    """List users with role and state."""
+    with _session() as session:
+        for user in user_service.list_users(session):
+            state = "active" if user.is_active else "disabled"
+            typer.echo(f"{user.username:24} {user.role:11} {state}")
+
+
+def _with_user(username: str, action: str, role: str = "") -> str:
+    with _session() as session:
+        user = user_service.find_user(session, username)
+        if user is None:
+            _fail(f"no user named {username!r}")
+            return ""
+        try:
+            out = ""
+            if action == "disable":
+                user_service.set_active(session, _actor(), user, False)
+            elif action == "enable":
+                user_service.set_active(session, _actor(), user, True)
+            elif action == "set-role":
+                user_service.set_role(session, _actor(), user, role)
+            else:
+                out = user_service.reset_password(session, _actor(), user)
+        except AppError as exc:
+            _fail(exc.message)
+        session.commit()
+        return out
+
+
+@users_cli.command("disable")
+def users_disable(username: str) -> None:
+    """Disable a user; their sessions end at once."""
+    _with_user(username, "disable")
+    typer.echo(f"{username} disabled; their sessions were ended")
+
+
+@users_cli.command("enable")
+def users_enable(username: str) -> None:
+    """Enable a user again (also clears a lockout)."""
+    _with_user(username, "enable")
+    typer.echo(f"{username} enabled")
+
+
+@users_cli.command("set-role")
+def users_set_role(username: str, role: str) -> None:
+    """Change a user's role; their sessions end at once."""
+    _with_user(username, "set-role", role)
+    typer.echo(f"{username} is now {role}; their sessions were ended")
+
+
+@users_cli.command("reset-password")
+def users_reset_password(username: str) -> None:
+    """Give a user a new one-time password; their sessions end at once."""
+    secret = _with_user(username, "reset-password")
+    typer.echo(f"{username}: one-time password {secret}")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check the audit chain; report the first broken link."""
+    with _session() as session:
+        result = verify_chain(session)
+    if result.ok:
+        typer.echo(f"audit log intact: {result.checked} events checked")
+        return
+    _fail(f"audit log BROKEN at event {result.broken_at}: {result.reason} "
+          f"({result.checked} events verified before it)")
+
+
+def main() -> None:
+    cli()

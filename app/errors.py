@@ -1,0 +1,123 @@
+"""Errors carry their HTTP status; one handler renders them as a page, an htmx fragment or JSON."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("cellwatch")
+
+
+class AppError(Exception):
+    status_code = 400
+    title = "Bad request"
+
+    def __init__(
+        self, message: str, *, headers: dict[str, str] | None = None, redirect_to: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.headers = headers
+        self.redirect_to = redirect_to  # where a browser GET is sent instead of an error page
+
+
+class NotAuthenticated(AppError):
+    status_code = 401
+    title = "Sign-in needed"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    title = "Not allowed"
+
+
+class NotFound(AppError):
+    status_code = 404
+    title = "Not found"
+
+
+class Conflict(AppError):
+    status_code = 409
+    title = "Changed by someone else"
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    title = "Too large"
+
+
+class Unprocessable(AppError):
+    status_code = 422
+    title = "Cannot accept this"
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    title = "Too many attempts"
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or (
+        "application/json" in request.headers.get("accept", "")
+        and "text/html" not in request.headers.get("accept", "")
+    )
+
+
+def error_response(
+    request: Request, status: int, title: str, message: str,
+    headers: dict[str, str] | None = None, detail: Any = None,
+) -> Response:
+    if wants_json(request):
+        body: dict[str, Any] = {"error": title, "message": message}
+        if detail is not None:
+            body["detail"] = detail
+        return JSONResponse(body, status_code=status, headers=headers)
+    if status == 401 and request.method == "GET":
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    from app.web import render  # late: web imports templates that need the app configured
+
+    template = "errors/_error.html" if request.headers.get("hx-request") else "errors/error.html"
+    return render(request, template, {"status": status, "title": title, "message": message},
+                  status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> Response:
+        if exc.redirect_to and request.method == "GET" and not wants_json(request):
+            return RedirectResponse(exc.redirect_to, status_code=303)
+        return error_response(request, exc.status_code, exc.title, exc.message, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        titles = {404: "Not found", 405: "Method not allowed", 401: "Sign-in needed",
+                  403: "Not allowed", 413: "Too large"}
+        title = titles.get(exc.status_code, "Request refused")
+        message = exc.detail if isinstance(exc.detail, str) else title
+        if exc.status_code == 404:
+            message = "There is nothing at this address."
+        return error_response(request, exc.status_code, title, message, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            {"field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
+             "message": err.get("msg", "invalid")}
+            for err in exc.errors()
+        ]
+        text = "; ".join(f"{p['field']}: {p['message']}" for p in problems) or "invalid input"
+        return error_response(request, 422, "Cannot accept this", text, detail=problems)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(
+            request, 500, "Something went wrong",
+            "The request failed and nothing was changed. The error has been logged; "
+            f"quote request id {getattr(request.state, 'request_id', '-')}.",
+        )

@@ -1,0 +1,35 @@
+"""Liveness and readiness: no auth, no data."""
+
+from __future__ import annotations
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.auth.deps import PUBLIC
+from app.migrations import alembic_config
+
+router = APIRouter()
+
+
+@router.get("/healthz", dependencies=[Depends(PUBLIC)])
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", dependencies=[Depends(PUBLIC)])
+def readyz(request: Request) -> JSONResponse:
+    engine = request.app.state.engine
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            current = MigrationContext.configure(conn).get_current_revision()
+    except SQLAlchemyError:
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+    if current != head:
+        return JSONResponse({"status": "unavailable", "database": "migrations pending"}, 503)
+    return JSONResponse({"status": "ready"})

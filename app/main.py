@@ -1,0 +1,41 @@
+"""create_app(): settings, database, routers, static files, error handlers, middleware."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from app import health, home
+from app.audit import routes as audit_routes
+from app.auth import admin_routes
+from app.auth import routes as auth_routes
+from app.db import make_engine, make_session_factory
+from app.errors import install_error_handlers
+from app.middleware import SecurityHeaders
+from app.settings import Settings, get_settings
+from app.web import STATIC_DIR
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    settings.check_safe()
+    logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO)
+    docs = settings.api_docs
+    app = FastAPI(
+        title="Cellwatch", debug=settings.debug,
+        docs_url="/docs" if docs else None, redoc_url=None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    app.state.settings = settings
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app.state.engine = make_engine(settings.effective_database_url)
+    app.state.session_factory = make_session_factory(app.state.engine)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in (health.router, auth_routes.router, admin_routes.router,
+                   audit_routes.router, home.router):
+        app.include_router(router)
+    install_error_handlers(app)
+    app.add_middleware(SecurityHeaders)
+    return app

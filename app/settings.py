@@ -1,0 +1,101 @@
+"""One Settings object, read from CELLWATCH_* environment variables (and a .env file)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A fixed, publicly known key so that development needs no setup; production refuses it.
+DEV_MASTER_KEY = base64.b64encode(b"cellwatch-development-only-key!!").decode()
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class UnsafeSettingsError(RuntimeError):
+    """Raised at start-up when production settings would be unsafe."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CELLWATCH_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    environment: Environment = Environment.development
+    database_url: str = ""  # empty: a SQLite file inside data_dir
+    data_dir: Path = Path("data")
+    master_key: str = DEV_MASTER_KEY  # base64 of 32 bytes; wraps every image's own key
+    debug: bool = False
+    api_docs: bool = True  # OpenAPI at /docs; must be off in production
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    session_absolute_hours: int = Field(default=12, ge=1, le=7 * 24)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_minutes: int = Field(default=10, ge=1)
+    api_key_max_days: int = Field(default=90, ge=1, le=366)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = Field(default=1, ge=1)
+
+    @field_validator("master_key")
+    @classmethod
+    def _key_is_32_bytes(cls, value: str) -> str:
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("master_key must be base64") from exc
+        if len(raw) != 32:
+            raise ValueError("master_key must decode to exactly 32 bytes (AES-256)")
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.production
+
+    @property
+    def master_key_bytes(self) -> bytes:
+        return base64.b64decode(self.master_key)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'cellwatch.db').resolve()}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.is_production
+
+    def unsafe_reasons(self) -> list[str]:
+        """Why these settings must not run in production (empty when they may)."""
+        if not self.is_production:
+            return []
+        reasons = []
+        if self.master_key == DEV_MASTER_KEY:
+            reasons.append("CELLWATCH_MASTER_KEY is missing or the development default")
+        if self.debug:
+            reasons.append("CELLWATCH_DEBUG is on")
+        if self.api_docs:
+            reasons.append("CELLWATCH_API_DOCS is on (API docs would be public)")
+        if not self.database_url:
+            reasons.append("CELLWATCH_DATABASE_URL is not set")
+        return reasons
+
+    def check_safe(self) -> None:
+        reasons = self.unsafe_reasons()
+        if reasons:
+            raise UnsafeSettingsError(
+                "refusing to start in production: " + "; ".join(reasons)
+            )
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,45 @@
+"""The one Jinja2Templates, and render helpers that add the signed-in context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+
+# Navigation areas, in order; each shows only to users holding its permission.
+NAV: list[tuple[str, str, str]] = [
+    ("Intake", "/intake", "evidence:submit"),
+    ("Review", "/review", "matches:review"),
+    ("Accounts", "/accounts", "accounts:read"),
+    ("Takedowns", "/takedowns", "takedowns:read"),
+    ("Search", "/search", "prisoners:search"),
+    ("Reports", "/reports", "reports:read"),
+    ("Audit", "/audit", "audit:read"),
+    ("Admin", "/admin/users", "users:manage"),
+]
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None,
+    *, status_code: int = 200, headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    principal = getattr(request.state, "principal", None)
+    perms = principal.permissions if principal else frozenset()
+    ctx: dict[str, Any] = {
+        "principal": principal,
+        "nav": [(label, href) for label, href, perm in NAV if perm in perms],
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+        "flashes": getattr(request.state, "flashes", []),
+    }
+    ctx.update(context or {})
+    return templates.TemplateResponse(
+        request, template, ctx, status_code=status_code, headers=headers
+    )

@@ -1,0 +1,144 @@
+"""Test fixtures: the schema is built by running the migrations; each test is rolled back."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine
+from sqlmodel import Session
+
+from app import migrations
+from app.audit.service import Actor
+from app.auth.models import User
+from app.auth.passwords import hash_password
+from app.db import make_engine
+from app.main import create_app
+from app.settings import Settings
+from tests.support.postgres import create_database, temporary_cluster
+
+PASSWORD = "correct horse battery"
+TEST_ACTOR = Actor(user_id=None, name="test", client_addr="127.0.0.1", request_id="t")
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    migrations.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    with temporary_cluster() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_url(pg_server: str) -> str:
+    url = create_database(pg_server, "cellwatch_test")
+    migrations.upgrade(url)
+    return url
+
+
+@pytest.fixture(params=["sqlite"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """SQLite by default; parametrize indirectly with "postgres" to run on both."""
+    name = "postgres_url" if request.param == "postgres" else "sqlite_url"
+    return request.getfixturevalue(name)
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    eng = make_engine(db_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    conn = engine.connect()
+    outer = conn.begin()
+    yield conn
+    outer.rollback()
+    conn.close()
+
+
+@pytest.fixture
+def session(connection: Connection) -> Iterator[Session]:
+    with Session(bind=connection, join_transaction_mode="create_savepoint",
+                 expire_on_commit=False) as sess:
+        yield sess
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=db_url)
+
+
+@pytest.fixture
+def app(settings: Settings, connection: Connection) -> FastAPI:
+    application = create_app(settings)
+
+    def factory() -> Session:  # every request joins the test's transaction
+        return Session(bind=connection, join_transaction_mode="create_savepoint",
+                       expire_on_commit=False)
+
+    application.state.session_factory = factory
+    return application
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def make_user(session: Session):  # noqa: ANN201
+    def _make(role: str = "analyst", username: str | None = None,
+              must_change_password: bool = False) -> User:
+        user = User(username=username or f"{role}-{uuid.uuid4().hex[:8]}", role=role,
+                    password_hash=hash_password(PASSWORD),
+                    must_change_password=must_change_password)
+        session.add(user)
+        session.commit()
+        return user
+    return _make
+
+
+_CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    match = _CSRF_RE.search(html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> TestClient:
+    page = client.get("/login")
+    response = client.post("/login", data={"username": username, "password": password,
+                                           "csrf_token": csrf_from(page.text)},
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text
+    return client
+
+
+@pytest.fixture
+def as_role(client: TestClient, make_user):  # noqa: ANN201
+    """Sign the test client in as a new user of the given role; returns (client, user)."""
+    def _as(role: str) -> tuple[TestClient, User]:
+        user = make_user(role)
+        login(client, user.username)
+        return client, user
+    return _as
+
+
+def page_csrf(client: TestClient, path: str = "/account/password") -> str:
+    return csrf_from(client.get(path).text)

@@ -20,7 +20,7 @@ run: $(STAMP)
 	$(BIN)/cellwatch serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check app tests alembic bench
+	$(BIN)/ruff check .
 
 test: lint
 	$(BIN)/python -m pytest

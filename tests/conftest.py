@@ -64,6 +64,10 @@ def engine(db_url: str) -> Iterator[Engine]:
 def connection(engine: Engine) -> Iterator[Connection]:
     conn = engine.connect()
     outer = conn.begin()
+    if engine.dialect.name == "sqlite":
+        # pysqlite opens no transaction until the first write, so a SAVEPOINT would start
+        # (and its RELEASE commit) the real one: open it by hand so rollback undoes all.
+        conn.exec_driver_sql("BEGIN")
     yield conn
     outer.rollback()
     conn.close()
@@ -121,10 +125,18 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
+_LOGIN_CSRF_RE = re.compile(r'value="([^"]+)" id="login-csrf"')
+
+
+def login_csrf(client: TestClient) -> str:
+    match = _LOGIN_CSRF_RE.search(client.get("/login").text)
+    assert match, "login page has no CSRF token"
+    return match.group(1)
+
+
 def login(client: TestClient, username: str, password: str = PASSWORD) -> TestClient:
-    page = client.get("/login")
     response = client.post("/login", data={"username": username, "password": password,
-                                           "csrf_token": csrf_from(page.text)},
+                                           "csrf_token": login_csrf(client)},
                            follow_redirects=False)
     assert response.status_code == 303, response.text
     return client

@@ -53,8 +53,7 @@ def resolve(session: Session, settings: Settings, token: str) -> tuple[UserSessi
     user = session.get(User, row.user_id)
     if row.expires_at <= now or row.last_seen_at + idle <= now or user is None \
             or not user.is_active:
-        session.delete(row)
-        session.flush()
+        session.delete(row)  # left unflushed: the caller sees it pending and commits it
         return None
     if now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now

@@ -1,0 +1,23 @@
+from sqlmodel import select
+
+from app.audit.models import AuditEvent
+
+
+def test_auditor_filters_the_log_and_the_reading_is_audited(as_role, session):
+    client, auditor = as_role("auditor")
+    r = client.get("/audit", params={"action": "auth.login"})
+    assert r.status_code == 200
+    assert "auth.login" in r.text
+    reads = session.exec(select(AuditEvent).where(AuditEvent.action == "audit.read")).all()
+    assert reads and reads[-1].actor_name == auditor.username
+    assert '"action": "auth.login"' in reads[-1].details
+    api = client.get("/api/v1/audit", params={"actor": auditor.username})
+    assert api.status_code == 200
+    assert {e["actor_name"] for e in api.json()} == {auditor.username}
+    assert "audit.read" not in r.text.split("<tbody>")[1]  # filtered to auth.login only
+
+
+def test_bad_date_filter_is_a_clear_error(as_role):
+    client, _ = as_role("auditor")
+    r = client.get("/audit", params={"since": "2026-13-45"})
+    assert r.status_code == 422 and "not a date" in r.text

@@ -1,0 +1,56 @@
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.db import make_engine
+from app.settings import get_settings
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("CELLWATCH_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("CELLWATCH_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    yield CliRunner(), tmp_path
+    get_settings.cache_clear()
+
+
+def test_migrate_bootstrap_and_user_commands(env):
+    runner, tmp = env
+    assert runner.invoke(cli, ["migrate"]).exit_code == 0
+    first = runner.invoke(cli, ["bootstrap"])
+    assert first.exit_code == 0 and "One-time password:" in first.output
+    again = runner.invoke(cli, ["bootstrap"])
+    assert "users exist already" in again.output and "One-time password" not in again.output
+
+    made = runner.invoke(cli, ["users", "create", "jdoe", "analyst"])
+    assert made.exit_code == 0 and "one-time password" in made.output
+    dup = runner.invoke(cli, ["users", "create", "jdoe", "analyst"])
+    assert dup.exit_code == 1 and "already exists" in dup.output
+    assert runner.invoke(cli, ["users", "set-role", "jdoe", "supervisor"]).exit_code == 0
+    assert runner.invoke(cli, ["users", "disable", "jdoe"]).exit_code == 0
+    listing = runner.invoke(cli, ["users", "list"]).output
+    assert "jdoe" in listing and "supervisor" in listing and "disabled" in listing
+    reset = runner.invoke(cli, ["users", "reset-password", "jdoe"])
+    assert reset.exit_code == 0 and "one-time password" in reset.output
+    missing = runner.invoke(cli, ["users", "disable", "nobody"])
+    assert missing.exit_code == 1 and "no user named" in missing.output
+
+    verify = runner.invoke(cli, ["audit", "verify"])
+    assert verify.exit_code == 0 and "audit log intact: 5 events" in verify.output
+
+
+def test_audit_verify_reports_tampering(env):
+    runner, tmp = env
+    runner.invoke(cli, ["migrate"])
+    runner.invoke(cli, ["bootstrap"])
+    runner.invoke(cli, ["users", "create", "jdoe", "analyst"])
+    engine = make_engine(f"sqlite:///{tmp}/cellwatch.db")
+    with engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER audit_event_no_update"))
+        conn.execute(text("UPDATE audit_event SET details = '{}' WHERE id = 1"))
+    engine.dispose()
+    result = runner.invoke(cli, ["audit", "verify"])
+    assert result.exit_code == 1
+    assert "BROKEN at event 1" in result.output

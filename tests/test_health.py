@@ -1,0 +1,27 @@
+from alembic import command
+
+from app import migrations
+
+
+def test_healthz_needs_no_sign_in_and_shows_no_data(client):
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.json() == {"status": "ok"}
+
+
+def test_readyz_ready_when_migrations_are_current(client):
+    assert client.get("/readyz").json() == {"status": "ready"}
+
+
+def test_readyz_not_ready_with_pending_migrations(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.settings import Settings
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    migrations.upgrade(url)
+    command.downgrade(migrations.alembic_config(url), "base")
+    app = create_app(Settings(data_dir=tmp_path, database_url=url))
+    with TestClient(app) as client:
+        r = client.get("/readyz")
+    assert r.status_code == 503 and r.json()["database"] == "migrations pending"

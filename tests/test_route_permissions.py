@@ -1,0 +1,62 @@
+"""Every route declares the permission it needs; only a short list is public."""
+
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from app.auth.deps import Requires
+from app.auth.permissions import ROLE_PERMISSIONS, Permission, Role
+
+PUBLIC_PATHS = {"/login", "/healthz", "/readyz"}
+
+
+def _declared(dependant: Dependant) -> list[Requires]:
+    found = [d.call for d in dependant.dependencies if isinstance(d.call, Requires)]
+    for sub in dependant.dependencies:
+        found += _declared(sub)
+    return found
+
+
+def test_every_route_declares_a_permission(app):
+    missing, public = [], set()
+    for route in app.routes:
+        if not isinstance(route, APIRoute):
+            continue  # static files mount, docs
+        declared = _declared(route.dependant)
+        if not declared:
+            missing.append(f"{sorted(route.methods)} {route.path}")
+        elif all(r.permission is None for r in declared):
+            public.add(route.path)
+    assert missing == [], f"routes without a declared permission: {missing}"
+    assert public <= PUBLIC_PATHS, f"unexpected public routes: {public - PUBLIC_PATHS}"
+
+
+def test_admins_hold_no_permission_on_prisoner_data():
+    admin = ROLE_PERMISSIONS[Role.admin]
+    assert admin == {Permission.self_manage, Permission.users_manage}
+
+
+def test_only_admins_manage_users_and_only_auditors_read_the_log():
+    for role, perms in ROLE_PERMISSIONS.items():
+        assert (Permission.users_manage in perms) == (role is Role.admin)
+        assert (Permission.audit_read in perms) == (role is Role.auditor)
+
+
+def test_only_supervisors_approve_takedowns():
+    holders = {r for r, perms in ROLE_PERMISSIONS.items() if Permission.takedowns_approve in perms}
+    assert holders == {Role.supervisor}
+
+
+def test_role_pages(as_role):
+    client, _ = as_role("admin")
+    assert client.get("/admin/users").status_code == 200
+    assert client.get("/audit").status_code == 403
+    home = client.get("/").text
+    assert 'href="/admin/users"' in home and 'href="/search"' not in home
+    assert 'href="/intake"' not in home
+
+
+def test_analyst_cannot_manage_users_or_read_the_audit_log(as_role):
+    client, _ = as_role("analyst")
+    assert client.get("/admin/users").status_code == 403
+    assert client.get("/audit").status_code == 403
+    assert "Your role does not allow this." in client.get("/admin/users").text

@@ -1,0 +1,44 @@
+import base64
+
+import pytest
+from pydantic import ValidationError
+
+from app.main import create_app
+from app.settings import DEV_MASTER_KEY, Settings, UnsafeSettingsError
+
+GOOD_KEY = base64.b64encode(b"k" * 32).decode()
+
+
+def test_production_refuses_default_secret_debug_and_public_docs(tmp_path):
+    settings = Settings(environment="production", data_dir=tmp_path, debug=True, api_docs=True,
+                        master_key=DEV_MASTER_KEY)
+    with pytest.raises(UnsafeSettingsError) as err:
+        create_app(settings)
+    message = str(err.value)
+    assert "CELLWATCH_MASTER_KEY" in message
+    assert "CELLWATCH_DEBUG" in message
+    assert "CELLWATCH_API_DOCS" in message
+    assert "CELLWATCH_DATABASE_URL" in message
+
+
+def test_production_with_safe_values_starts_without_docs(tmp_path):
+    settings = Settings(environment="production", data_dir=tmp_path, api_docs=False,
+                        master_key=GOOD_KEY, database_url=f"sqlite:///{tmp_path}/p.db")
+    app = create_app(settings)
+    assert app.docs_url is None and app.openapi_url is None
+    assert settings.secure_cookies
+
+
+def test_master_key_must_be_32_bytes_of_base64():
+    with pytest.raises(ValidationError, match="32 bytes"):
+        Settings(master_key=base64.b64encode(b"short").decode())
+    with pytest.raises(ValidationError, match="base64"):
+        Settings(master_key="not base64 at all!")
+
+
+def test_settings_come_from_prefixed_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("CELLWATCH_SESSION_IDLE_MINUTES", "15")
+    monkeypatch.setenv("CELLWATCH_DATA_DIR", str(tmp_path))
+    settings = Settings()
+    assert settings.session_idle_minutes == 15
+    assert settings.effective_database_url == f"sqlite:///{tmp_path.resolve()}/cellwatch.db"

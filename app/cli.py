@@ -19,8 +19,10 @@ from app.settings import get_settings
 cli = typer.Typer(help="Cellwatch operator commands.", no_args_is_help=True)
 users_cli = typer.Typer(help="Manage users.", no_args_is_help=True)
 audit_cli = typer.Typer(help="Check the audit log.", no_args_is_help=True)
+import_cli = typer.Typer(help="Load reference data and photos.", no_args_is_help=True)
 cli.add_typer(users_cli, name="users")
 cli.add_typer(audit_cli, name="audit")
+cli.add_typer(import_cli, name="import")
 
 
 def _actor() -> Actor:

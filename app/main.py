@@ -13,6 +13,8 @@ from app.auth import admin_routes
 from app.auth import routes as auth_routes
 from app.db import make_engine, make_session_factory
 from app.errors import install_error_handlers
+from app.estate import routes as estate_routes
+from app.evidence import routes as evidence_routes
 from app.middleware import SecurityHeaders
 from app.settings import Settings, get_settings
 from app.web import STATIC_DIR
@@ -34,7 +36,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(app.state.engine)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in (health.router, auth_routes.router, admin_routes.router,
-                   audit_routes.router, home.router):
+                   audit_routes.router, home.router, estate_routes.router,
+                   evidence_routes.router):
         app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(SecurityHeaders)

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=10, ge=1)
     api_key_max_days: int = Field(default=90, ge=1, le=366)
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    max_image_pixels: int = Field(default=50_000_000, ge=10_000)
+    display_long_side: int = Field(default=1600, ge=200, le=4096)
+    local_timezone: str = "Europe/London"  # for "which day was this photo taken" in a prison
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1)

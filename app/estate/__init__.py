@@ -1,0 +1,1 @@
+"""Establishments, cells, prisoners and their occupancy: the reference data of the estate."""

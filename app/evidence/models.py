@@ -1,0 +1,78 @@
+"""Tables of stored images: the encrypted original, its hashes, and what it is evidence of."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, LargeBinary
+from sqlmodel import Field, SQLModel
+
+from app.db import UTCDateTime, utcnow
+
+
+def _hash_column() -> Column[int]:
+    return Column(BigInteger, nullable=False, index=True)
+
+
+class Image(SQLModel, table=True):
+    """One stored image, whatever brought it in: the same bytes are always this one row."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64, unique=True)
+    format: str = Field(max_length=8)  # jpeg, png, webp
+    byte_size: int
+    width: int
+    height: int
+    storage_key: str = Field(max_length=64, unique=True)  # random name; no client path
+    wrapped_key: bytes = Field(sa_type=LargeBinary)  # the image's own AES key, wrapped
+    # 64-bit perceptual hashes stored as signed integers (see app.evidence.hashing)
+    phash: int = Field(sa_column=_hash_column())
+    phash_mirror: int = Field(sa_column=_hash_column())
+    phash_trim: int = Field(sa_column=_hash_column())
+    dhash: int = Field(sa_column=_hash_column())
+    exif_taken_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    exif_gps_lat: float | None = None
+    exif_gps_lon: float | None = None
+    exif_device: str = Field(default="", max_length=128)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    created_by: int | None = Field(default=None, foreign_key="app_user.id")
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ImageFeatures(SQLModel, table=True):
+    """Local features for the second matching stage; kept apart so `image` stays narrow."""
+
+    __tablename__ = "image_features"
+
+    image_id: int = Field(foreign_key="image.id", primary_key=True)
+    data: bytes = Field(sa_type=LargeBinary)
+
+
+class ReferencePhoto(SQLModel, table=True):
+    """A photo known to show a cell: taken by staff, or a confirmed evidence image."""
+
+    __tablename__ = "reference_photo"
+
+    id: int | None = Field(default=None, primary_key=True)
+    image_id: int = Field(foreign_key="image.id", index=True)
+    cell_id: int = Field(foreign_key="cell.id", index=True)
+    source: str = Field(default="staff", max_length=16)  # staff | evidence
+    taken_on: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    added_by: int | None = Field(default=None, foreign_key="app_user.id")
+    added_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    removed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    removed_by: int | None = Field(default=None, foreign_key="app_user.id")
+
+
+class EvidenceImage(SQLModel, table=True):
+    """An image captured from a suspect account, with its post where known."""
+
+    __tablename__ = "evidence_image"
+
+    id: int | None = Field(default=None, primary_key=True)
+    image_id: int = Field(foreign_key="image.id", index=True)
+    post_url: str = Field(default="", max_length=2048)
+    posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    original_filename: str = Field(default="", max_length=255)  # shown only; never a path
+    submitted_by: int | None = Field(default=None, foreign_key="app_user.id")
+    submitted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)

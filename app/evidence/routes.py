@@ -1,0 +1,7 @@
+"""Image intake, the display copy, and reference photos: pages and API."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,39 @@
+"""Match candidates: a link from a new image to one already held, for an analyst to review."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.db import UTCDateTime, utcnow
+
+
+class Match(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("query_image_id", "candidate_image_id", name="uq_match_pair"),
+        Index("ix_match_status_created", "status", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    query_image_id: int = Field(foreign_key="image.id", index=True)
+    candidate_image_id: int = Field(foreign_key="image.id", index=True)
+    method: str = Field(max_length=16)  # phash | phash_mirror | phash_trim | dhash | features
+    distance: int  # Hamming bits for hashes; for features, 64 - min(inliers, 64)
+    inliers: int | None = None  # geometric verification, when the second stage ran
+    status: str = Field(default="pending", max_length=16)  # pending | confirmed | rejected
+    reviewed_by: int | None = Field(default=None, foreign_key="app_user.id")
+    reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    review_note: str = Field(default="", max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class IndexState(SQLModel, table=True):
+    """A counter bumped by every change to the matchable images, so that each process's
+    in-memory index can tell cheaply whether to refresh from the database."""
+
+    __tablename__ = "index_state"
+
+    id: int = Field(default=1, primary_key=True)
+    generation: int = 0

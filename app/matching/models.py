@@ -27,13 +27,3 @@ class Match(SQLModel, table=True):
     reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     review_note: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
-class IndexState(SQLModel, table=True):
-    """A counter bumped by every change to the matchable images, so that each process's
-    in-memory index can tell cheaply whether to refresh from the database."""
-
-    __tablename__ = "index_state"
-
-    id: int = Field(default=1, primary_key=True)
-    generation: int = 0

@@ -1,0 +1,251 @@
+"""Perceptual hashes and local features of an image: pure functions, no DB, no disk.
+
+Everything works on one grayscale "working image" (long side WORK_SIDE px) decoded once with
+Pillow's JPEG draft mode, so a 12-megapixel phone photo never decodes at full size.
+Thresholds that use these values live in app/matching/thresholds.py (measured in bench/).
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps
+
+WORK_SIDE = 512  # long side of the working image; ORB and hashes are measured at this size
+MAX_FEATURES = 500  # ORB keypoints kept per image (~18 KB serialised)
+_FEATURES_VERSION = 1
+_COORD_SCALE = 16  # keypoint coordinates stored as uint16 in 1/16 px
+_HEADER = struct.Struct("<BH")  # version, keypoint count
+
+_GRID = 8  # keypoints are spread over an 8x8 grid so overlays/stickers cannot take them all
+_ORB = cv2.ORB_create(nfeatures=3 * MAX_FEATURES, scaleFactor=1.2, nlevels=8, fastThreshold=10)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageHashes:
+    """Global 64-bit hashes as signed int64 (database-friendly), plus the oriented size."""
+
+    phash: int
+    phash_mirror: int  # phash of the left-right mirrored image (front-camera selfies)
+    phash_trim: int  # phash after trimming app bars / uniform borders (screenshots)
+    dhash: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImageAnalysis:
+    hashes: ImageHashes
+    features: bytes
+
+
+def to_signed(value: int) -> int:
+    """Unsigned 64-bit -> signed int64 (same bits)."""
+    if not 0 <= value < 1 << 64:
+        raise ValueError("not an unsigned 64-bit value")
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def to_unsigned(value: int) -> int:
+    """Signed int64 -> unsigned 64-bit (same bits)."""
+    if not -(1 << 63) <= value < 1 << 63:
+        raise ValueError("not a signed 64-bit value")
+    return value + (1 << 64) if value < 0 else value
+
+
+def hamming(a: int, b: int) -> int:
+    """Bit distance of two 64-bit hashes, signed or unsigned."""
+    return ((a ^ b) & ((1 << 64) - 1)).bit_count()
+
+
+def _bits_to_int(bits: np.ndarray) -> int:
+    # Row-major, first bit most significant: the same order as str(imagehash.ImageHash).
+    return to_signed(int.from_bytes(np.packbits(bits.ravel()).tobytes(), "big"))
+
+
+def load_working_image(data: bytes, side: int = WORK_SIDE) -> tuple[np.ndarray, tuple[int, int]]:
+    """Decode, apply EXIF orientation -> (grayscale uint8, long side <= `side`; full size)."""
+    try:
+        img = Image.open(io.BytesIO(data))
+        full = img.size
+        # draft() lets libjpeg decode at 1/2, 1/4 or 1/8 scale directly in grayscale; ask for a
+        # size a bit under `side` so 4032x3024 decodes at 1/8 (504 px) rather than 1/4.
+        scale = (side * 15 // 16) / max(full)
+        if scale < 1:
+            img.draft("L", (max(1, int(full[0] * scale)), max(1, int(full[1] * scale))))
+        img = ImageOps.exif_transpose(img)
+        if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+            # Transparent areas become white (what a viewer shows), not black.
+            rgba = img.convert("RGBA")
+            img = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            img.alpha_composite(rgba)
+        gray = np.asarray(img.convert("L"))
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise ValueError(f"not a decodable image: {exc}") from exc
+    if (full[0] > full[1]) != (gray.shape[1] > gray.shape[0]):
+        full = (full[1], full[0])  # EXIF rotated by 90 degrees
+    return _fit(gray, side), full
+
+
+def _fit(gray: np.ndarray, side: int) -> np.ndarray:
+    h, w = gray.shape
+    if max(h, w) > side:
+        f = side / max(h, w)
+        size = (max(1, round(w * f)), max(1, round(h * f)))
+        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(gray)
+
+
+def _content(data: bytes, gray: np.ndarray) -> np.ndarray:
+    """The photo without screenshot bars/borders, re-decoded sharper if it was a small part."""
+    top, bottom, left, right = trim_borders(gray)
+    h, w = gray.shape
+    if (bottom - top) * (right - left) >= 0.7 * h * w:
+        return gray[top:bottom, left:right]
+    need = min(4 * WORK_SIDE, int(WORK_SIDE * max(h, w) / max(bottom - top, right - left)) + 1)
+    big, _ = load_working_image(data, need)
+    f = big.shape[0] / h
+    crop = big[round(top * f) : round(bottom * f), round(left * f) : round(right * f)]
+    return _fit(crop, WORK_SIDE)
+
+
+def _phash_bits(small32: np.ndarray) -> np.ndarray:
+    # Classic pHash (as imagehash.phash): 32x32 DCT, 8x8 lowest frequencies vs their median.
+    low = cv2.dct(small32)[:8, :8]
+    return low > np.median(low)
+
+
+def trim_borders(gray: np.ndarray, flat: float = 0.8, tol: int = 2) -> tuple[int, int, int, int]:
+    """Box (top, bottom, left, right) of the photo inside screenshot furniture or borders.
+
+    A row is "flat" (UI bar, border, blank margin) when `flat` of its pixels lie within `tol`
+    of the row's median; the photo is the longest run of non-flat rows, then of columns.
+    """
+    h, w = gray.shape
+    full = (0, h, 0, w)
+    if h < 16 or w < 16:
+        return full
+    g = gray.astype(np.int16)
+    row_flat = (np.abs(g - np.median(g, axis=1, keepdims=True)) <= tol).mean(axis=1) >= flat
+    rows = _longest_run(~row_flat)
+    if rows is None or rows[1] - rows[0] < h // 5:
+        return full
+    g = g[rows[0] : rows[1]]
+    col_flat = (np.abs(g - np.median(g, axis=0, keepdims=True)) <= tol).mean(axis=0) >= flat
+    cols = _longest_run(~col_flat)
+    if cols is None or cols[1] - cols[0] < w // 5:
+        cols = (0, w)
+    return rows[0], rows[1], cols[0], cols[1]
+
+
+def _longest_run(mask: np.ndarray) -> tuple[int, int] | None:
+    padded = np.concatenate(([False], mask, [False])).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    if edges.size == 0:
+        return None
+    starts, ends = edges[::2], edges[1::2]
+    i = int(np.argmax(ends - starts))
+    return int(starts[i]), int(ends[i])
+
+
+def _hash_pair(gray: np.ndarray) -> tuple[int, int]:
+    small = cv2.resize(gray, (32, 32), interpolation=cv2.INTER_AREA).astype(np.float32)
+    mirrored = np.ascontiguousarray(small[:, ::-1])
+    return _bits_to_int(_phash_bits(small)), _bits_to_int(_phash_bits(mirrored))
+
+
+def hashes_from_gray(gray: np.ndarray, content: np.ndarray, full: tuple[int, int]) -> ImageHashes:
+    phash, phash_mirror = _hash_pair(gray)
+    d9 = cv2.resize(gray, (9, 8), interpolation=cv2.INTER_AREA).astype(np.int16)
+    return ImageHashes(
+        phash=phash,
+        phash_mirror=phash_mirror,
+        phash_trim=_hash_pair(content)[0],
+        dhash=_bits_to_int(d9[:, 1:] > d9[:, :-1]),
+        width=full[0],
+        height=full[1],
+    )
+
+
+def _spread(keypoints: tuple, width: int, height: int) -> list:
+    """Up to MAX_FEATURES keypoints: the strongest few per grid cell, then the strongest rest."""
+    resp = np.array([kp.response for kp in keypoints], dtype=np.float32)
+    xy = np.array([kp.pt for kp in keypoints], dtype=np.float32)
+    cell = (np.minimum(xy[:, 1] * _GRID // height, _GRID - 1) * _GRID
+            + np.minimum(xy[:, 0] * _GRID // width, _GRID - 1)).astype(np.int64)
+    order = np.lexsort((-resp, cell))  # by cell, strongest first
+    first = np.searchsorted(cell[order], cell[order], side="left")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - first
+    quota = MAX_FEATURES // (_GRID * _GRID)
+    chosen = np.flatnonzero(rank < quota)
+    rest = np.flatnonzero(rank >= quota)
+    rest = rest[np.argsort(-resp[rest], kind="stable")][: MAX_FEATURES - len(chosen)]
+    return [keypoints[i] for i in np.concatenate([chosen, rest])]
+
+
+def features_from_gray(gray: np.ndarray) -> bytes:
+    """ORB keypoints (x, y) and 32-byte descriptors, serialised compactly."""
+    keypoints = _ORB.detect(gray, None)
+    desc = None
+    if keypoints:
+        keypoints, desc = _ORB.compute(gray, _spread(keypoints, gray.shape[1], gray.shape[0]))
+    if desc is None or not keypoints:
+        return _HEADER.pack(_FEATURES_VERSION, 0)
+    xy = np.array([kp.pt for kp in keypoints], dtype=np.float32)
+    coords = np.clip(np.rint(xy * _COORD_SCALE), 0, 65535).astype("<u2")
+    return _HEADER.pack(_FEATURES_VERSION, len(keypoints)) + coords.tobytes() + desc.tobytes()
+
+
+def unpack_features(blob: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """-> (float32 N x 2 keypoint coordinates, uint8 N x 32 descriptors)."""
+    version, n = _HEADER.unpack_from(blob)
+    if version != _FEATURES_VERSION or len(blob) != _HEADER.size + n * (4 + 32):
+        raise ValueError("unknown or corrupt feature blob")
+    start = _HEADER.size
+    coords = np.frombuffer(blob, dtype="<u2", count=2 * n, offset=start).reshape(n, 2)
+    desc = np.frombuffer(blob, dtype=np.uint8, count=32 * n, offset=start + 4 * n).reshape(n, 32)
+    return coords.astype(np.float32) / _COORD_SCALE, desc
+
+
+_MATCHER = cv2.BFMatcher(cv2.NORM_HAMMING)
+
+
+def verify_features(a: bytes, b: bytes, ratio: float = 0.8, reproj_px: float = 4.0) -> int:
+    """Geometric verification: RANSAC homography inliers among ratio-test ORB matches.
+
+    Symmetric up to RANSAC randomness; 0 when there is nothing to verify.
+    """
+    pa, da = unpack_features(a)
+    pb, db = unpack_features(b)
+    if len(da) < 8 or len(db) < 8:
+        return 0
+    pairs = _MATCHER.knnMatch(da, db, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < ratio * p[1].distance]
+    if len(good) < 8:
+        return 0
+    src = pa[[m.queryIdx for m in good]]
+    dst = pb[[m.trainIdx for m in good]]
+    _, inliers = cv2.findHomography(src, dst, cv2.RANSAC, reproj_px, maxIters=2000)
+    return 0 if inliers is None else int(inliers.sum())
+
+
+def analyse_image(data: bytes) -> ImageAnalysis:
+    """Decode once (twice for screenshots); hashes and features (what intake should call)."""
+    gray, full = load_working_image(data)
+    content = _content(data, gray)
+    return ImageAnalysis(hashes_from_gray(gray, content, full), features_from_gray(content))
+
+
+def compute_hashes(data: bytes) -> ImageHashes:
+    gray, full = load_working_image(data)
+    return hashes_from_gray(gray, _content(data, gray), full)
+
+
+def compute_features(data: bytes) -> bytes:
+    gray, _ = load_working_image(data)
+    return features_from_gray(_content(data, gray))

@@ -71,6 +71,7 @@ class EvidenceImage(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     image_id: int = Field(foreign_key="image.id", index=True)
+    account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
     post_url: str = Field(default="", max_length=2048)
     posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     original_filename: str = Field(default="", max_length=255)  # shown only; never a path

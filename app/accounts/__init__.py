@@ -1,0 +1,1 @@
+"""Suspect accounts, platforms, handle parsing, attribution and account links."""

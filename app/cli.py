@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 from sqlmodel import Session
@@ -168,6 +169,37 @@ def audit_verify() -> None:
         return
     _fail(f"audit log BROKEN at event {result.broken_at}: {result.reason} "
           f"({result.checked} events verified before it)")
+
+
+@import_cli.command("estate")
+def import_estate(
+    folder: Path = typer.Argument(..., help="folder holding establishments.csv, cells.csv, "
+                                  "prisoners.csv, occupancy.csv and optionally aliases.csv"),
+    check: bool = typer.Option(False, "--check", help="check the files only; write nothing"),
+    max_problems: int = typer.Option(100, help="how many problems to print (0: all)"),
+) -> None:
+    """Load the estate from a records-system CSV extract (formats: app/estate/IMPORT.md)."""
+    from app.estate.importing.command import run_import
+
+    with _session() as session:
+        run_import(session, _actor(), folder, check_only=check, max_problems=max_problems)
+
+
+@import_cli.command("photos")
+def import_photos(directory: Path = typer.Argument(..., exists=True, file_okay=False,
+                                                   help="<ESTABLISHMENT>/<CELL-LABEL>/*.jpg")
+                  ) -> None:
+    """Load reference photos from a folder tree; prints what was loaded, skipped or refused."""
+    from app.evidence.bulk import import_photo_tree
+
+    with _session() as session:
+        summary = import_photo_tree(session, get_settings(), _actor(), directory.resolve())
+    for path in summary.duplicates:
+        typer.echo(f"duplicate  {path}: already a reference photo of that cell")
+    for path, reason in summary.rejected:
+        typer.echo(f"rejected   {path}: {reason}")
+    typer.echo(f"loaded {len(summary.loaded)}, duplicate {len(summary.duplicates)}, "
+               f"rejected {len(summary.rejected)}")
 
 
 def main() -> None:

@@ -15,7 +15,9 @@ from app.db import make_engine, make_session_factory
 from app.errors import install_error_handlers
 from app.estate import routes as estate_routes
 from app.evidence import routes as evidence_routes
+from app.evidence.limits import UploadSizeLimit, body_limit
 from app.middleware import SecurityHeaders
+from app.search import routes as search_routes
 from app.settings import Settings, get_settings
 from app.web import STATIC_DIR
 
@@ -37,8 +39,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in (health.router, auth_routes.router, admin_routes.router,
                    audit_routes.router, home.router, estate_routes.router,
-                   evidence_routes.router):
+                   evidence_routes.router, search_routes.router):
         app.include_router(router)
     install_error_handlers(app)
+    app.add_middleware(UploadSizeLimit, max_body_bytes=body_limit(settings))
     app.add_middleware(SecurityHeaders)
     return app

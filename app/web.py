@@ -21,6 +21,7 @@ NAV: list[tuple[str, str, str]] = [
     ("Accounts", "/accounts", "accounts:read"),
     ("Takedowns", "/takedowns", "takedowns:read"),
     ("Search", "/search", "prisoners:search"),
+    ("Estate", "/estate", "estate:read"),
     ("Reports", "/reports", "reports:read"),
     ("Audit", "/audit", "audit:read"),
     ("Admin", "/admin/users", "users:manage"),

@@ -1,0 +1,159 @@
+"""Stored images: take one in (validate, seal, derive, hash), read it back, erase it.
+
+Services never commit: the caller owns the transaction (see storage.py for how files follow it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import delete, update
+from sqlmodel import Session, col, select
+
+from app.audit.service import Actor, record
+from app.db import utcnow
+from app.errors import NotFound, Unprocessable
+from app.evidence import crypto, storage
+from app.evidence.derive import Decoded, decode
+from app.evidence.errors import StoredImageDamaged
+from app.evidence.hashing import ImageAnalysis, analyse_image
+from app.evidence.models import Image, ImageFeatures, IndexState
+from app.evidence.validation import HeaderFacts, check_upload
+from app.settings import Settings
+
+log = logging.getLogger("cellwatch.evidence")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An upload that passed every check, ready to store (nothing stored yet)."""
+
+    filename: str
+    data: bytes
+    sha256: str
+    facts: HeaderFacts
+    decoded: Decoded | None = None  # None when the bytes are already held
+    analysis: ImageAnalysis | None = None
+
+
+def find_by_sha256(session: Session, sha256: str) -> Image | None:
+    return session.exec(select(Image).where(Image.sha256 == sha256)).first()
+
+
+def bump_generation(session: Session) -> None:
+    """Tell every process's match index that the matchable images changed."""
+    session.execute(update(IndexState).where(col(IndexState.id) == 1)
+                    .values(generation=col(IndexState.generation) + 1))
+
+
+def prepare(session: Session, settings: Settings, *, data: bytes, filename: str) -> Prepared:
+    """Every check and derivation that can refuse the file, before anything is stored."""
+    facts = check_upload(data, filename, settings)
+    digest = hashlib.sha256(data).hexdigest()
+    held = find_by_sha256(session, digest)
+    if held is not None and held.erased_at is None:
+        return Prepared(filename, data, digest, facts)
+    decoded = decode(data, facts.format, filename, long_side=settings.display_long_side,
+                     local_timezone=settings.local_timezone)
+    try:
+        analysis = analyse_image(data)
+    except ValueError:
+        raise Unprocessable(f"“{filename}” could not be decoded for hashing.") from None
+    return Prepared(filename, data, digest, facts, decoded, analysis)
+
+
+def store(session: Session, settings: Settings, actor: Actor,
+          prepared: Prepared) -> tuple[Image, bool]:
+    """Seal and record a prepared upload -> (image, created). Same bytes: the held image."""
+    held = find_by_sha256(session, prepared.sha256)  # again: an earlier file of this batch
+    if held is not None and held.erased_at is None:
+        return held, False
+    if prepared.decoded is None or prepared.analysis is None:  # held at prepare, erased since
+        prepared = prepare(session, settings, data=prepared.data, filename=prepared.filename)
+    assert prepared.decoded is not None and prepared.analysis is not None
+    image = held or Image(sha256=prepared.sha256)  # an erased image comes back to its row
+    _fill(session, settings, actor, image, prepared)
+    bump_generation(session)
+    record(session, actor, "evidence.image.restored" if held else "evidence.image.stored",
+           object_type="image", object_ids=[image.id or 0],
+           details={"sha256": image.sha256, "format": image.format,
+                    "byte_size": image.byte_size, "filename": prepared.filename})
+    return image, True
+
+
+def _fill(session: Session, settings: Settings, actor: Actor, image: Image,
+          prepared: Prepared) -> None:
+    assert prepared.decoded is not None and prepared.analysis is not None
+    key, storage_key = crypto.new_key(), storage.new_storage_key()
+    for kind, plain in (("original", prepared.data), ("display", prepared.decoded.display)):
+        blob = crypto.seal(key, plain, storage_key=storage_key, kind=kind)
+        storage.store(session, settings, storage_key, kind, blob)
+    hashes, exif = prepared.analysis.hashes, prepared.decoded.exif
+    image.format, image.byte_size = prepared.facts.format, len(prepared.data)
+    image.width, image.height = hashes.width, hashes.height  # as displayed (EXIF-rotated)
+    image.storage_key = storage_key
+    image.wrapped_key = crypto.wrap_key(settings.master_key_bytes, key)
+    image.phash, image.phash_mirror = hashes.phash, hashes.phash_mirror
+    image.phash_trim, image.dhash = hashes.phash_trim, hashes.dhash
+    image.exif_taken_at, image.exif_device = exif.taken_at, exif.device
+    image.exif_gps_lat, image.exif_gps_lon = exif.gps_lat, exif.gps_lon
+    image.created_at, image.created_by, image.erased_at = utcnow(), actor.user_id, None
+    session.add(image)
+    session.flush()
+    session.merge(ImageFeatures(image_id=image.id or 0, data=prepared.analysis.features))
+
+
+def ingest_image(session: Session, settings: Settings, actor: Actor, *, data: bytes,
+                 filename: str) -> tuple[Image, bool]:
+    """Validate and store one image -> (image, created); the same bytes are one image."""
+    return store(session, settings, actor, prepare(session, settings, data=data,
+                                                   filename=filename))
+
+
+def _open(settings: Settings, image: Image, kind: str) -> bytes:
+    if image.erased_at is not None:
+        raise NotFound(f"Image {image.id} was erased on {image.erased_at:%Y-%m-%d}.")
+    try:
+        key = crypto.unwrap_key(settings.master_key_bytes, image.wrapped_key)
+        blob = storage.read(settings, image.storage_key, kind)
+        return crypto.unseal(key, blob, storage_key=image.storage_key, kind=kind)
+    except (crypto.SealBroken, OSError) as exc:
+        log.error("stored image %s (%s, %s) failed to open: %s", image.id, image.storage_key,
+                  kind, exc)
+        raise StoredImageDamaged(f"The stored copy of image {image.id} failed its integrity "
+                                 "check and was not shown. This has been logged; tell the "
+                                 "system administrator.") from None
+
+
+def read_display(settings: Settings, image: Image) -> bytes:
+    """The re-encoded display copy (the only form ever served)."""
+    return _open(settings, image, "display")
+
+
+def read_original(settings: Settings, image: Image) -> bytes:
+    """The original evidence bytes, checked against the recorded sha256 (never served raw)."""
+    data = _open(settings, image, "original")
+    if hashlib.sha256(data).hexdigest() != image.sha256:
+        log.error("stored image %s decrypted but its sha256 differs", image.id)
+        raise StoredImageDamaged(f"Image {image.id} does not match its recorded sha256.")
+    return data
+
+
+def erase_image(session: Session, settings: Settings, actor: Actor, *, image_id: int,
+                reason: str) -> Image:
+    """Crypto-erase: the wrapped key is destroyed now; files go once the erase commits."""
+    image = session.get(Image, image_id)
+    if image is None:
+        raise NotFound(f"There is no image {image_id}.")
+    if image.erased_at is not None:
+        return image
+    image.wrapped_key, image.erased_at = b"", utcnow()
+    session.add(image)
+    session.execute(delete(ImageFeatures).where(col(ImageFeatures.image_id) == image_id))
+    storage.delete_on_commit(session, settings, image.storage_key)
+    bump_generation(session)
+    record(session, actor, "evidence.image.erased", object_type="image", object_ids=[image_id],
+           purpose=reason, details={"sha256": image.sha256})
+    return image

@@ -1,0 +1,113 @@
+"""Evidence intake: a submission of one or many images captured from suspect accounts.
+
+A submission is all-or-nothing: every file is checked first, and if any is refused the
+whole submission is refused, naming every bad file, and nothing is stored. An analyst then
+fixes or drops the bad files and sends the set again, with no half-submitted batch to untangle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, select
+
+from app.audit.service import Actor, record
+from app.db import utcnow
+from app.errors import AppError, Unprocessable
+from app.evidence import images
+from app.evidence.errors import FileProblem, UploadRefused
+from app.evidence.models import EvidenceImage, Image
+from app.evidence.validation import clean_filename
+from app.settings import Settings
+
+MAX_FILES = 50
+
+
+@dataclass(frozen=True)
+class SubmittedFile:
+    """One uploaded file as the caller received it; `filename` is shown, never used as a path."""
+
+    filename: str
+    data: bytes
+    post_url: str = ""
+    posted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    evidence: EvidenceImage
+    image: Image
+    created: bool  # False: the same bytes were already held (since image.created_at)
+    new_link: bool  # False: this image was already recorded from the same post
+
+
+def check_post(settings: Settings, url: str, posted_at: datetime | None,
+               filename: str) -> tuple[str, datetime | None]:
+    url = url.strip()
+    if url:
+        parts = urlsplit(url)
+        if (parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2048
+                or any(ch.isspace() or ord(ch) < 32 for ch in url)):
+            raise Unprocessable(f"The post URL for “{filename}” is not a web address "
+                                "(http:// or https://).")
+    if posted_at is not None:
+        if posted_at.tzinfo is None:  # a time typed into a form is the unit's local time
+            posted_at = posted_at.replace(tzinfo=ZoneInfo(settings.local_timezone))
+        if posted_at > utcnow() + timedelta(days=1):
+            raise Unprocessable(f"The post time for “{filename}” is in the future.")
+    return url, posted_at
+
+
+def submit_evidence(session: Session, settings: Settings, actor: Actor,
+                    files: list[SubmittedFile]) -> list[IntakeResult]:
+    """Check every file, then store them all, or raise UploadRefused and store nothing."""
+    if not files:
+        raise Unprocessable("Choose at least one image.")
+    if len(files) > MAX_FILES:
+        raise Unprocessable(f"{len(files)} files were sent; at most {MAX_FILES} at a time.")
+    checked: list[tuple[images.Prepared, str, datetime | None]] = []
+    problems: list[FileProblem] = []
+    for item in files:
+        name = clean_filename(item.filename)
+        try:
+            url, posted_at = check_post(settings, item.post_url, item.posted_at, name)
+            prepared = images.prepare(session, settings, data=item.data, filename=name)
+            checked.append((prepared, url, posted_at))
+        except AppError as exc:
+            problems.append(FileProblem(name, exc.status_code, exc.message))
+    if problems:
+        raise UploadRefused(problems, total=len(files))
+    results = [_store_one(session, settings, actor, *entry) for entry in checked]
+    images.bump_generation(session)
+    record(session, actor, "evidence.images.submitted", object_type="evidence_image",
+           object_ids=[r.evidence.id or 0 for r in results],
+           details={"files": [{"evidence_id": r.evidence.id, "image_id": r.image.id,
+                               "sha256": r.image.sha256, "new_image": r.created,
+                               "filename": r.evidence.original_filename} for r in results]})
+    return results
+
+
+def _store_one(session: Session, settings: Settings, actor: Actor, prepared: images.Prepared,
+               url: str, posted_at: datetime | None) -> IntakeResult:
+    image, created = images.store(session, settings, actor, prepared)
+    linked = session.exec(select(EvidenceImage).where(
+        EvidenceImage.image_id == image.id, EvidenceImage.post_url == url)).first()
+    if linked is not None:
+        if linked.posted_at is None and posted_at is not None:
+            linked.posted_at = posted_at
+            session.add(linked)
+        return IntakeResult(linked, image, created, new_link=False)
+    evidence = EvidenceImage(image_id=image.id or 0, post_url=url, posted_at=posted_at,
+                             original_filename=prepared.filename, submitted_by=actor.user_id)
+    session.add(evidence)
+    session.flush()
+    return IntakeResult(evidence, image, created, new_link=True)
+
+
+def add_evidence_images(session: Session, settings: Settings, actor: Actor,
+                        files: list[SubmittedFile]) -> list[EvidenceImage]:
+    """As submit_evidence, returning just the evidence rows."""
+    return [r.evidence for r in submit_evidence(session, settings, actor, files)]

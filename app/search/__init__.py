@@ -1,0 +1,1 @@
+"""Search by prisoner and the prisoner dossier: read-only, every read audited."""

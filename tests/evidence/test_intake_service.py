@@ -1,0 +1,116 @@
+"""Intake services: one image per bytes, all-or-nothing batches, index generation, audit."""
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlmodel import col, select
+
+from app.audit.models import AuditEvent
+from app.evidence.errors import UploadRefused
+from app.evidence.images import erase_image, ingest_image
+from app.evidence.intake import SubmittedFile, add_evidence_images, submit_evidence
+from app.evidence.models import EvidenceImage, ImageFeatures, IndexState
+from app.evidence.reference import add_reference_photo, remove_reference_photo
+from tests.conftest import TEST_ACTOR
+from tests.evidence import samples
+from tests.evidence.conftest import assert_nothing_stored, image_count, stored_files
+
+
+def generation(session) -> int:
+    session.expire_all()
+    return session.get(IndexState, 1).generation
+
+
+def actions(session) -> list[str]:
+    return list(session.exec(select(AuditEvent.action).order_by(col(AuditEvent.id))).all())
+
+
+def test_same_bytes_are_one_image(session, settings):
+    data = samples.jpeg_with_exif()
+    first, created = ingest_image(session, settings, TEST_ACTOR, data=data, filename="a.jpg")
+    again, created_again = ingest_image(session, settings, TEST_ACTOR, data=data,
+                                        filename="renamed.jpg")
+    assert created and not created_again and again.id == first.id
+    assert image_count(session) == 1 and len(stored_files(settings)) == 2
+
+
+def test_ingest_stores_hashes_features_and_exif(session, settings):
+    image, _ = ingest_image(session, settings, TEST_ACTOR, data=samples.jpeg_with_exif(),
+                            filename="a.jpg")
+    assert image.format == "jpeg" and (image.width, image.height) == (2400, 1800)
+    assert all(isinstance(h, int) for h in (image.phash, image.phash_mirror, image.phash_trim,
+                                             image.dhash))
+    assert image.exif_taken_at == datetime(2025, 6, 1, 20, 15, 30, tzinfo=UTC)
+    assert image.exif_device == "Apple iPhone 12" and image.exif_gps_lat == pytest.approx(53.4084)
+    assert len(image.sha256) == 64
+    assert session.get(ImageFeatures, image.id).data
+
+
+def test_batch_links_each_file_and_bumps_the_generation_once(session, settings):
+    before = generation(session)
+    posted = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)
+    files = [SubmittedFile("a.jpg", samples.jpeg(), "https://instagram.com/p/abc", posted),
+             SubmittedFile("b.png", samples.png(), "https://instagram.com/p/abc", posted),
+             SubmittedFile("dup.jpg", samples.jpeg(), "https://tiktok.com/@x/video/1")]
+    results = submit_evidence(session, settings, TEST_ACTOR, files)
+    assert [r.created for r in results] == [True, True, False]
+    assert results[2].image.id == results[0].image.id and results[2].new_link
+    assert generation(session) == before + 3  # two images stored, one batch linked
+    assert session.exec(select(EvidenceImage)).all().__len__() == 3
+    assert actions(session)[-3:] == ["evidence.image.stored", "evidence.image.stored",
+                                     "evidence.images.submitted"]
+
+
+def test_the_same_post_twice_is_one_evidence_row(session, settings):
+    file = SubmittedFile("a.jpg", samples.jpeg(), "https://x.com/a/status/1")
+    first = add_evidence_images(session, settings, TEST_ACTOR, [file])
+    again = submit_evidence(session, settings, TEST_ACTOR, [file])
+    assert again[0].evidence.id == first[0].id and not again[0].new_link
+
+
+def test_a_bad_file_refuses_the_whole_batch_naming_every_bad_one(session, settings):
+    files = [SubmittedFile("good.jpg", samples.jpeg()),
+             SubmittedFile("anim.webp", samples.animated_webp()),
+             SubmittedFile("notes.jpg", samples.text_as_jpg()),
+             SubmittedFile("good.png", samples.png(), post_url="javascript:alert(1)")]
+    with pytest.raises(UploadRefused) as caught:
+        submit_evidence(session, settings, TEST_ACTOR, files)
+    refused = caught.value
+    assert [p.filename for p in refused.problems] == ["anim.webp", "notes.jpg", "good.png"]
+    assert refused.status_code == 422  # mixed kinds
+    assert "3 of 4 files were refused and nothing was stored" in refused.message
+    assert_nothing_stored(session, settings)
+
+
+def test_one_kind_of_refusal_keeps_its_status(session, settings):
+    with pytest.raises(UploadRefused) as caught:
+        submit_evidence(session, settings, TEST_ACTOR, [SubmittedFile("x.gif", samples.gif())])
+    assert caught.value.status_code == 415 and caught.value.message.startswith("The file was")
+
+
+def test_erased_bytes_sent_again_are_held_again(session, settings):
+    data = samples.png()
+    image, _ = ingest_image(session, settings, TEST_ACTOR, data=data, filename="a.png")
+    session.commit()
+    erase_image(session, settings, TEST_ACTOR, image_id=image.id, reason="test")
+    session.commit()
+    before = generation(session)
+    again, created = ingest_image(session, settings, TEST_ACTOR, data=data, filename="a.png")
+    session.commit()
+    assert created and again.id == image.id and again.erased_at is None
+    assert again.wrapped_key and len(stored_files(settings)) == 2
+    assert generation(session) == before + 1
+    assert actions(session)[-1] == "evidence.image.restored"
+
+
+def test_reference_photos_bump_the_generation(session, settings, cell):
+    before = generation(session)
+    photo = add_reference_photo(session, settings, TEST_ACTOR, cell_id=cell.id,
+                                data=samples.jpeg_with_exif(), filename="cell.jpg")
+    assert photo.source == "staff" and photo.taken_on.year == 2025  # from EXIF
+    same = add_reference_photo(session, settings, TEST_ACTOR, cell_id=cell.id,
+                               data=samples.jpeg_with_exif(), filename="again.jpg")
+    assert same.id == photo.id
+    remove_reference_photo(session, settings, TEST_ACTOR, photo_id=photo.id, reason="wrong")
+    assert generation(session) == before + 3  # image stored, photo added, photo removed
+    assert actions(session)[-2:] == ["library.photo.added", "library.photo.removed"]

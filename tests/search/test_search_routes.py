@@ -1,0 +1,158 @@
+"""Search and dossier pages and API: permissions, purpose, reveal, audit."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlmodel import col, select
+
+from app.audit.models import AuditEvent
+from app.auth import apikeys
+from tests.conftest import TEST_ACTOR, page_csrf
+from tests.search.conftest import PURPOSE
+
+DOSSIER = "/search/prisoners/A1234BC"
+
+
+def events(session, action: str) -> list[AuditEvent]:
+    session.expire_all()
+    return list(session.exec(select(AuditEvent).where(AuditEvent.action == action)
+                             .order_by(col(AuditEvent.id))).all())
+
+
+@pytest.mark.parametrize("role", ["admin", "auditor"])
+def test_admins_and_auditors_are_refused(as_role, world, role):
+    client, _ = as_role(role)
+    token = page_csrf(client)
+    for path in ("/search", "/search?prison_number=A1234BC", DOSSIER,
+                 f"{DOSSIER}?purpose={PURPOSE}", "/api/v1/prisoners?prison_number=A1234BC",
+                 f"/api/v1/prisoners/A1234BC/dossier?purpose={PURPOSE}"):
+        assert client.get(path).status_code == 403, path
+    for path in (DOSSIER, f"{DOSSIER}/reveal-dob"):
+        r = client.post(path, data={"purpose": PURPOSE, "csrf_token": token})
+        assert r.status_code == 403, path
+    assert 'href="/search"' not in client.get("/").text
+
+
+def test_search_page(as_role, world, session):
+    client, user = as_role("analyst")
+    assert 'href="/search"' in client.get("/").text
+    blank = client.get("/search")
+    assert blank.status_code == 200 and "No prisoner matches" not in blank.text
+    assert events(session, "prisoner.search") == []  # the bare form searches nothing
+    r = client.get("/search", params={"surname": "smith", "forename": "john"})
+    assert r.status_code == 200
+    assert "A1234BC" in r.text and "**/**/1990" in r.text and "14/03/1990" not in r.text
+    assert "B-2-003" in r.text and f'href="{DOSSIER}"' in r.text
+    (event,) = events(session, "prisoner.search")
+    assert event.actor_name == user.username
+    assert json.loads(event.object_ids) == [str(world.target.id)]
+
+
+def test_search_page_refusals_are_422_with_the_form(as_role, world):
+    client, _ = as_role("analyst")
+    r = client.get("/search", params={"surname": "%", "forename": "x"})
+    assert r.status_code == 422 and "Wildcards are not supported" in r.text
+    assert 'name="surname" value="%"' in r.text
+    r = client.get("/search", params={"surname": "s", "dob": "1990-03-14"})
+    assert r.status_code == 422 and "at least 2 letters" in r.text
+
+
+def test_search_api(as_role, world, session):
+    client, _ = as_role("supervisor")
+    r = client.get("/api/v1/prisoners", params={"prison_number": "a1234bc"})
+    assert r.status_code == 200
+    body = r.json()
+    assert [p["prison_number"] for p in body["prisoners"]] == ["A1234BC"]
+    assert body["prisoners"][0]["date_of_birth"] == "**/**/1990" and body["more"] is False
+    assert body["prisoners"][0]["current"]["cell_label"] == "B-2-003"
+    assert "1990-03-14" not in r.text
+    r = client.get("/api/v1/prisoners", params={"alias": "%"})
+    assert r.status_code == 422 and "Wildcards" in r.json()["message"]
+    assert len(events(session, "prisoner.search")) == 1
+
+
+def test_dossier_asks_for_a_purpose_first(as_role, world, session):
+    client, _ = as_role("analyst")
+    form = client.get(DOSSIER)
+    assert form.status_code == 200 and 'name="purpose"' in form.text
+    assert 'name="csrf_token"' in form.text and "Smith" not in form.text
+    assert events(session, "prisoner.dossier") == []
+    assert client.get("/search/prisoners/A1234%3Fx").status_code == 404
+    token = page_csrf(client, DOSSIER)
+    short = client.post(DOSSIER, data={"purpose": "abc", "csrf_token": token})
+    assert short.status_code == 422 and "purpose of 5 to 255" in short.text
+    assert client.post(DOSSIER, data={"purpose": PURPOSE}).status_code == 403  # no CSRF
+    assert events(session, "prisoner.dossier") == []
+
+
+def test_dossier_page(as_role, world, session):
+    client, user = as_role("analyst")
+    token = page_csrf(client, DOSSIER)
+    r = client.post(DOSSIER, data={"purpose": PURPOSE, "csrf_token": token})
+    assert r.status_code == 200
+    for text in ("SMITH", "**/**/1990", "B-2-003", "H-1-001", "B2345CD", "C3456DE",
+                 "E5678FG", "cellking", "smithy_a1", "reference photo of MDI A-1-014",
+                 f'src="/images/{world.evidence_image.id}/display"', "IG-99",
+                 "Two phones under the bed", "Organised crime nominal", "SMYTHE, Jack"):
+        assert text in r.text, text
+    for text in ("14/03/1990", "D4567EF", "notsmith", f"/images/{world.erased_image.id}/"):
+        assert text not in r.text, text
+    assert "<script>" not in r.text and "style=" not in r.text
+    (event,) = events(session, "prisoner.dossier")
+    assert (event.purpose, event.actor_name) == (PURPOSE, user.username)
+    again = client.get(DOSSIER, params={"purpose": PURPOSE})  # a GET with a purpose works too
+    assert again.status_code == 200 and "cellking" in again.text
+    assert len(events(session, "prisoner.dossier")) == 2
+    assert client.get("/search/prisoners/Z9999ZZ", params={"purpose": PURPOSE}).status_code \
+        == 404
+
+
+def test_dossier_api(as_role, world, session):
+    client, _ = as_role("analyst")
+    assert client.get("/api/v1/prisoners/A1234BC/dossier").status_code == 422
+    short = client.get("/api/v1/prisoners/A1234BC/dossier", params={"purpose": "why"})
+    assert short.status_code == 422 and "purpose" in short.json()["message"]
+    r = client.get("/api/v1/prisoners/A1234BC/dossier", params={"purpose": PURPOSE})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["date_of_birth"] == "**/**/1990" and "1990-03-14" not in r.text
+    assert [m["prison_number"] for m in body["cellmates"]] == ["C3456DE", "E5678FG", "B2345CD"]
+    assert body["takedowns"][0]["notices"][1]["number"] == 2
+    assert [e.purpose for e in events(session, "prisoner.dossier")] == [PURPOSE]
+
+
+def test_reveal_dob(as_role, world, session):
+    client, user = as_role("analyst")
+    reveal = f"{DOSSIER}/reveal-dob"
+    assert client.get(reveal).status_code == 405
+    token = page_csrf(client, DOSSIER)
+    page = client.post(DOSSIER, data={"purpose": PURPOSE, "csrf_token": token}).text
+    assert f'action="{reveal}"' in page and f'value="{PURPOSE}"' in page
+    assert client.post(reveal, data={"purpose": PURPOSE}).status_code == 403  # no CSRF
+    assert events(session, "prisoner.reveal_dob") == []
+    fragment = client.post(reveal, data={"purpose": PURPOSE},
+                           headers={"HX-Request": "true", "X-CSRF-Token": token})
+    assert fragment.status_code == 200 and "14/03/1990" in fragment.text
+    assert "<html" not in fragment.text
+    full = client.post(reveal, data={"purpose": PURPOSE, "csrf_token": token})
+    assert full.status_code == 200 and "14/03/1990" in full.text and "cellking" in full.text
+    reveals = events(session, "prisoner.reveal_dob")
+    assert [(e.purpose, e.actor_name) for e in reveals] == [(PURPOSE, user.username)] * 2
+    assert json.loads(reveals[0].object_ids) == [str(world.target.id)]
+    bad = client.post(reveal, data={"purpose": "", "csrf_token": token})
+    assert bad.status_code == 422
+
+
+def test_reveal_dob_api_with_a_key_needs_no_csrf(client, world, make_user, session, settings):
+    user = make_user("analyst")
+    _, key = apikeys.create(session, settings, TEST_ACTOR, user, name="test", days=1)
+    session.commit()
+    auth = {"Authorization": f"Bearer {key}"}
+    r = client.post("/api/v1/prisoners/a1234bc/reveal-dob", json={"purpose": PURPOSE},
+                    headers=auth)
+    assert r.status_code == 200
+    assert r.json() == {"prison_number": "A1234BC", "date_of_birth": "1990-03-14"}
+    assert client.get("/api/v1/prisoners/a1234bc/reveal-dob", headers=auth).status_code == 405
+    assert len(events(session, "prisoner.reveal_dob")) == 1

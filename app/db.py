@@ -71,4 +71,6 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# Closed when the route returns, before the response goes out: background work that follows
+# (the second matching stage) opens its own session and never waits on this one.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 
 from app import health, home
 from app.audit import routes as audit_routes
@@ -16,10 +19,25 @@ from app.errors import install_error_handlers
 from app.estate import routes as estate_routes
 from app.evidence import routes as evidence_routes
 from app.evidence.limits import UploadSizeLimit, body_limit
+from app.matching import routes as matching_routes
+from app.matching.engine import MatchEngine
 from app.middleware import SecurityHeaders
 from app.search import routes as search_routes
 from app.settings import Settings, get_settings
 from app.web import STATIC_DIR
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Build the match index at start, not on the first analyst's upload. A database that is
+    # not migrated yet must not stop the process: /readyz says so, and the first query retries.
+    try:
+        with app.state.session_factory() as session:
+            app.state.match_engine.sync(session)
+    except SQLAlchemyError:
+        logging.getLogger("cellwatch").warning("match index not built: database not ready")
+    yield
+    app.state.engine.dispose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -30,16 +48,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Cellwatch", debug=settings.debug,
         docs_url="/docs" if docs else None, redoc_url=None,
-        openapi_url="/openapi.json" if docs else None,
+        openapi_url="/openapi.json" if docs else None, lifespan=lifespan,
     )
     app.state.settings = settings
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app.state.engine = make_engine(settings.effective_database_url)
     app.state.session_factory = make_session_factory(app.state.engine)
+    app.state.match_engine = MatchEngine()
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # matching before evidence: it owns the intake POSTs and the image page
     for router in (health.router, auth_routes.router, admin_routes.router,
                    audit_routes.router, home.router, estate_routes.router,
-                   evidence_routes.router, search_routes.router):
+                   matching_routes.router, evidence_routes.router, search_routes.router):
         app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(UploadSizeLimit, max_body_bytes=body_limit(settings))

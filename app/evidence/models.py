@@ -36,7 +36,7 @@ class Image(SQLModel, table=True):
     exif_device: str = Field(default="", max_length=128)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     created_by: int | None = Field(default=None, foreign_key="app_user.id")
-    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
 
 
 class ImageFeatures(SQLModel, table=True):

@@ -6,23 +6,20 @@ the pages that show images are. There is no route that serves an original.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
-from starlette.concurrency import run_in_threadpool
 
 from app.audit.service import record
 from app.auth.deps import Principal, SettingsDep, requires
 from app.auth.permissions import Permission as P
 from app.db import SessionDep
-from app.errors import AppError, Conflict, NotFound
+from app.errors import Conflict, NotFound
 from app.estate.models import Cell
 from app.evidence import routes_reference
-from app.evidence.errors import UploadRefused
 from app.evidence.forms import parse_time, per_file, read_files
 from app.evidence.images import read_display
 from app.evidence.intake import IntakeResult, SubmittedFile, submit_evidence
@@ -55,7 +52,7 @@ def commit_or_conflict(db: Session) -> None:
         raise Conflict("Someone sent the same image at the same moment; send it again.") from None
 
 
-async def _submitted(request_files: Files, settings: Settings, post_urls: list[str] | None,
+async def submitted_files(request_files: Files, settings: Settings, post_urls: list[str] | None,
                      posted_ats: list[str] | None) -> list[SubmittedFile]:
     files = await read_files(request_files, settings.max_upload_bytes)
     urls = per_file(post_urls, len(files), "post_url")
@@ -64,7 +61,7 @@ async def _submitted(request_files: Files, settings: Settings, post_urls: list[s
             for (name, data), url, when in zip(files, urls, times, strict=True)]
 
 
-def _intake(db: Session, settings: Settings, who: Principal,
+def intake(db: Session, settings: Settings, who: Principal,
             files: list[SubmittedFile]) -> list[IntakeResult]:
     try:
         results = submit_evidence(db, settings, who.actor, files)
@@ -75,62 +72,20 @@ def _intake(db: Session, settings: Settings, who: Principal,
     return results
 
 
-def _result_facts(result: IntakeResult, tz: str) -> dict[str, Any]:
+def result_facts(result: IntakeResult, tz: str) -> dict[str, Any]:
     return {**image_facts(result.image, tz), **evidence_facts(result.evidence, tz),
             "created": result.created, "new_link": result.new_link,
             "thumb": thumb_size(result.image)}
 
 
-def _form_context(settings: Settings, **extra: Any) -> dict[str, Any]:
+def form_context(settings: Settings, **extra: Any) -> dict[str, Any]:
     return {"tz": settings.local_timezone, "max_mb": settings.max_upload_bytes // (1024 * 1024),
             "max_mp": f"{settings.max_image_pixels / 1e6:.3g}", **extra}
 
 
 @router.get("/intake")
 def intake_form(request: Request, settings: SettingsDep, who: Submitter) -> Response:
-    return render(request, "evidence/intake.html", _form_context(settings))
-
-
-@router.post("/intake")
-async def intake_submit(
-    request: Request, db: SessionDep, settings: SettingsDep, who: Submitter, files: Files = None,
-    post_url: Annotated[str, Form(max_length=2048)] = "",
-    posted_at: Annotated[str, Form(max_length=40)] = "",
-) -> Response:
-    form = {"post_url": post_url, "posted_at": posted_at}
-    try:
-        submitted = await _submitted(files, settings, [post_url], [posted_at])
-        results = await run_in_threadpool(_intake, db, settings, who, submitted)
-    except UploadRefused as exc:
-        return render(request, "evidence/intake.html",
-                      _form_context(settings, form=form, error=exc.message,
-                                    problems=exc.problems), status_code=exc.status_code)
-    except AppError as exc:
-        return render(request, "evidence/intake.html",
-                      _form_context(settings, form=form, error=exc.message),
-                      status_code=exc.status_code)
-    tz = settings.local_timezone
-    return render(request, "evidence/intake_result.html",
-                  {"results": [_result_facts(r, tz) for r in results]})
-
-
-@router.post("/api/v1/images", status_code=201)
-async def intake_api(
-    db: SessionDep, settings: SettingsDep, who: Submitter, files: Files = None,
-    post_url: PerFile = None, posted_at: PerFile = None,
-) -> JSONResponse:
-    """Submit one or many evidence images. All-or-nothing: any refused file refuses the lot."""
-    try:
-        submitted = await _submitted(files, settings, post_url, posted_at)
-        results = await run_in_threadpool(_intake, db, settings, who, submitted)
-    except UploadRefused as exc:
-        return JSONResponse(
-            {"error": exc.title, "message": exc.message,
-             "detail": [asdict(p) for p in exc.problems]}, status_code=exc.status_code)
-    tz = settings.local_timezone
-    body = {"images": [_result_facts(r, tz) for r in results]}
-    return JSONResponse(body, status_code=201 if any(r.created or r.new_link
-                                                     for r in results) else 200)
+    return render(request, "evidence/intake.html", form_context(settings))
 
 
 def _image(db: Session, image_id: int) -> Image:
@@ -148,7 +103,7 @@ def image_display(image_id: int, db: SessionDep, settings: SettingsDep, who: Rea
         **DISPLAY_HEADERS, "Content-Disposition": f'inline; filename="image-{image_id}.jpg"'})
 
 
-def _detail(db: Session, settings: Settings, who: Principal, image_id: int) -> dict[str, Any]:
+def image_detail(db: Session, settings: Settings, who: Principal, image_id: int) -> dict[str, Any]:
     image = _image(db, image_id)
     tz = settings.local_timezone
     evidence = db.exec(select(EvidenceImage).where(EvidenceImage.image_id == image_id)
@@ -167,17 +122,9 @@ def _detail(db: Session, settings: Settings, who: Principal, image_id: int) -> d
             "evidence": [evidence_facts(e, tz) for e in evidence], "references": references}
 
 
-@router.get("/images/{image_id}")
-def image_page(request: Request, image_id: int, db: SessionDep, settings: SettingsDep,
-               who: Reader) -> Response:
-    context = _detail(db, settings, who, image_id)
-    # MATCHING: the matching engineer adds "candidates" (ranked matches) to this context.
-    return render(request, "evidence/image.html", {**context, "candidates": None})
-
-
 @router.get("/api/v1/images/{image_id}")
 def image_api(image_id: int, db: SessionDep, settings: SettingsDep,
               who: Reader) -> dict[str, Any]:
-    context = _detail(db, settings, who, image_id)
+    context = image_detail(db, settings, who, image_id)
     return {**context["image"], "evidence": context["evidence"],
             "references": context["references"]}

@@ -27,3 +27,15 @@ class Match(SQLModel, table=True):
     reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     review_note: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class MatchRun(SQLModel, table=True):
+    """When each stage of matching ran for an image, so pages know whether to wait for more."""
+
+    __tablename__ = "match_run"
+
+    image_id: int = Field(foreign_key="image.id", primary_key=True)
+    first_stage_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    second_stage_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    candidates: int = 0
+    error: str = Field(default="", max_length=500)

@@ -55,7 +55,7 @@ def test_detail_page_shows_metadata_and_is_audited(as_role, session, settings):
     page = client.get(f"/images/{image.id}")
     assert page.status_code == 200
     for text in (image.sha256, "Apple iPhone 12", "https://instagram.com/p/1", "phone.jpg",
-                 'id="match-candidates"', f'src="/images/{image.id}/display"'):
+                 f'id="match-candidates-{image.id}"', f'src="/images/{image.id}/display"'):
         assert text in page.text
     api = client.get(f"/api/v1/images/{image.id}").json()
     assert api["evidence"][0]["post_url"] == "https://instagram.com/p/1"

@@ -1,0 +1,151 @@
+"""The per-process match index: built from the database, kept current by a cheap check.
+
+Every change to the matchable images bumps `index_state.generation` in the writer's
+transaction; each query first compares that one integer, and only when it moved loads what
+changed (new images, erased images, reference photos added or removed). So several workers
+and hosts on one database stay consistent without talking to each other.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlmodel import Session, col, select
+
+from app.db import utcnow
+from app.evidence.hashing import PREFILTER_KEYPOINTS, prefilter_descriptors
+from app.evidence.models import Image, ImageFeatures, IndexState, ReferencePhoto
+from app.matching import thresholds
+from app.matching.index import DescriptorIndex, HammingIndex
+
+# Ids are handed out before commit, so a transaction with a lower id can commit after one
+# with a higher id; re-reading a window below the highest id seen catches those late rows.
+_LATE_ID_WINDOW = 1000
+_CLOCK_MARGIN = timedelta(minutes=5)
+_BATCH = 50_000
+
+
+@dataclass(frozen=True)
+class Hit:
+    image_id: int
+    distance: int  # global Hamming distance (min over the compared hash kinds)
+
+
+class MatchEngine:
+    """Near-duplicate search over every held image; descriptor votes over reference photos.
+
+    The vote index holds only the cell library: "another photo of the same cell" is what it
+    finds, and a library is far smaller than the evidence held, so memory stays bounded.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.generation: int | None = None
+        self.hashes = HammingIndex(columns=3)  # phash, phash_mirror, phash_trim
+        self.votes = DescriptorIndex(keypoints=PREFILTER_KEYPOINTS)
+        self._max_image_id = 0
+        self._max_reference_id = 0
+        self._synced_at: datetime | None = None
+
+    # --- keeping current -------------------------------------------------------------
+    def sync(self, session: Session) -> None:
+        generation = session.exec(select(IndexState.generation).where(IndexState.id == 1)).one()
+        if generation == self.generation:
+            return
+        with self._lock:
+            if generation == self.generation:
+                return
+            started = utcnow()
+            self._load_images(session)
+            self._load_references(session)
+            self.generation = generation
+            self._synced_at = started
+
+    def _load_images(self, session: Session) -> None:
+        floor = max(0, self._max_image_id - _LATE_ID_WINDOW) if self.generation is not None else 0
+        known = self.hashes.ids()
+        known = known[known > floor]
+        while True:
+            rows = session.exec(
+                select(Image.id, Image.phash, Image.phash_mirror, Image.phash_trim)
+                .where(col(Image.id) > floor, col(Image.erased_at).is_(None))
+                .order_by(col(Image.id)).limit(_BATCH)
+            ).all()
+            if not rows:
+                break
+            arr = np.array(rows, dtype=np.int64)
+            fresh = arr[~np.isin(arr[:, 0], known)]
+            if fresh.size:
+                self.hashes.add(fresh[:, 0], fresh[:, 1:])
+            floor = int(arr[-1, 0])
+            self._max_image_id = max(self._max_image_id, floor)
+        if self._synced_at is not None:
+            erased = session.exec(select(Image.id).where(
+                col(Image.erased_at) >= self._synced_at - _CLOCK_MARGIN)).all()
+            self.hashes.remove(list(erased))
+            self.votes.remove(list(erased))
+
+    def _load_references(self, session: Session) -> None:
+        first = self._synced_at is None
+        floor = 0 if first else max(0, self._max_reference_id - _LATE_ID_WINDOW)
+        added = session.exec(
+            select(ReferencePhoto.id, ReferencePhoto.image_id)
+            .where(col(ReferencePhoto.id) > floor, col(ReferencePhoto.removed_at).is_(None))
+        ).all()
+        if added:
+            self._max_reference_id = max(self._max_reference_id, max(r[0] for r in added))
+        touched = {image_id for _, image_id in added}
+        if not first and self._synced_at is not None:
+            gone = session.exec(select(ReferencePhoto.image_id).where(
+                col(ReferencePhoto.removed_at) >= self._synced_at - _CLOCK_MARGIN)).all()
+            touched |= set(gone)
+        if not touched:
+            return
+        active = set(session.exec(
+            select(ReferencePhoto.image_id)
+            .join(Image, col(Image.id) == col(ReferencePhoto.image_id))
+            .where(col(ReferencePhoto.image_id).in_(touched),
+                   col(ReferencePhoto.removed_at).is_(None), col(Image.erased_at).is_(None))
+        ).all())
+        self.votes.remove(list(touched - active))
+        missing = sorted(active - set(self.votes.ids().tolist()))
+        for start in range(0, len(missing), _BATCH):
+            chunk = missing[start:start + _BATCH]
+            blobs = session.exec(select(ImageFeatures.image_id, ImageFeatures.data)
+                                 .where(col(ImageFeatures.image_id).in_(chunk))).all()
+            if blobs:
+                self.votes.add([i for i, _ in blobs],
+                               np.stack([prefilter_descriptors(b) for _, b in blobs]))
+
+    # --- searching -------------------------------------------------------------------
+    @staticmethod
+    def _query_values(image: Image) -> list[int]:
+        # stored columns are (phash, phash_mirror, phash_trim): compare the new photo's phash
+        # with both orientations, and its border-trimmed hash with the trimmed ones
+        return [image.phash, image.phash, image.phash_trim]
+
+    def near_duplicates(self, session: Session, image: Image) -> list[Hit]:
+        """Stage one: global-hash neighbours within the measured threshold (fast, exact)."""
+        self.sync(session)
+        found = self.hashes.query(self._query_values(image), thresholds.GLOBAL_MAX_DISTANCE)
+        return [Hit(i, d) for i, d in found if i != image.id]
+
+    def shortlist(self, session: Session, image: Image, features: bytes) -> list[Hit]:
+        """Stage two's candidates: nearest global hashes plus most descriptor votes."""
+        self.sync(session)
+        nearest = self.hashes.query(self._query_values(image), 64,
+                                    limit=thresholds.SHORTLIST_GLOBAL + 1)
+        hits = {i: d for i, d in nearest if i != image.id}
+        voted = self.votes.query(prefilter_descriptors(features),
+                                 limit=thresholds.SHORTLIST_VOTES + 1)
+        for image_id, _votes in voted:
+            if image_id != image.id:
+                hits.setdefault(image_id, 64)
+        return [Hit(i, d) for i, d in hits.items()]
+
+    def size(self) -> tuple[int, int]:
+        return len(self.hashes), len(self.votes)
+

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import health, home
+from app.accounts import routes as account_routes
 from app.audit import routes as audit_routes
 from app.auth import admin_routes
 from app.auth import routes as auth_routes
@@ -59,7 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # matching before evidence: it owns the intake POSTs and the image page
     for router in (health.router, auth_routes.router, admin_routes.router,
                    audit_routes.router, home.router, estate_routes.router,
-                   matching_routes.router, evidence_routes.router, search_routes.router):
+                   account_routes.router, matching_routes.router, evidence_routes.router,
+                   search_routes.router):
         app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(UploadSizeLimit, max_body_bytes=body_limit(settings))

@@ -16,7 +16,7 @@ templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
 
 # Navigation areas, in order; each shows only to users holding its permission.
 NAV: list[tuple[str, str, str]] = [
-    ("Intake", "/intake", "evidence:submit"),
+    ("Intake", "/accounts/new", "evidence:submit"),
     ("Review", "/review", "matches:review"),
     ("Accounts", "/accounts", "accounts:read"),
     ("Takedowns", "/takedowns", "takedowns:read"),

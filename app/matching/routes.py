@@ -1,4 +1,8 @@
-"""Intake with matching, the side-by-side candidates, and the review of matches."""
+"""Intake with matching, the side-by-side candidates, the review queue, library growth.
+
+Confirming or rejecting a match lives with accounts: a confirmed cell match leads on to
+attribution, which is the accounts domain's business.
+"""
 
 from __future__ import annotations
 
@@ -165,44 +169,11 @@ def review_queue(request: Request, db: SessionDep, settings: SettingsDep,
     return render(request, "matching/review.html", {"rows": [(m, d[0]) for m, d in rows if d]})
 
 
-def _decide(request: Request, db: Session, who: Principal, match_id: int, confirm: bool,
-            note: str) -> Match:
-    match = service.get_match(db, match_id)
-    service.review(db, who.actor, match, confirm=confirm, note=note)
-    db.commit()
-    return match
-
-
-def _back(request: Request, match: Match, image_id: int | None) -> Response:
+def back_to_image(request: Request, match: Match, image_id: int | None) -> Response:
     target = f"/images/{image_id or match.query_image_id}"
     if request.headers.get("hx-request"):
         return Response(status_code=204, headers={"HX-Redirect": target})
     return RedirectResponse(target, status_code=303)
-
-
-@router.post("/matches/{match_id}/confirm")
-def confirm_match(request: Request, match_id: int, db: SessionDep, who: Reviewer,
-                  note: Annotated[str, Form(max_length=500)] = "",
-                  back_to: Annotated[int | None, Form()] = None) -> Response:
-    return _back(request, _decide(request, db, who, match_id, True, note), back_to)
-
-
-@router.post("/matches/{match_id}/reject")
-def reject_match(request: Request, match_id: int, db: SessionDep, who: Reviewer,
-                 note: Annotated[str, Form(max_length=500)] = "",
-                 back_to: Annotated[int | None, Form()] = None) -> Response:
-    return _back(request, _decide(request, db, who, match_id, False, note), back_to)
-
-
-@router.post("/api/v1/matches/{match_id}/{decision}")
-def decide_api(match_id: int, decision: str, db: SessionDep, who: Reviewer,
-               note: str = "") -> dict[str, Any]:
-    if decision not in ("confirm", "reject"):
-        raise Unprocessable("The decision is 'confirm' or 'reject'.")
-    match = service.get_match(db, match_id)
-    service.review(db, who.actor, match, confirm=decision == "confirm", note=note)
-    db.commit()
-    return {"match_id": match.id, "status": match.status}
 
 
 @router.post("/matches/{match_id}/promote")
@@ -228,4 +199,4 @@ def promote(request: Request, match_id: int, db: SessionDep, settings: SettingsD
     record(db, who.actor, "match.promote", object_type="match", object_ids=[match_id],
            details={"reference_photo": photo.id})
     db.commit()
-    return _back(request, match, back_to)
+    return back_to_image(request, match, back_to)

@@ -1,0 +1,117 @@
+"""What the account page and the triage queue show (queries and shaping, no HTTP)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from app.accounts import attribution, links
+from app.accounts.handles import Platform
+from app.accounts.models import Account, AccountStatus
+from app.accounts.priority import explain
+from app.accounts.service import images_of
+from app.audit.service import EventFilter, list_events
+from app.auth.models import User
+from app.estate.models import Establishment
+from app.evidence.views import evidence_facts, image_facts, thumb_size
+from app.matching import service as matching
+from app.matching.views import describe
+
+OPEN_STATUSES = [s.value for s in AccountStatus
+                 if s not in (AccountStatus.removed, AccountStatus.no_further_action)]
+STATUS_LABELS = {s.value: s.value.replace("_", " ") for s in AccountStatus}
+PAGE = 50
+IMAGES_SHOWN = 24
+
+
+def profile_url(account: Account) -> str:
+    try:
+        return Platform(account.platform).profile_url(account.handle)
+    except ValueError:
+        return ""
+
+
+def platform_name(account: Account) -> str:
+    try:
+        return Platform(account.platform).display_name
+    except ValueError:
+        return account.platform
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    establishment: str = ""
+    platform: str = ""
+    status: str = ""
+    assignee: str = ""  # user id, "none", or "" for anyone
+
+
+def queue(session: Session, flt: QueueFilter, me: int, page: int = 1) -> dict[str, Any]:
+    query = (select(Account, User.username, Establishment.code)
+             .outerjoin(User, col(User.id) == col(Account.assignee_id))
+             .outerjoin(Establishment, col(Establishment.id) == col(Account.establishment_id)))
+    conditions = []
+    if flt.status:
+        conditions.append(col(Account.status) == flt.status)
+    else:
+        conditions.append(col(Account.status).in_(OPEN_STATUSES))
+    if flt.platform:
+        conditions.append(col(Account.platform) == flt.platform)
+    if flt.establishment:
+        est = session.exec(select(Establishment.id).where(
+            Establishment.code == flt.establishment.upper())).first()
+        conditions.append(col(Account.establishment_id) == (est or -1))
+    if flt.assignee == "none":
+        conditions.append(col(Account.assignee_id).is_(None))
+    elif flt.assignee == "me":
+        conditions.append(col(Account.assignee_id) == me)
+    elif flt.assignee.isdigit():
+        conditions.append(col(Account.assignee_id) == int(flt.assignee))
+    rows = session.exec(query.where(*conditions)
+                        .order_by(col(Account.priority).desc(), col(Account.id).desc())
+                        .offset((page - 1) * PAGE).limit(PAGE + 1)).all()
+    items = [{"account": a, "assignee": u, "establishment": e, "platform": platform_name(a),
+              "factors": explain(json.loads(a.priority_factors or "{}"))}
+             for a, u, e in rows[:PAGE]]
+    return {"items": items, "more": len(rows) > PAGE, "page": page}
+
+
+def assignable(session: Session) -> list[User]:
+    return list(session.exec(select(User).where(col(User.is_active),
+                                                col(User.role).in_(["analyst", "supervisor"]))
+                             .order_by(col(User.username))).all())
+
+
+def account_page(session: Session, account: Account, tz: str) -> dict[str, Any]:
+    held = images_of(session, account.id or 0)
+    images = []
+    for evidence, image in held[:IMAGES_SHOWN]:
+        candidates = describe(session, image.id or 0,
+                              matching.candidates_for(session, image.id or 0), tz)
+        images.append({"image": image_facts(image, tz), "evidence": evidence_facts(evidence, tz),
+                       "thumb": thumb_size(image), "candidates": candidates})
+    attributions = attribution.for_account(session, account.id or 0)
+    events = list_events(session, EventFilter(object_type="account",
+                                              object_id=str(account.id)), limit=200)
+    est = session.get(Establishment, account.establishment_id) \
+        if account.establishment_id else None
+    assignee = session.get(User, account.assignee_id) if account.assignee_id else None
+    return {
+        "account": account, "platform": platform_name(account),
+        "profile_url": profile_url(account), "establishment": est, "assignee": assignee,
+        "factors": explain(json.loads(account.priority_factors or "{}")),
+        "images": images, "image_total": len(held),
+        "links": links.links_of(session, account.id or 0),
+        "attributions": attributions, "timeline": events,
+        "earlier": session.get(Account, account.re_emerged_from_id)
+        if account.re_emerged_from_id else None,
+        "status_label": STATUS_LABELS.get(account.status, account.status),
+    }
+
+
+def count_open(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Account)
+                        .where(col(Account.status).in_(OPEN_STATUSES))).one()

@@ -19,6 +19,7 @@ router = APIRouter()
 Reviewer = Annotated[Principal, Depends(requires(P.matches_review))]
 Attributor = Annotated[Principal, Depends(requires(P.attribution_confirm))]
 Note = Annotated[str, Form(max_length=500)]
+ReturnTo = Annotated[str, Form(max_length=64)]
 
 
 def _decide_match(db: SessionDep, who: Principal, tz: str, match_id: int, confirm: bool,
@@ -33,17 +34,19 @@ def _decide_match(db: SessionDep, who: Principal, tz: str, match_id: int, confir
 @router.post("/matches/{match_id}/confirm")
 def confirm_match(request: Request, match_id: int, db: SessionDep, settings: SettingsDep,
                   who: Reviewer, note: Note = "",
-                  back_to: Annotated[int | None, Form()] = None) -> Response:
+                  back_to: Annotated[int | None, Form()] = None,
+                  return_to: ReturnTo = "") -> Response:
     match, _ = _decide_match(db, who, settings.local_timezone, match_id, True, note)
-    return back_to_image(request, match, back_to)
+    return back_to_image(request, match, back_to, return_to)
 
 
 @router.post("/matches/{match_id}/reject")
 def reject_match(request: Request, match_id: int, db: SessionDep, settings: SettingsDep,
                  who: Reviewer, note: Note = "",
-                 back_to: Annotated[int | None, Form()] = None) -> Response:
+                 back_to: Annotated[int | None, Form()] = None,
+                 return_to: ReturnTo = "") -> Response:
     match, _ = _decide_match(db, who, settings.local_timezone, match_id, False, note)
-    return back_to_image(request, match, back_to)
+    return back_to_image(request, match, back_to, return_to)
 
 
 @router.post("/api/v1/matches/{match_id}/{decision}")

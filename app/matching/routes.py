@@ -6,6 +6,7 @@ attribution, which is the accounts domain's business.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -169,8 +170,12 @@ def review_queue(request: Request, db: SessionDep, settings: SettingsDep,
     return render(request, "matching/review.html", {"rows": [(m, d[0]) for m, d in rows if d]})
 
 
-def back_to_image(request: Request, match: Match, image_id: int | None) -> Response:
+def back_to_image(request: Request, match: Match, image_id: int | None,
+                  return_to: str = "") -> Response:
+    """Back where the decision was taken: the account page, the review queue or the image."""
     target = f"/images/{image_id or match.query_image_id}"
+    if re.fullmatch(r"/(accounts/\d+|review|images/\d+)", return_to):
+        target = return_to
     if request.headers.get("hx-request"):
         return Response(status_code=204, headers={"HX-Redirect": target})
     return RedirectResponse(target, status_code=303)
@@ -178,7 +183,8 @@ def back_to_image(request: Request, match: Match, image_id: int | None) -> Respo
 
 @router.post("/matches/{match_id}/promote")
 def promote(request: Request, match_id: int, db: SessionDep, settings: SettingsDep,
-            who: Librarian, back_to: Annotated[int | None, Form()] = None) -> Response:
+            who: Librarian, back_to: Annotated[int | None, Form()] = None,
+            return_to: Annotated[str, Form(max_length=64)] = "") -> Response:
     """A confirmed evidence image of a known cell becomes a reference photo of that cell."""
     match = service.get_match(db, match_id)
     if match.status != "confirmed":
@@ -199,4 +205,4 @@ def promote(request: Request, match_id: int, db: SessionDep, settings: SettingsD
     record(db, who.actor, "match.promote", object_type="match", object_ids=[match_id],
            details={"reference_photo": photo.id})
     db.commit()
-    return back_to_image(request, match, back_to)
+    return back_to_image(request, match, back_to, return_to)

@@ -31,10 +31,11 @@ def _method(query: Image, candidate: Image) -> tuple[str, int]:
 
 def _store(session: Session, query: Image, candidate_id: int, method: str, distance: int,
            inliers: int | None = None) -> Match | None:
-    existing = session.exec(select(Match).where(Match.query_image_id == query.id,
-                                                Match.candidate_image_id == candidate_id)).first()
-    if existing is not None:
-        return None
+    pair = ((col(Match.query_image_id) == query.id)
+            & (col(Match.candidate_image_id) == candidate_id)) | (
+        (col(Match.query_image_id) == candidate_id) & (col(Match.candidate_image_id) == query.id))
+    if session.exec(select(Match.id).where(pair)).first() is not None:
+        return None  # one candidate per pair, whichever image came in first
     match = Match(query_image_id=query.id or 0, candidate_image_id=candidate_id, method=method,
                   distance=distance, inliers=inliers)
     session.add(match)
@@ -71,8 +72,10 @@ def second_stage(session: Session, engine: MatchEngine, actor: Actor, image_id: 
         return 0
     stored = 0
     if features is not None:
-        already = set(session.exec(select(Match.candidate_image_id)
-                                   .where(Match.query_image_id == image_id)).all())
+        already = {i for pair in session.exec(
+            select(Match.query_image_id, Match.candidate_image_id).where(
+                (col(Match.query_image_id) == image_id)
+                | (col(Match.candidate_image_id) == image_id))).all() for i in pair}
         shortlist: list[Hit] = [h for h in engine.shortlist(session, image, features.data)
                                 if h.image_id not in already]
         blobs = dict(session.exec(select(ImageFeatures.image_id, ImageFeatures.data).where(

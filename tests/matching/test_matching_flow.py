@@ -148,3 +148,15 @@ def test_review_page_lists_pending_matches_side_by_side(as_role):
     assert f'src="/images/{second["image_id"]}/display"' in page.text
     detail = client.get(f"/images/{second['image_id']}")
     assert "near-duplicate" in detail.text and "Confirm" in detail.text
+
+
+def test_a_pair_is_one_candidate_whichever_way_it_was_found(as_role, session):
+    client, _ = as_role("analyst")
+    scene = scenes.room(52)
+    r = client.post("/api/v1/images", headers={"X-CSRF-Token": page_csrf(client)},
+                    files=[("files", ("a.jpg", scenes.repost(scene), "image/jpeg")),
+                           ("files", ("b.jpg", scenes.other_viewpoint(scene), "image/jpeg"))])
+    a, b = (i["image_id"] for i in r.json()["images"])
+    pairs = session.exec(select(Match)).all()
+    assert len(pairs) == 1
+    assert {pairs[0].query_image_id, pairs[0].candidate_image_id} == {a, b}

@@ -18,7 +18,7 @@ from app.audit.service import Actor, record
 from app.db import utcnow
 from app.errors import Conflict, NotFound, Unprocessable
 from app.estate.models import Cell, Establishment, Occupancy, Prisoner
-from app.estate.queries import find_prisoner, occupants_on
+from app.estate.queries import current_stay, find_prisoner, occupants_on
 from app.evidence.models import EvidenceImage, Image, ReferencePhoto
 from app.matching.models import Match
 
@@ -189,6 +189,9 @@ def _after_change(session: Session, actor: Actor, account_id: int) -> None:
         .order_by(col(Attribution.decided_at).desc())).all()
     if confirmed:
         cell_id = next((a.cell_id for a in confirmed if a.cell_id), None)
+        if cell_id is None:  # a manual attribution: where the prisoner is held now
+            stay = current_stay(session, confirmed[0].prisoner_id)
+            cell_id = stay.cell_id if stay else None
         if cell_id is not None:
             cell = session.get(Cell, cell_id)
             account.establishment_id = cell.establishment_id if cell else None

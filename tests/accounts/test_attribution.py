@@ -95,6 +95,9 @@ def test_manual_attribution_needs_a_reason(as_role, estate, session):
     assert ok.status_code == 303
     [row] = session.exec(select(Attribution).where(Attribution.account_id == account_id)).all()
     assert row.status == "confirmed" and row.basis_kind == "manual"
+    account = session.get(Account, account_id)
+    session.refresh(account)
+    assert account.establishment_id == estate["establishment"].id  # Baker's cell now
     extra = client.post(f"/accounts/{account_id}/attributions",
                         data={"prison_number": "A1111AA", "csrf_token": token,
                               "reason": "Same phone seen in a second account's video"},

@@ -24,6 +24,8 @@ import_cli = typer.Typer(help="Load reference data and photos.", no_args_is_help
 cli.add_typer(users_cli, name="users")
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(import_cli, name="import")
+jobs_cli = typer.Typer(help="Scheduled work (cron or a systemd timer).", no_args_is_help=True)
+cli.add_typer(jobs_cli, name="jobs")
 
 
 def _actor() -> Actor:
@@ -200,6 +202,21 @@ def import_photos(directory: Path = typer.Argument(..., exists=True, file_okay=F
         typer.echo(f"rejected   {path}: {reason}")
     typer.echo(f"loaded {len(summary.loaded)}, duplicate {len(summary.duplicates)}, "
                f"rejected {len(summary.rejected)}")
+
+
+@jobs_cli.command("run")
+def jobs_run() -> None:
+    """Flag overdue takedowns and send due re-notices; safe to start on several hosts at once."""
+    from app.takedowns import jobs
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        report = jobs.run(engine, settings)
+    finally:
+        engine.dispose()
+    typer.echo(f"takedowns: {report.summary()}")
 
 
 def main() -> None:

@@ -23,8 +23,11 @@ from app.evidence.limits import UploadSizeLimit, body_limit
 from app.matching import routes as matching_routes
 from app.matching.engine import MatchEngine
 from app.middleware import SecurityHeaders
+from app.reports import routes as reports_routes
 from app.search import routes as search_routes
 from app.settings import Settings, get_settings
+from app.takedowns import routes as takedown_routes
+from app.takedowns import searches_routes
 from app.web import STATIC_DIR
 
 
@@ -63,6 +66,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    account_routes.router, matching_routes.router, evidence_routes.router,
                    search_routes.router):
         app.include_router(router)
+    app.include_router(takedown_routes.router)
+    app.include_router(searches_routes.router)
+    app.include_router(reports_routes.router)
     install_error_handlers(app)
     app.add_middleware(UploadSizeLimit, max_body_bytes=body_limit(settings))
     app.add_middleware(SecurityHeaders)

@@ -8,7 +8,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A fixed, publicly known key so that development needs no setup; production refuses it.
@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1)
+    # Outgoing takedown notices: email channel (SMTP) and the timeout for every delivery.
+    smtp_host: str = ""  # empty: the email channel reports "not configured" and sends nothing
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_from: str = "cellwatch@localhost"
+    smtp_starttls: bool = True
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    delivery_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
 
     @field_validator("master_key")
     @classmethod

@@ -20,6 +20,7 @@ NAV: list[tuple[str, str, str]] = [
     ("Review", "/review", "matches:review"),
     ("Accounts", "/accounts", "accounts:read"),
     ("Takedowns", "/takedowns", "takedowns:read"),
+    ("Cell searches", "/searches", "searches:request"),
     ("Search", "/search", "prisoners:search"),
     ("Estate", "/estate", "estate:read"),
     ("Reports", "/reports", "reports:read"),

@@ -80,6 +80,12 @@ def get_principal(request: Request, db: SessionDep, settings: SettingsDep) -> Pr
             request.state.flashes = sessions.pop_flashes(db, row)
     if db.dirty or db.deleted or db.new:
         db.commit()
+    if principal is not None:
+        # Detached, so that a rollback later in the request cannot expire them and the error
+        # page can still say who is signed in; a service that changes them adds them back.
+        db.expunge(principal.user)
+        if principal.session_row is not None:
+            db.expunge(principal.session_row)
     request.state.principal = principal
     return principal
 

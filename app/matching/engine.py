@@ -26,6 +26,12 @@ from app.matching.index import DescriptorIndex, HammingIndex
 _LATE_ID_WINDOW = 1000
 _CLOCK_MARGIN = timedelta(minutes=5)
 _BATCH = 50_000
+_IN_BATCH = 10_000  # ids per IN list: within SQLite's and PostgreSQL's parameter limits
+_FEATURE_BATCH = 2_000  # feature blobs per query (~36 MB), not the whole library at once
+
+
+def _chunks(items: list[int], size: int) -> list[list[int]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 @dataclass(frozen=True)
@@ -104,16 +110,21 @@ class MatchEngine:
             touched |= set(gone)
         if not touched:
             return
-        active = set(session.exec(
-            select(ReferencePhoto.image_id)
-            .join(Image, col(Image.id) == col(ReferencePhoto.image_id))
-            .where(col(ReferencePhoto.image_id).in_(touched),
-                   col(ReferencePhoto.removed_at).is_(None), col(Image.erased_at).is_(None))
-        ).all())
+        current = (select(ReferencePhoto.image_id)
+                   .join(Image, col(Image.id) == col(ReferencePhoto.image_id))
+                   .where(col(ReferencePhoto.removed_at).is_(None),
+                          col(Image.erased_at).is_(None)))
+        if first:  # the whole library: no id list (PostgreSQL takes at most 65,535 parameters)
+            active = set(session.exec(current).all()) & touched
+        else:
+            active = set()
+            for chunk in _chunks(sorted(touched), _IN_BATCH):
+                active |= set(session.exec(
+                    current.where(col(ReferencePhoto.image_id).in_(chunk))).all())
         self.votes.remove(list(touched - active))
         missing = sorted(active - set(self.votes.ids().tolist()))
-        for start in range(0, len(missing), _BATCH):
-            chunk = missing[start:start + _BATCH]
+        # a few thousand ~18 KB blobs at a time, so a first build never holds them all
+        for chunk in _chunks(missing, _FEATURE_BATCH):
             blobs = session.exec(select(ImageFeatures.image_id, ImageFeatures.data)
                                  .where(col(ImageFeatures.image_id).in_(chunk))).all()
             if blobs:

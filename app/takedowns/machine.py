@@ -71,11 +71,23 @@ class TransitionRefused(ValueError):
     pass
 
 
+class NotPossible(TransitionRefused):
+    """The action does not exist from the current state (often: someone else moved it)."""
+
+
+class NotPermitted(TransitionRefused):
+    """This person may not: their role lacks the permission, or the four-eyes rule."""
+
+
+class NeedsNote(TransitionRefused):
+    """The action needs a reason and none was given."""
+
+
 def transition_for(source: State, action: Action) -> Transition:
     try:
         return _BY_KEY[(source, action)]
     except KeyError:
-        raise TransitionRefused(
+        raise NotPossible(
             f"This takedown is {source.value.replace('_', ' ')}: "
             f"'{action.value.replace('_', ' ')}' is not possible from there."
         ) from None
@@ -86,11 +98,11 @@ def check(source: State, action: Action, *, actor_id: int, author_id: int,
     """The transition if this person may make it now, else TransitionRefused saying why."""
     transition = transition_for(source, action)
     if transition.permission not in permissions:
-        raise TransitionRefused(f"Your role may not {transition.label.lower()}.")
+        raise NotPermitted(f"Your role may not {transition.label.lower()}.")
     if transition.not_by_author and actor_id == author_id:
-        raise TransitionRefused("Approval must come from a supervisor other than the author.")
+        raise NotPermitted("Approval must come from a supervisor other than the author.")
     if transition.needs_note and not note.strip():
-        raise TransitionRefused(f"{transition.label} needs a reason.")
+        raise NeedsNote(f"{transition.label} needs a reason.")
     return transition
 
 

@@ -1,0 +1,1 @@
+"""Aggregate metrics and charts; never personal data."""

@@ -1,0 +1,131 @@
+"""Getting a notice to a platform: email (SMTP), webhook (HTTP POST) or a portal (.eml).
+
+No I/O happens anywhere else in the domain; failures come back as an Outcome with a readable
+error, never as an exception, so the caller can record them next to the notice.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import smtplib
+import ssl
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from app.settings import Settings
+
+DELIVERED, FAILED, MANUAL = "delivered", "failed", "manual"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    takedown_id: int
+    reference: str
+    number: int
+    channel: str
+    recipient: str
+    subject: str
+    body: str
+    pack_filename: str
+    pack: bytes
+    pack_sha256: str
+    platform: str
+    handle: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery: str  # delivered | failed | manual (portal: a person files the .eml)
+    error: str = ""
+
+
+def message_id(takedown_id: int, number: int) -> str:
+    return f"<takedown-{takedown_id}-notice-{number}@cellwatch>"
+
+
+def email_message(settings: Settings, out: Outgoing) -> EmailMessage:
+    """The notice as an email; also what the .eml download serves."""
+    msg = EmailMessage()
+    msg["Subject"] = out.subject
+    msg["From"] = settings.smtp_from
+    if out.channel == "email":
+        msg["To"] = out.recipient
+    elif out.recipient:
+        msg["X-Cellwatch-Recipient"] = out.recipient  # the portal or webhook it was meant for
+    msg["Date"] = format_datetime(out.sent_at)
+    msg["Message-ID"] = message_id(out.takedown_id, out.number)
+    msg["X-Cellwatch-Reference"] = out.reference
+    msg.set_content(out.body)
+    msg.add_attachment(out.pack, maintype="application", subtype="zip",
+                       filename=out.pack_filename)
+    return msg
+
+
+def _email(settings: Settings, out: Outgoing) -> Outcome:
+    if not settings.smtp_host:
+        return Outcome(FAILED, "No SMTP server is configured (CELLWATCH_SMTP_HOST).")
+    try:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port,
+                          timeout=settings.delivery_timeout_seconds) as smtp:
+            if settings.smtp_starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if settings.smtp_username:
+                smtp.login(settings.smtp_username, settings.smtp_password.get_secret_value())
+            refused = smtp.send_message(email_message(settings, out))
+    except (smtplib.SMTPException, OSError) as exc:
+        return Outcome(FAILED, f"The mail server did not accept the notice: {exc}"[:1000])
+    if refused:
+        return Outcome(FAILED, f"The mail server refused the recipient: {refused}"[:1000])
+    return Outcome(DELIVERED)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None  # a redirected POST would lose its body or go somewhere unreviewed
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def webhook_payload(out: Outgoing) -> bytes:
+    return json.dumps({
+        "reference": out.reference, "takedown_id": out.takedown_id,
+        "notice_number": out.number, "platform": out.platform, "handle": out.handle,
+        "sent_at": out.sent_at.isoformat(), "subject": out.subject, "body": out.body,
+        "pack": {"filename": out.pack_filename, "sha256": out.pack_sha256,
+                 "content_base64": base64.b64encode(out.pack).decode()},
+    }).encode()
+
+
+def _webhook(settings: Settings, out: Outgoing) -> Outcome:
+    if not out.recipient.startswith(("https://", "http://")):
+        return Outcome(FAILED, "The webhook address is not an http(s) address.")
+    request = urllib.request.Request(  # noqa: S310 - the scheme is checked just above
+        out.recipient, data=webhook_payload(out), method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "Cellwatch",
+                 "Idempotency-Key": f"{out.reference}-{out.number}"})
+    try:
+        with _OPENER.open(request, timeout=settings.delivery_timeout_seconds) as response:
+            response.read(1024)
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        return Outcome(FAILED, f"The webhook answered HTTP {exc.code} {exc.reason}"[:1000])
+    except (urllib.error.URLError, OSError) as exc:
+        return Outcome(FAILED, f"The webhook could not be reached: {exc}"[:1000])
+    if not 200 <= status < 300:
+        return Outcome(FAILED, f"The webhook answered HTTP {status}")
+    return Outcome(DELIVERED)
+
+
+def deliver(settings: Settings, out: Outgoing) -> Outcome:
+    if out.channel == "email":
+        return _email(settings, out)
+    if out.channel == "webhook":
+        return _webhook(settings, out)
+    return Outcome(MANUAL)  # portal: ready to download as .eml and file by hand

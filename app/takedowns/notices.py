@@ -1,0 +1,186 @@
+"""One sending of a takedown: render the platform's text, attach the pack, deliver, record.
+
+The caller has already claimed the takedown (compare-and-set on its version), so no other
+request or job runner is sending the same notice number. A failed delivery is recorded on the
+notice row (delivery=failed, error); sending that number again later updates the same row, so
+the numbers a platform sees never skip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app.accounts.models import Account
+from app.audit.service import Actor, record
+from app.errors import Conflict
+from app.settings import Settings
+from app.takedowns import delivery, notice_text, packfiles, packs
+from app.takedowns.models import Notice, PlatformSettings, Takedown
+
+
+@dataclass(frozen=True)
+class StoredPack:
+    key: str
+    sha256: str
+    data: bytes
+    manifest: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Issued:
+    notice: Notice
+    outcome: delivery.Outcome
+
+
+def utc_text(value: datetime | str | None) -> str:
+    if value is None or value == "":
+        return ""
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def held_notices(session: Session, takedown_id: int) -> list[Notice]:
+    return list(session.exec(select(Notice).where(Notice.takedown_id == takedown_id)
+                             .order_by(col(Notice.number))).all())
+
+
+def pack_for(session: Session, settings: Settings, takedown: Takedown, account: Account,
+             now: datetime, held: list[Notice]) -> StoredPack:
+    """Notice #1 makes the pack; re-notices attach the same one (same sha256 for the platform)."""
+    first = next((n for n in held if n.pack_key), None)
+    if first is not None:
+        try:
+            data = packfiles.read(settings, first.pack_key)
+            return StoredPack(first.pack_key, first.pack_sha256, data, packs.manifest_of(data))
+        except packfiles.PackMissing:
+            pass  # rebuilt below from what is held now, under a new key and sha256
+    pack = packs.build_pack(session, settings, takedown, account, now)
+    return StoredPack(packfiles.store(session, settings, pack.data), pack.sha256, pack.data,
+                      pack.manifest)
+
+
+def context(takedown: Takedown, account: Account, pack: StoredPack,
+            number: int) -> dict[str, Any]:
+    manifest = pack.manifest
+    url = manifest["account"].get("url") or packs.profile_url(account)
+    evidence = [{"number": e["number"], "sha256": e["sha256"], "post_url": e["post_url"] or "",
+                 "posted_at": utc_text(e["posted_at"]), "captured_at": utc_text(e["captured_at"])}
+                for e in manifest["images"]]
+    posts = [e["post_url"] for e in evidence if e["post_url"]]
+    platform_name = packs.platform_name(account.platform)
+    return {
+        "reference": packs.reference(takedown), "notice_number": number,
+        "first_sent_at": utc_text(takedown.first_sent_at),
+        "platform_reference": takedown.platform_reference,
+        "account": {"platform": account.platform, "platform_name": platform_name,
+                    "handle": account.handle, "url": url},
+        "urls": list(dict.fromkeys([u for u in [url, *posts] if u])),
+        "reason": takedown.reason, "evidence": evidence,
+        "pack": {"filename": f"{packs.reference(takedown)}-evidence.zip", "sha256": pack.sha256},
+    }
+
+
+def _row(held: list[Notice], takedown_id: int, number: int) -> Notice:
+    existing = next((n for n in held if n.number == number), None)
+    if existing is None:
+        return Notice(takedown_id=takedown_id, number=number, channel="", recipient="")
+    if existing.delivery == delivery.FAILED:
+        return existing  # a retry of the same number
+    raise Conflict(f"Notice #{number} of TD-{takedown_id} was already sent.")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    out: delivery.Outgoing
+    pack: StoredPack
+    held: list[Notice]
+
+
+def prepare(session: Session, settings: Settings, takedown: Takedown, account: Account,
+            platform: PlatformSettings, now: datetime,
+            held: list[Notice] | None = None) -> Prepared:
+    """Notice number notices_sent + 1, ready to deliver (422 if the template fails)."""
+    number = takedown.notices_sent + 1
+    held = held_notices(session, takedown.id or 0) if held is None else held
+    pack = pack_for(session, settings, takedown, account, now, held)
+    body = notice_text.render(platform.template, context(takedown, account, pack, number))
+    ref = packs.reference(takedown)
+    out = delivery.Outgoing(
+        takedown_id=takedown.id or 0, reference=ref, number=number, channel=platform.channel,
+        recipient=platform.address,
+        subject=notice_text.subject(ref, packs.platform_name(account.platform), account.handle,
+                                    number, takedown.platform_reference),
+        body=body, pack_filename=f"{ref}-evidence.zip", pack=pack.data,
+        pack_sha256=pack.sha256, platform=account.platform, handle=account.handle, sent_at=now)
+    return Prepared(out, pack, held)
+
+
+def notice_row(actor: Actor, takedown: Takedown, prepared: Prepared,
+               outcome: delivery.Outcome) -> Notice:
+    """The notice row to save: new, or the failed one of the same number (a retry)."""
+    out = prepared.out
+    notice = _row(prepared.held, takedown.id or 0, out.number)
+    notice.channel, notice.recipient = out.channel, out.recipient
+    notice.subject, notice.body = out.subject, out.body
+    notice.pack_key, notice.pack_sha256 = prepared.pack.key, prepared.pack.sha256
+    notice.delivery, notice.error = outcome.delivery, outcome.error
+    notice.sent_by, notice.sent_at = actor.user_id, out.sent_at
+    return notice
+
+
+def record_sent(session: Session, actor: Actor, takedown: Takedown, prepared: Prepared,
+                outcome: delivery.Outcome) -> Notice:
+    """The notice row and its disclosure audit event."""
+    notice = notice_row(actor, takedown, prepared, outcome)
+    session.add(notice)
+    session.flush()
+    disclosure(session, actor, takedown, notice, via="sent", outcome=outcome)
+    return notice
+
+
+def issue(session: Session, settings: Settings, actor: Actor, takedown: Takedown,
+          account: Account, platform: PlatformSettings, now: datetime) -> Issued:
+    """Prepare, deliver and record one notice; never raises for a failed delivery."""
+    prepared = prepare(session, settings, takedown, account, platform, now)
+    outcome = delivery.deliver(settings, prepared.out)
+    return Issued(record_sent(session, actor, takedown, prepared, outcome), outcome)
+
+
+def disclosed(takedown: Takedown, notice: Notice) -> dict[str, Any]:
+    """What the audit log keeps of one sending: where it went and what went."""
+    return {"takedown": packs.reference(takedown), "account_id": takedown.account_id,
+            "notice": notice.number, "recipient": notice.recipient or "(no address)",
+            "channel": notice.channel, "delivery": notice.delivery,
+            "pack_sha256": notice.pack_sha256, "error": notice.error}
+
+
+def disclosure(session: Session, actor: Actor, takedown: Takedown, notice: Notice, *, via: str,
+               outcome: delivery.Outcome | None = None) -> None:
+    """Evidence leaving the service (a sending, or a download of what is sent) is audited."""
+    failed = outcome is not None and outcome.delivery == delivery.FAILED
+    record(session, actor, "takedown.disclosure", object_type="takedown",
+           object_ids=[takedown.id or 0], outcome="failure" if failed else "success",
+           purpose=f"takedown request {packs.reference(takedown)} to {takedown.platform}",
+           details={**disclosed(takedown, notice), "via": via})
+
+
+def record_failure(session: Session, actor: Actor, takedown: Takedown,
+                   platform: PlatformSettings, error: str, now: datetime,
+                   held: list[Notice] | None = None) -> Notice:
+    """A notice that could not even be prepared (e.g. its template fails): kept as failed."""
+    number = takedown.notices_sent + 1
+    held = held_notices(session, takedown.id or 0) if held is None else held
+    notice = _row(held, takedown.id or 0, number)
+    notice.channel, notice.recipient = platform.channel, platform.address
+    notice.delivery, notice.error = delivery.FAILED, error[:1000]
+    notice.sent_by, notice.sent_at = actor.user_id, now
+    session.add(notice)
+    session.flush()
+    record(session, actor, "takedown.notice_failed", object_type="takedown",
+           object_ids=[takedown.id or 0], outcome="failure",
+           details={"notice": number, "error": error[:500]})
+    return notice

@@ -1,0 +1,79 @@
+"""Evidence packs on disk: sealed like images, and kept only if their transaction commits.
+
+Layout: <data_dir>/packs/<first 2 hex>/<pack_key>.pack, names made here (never from a client).
+Each pack is AES-256-GCM sealed under a key derived (HKDF-SHA256) from the master key and the
+pack's own storage key, so no per-pack key column is needed; the Notice keeps the storage key
+and the sha256 of the plain zip (what the platform receives, so either side can check it).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import event
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import SessionTransaction
+
+from app.evidence import crypto, storage
+from app.settings import Settings
+
+_KEY_RE = re.compile(r"^[0-9a-f]{32}$")
+_KIND = "evidence-pack"
+_NEW = "cellwatch.takedowns.packs_written"
+_HOOKED = "cellwatch.takedowns.packs_hooked"
+
+
+class PackMissing(Exception):
+    """The pack file is gone or does not open under the master key."""
+
+
+def path_for(settings: Settings, pack_key: str) -> Path:
+    if not _KEY_RE.match(pack_key):
+        raise ValueError("invalid pack key")  # defence in depth: never a path from outside
+    return settings.data_dir / "packs" / pack_key[:2] / f"{pack_key}.pack"
+
+
+def _key(settings: Settings, pack_key: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=crypto.KEY_BYTES, salt=None,
+                info=f"cellwatch evidence pack {pack_key}".encode()).derive(
+                    settings.master_key_bytes)
+
+
+def _after_commit(session: OrmSession) -> None:
+    session.info[_NEW] = []
+
+
+def _after_transaction_end(session: OrmSession, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None:
+        return  # a savepoint: the outer transaction decides
+    for path in session.info.pop(_NEW, []):
+        path.unlink(missing_ok=True)
+
+
+def store(session: OrmSession, settings: Settings, data: bytes) -> str:
+    """Seal and write a pack; returns its storage key. Deleted again if not committed."""
+    if not session.info.get(_HOOKED):
+        event.listen(session, "after_commit", _after_commit)
+        event.listen(session, "after_transaction_end", _after_transaction_end)
+        session.info[_HOOKED] = True
+    session.connection()  # a transaction is open, so its end is seen
+    pack_key = storage.new_storage_key()
+    path = path_for(settings, pack_key)
+    session.info.setdefault(_NEW, []).append(path)
+    storage.write_atomic(path, seal(settings, pack_key, data))
+    return pack_key
+
+
+def seal(settings: Settings, pack_key: str, data: bytes) -> bytes:
+    return crypto.seal(_key(settings, pack_key), data, storage_key=pack_key, kind=_KIND)
+
+
+def read(settings: Settings, pack_key: str) -> bytes:
+    try:
+        blob = path_for(settings, pack_key).read_bytes()
+        return crypto.unseal(_key(settings, pack_key), blob, storage_key=pack_key, kind=_KIND)
+    except (OSError, ValueError, crypto.SealBroken) as exc:
+        raise PackMissing(f"evidence pack {pack_key} cannot be opened: {exc}") from None

@@ -1,0 +1,158 @@
+"""The evidence pack sent with a takedown's first notice: display copies and a manifest.
+
+Only the account's own evidence images go in (EvidenceImage rows of the account). Reference
+photos of cells never do, even when an evidence image matched one: the pack leaves the
+service, and cell photos show the inside of a prison. For the same reason the chain of custody
+lists who did what and when, with only a few plain facts from each event's details.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, or_
+from sqlmodel import Session, col, select
+
+from app.accounts.models import Account
+from app.accounts.platforms import Platform
+from app.audit.models import AuditEvent
+from app.evidence.images import read_display
+from app.evidence.models import EvidenceImage, Image
+from app.settings import Settings
+from app.takedowns.models import Takedown
+
+MANIFEST = "manifest.json"
+MAX_IMAGES = 200
+MAX_CUSTODY_EVENTS = 2000
+# Event families that concern the handling of the evidence itself; matching, attribution and
+# library events would reveal cells and prisoners, so they stay inside.
+_CUSTODY_ACTIONS = ("evidence.", "account.", "takedown.")
+_CUSTODY_DETAILS = ("sha256", "format", "byte_size", "platform", "handle", "from", "to")
+
+
+@dataclass(frozen=True)
+class Pack:
+    data: bytes
+    sha256: str
+    filename: str
+    manifest: dict[str, Any]
+
+
+def reference(takedown: Takedown) -> str:
+    return f"TD-{takedown.id}"
+
+
+def platform_name(platform: str) -> str:
+    try:
+        return Platform(platform).display_name
+    except ValueError:
+        return platform
+
+
+def profile_url(account: Account) -> str:
+    try:
+        return Platform(account.platform).profile_url(account.handle)
+    except ValueError:
+        return ""
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def evidence_of(session: Session, account_id: int) -> list[tuple[EvidenceImage, Image]]:
+    """The account's own evidence images, oldest first (never reference photos)."""
+    return list(session.exec(
+        select(EvidenceImage, Image).join(Image, col(Image.id) == col(EvidenceImage.image_id))
+        .where(EvidenceImage.account_id == account_id)
+        .order_by(col(EvidenceImage.submitted_at), col(EvidenceImage.id))
+        .limit(MAX_IMAGES)).all())
+
+
+def _contains_id(ids_column: Any, value: int) -> Any:
+    return ids_column.contains(json.dumps(str(value)))  # ids are a JSON list of strings
+
+
+def custody(session: Session, takedown: Takedown,
+            held: list[tuple[EvidenceImage, Image]]) -> list[dict[str, Any]]:
+    """Audit events concerning the account, its images and this takedown, oldest first."""
+    ids = col(AuditEvent.object_ids)
+    about = [and_(col(AuditEvent.object_type) == "account",
+                  _contains_id(ids, takedown.account_id)),
+             and_(col(AuditEvent.object_type) == "takedown", _contains_id(ids, takedown.id or 0))]
+    if held:
+        about.append(and_(col(AuditEvent.object_type) == "image",
+                          or_(*[_contains_id(ids, i.id or 0) for _, i in held])))
+        about.append(and_(col(AuditEvent.object_type) == "evidence_image",
+                          or_(*[_contains_id(ids, e.id or 0) for e, _ in held])))
+    rows = session.exec(select(AuditEvent).where(or_(*about))
+                        .order_by(col(AuditEvent.id)).limit(MAX_CUSTODY_EVENTS)).all()
+    out = []
+    for row in rows:
+        if not row.action.startswith(_CUSTODY_ACTIONS):
+            continue
+        details = json.loads(row.details or "{}")
+        out.append({
+            "event_id": row.id, "at": row.occurred_at.isoformat(), "actor": row.actor_name,
+            "action": row.action, "object_type": row.object_type,
+            "object_ids": json.loads(row.object_ids or "[]"), "outcome": row.outcome,
+            "details": {k: details[k] for k in _CUSTODY_DETAILS if k in details},
+            "row_hash": row.row_hash,
+        })
+    return out
+
+
+def _add(archive: zipfile.ZipFile, name: str, data: bytes, when: datetime,
+         compress: bool) -> None:
+    info = zipfile.ZipInfo(name, date_time=when.timetuple()[:6])
+    info.compress_type = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+    archive.writestr(info, data)
+
+
+def build_pack(session: Session, settings: Settings, takedown: Takedown, account: Account,
+               now: datetime) -> Pack:
+    """Zip of images/NN-<sha8>.jpg display copies and manifest.json (sha256 of originals)."""
+    held = evidence_of(session, account.id or 0)
+    buffer = io.BytesIO()
+    entries = []
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for n, (evidence, image) in enumerate(held, start=1):
+            entry: dict[str, Any] = {
+                "number": n, "evidence_id": evidence.id, "image_id": image.id,
+                "sha256": image.sha256, "format": image.format, "byte_size": image.byte_size,
+                "width": image.width, "height": image.height,
+                "post_url": evidence.post_url or None, "posted_at": iso(evidence.posted_at),
+                "captured_at": iso(image.exif_taken_at), "submitted_at": iso(evidence.submitted_at),
+                "file": None, "display_sha256": None, "erased": image.erased_at is not None,
+            }
+            if image.erased_at is None:
+                display = read_display(settings, image)
+                entry["file"] = f"images/{n:03d}-{image.sha256[:12]}.jpg"
+                entry["display_sha256"] = hashlib.sha256(display).hexdigest()
+                _add(archive, entry["file"], display, now, compress=False)
+            entries.append(entry)
+        manifest = {
+            "reference": reference(takedown), "generated_at": now.isoformat(),
+            "account": {"platform": account.platform, "handle": account.handle,
+                        "url": profile_url(account)},
+            "reason": takedown.reason,
+            "note": "sha256 is of each original as captured; files are re-encoded display "
+                    "copies without metadata (display_sha256 is of the file in this pack).",
+            "images": entries,
+            "chain_of_custody": custody(session, takedown, held),
+        }
+        _add(archive, MANIFEST, json.dumps(manifest, indent=2).encode(), now, compress=True)
+    data = buffer.getvalue()
+    return Pack(data, hashlib.sha256(data).hexdigest(), f"{reference(takedown)}-evidence.zip",
+                manifest)
+
+
+def manifest_of(data: bytes) -> dict[str, Any]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return json.loads(archive.read(MANIFEST))

@@ -1,0 +1,93 @@
+"""The takedown queue: a board by state, claim next, release, bulk approval.
+
+Sub-routers: platforms (before the `{id:int}` routes), one takedown's page, creation from an
+account, and the JSON API.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.auth.deps import SettingsDep
+from app.auth.permissions import Permission as P
+from app.db import SessionDep, utcnow
+from app.takedowns import (
+    claims,
+    queries,
+    routes_api,
+    routes_create,
+    routes_detail,
+    routes_platforms,
+)
+from app.takedowns.forms import (
+    PLATFORMS,
+    Approver,
+    Reader,
+    Sender,
+    board_filter,
+    doer,
+    establishments,
+    flash,
+    time_helpers,
+)
+from app.web import render
+
+router = APIRouter()
+router.include_router(routes_platforms.router)
+router.include_router(routes_detail.router)
+router.include_router(routes_create.router)
+router.include_router(routes_api.router)
+Short = Annotated[str, Query(max_length=24)]
+
+
+@router.get("/takedowns")
+def board_page(request: Request, db: SessionDep, settings: SettingsDep, who: Reader,
+               platform: Short = "", establishment: Short = "", state: Short = "") -> Response:
+    flt = board_filter(db, platform, establishment, state)
+    now = utcnow()
+    data = queries.board(db, flt, now)
+    return render(request, "takedowns/board.html", {
+        **data, **time_helpers(settings.local_timezone, now),
+        "filters": {"platform": platform, "establishment": establishment.upper(),
+                    "state": state},
+        "platforms": PLATFORMS, "establishments": establishments(db),
+        "labels": {s.value: label for s, label in queries.LABELS.items()},
+        "can_claim": who.can(P.takedowns_send), "can_approve": who.can(P.takedowns_approve),
+        "me": who.user.id})
+
+
+@router.post("/takedowns/claim-next")
+def claim_next(db: SessionDep, who: Sender) -> Response:
+    takedown = claims.claim_next(db, doer(who))
+    if takedown is None:
+        flash(db, who, "Nothing is waiting to be claimed.", "info")
+        db.commit()
+        return RedirectResponse("/takedowns", status_code=303)
+    flash(db, who, f"You claimed TD-{takedown.id}.")
+    db.commit()
+    return RedirectResponse(f"/takedowns/{takedown.id}", status_code=303)
+
+
+@router.post("/takedowns/{takedown_id:int}/release")
+def release(takedown_id: int, db: SessionDep, who: Sender) -> Response:
+    claims.release(db, doer(who), takedown_id)
+    flash(db, who, f"TD-{takedown_id} is back in the queue.")
+    db.commit()
+    return RedirectResponse(f"/takedowns/{takedown_id}", status_code=303)
+
+
+@router.post("/takedowns/bulk-approve")
+def bulk_approve(db: SessionDep, settings: SettingsDep, who: Approver,
+                 ids: Annotated[list[int] | None, Form(max_length=500)] = None) -> Response:
+    result = claims.bulk_approve(db, settings, doer(who), ids or [])
+    if result.approved:
+        flash(db, who, "Approved " + ", ".join(f"TD-{i}" for i in result.approved) + ".")
+    for takedown_id, reason in result.refused:
+        flash(db, who, f"TD-{takedown_id} not approved: {reason}", "error")
+    if not ids:
+        flash(db, who, "Tick the takedowns to approve.", "error")
+    db.commit()
+    return RedirectResponse("/takedowns", status_code=303)

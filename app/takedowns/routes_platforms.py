@@ -1,0 +1,65 @@
+"""Platforms page: every platform's channel, cadence, target time and notice template."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
+
+from app.auth.deps import Principal
+from app.auth.permissions import Permission as P
+from app.db import SessionDep
+from app.errors import AppError, NotFound
+from app.takedowns import notice_text, packs
+from app.takedowns.forms import PlatformEditor, Reader, flash
+from app.takedowns.platforms import CHANNELS, list_platforms, update_platform
+from app.web import render
+
+router = APIRouter()
+
+
+def platforms_page(request: Request, db: Session, who: Principal, *, error: str = "",
+                   failed: str = "", form: dict[str, Any] | None = None,
+                   status: int = 200) -> Response:
+    rows = []
+    for row in list_platforms(db):
+        values = form if failed == row.platform and form else {
+            "channel": row.channel, "address": row.address,
+            "renotice_hours": row.renotice_hours, "target_hours": row.target_hours,
+            "template": row.template}
+        rows.append({"platform": row.platform, "name": packs.platform_name(row.platform),
+                     "saved": row in db, "values": values,
+                     "error": error if failed == row.platform else ""})
+    return render(request, "takedowns/platforms.html", {
+        "rows": rows, "channels": CHANNELS, "can_edit": who.can(P.platforms_edit),
+        "sample": notice_text.SAMPLE_CONTEXT, "error": error}, status_code=status)
+
+
+@router.get("/takedowns/platforms")
+def platforms(request: Request, db: SessionDep, who: Reader) -> Response:
+    return platforms_page(request, db, who)
+
+
+@router.post("/takedowns/platforms/{name}")
+def save_platform(request: Request, name: str, db: SessionDep, who: PlatformEditor,
+                  channel: Annotated[str, Form(max_length=16)],
+                  renotice_hours: Annotated[int, Form()],
+                  target_hours: Annotated[int, Form()],
+                  address: Annotated[str, Form(max_length=512)] = "",
+                  template: Annotated[str, Form(max_length=notice_text.MAX_TEMPLATE_CHARS)] = ""
+                  ) -> Response:
+    form = {"channel": channel, "address": address, "renotice_hours": renotice_hours,
+            "target_hours": target_hours, "template": template}
+    try:
+        update_platform(db, who.actor, name, **form)
+    except NotFound:
+        raise
+    except AppError as exc:  # a template error is a 422 naming the line; nothing is saved
+        db.rollback()
+        return platforms_page(request, db, who, error=exc.message, failed=name, form=form,
+                              status=exc.status_code)
+    flash(db, who, f"{packs.platform_name(name)} settings were saved.")
+    db.commit()
+    return RedirectResponse(f"/takedowns/platforms#{name}", status_code=303)

@@ -1,0 +1,237 @@
+"""Takedowns: create one for an account, and move it through the state machine.
+
+Every change is a compare-and-set UPDATE on (id, version, state): of two people acting on the
+same takedown at once exactly one row update succeeds, the other gets 409, and only the winner
+writes its event row and audit event. Services never commit; the caller does, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import Session, col, select
+
+from app.accounts import service as accounts
+from app.accounts.models import Account, AccountStatus
+from app.audit.service import Actor, record
+from app.auth.permissions import Permission
+from app.db import utcnow
+from app.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.settings import Settings
+from app.takedowns import machine, notices, platforms
+from app.takedowns.delivery import FAILED
+from app.takedowns.machine import AWAITING_PLATFORM, OPEN_STATES, Action, State
+from app.takedowns.models import Notice, Takedown, TakedownEvent
+
+CLOCK_SKEW = timedelta(minutes=5)
+REASON_MIN, REASON_MAX = 10, 2000
+
+
+@dataclass(frozen=True)
+class Doer:
+    """Who acts and what their role allows (from the request's Principal, or a CLI/job)."""
+
+    actor: Actor
+    permissions: frozenset[Permission]
+
+    @property
+    def user_id(self) -> int:
+        return self.actor.user_id or 0
+
+
+@dataclass(frozen=True)
+class Done:
+    takedown: Takedown
+    notice: Notice | None = None
+    error: str = ""  # a failed first delivery: the takedown stays approved
+
+
+def get_takedown(session: Session, takedown_id: int) -> Takedown:
+    found = session.exec(select(Takedown).where(Takedown.id == takedown_id)
+                         .execution_options(populate_existing=True)).first()
+    if found is None:
+        raise NotFound(f"There is no takedown TD-{takedown_id}.")
+    return found
+
+
+def open_takedown_of(session: Session, account_id: int) -> Takedown | None:
+    return session.exec(select(Takedown).where(
+        Takedown.account_id == account_id,
+        col(Takedown.state).in_([s.value for s in OPEN_STATES]))).first()
+
+
+def add_event(session: Session, takedown: Takedown, source: str, target: str, actor: Actor,
+              note: str, at: datetime) -> None:
+    session.add(TakedownEvent(takedown_id=takedown.id or 0, from_state=source, to_state=target,
+                              actor_id=actor.user_id, note=note[:2000], at=at))
+
+
+def create_takedown(session: Session, doer: Doer, account_id: int, reason: str) -> Takedown:
+    if Permission.takedowns_draft not in doer.permissions or not doer.actor.user_id:
+        raise Forbidden("Your role may not draft takedowns.")
+    reason = reason.strip()
+    if not REASON_MIN <= len(reason) <= REASON_MAX:
+        raise Unprocessable(f"Give a reason of {REASON_MIN}-{REASON_MAX} characters: the "
+                            "platform reads it.")
+    account = accounts.get_account(session, account_id)
+    # Take the account row's write lock first, so two people creating at once queue and the
+    # second sees the first one's takedown.
+    session.execute(update(Account).where(col(Account.id) == account_id)
+                    .values(version=Account.version))
+    existing = open_takedown_of(session, account_id)
+    if existing is not None:
+        raise Conflict(f"This account already has an open takedown, TD-{existing.id} "
+                       f"({existing.state.replace('_', ' ')}).")
+    takedown = Takedown(account_id=account_id, platform=account.platform, reason=reason,
+                        author_id=doer.user_id)
+    session.add(takedown)
+    session.flush()
+    add_event(session, takedown, "", State.draft.value, doer.actor, "created", utcnow())
+    record(session, doer.actor, "takedown.create", object_type="takedown",
+           object_ids=[takedown.id or 0],
+           details={"account_id": account_id, "platform": account.platform})
+    return takedown
+
+
+def compare_and_set(session: Session, takedown: Takedown, expected_version: int,
+                    **values: Any) -> None:
+    """Apply values only if nobody changed the takedown since `expected_version` was read."""
+    result = session.execute(
+        update(Takedown).where(col(Takedown.id) == takedown.id,
+                               col(Takedown.version) == expected_version,
+                               col(Takedown.state) == takedown.state)
+        .values(version=expected_version + 1, **values)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        now = session.exec(select(Takedown.state).where(Takedown.id == takedown.id)).first()
+        raise Conflict(f"Someone else acted on TD-{takedown.id} at the same moment; it is now "
+                       f"{(now or 'gone').replace('_', ' ')}. Reload to see what changed.")
+    # The row now holds exactly these values: record them as loaded, without a re-read.
+    for key, value in {**values, "version": expected_version + 1}.items():
+        set_committed_value(takedown, key, value)
+
+
+def _check(takedown: Takedown, action: str, doer: Doer, note: str) -> machine.Transition:
+    try:
+        act = Action(action)
+    except ValueError:
+        raise Unprocessable(f"Unknown action {action!r}.") from None
+    try:
+        return machine.check(State(takedown.state), act, actor_id=doer.user_id,
+                             author_id=takedown.author_id, permissions=doer.permissions,
+                             note=note)
+    except machine.NotPossible as exc:
+        raise Conflict(str(exc)) from None
+    except machine.NotPermitted as exc:
+        raise Forbidden(str(exc)) from None
+    except machine.NeedsNote as exc:
+        raise Unprocessable(str(exc)) from None
+
+
+def _when(takedown: Takedown, at: datetime | None, now: datetime) -> datetime:
+    if at is None:
+        return now
+    if at.tzinfo is None:
+        raise Unprocessable("Give the time with its time zone.")
+    if at > now + CLOCK_SKEW:
+        raise Unprocessable("That time is in the future.")
+    if takedown.first_sent_at and at < takedown.first_sent_at - CLOCK_SKEW:
+        raise Unprocessable("That time is before the first notice was sent.")
+    return at
+
+
+def _values(takedown: Takedown, t: machine.Transition, doer: Doer, note: str, reference: str,
+            at: datetime | None, now: datetime) -> dict[str, Any]:
+    values: dict[str, Any] = {"state": t.target.value}
+    reference = reference.strip()
+    if len(reference) > 128 or any(ord(ch) < 32 for ch in reference):
+        raise Unprocessable("The platform's reference is at most 128 plain characters.")
+    if reference:
+        values["platform_reference"] = reference
+    if t.action is Action.approve:
+        values["approver_id"] = doer.user_id
+    elif t.action is Action.return_to_draft:
+        values["approver_id"] = None
+    elif t.action is Action.acknowledge:
+        values["acknowledged_at"] = _when(takedown, at, now)
+    elif t.target in machine.FINAL_STATES:
+        values["resolved_at"] = _when(takedown, at, now) if t.source in AWAITING_PLATFORM \
+            else now
+        values["next_notice_due_at"] = None
+        if t.action is Action.record_refused:
+            values["refusal_reason"] = note.strip()[:2000]
+    return values
+
+
+def transition(session: Session, settings: Settings, doer: Doer, takedown_id: int,
+               action: str, *, version: int, note: str = "", reference: str = "",
+               at: datetime | None = None) -> Done:
+    """Make one move from the transition table, if it is still the version the person saw."""
+    now = utcnow()
+    takedown = get_takedown(session, takedown_id)
+    if version != takedown.version:
+        raise Conflict(f"TD-{takedown_id} changed since you opened it (it is now "
+                       f"{takedown.state.replace('_', ' ')}). Reload and try again.")
+    t = _check(takedown, action, doer, note)
+    if t.action is Action.send:
+        return _send(session, settings, doer, takedown, note.strip(), now)
+    values = _values(takedown, t, doer, note, reference, at, now)
+    compare_and_set(session, takedown, version, **values)
+    _finish(session, doer.actor, takedown, t, note.strip(), now)
+    return Done(takedown)
+
+
+def _finish(session: Session, actor: Actor, takedown: Takedown, t: machine.Transition,
+            note: str, now: datetime) -> None:
+    add_event(session, takedown, t.source.value, t.target.value, actor, note, now)
+    record(session, actor, f"takedown.{t.action.value}", object_type="takedown",
+           object_ids=[takedown.id or 0],
+           details={"from": t.source.value, "to": t.target.value, "note": note[:500],
+                    "account_id": takedown.account_id, "version": takedown.version})
+    _feed_account(session, actor, takedown, t)
+
+
+def _feed_account(session: Session, actor: Actor, takedown: Takedown,
+                  t: machine.Transition) -> None:
+    """The account's status follows its takedown: requested, removed, or back to review."""
+    account = accounts.get_account(session, takedown.account_id)
+    note = f"takedown TD-{takedown.id} {t.target.value.replace('_', ' ')}"
+    if t.target is State.sent:
+        accounts.set_status(session, actor, account, AccountStatus.takedown_requested, note=note)
+    elif t.target is State.removed:
+        accounts.set_status(session, actor, account, AccountStatus.removed, note=note)
+    elif (t.target in (State.refused, State.withdrawn) and t.source in AWAITING_PLATFORM
+          and account.status == AccountStatus.takedown_requested.value):
+        # still live on the platform: back to an analyst to decide what next
+        accounts.set_status(session, actor, account, AccountStatus.under_review, note=note)
+
+
+def _send(session: Session, settings: Settings, doer: Doer, takedown: Takedown, note: str,
+          now: datetime) -> Done:
+    account = accounts.get_account(session, takedown.account_id)
+    platform = platforms.stored_platform(session, takedown.platform)
+    if platform.channel != "portal" and not platform.address:
+        raise Unprocessable(f"{platform.platform} has no {platform.channel} address yet; a "
+                            "supervisor sets it on the platforms page.")
+    # Claim first (the version moves on, the state not yet): a second sender gets 409 and
+    # the platform never receives notice #1 twice.
+    compare_and_set(session, takedown, takedown.version)
+    issued = notices.issue(session, settings, doer.actor, takedown, account, platform, now)
+    if issued.outcome.delivery == FAILED:
+        return Done(takedown, issued.notice,
+                    f"Notice #1 could not be delivered: {issued.outcome.error} The takedown "
+                    "stays approved; send it again once the channel works.")
+    takedown.state, takedown.first_sent_at, takedown.notices_sent = State.sent.value, now, 1
+    takedown.next_notice_due_at = now + timedelta(hours=platform.renotice_hours)
+    takedown.target_due_at = now + timedelta(hours=platform.target_hours)
+    session.add(takedown)
+    session.flush()
+    how = ("ready to file on the portal" if platform.channel == "portal"
+           else f"delivered by {platform.channel} to {platform.address}")
+    t = machine.transition_for(State.approved, Action.send)
+    _finish(session, doer.actor, takedown, t, note or f"Notice #1 {how}", now)
+    return Done(takedown, issued.notice)

@@ -206,7 +206,10 @@ def import_photos(directory: Path = typer.Argument(..., exists=True, file_okay=F
 
 @jobs_cli.command("run")
 def jobs_run() -> None:
-    """Flag overdue takedowns and send due re-notices; safe to start on several hosts at once."""
+    """Flag overdue takedowns, send due re-notices, refresh priorities that age, remove
+    orphan image files. Safe to start on several hosts at once."""
+    from app.accounts.service import refresh_recent_priorities
+    from app.evidence.sweep import sweep_orphans
     from app.takedowns import jobs
 
     settings = get_settings()
@@ -217,6 +220,12 @@ def jobs_run() -> None:
     finally:
         engine.dispose()
     typer.echo(f"takedowns: {report.summary()}")
+    with _session() as session:
+        refreshed = refresh_recent_priorities(session)
+        swept = sweep_orphans(session, settings)
+        session.commit()
+    typer.echo(f"accounts: {refreshed} priorities refreshed; images: {len(swept)} orphan "
+               "files removed")
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC
+from datetime import UTC, timedelta
 
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
@@ -158,3 +158,23 @@ def images_of(session: Session, account_id: int) -> list[tuple[EvidenceImage, Im
         select(EvidenceImage, Image).join(Image, col(Image.id) == col(EvidenceImage.image_id))
         .where(EvidenceImage.account_id == account_id)
         .order_by(col(EvidenceImage.submitted_at).desc())).all())
+
+
+def refresh_recent_priorities(session: Session, *, batch: int = 500) -> int:
+    """Recompute the accounts whose "recent post" points can have changed with time alone:
+    open ones whose newest post is under a month old (older ones score nothing for it)."""
+    since = utcnow() - timedelta(days=31)
+    last_id, count = 0, 0
+    while True:
+        rows = session.exec(select(Account).where(
+            col(Account.id) > last_id, col(Account.newest_post_at) >= since,
+            col(Account.status).notin_([AccountStatus.removed.value,
+                                        AccountStatus.no_further_action.value]))
+            .order_by(col(Account.id)).limit(batch)).all()
+        if not rows:
+            return count
+        for account in rows:
+            refresh_priority(session, account)
+        session.flush()
+        count += len(rows)
+        last_id = rows[-1].id or 0

@@ -63,3 +63,25 @@ def test_stale_status_change_is_a_409(as_role, session):
     again = client.post(f"/accounts/{account_id}/status", data={
         "status": "new", "version": stale, "csrf_token": token})
     assert again.status_code == 409 and "Someone else changed this account" in again.text
+
+
+def test_priorities_age_with_the_newest_post(as_role, session):
+    from app.accounts.service import refresh_recent_priorities
+
+    client, _ = as_role("analyst")
+    posted = (datetime.now(UTC) - timedelta(hours=20)).strftime("%Y-%m-%dT%H:%M")
+    account_id = submit(client, "@ageing", [scenes.jpeg(scenes.room(93))], platform="x",
+                        posted_at=posted).json()["account"]["id"]
+    account = session.get(Account, account_id)
+    session.refresh(account)
+    assert '"recent_post": 30' in account.priority_factors
+    account.newest_post_at = datetime.now(UTC) - timedelta(days=3)  # time passes
+    from app.evidence.models import EvidenceImage
+
+    for ev in session.exec(select(EvidenceImage).where(EvidenceImage.account_id == account_id)):
+        ev.posted_at = account.newest_post_at
+        session.add(ev)
+    session.commit()
+    assert refresh_recent_priorities(session) == 1
+    session.refresh(account)
+    assert '"recent_post": 20' in account.priority_factors

@@ -25,8 +25,10 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
+BENCHES := matching_accuracy index_speed intake_speed takedowns_scale reports_scale
+
 bench: $(STAMP)
-	for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
+	for name in $(BENCHES); do $(BIN)/python -m bench.$$name || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -28,3 +28,16 @@ def test_fresh_database_upgrades_and_downgrades(tmp_path):
     command.downgrade(migrations.alembic_config(url), "base")
     assert "audit_event" not in inspect(engine).get_table_names()
     engine.dispose()
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_name_keys_compare_by_code_point_on_postgresql(engine):
+    from sqlalchemy import text
+
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT table_name, column_name, collation_name FROM information_schema.columns "
+            "WHERE column_name IN ('surname_key', 'forenames_key')")).all()
+    assert {(t, c): coll for t, c, coll in rows} == {
+        ("prisoner", "surname_key"): "C", ("prisoner", "forenames_key"): "C",
+        ("prisoner_alias", "surname_key"): "C", ("prisoner_alias", "forenames_key"): "C"}

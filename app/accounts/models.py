@@ -25,6 +25,7 @@ class Account(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("platform", "handle", name="uq_account_platform_handle"),
         Index("ix_account_queue", "status", "priority"),
+        Index("ix_account_priority", "priority", "id"),  # the queue's order, read backwards
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -44,7 +45,7 @@ class Account(SQLModel, table=True):
     notes: str = Field(default="", max_length=4000)
     version: int = 1  # optimistic concurrency: an update names the version it read
     created_by: int | None = Field(default=None, foreign_key="app_user.id")
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -59,6 +60,7 @@ class Attribution(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("account_id", "prisoner_id", "match_id", name="uq_attribution_basis"),
+        Index("ix_attribution_status_decided", "status", "decided_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy.types import TypeEngine
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime, utcnow
+
+
+def search_key(length: int) -> TypeEngine[str]:
+    """Name keys compare by code point on every database ("C" on PostgreSQL, whatever the
+    database's own collation), so a prefix search is an exact index range."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
 
 
 class Establishment(SQLModel, table=True):
@@ -42,8 +49,8 @@ class Prisoner(SQLModel, table=True):
     prison_number: str = Field(max_length=7, unique=True)  # A1234BC
     surname: str = Field(max_length=64)
     forenames: str = Field(max_length=128)
-    surname_key: str = Field(max_length=64)  # casefolded, for search
-    forenames_key: str = Field(max_length=128)
+    surname_key: str = Field(sa_type=search_key(64))  # casefolded, for search
+    forenames_key: str = Field(sa_type=search_key(128))
     date_of_birth: date
     release_date: date | None = None
     # Flags that raise the priority of an account attributed to this prisoner.
@@ -62,8 +69,8 @@ class PrisonerAlias(SQLModel, table=True):
     prisoner_id: int = Field(foreign_key="prisoner.id", index=True)
     surname: str = Field(max_length=64)
     forenames: str = Field(default="", max_length=128)
-    surname_key: str = Field(max_length=64, index=True)
-    forenames_key: str = Field(default="", max_length=128)
+    surname_key: str = Field(sa_type=search_key(64), index=True)
+    forenames_key: str = Field(default="", sa_type=search_key(128))
 
 
 class Occupancy(SQLModel, table=True):

@@ -27,6 +27,7 @@ class Takedown(SQLModel, table=True):
     __table_args__ = (
         Index("ix_takedown_state_due", "state", "next_notice_due_at"),
         Index("ix_takedown_state_target", "state", "target_due_at"),
+        Index("ix_takedown_state_resolved", "state", "resolved_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -44,7 +45,7 @@ class Takedown(SQLModel, table=True):
     overdue: bool = False
     platform_reference: str = Field(default="", max_length=128)
     refusal_reason: str = Field(default="", max_length=2000)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     first_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -95,7 +96,7 @@ class CellSearch(SQLModel, table=True):
     state: str = Field(default="requested", max_length=16)  # requested|acknowledged|completed
     version: int = 1
     requested_by: int = Field(foreign_key="app_user.id")
-    requested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    requested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     searched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from app.estate.models import Cell, Establishment, Occupancy, Prisoner, PrisonerAlias
+from app.estate.queries import prisoner_stays
 from app.search.records import Alias, Cellmate, CellSearchItem, Place, Stay
 from app.takedowns.models import CellSearch, CellSearchPrisoner
 
@@ -33,13 +34,7 @@ def aliases(session: Session, prisoner_id: int) -> list[Alias]:
 
 def stays(session: Session, prisoner_id: int, today: date) -> list[Stay]:
     """Every stay, newest first, with its establishment and cell."""
-    rows = session.exec(
-        select(Occupancy, Cell, Establishment)
-        .join(Cell, col(Cell.id) == Occupancy.cell_id)
-        .join(Establishment, col(Establishment.id) == Cell.establishment_id)
-        .where(Occupancy.prisoner_id == prisoner_id)
-        .order_by(col(Occupancy.starts_on).desc())
-    ).all()
+    rows = prisoner_stays(session, prisoner_id)
     return [Stay(place(c, e), o.starts_on, o.ends_on, is_current(o.starts_on, o.ends_on, today))
             for o, c, e in rows]
 

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.accounts.service import get_account
-from app.auth.deps import Principal
+from app.auth.deps import Principal, requires
+from app.auth.permissions import Permission as P
 from app.db import SessionDep
 from app.errors import AppError, NotFound
 from app.takedowns import packs, service
 from app.takedowns.forms import Drafter, doer, flash
 from app.takedowns.machine import Action
+from app.takedowns.models import CellSearch, Takedown
 from app.takedowns.platforms import CHANNELS, get_platform
 from app.web import render
 
 router = APIRouter()
+Reader = Annotated[Principal, Depends(requires(P.takedowns_read))]
 
 
 def form_page(request: Request, db: Session, who: Principal, account_id: int, *,
@@ -59,3 +62,17 @@ def create_takedown(request: Request, account_id: int, db: SessionDep, who: Draf
                    f"{' and submitted for approval' if submit == 'yes' else ' as a draft'}.")
     db.commit()
     return RedirectResponse(f"/takedowns/{takedown.id}", status_code=303)
+
+
+@router.get("/accounts/{account_id:int}/takedowns/panel")
+def account_panel(request: Request, account_id: int, db: SessionDep, who: Reader) -> Response:
+    """The account page's takedowns and cell searches (loaded by htmx: accounts sits below
+    takedowns, so the account page cannot query them itself)."""
+    get_account(db, account_id)
+    takedowns = db.exec(select(Takedown).where(Takedown.account_id == account_id)
+                        .order_by(col(Takedown.created_at).desc())).all()
+    searches = db.exec(select(CellSearch).where(CellSearch.account_id == account_id)
+                       .order_by(col(CellSearch.requested_at).desc())).all()
+    return render(request, "takedowns/_account_panel.html", {
+        "account_id": account_id, "takedowns": takedowns, "searches": searches,
+        "can_draft": who.can(P.takedowns_draft)})

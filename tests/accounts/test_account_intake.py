@@ -82,3 +82,19 @@ def test_auditor_and_admin_cannot_see_accounts(as_role):
     for role in ("auditor", "admin"):
         client, _ = as_role(role)
         assert client.get("/accounts").status_code == 403
+
+
+def test_account_page_panel_lists_its_takedowns(as_role):
+    client, _ = as_role("analyst")
+    account_id = submit(client, "@panel_case", platform="x").json()["account"]["id"]
+    empty = client.get(f"/accounts/{account_id}/takedowns/panel")
+    assert empty.status_code == 200 and "No takedown requested yet." in empty.text
+    r = client.post(f"/accounts/{account_id}/takedowns", data={
+        "csrf_token": page_csrf(client),
+        "reason": "Account run from a cell; posts taunt the victim's family."},
+        follow_redirects=False)
+    assert r.status_code == 303, r.text
+    panel = client.get(f"/accounts/{account_id}/takedowns/panel").text
+    assert "TD-" in panel and "draft" in panel
+    page = client.get(f"/accounts/{account_id}").text
+    assert f'hx-get="/accounts/{account_id}/takedowns/panel"' in page

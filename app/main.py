@@ -21,7 +21,7 @@ from app.estate import routes as estate_routes
 from app.evidence import routes as evidence_routes
 from app.evidence.limits import UploadSizeLimit, body_limit
 from app.matching import routes as matching_routes
-from app.matching.engine import MatchEngine
+from app.matching.engine import Limits, MatchEngine
 from app.middleware import SecurityHeaders
 from app.reports import routes as reports_routes
 from app.search import routes as search_routes
@@ -58,7 +58,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app.state.engine = make_engine(settings.effective_database_url)
     app.state.session_factory = make_session_factory(app.state.engine)
-    app.state.match_engine = MatchEngine()
+    app.state.match_engine = MatchEngine(Limits(
+        global_max_distance=settings.match_global_max_distance,
+        verify_min_score=settings.match_verify_min_score,
+        shortlist_global=settings.match_shortlist_global,
+        shortlist_votes=settings.match_shortlist_votes))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # matching before evidence: it owns the intake POSTs and the image page
     for router in (health.router, auth_routes.router, admin_routes.router,

@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.matching import thresholds
+
 # A fixed, publicly known key so that development needs no setup; production refuses it.
 DEV_MASTER_KEY = base64.b64encode(b"cellwatch-development-only-key!!").decode()
 
@@ -43,6 +45,11 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(default=50_000_000, ge=10_000)
     display_long_side: int = Field(default=1600, ge=200, le=4096)
+    # Matching thresholds: the defaults are the ones bench/matching_accuracy.py justifies.
+    match_global_max_distance: int = Field(default=thresholds.GLOBAL_MAX_DISTANCE, ge=0, le=32)
+    match_verify_min_score: int = Field(default=thresholds.VERIFY_MIN_SCORE, ge=1)
+    match_shortlist_global: int = Field(default=thresholds.SHORTLIST_GLOBAL, ge=0, le=256)
+    match_shortlist_votes: int = Field(default=thresholds.SHORTLIST_VOTES, ge=0, le=256)
     local_timezone: str = "Europe/London"  # for "which day was this photo taken" in a prison
     host: str = "127.0.0.1"
     port: int = 8000

@@ -42,3 +42,12 @@ def test_settings_come_from_prefixed_environment(monkeypatch, tmp_path):
     settings = Settings()
     assert settings.session_idle_minutes == 15
     assert settings.effective_database_url == f"sqlite:///{tmp_path.resolve()}/cellwatch.db"
+
+
+def test_matching_thresholds_are_settings_defaulting_to_the_measured_ones(monkeypatch, tmp_path):
+    from app.matching import thresholds
+
+    assert Settings().match_global_max_distance == thresholds.GLOBAL_MAX_DISTANCE
+    monkeypatch.setenv("CELLWATCH_MATCH_VERIFY_MIN_SCORE", "30")
+    app = create_app(Settings(data_dir=tmp_path))
+    assert app.state.match_engine.limits.verify_min_score == 30

@@ -11,7 +11,6 @@ from app.db import utcnow
 from app.errors import Conflict, NotFound, Unprocessable
 from app.evidence.hashing import hamming, verify_features
 from app.evidence.models import Image, ImageFeatures
-from app.matching import thresholds
 from app.matching.engine import Hit, MatchEngine
 from app.matching.models import Match, MatchRun
 
@@ -85,7 +84,7 @@ def second_stage(session: Session, engine: MatchEngine, actor: Actor, image_id: 
             if blob is None:
                 continue
             score = verify_features(features.data, blob)
-            if score >= thresholds.VERIFY_MIN_SCORE and _store(
+            if score >= engine.limits.verify_min_score and _store(
                     session, image, hit.image_id, "features", hit.distance, score):
                 stored += 1
     run.second_stage_at = utcnow()

@@ -20,8 +20,8 @@ from app.evidence.views import evidence_facts, image_facts, thumb_size
 from app.matching import service as matching
 from app.matching.views import describe
 
-OPEN_STATUSES = [s.value for s in AccountStatus
-                 if s not in (AccountStatus.removed, AccountStatus.no_further_action)]
+CLOSED_STATUSES = [AccountStatus.removed.value, AccountStatus.no_further_action.value]
+OPEN_STATUSES = [s.value for s in AccountStatus if s.value not in CLOSED_STATUSES]
 STATUS_LABELS = {s.value: s.value.replace("_", " ") for s in AccountStatus}
 PAGE = 50
 IMAGES_SHOWN = 24
@@ -57,7 +57,11 @@ def queue(session: Session, flt: QueueFilter, me: int, page: int = 1) -> dict[st
     if flt.status:
         conditions.append(col(Account.status) == flt.status)
     else:
-        conditions.append(col(Account.status).in_(OPEN_STATUSES))
+        # "not closed" selects the same rows as "in OPEN_STATUSES" (statuses are the enum), but
+        # SQLite, which has no statistics, then walks ix_account_priority in queue order and
+        # stops after a page instead of sorting every open account (bench/national_scale.py:
+        # 43 ms -> 0.2 ms with 35,000 open accounts)
+        conditions.append(col(Account.status).not_in(CLOSED_STATUSES))
     if flt.platform:
         conditions.append(col(Account.platform) == flt.platform)
     if flt.establishment:

@@ -25,7 +25,8 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
-BENCHES := matching_accuracy index_speed intake_speed takedowns_scale reports_scale
+BENCHES := matching_accuracy index_speed intake_speed intake_api national_scale takedowns_scale \
+           reports_scale
 
 bench: $(STAMP)
 	for name in $(BENCHES); do $(BIN)/python -m bench.$$name || exit 1; done

@@ -202,3 +202,19 @@ def is_invisible(ch: str) -> bool:
         or 0xFE00 <= code <= 0xFE0F
         or 0xE0100 <= code <= 0xE01EF
     )
+
+
+def display_name_of(value: str) -> str:
+    """The platform's display name for a stored value; an unknown value is shown as it is."""
+    try:
+        return Platform(value).display_name
+    except ValueError:
+        return value
+
+
+def profile_url_of(value: str, handle: str) -> str:
+    """The canonical profile link of a stored account, or "" when it cannot be built."""
+    try:
+        return Platform(value).profile_url(handle)
+    except ValueError:
+        return ""

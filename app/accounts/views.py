@@ -9,8 +9,8 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from app.accounts import attribution, links
-from app.accounts.handles import Platform
 from app.accounts.models import Account, AccountStatus
+from app.accounts.platforms import display_name_of, profile_url_of
 from app.accounts.priority import explain
 from app.accounts.service import images_of
 from app.audit.service import EventFilter, list_events
@@ -25,20 +25,6 @@ OPEN_STATUSES = [s.value for s in AccountStatus if s.value not in CLOSED_STATUSE
 STATUS_LABELS = {s.value: s.value.replace("_", " ") for s in AccountStatus}
 PAGE = 50
 IMAGES_SHOWN = 24
-
-
-def profile_url(account: Account) -> str:
-    try:
-        return Platform(account.platform).profile_url(account.handle)
-    except ValueError:
-        return ""
-
-
-def platform_name(account: Account) -> str:
-    try:
-        return Platform(account.platform).display_name
-    except ValueError:
-        return account.platform
 
 
 @dataclass(frozen=True)
@@ -77,7 +63,8 @@ def queue(session: Session, flt: QueueFilter, me: int, page: int = 1) -> dict[st
     rows = session.exec(query.where(*conditions)
                         .order_by(col(Account.priority).desc(), col(Account.id).desc())
                         .offset((page - 1) * PAGE).limit(PAGE + 1)).all()
-    items = [{"account": a, "assignee": u, "establishment": e, "platform": platform_name(a),
+    items = [{"account": a, "assignee": u, "establishment": e,
+              "platform": display_name_of(a.platform),
               "factors": explain(json.loads(a.priority_factors or "{}"))}
              for a, u, e in rows[:PAGE]]
     return {"items": items, "more": len(rows) > PAGE, "page": page}
@@ -104,8 +91,9 @@ def account_page(session: Session, account: Account, tz: str) -> dict[str, Any]:
         if account.establishment_id else None
     assignee = session.get(User, account.assignee_id) if account.assignee_id else None
     return {
-        "account": account, "platform": platform_name(account),
-        "profile_url": profile_url(account), "establishment": est, "assignee": assignee,
+        "account": account, "platform": display_name_of(account.platform),
+        "profile_url": profile_url_of(account.platform, account.handle),
+        "establishment": est, "assignee": assignee,
         "factors": explain(json.loads(account.priority_factors or "{}")),
         "images": images, "image_total": len(held),
         "links": links.links_of(session, account.id or 0),

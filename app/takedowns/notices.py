@@ -15,6 +15,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Account
+from app.accounts.platforms import display_name_of, profile_url_of
 from app.audit.service import Actor, record
 from app.errors import Conflict
 from app.settings import Settings
@@ -66,12 +67,12 @@ def pack_for(session: Session, settings: Settings, takedown: Takedown, account: 
 def context(takedown: Takedown, account: Account, pack: StoredPack,
             number: int) -> dict[str, Any]:
     manifest = pack.manifest
-    url = manifest["account"].get("url") or packs.profile_url(account)
+    url = manifest["account"].get("url") or profile_url_of(account.platform, account.handle)
     evidence = [{"number": e["number"], "sha256": e["sha256"], "post_url": e["post_url"] or "",
                  "posted_at": utc_text(e["posted_at"]), "captured_at": utc_text(e["captured_at"])}
                 for e in manifest["images"]]
     posts = [e["post_url"] for e in evidence if e["post_url"]]
-    platform_name = packs.platform_name(account.platform)
+    platform_name = display_name_of(account.platform)
     return {
         "reference": packs.reference(takedown), "notice_number": number,
         "first_sent_at": utc_text(takedown.first_sent_at),
@@ -112,7 +113,7 @@ def prepare(session: Session, settings: Settings, takedown: Takedown, account: A
     out = delivery.Outgoing(
         takedown_id=takedown.id or 0, reference=ref, number=number, channel=platform.channel,
         recipient=platform.address,
-        subject=notice_text.subject(ref, packs.platform_name(account.platform), account.handle,
+        subject=notice_text.subject(ref, display_name_of(account.platform), account.handle,
                                     number, takedown.platform_reference),
         body=body, pack_filename=f"{ref}-evidence.zip", pack=pack.data,
         pack_sha256=pack.sha256, platform=account.platform, handle=account.handle, sent_at=now)

@@ -20,7 +20,7 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Account
-from app.accounts.platforms import Platform
+from app.accounts.platforms import profile_url_of
 from app.audit.models import AuditEvent
 from app.evidence.images import read_display
 from app.evidence.models import EvidenceImage, Image
@@ -46,20 +46,6 @@ class Pack:
 
 def reference(takedown: Takedown) -> str:
     return f"TD-{takedown.id}"
-
-
-def platform_name(platform: str) -> str:
-    try:
-        return Platform(platform).display_name
-    except ValueError:
-        return platform
-
-
-def profile_url(account: Account) -> str:
-    try:
-        return Platform(account.platform).profile_url(account.handle)
-    except ValueError:
-        return ""
 
 
 def iso(value: datetime | None) -> str | None:
@@ -140,7 +126,7 @@ def build_pack(session: Session, settings: Settings, takedown: Takedown, account
         manifest = {
             "reference": reference(takedown), "generated_at": now.isoformat(),
             "account": {"platform": account.platform, "handle": account.handle,
-                        "url": profile_url(account)},
+                        "url": profile_url_of(account.platform, account.handle)},
             "reason": takedown.reason,
             "note": "sha256 is of each original as captured; files are re-encoded display "
                     "copies without metadata (display_sha256 is of the file in this pack).",

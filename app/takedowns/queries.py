@@ -17,10 +17,10 @@ from sqlalchemy import Select, case, func
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Account
+from app.accounts.platforms import display_name_of, profile_url_of
 from app.auth.models import User
 from app.takedowns.machine import AWAITING_PLATFORM, FINAL_STATES, State
 from app.takedowns.models import Notice, Takedown, TakedownEvent
-from app.takedowns.packs import platform_name, profile_url
 
 LABELS = {
     State.draft: "Draft", State.awaiting_approval: "Awaiting approval",
@@ -80,7 +80,7 @@ def is_overdue(t: Takedown, now: datetime) -> bool:
 def item(t: Takedown, handle: str, names: dict[int, str], now: datetime) -> dict[str, Any]:
     return {
         "id": t.id, "ref": f"TD-{t.id}", "account_id": t.account_id, "handle": handle,
-        "platform": t.platform, "platform_name": platform_name(t.platform), "state": t.state,
+        "platform": t.platform, "platform_name": display_name_of(t.platform), "state": t.state,
         "state_label": LABELS.get(State(t.state), t.state), "version": t.version,
         "target_due_at": t.target_due_at, "next_notice_due_at": t.next_notice_due_at,
         "overdue": is_overdue(t, now), "escalated": t.escalated, "notices_sent": t.notices_sent,
@@ -170,7 +170,8 @@ def detail(session: Session, takedown: Takedown, now: datetime) -> dict[str, Any
                              *(e.actor_id for e in events), *(n.sent_by for n in sent)})
     return {
         "takedown": takedown, "item": item(takedown, account.handle, names, now),
-        "account": account, "profile_url": profile_url(account), "names": names,
+        "account": account, "names": names,
+        "profile_url": profile_url_of(account.platform, account.handle),
         "events": [{"event": e, "actor": names.get(e.actor_id or 0, "system")} for e in events],
         "notices": [{"notice": n, "sent_by": names.get(n.sent_by or 0, "system")} for n in sent],
     }

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session, col, select
 
+from app.accounts.platforms import display_name_of, profile_url_of
 from app.accounts.service import get_account
 from app.auth.deps import Principal, requires
 from app.auth.permissions import Permission as P
@@ -29,8 +30,8 @@ def form_page(request: Request, db: Session, who: Principal, account_id: int, *,
     account = get_account(db, account_id)
     platform = get_platform(db, account.platform)
     return render(request, "takedowns/new.html", {
-        "account": account, "profile_url": packs.profile_url(account),
-        "platform_name": packs.platform_name(account.platform),
+        "account": account, "profile_url": profile_url_of(account.platform, account.handle),
+        "platform_name": display_name_of(account.platform),
         "channel": CHANNELS.get(platform.channel, platform.channel),
         "address": platform.address, "open": service.open_takedown_of(db, account_id),
         "images": len(packs.evidence_of(db, account_id)), "reason": reason, "error": error,

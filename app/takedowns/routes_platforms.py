@@ -8,11 +8,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
+from app.accounts.platforms import display_name_of
 from app.auth.deps import Principal
 from app.auth.permissions import Permission as P
 from app.db import SessionDep
 from app.errors import AppError, NotFound
-from app.takedowns import notice_text, packs
+from app.takedowns import notice_text
 from app.takedowns.forms import PlatformEditor, Reader, flash
 from app.takedowns.platforms import CHANNELS, list_platforms, update_platform
 from app.web import render
@@ -29,7 +30,7 @@ def platforms_page(request: Request, db: Session, who: Principal, *, error: str 
             "channel": row.channel, "address": row.address,
             "renotice_hours": row.renotice_hours, "target_hours": row.target_hours,
             "template": row.template}
-        rows.append({"platform": row.platform, "name": packs.platform_name(row.platform),
+        rows.append({"platform": row.platform, "name": display_name_of(row.platform),
                      "saved": row in db, "values": values,
                      "error": error if failed == row.platform else ""})
     return render(request, "takedowns/platforms.html", {
@@ -60,6 +61,6 @@ def save_platform(request: Request, name: str, db: SessionDep, who: PlatformEdit
         db.rollback()
         return platforms_page(request, db, who, error=exc.message, failed=name, form=form,
                               status=exc.status_code)
-    flash(db, who, f"{packs.platform_name(name)} settings were saved.")
+    flash(db, who, f"{display_name_of(name)} settings were saved.")
     db.commit()
     return RedirectResponse(f"/takedowns/platforms#{name}", status_code=303)

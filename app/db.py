@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, create_engine, event, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
+
+from app.errors import Conflict
 
 # Stable constraint names, so that migrations can name what they drop.
 SQLModel.metadata.naming_convention = {
@@ -65,12 +68,70 @@ def make_session_factory(bind: Any) -> sessionmaker[Session]:
     return sessionmaker(bind=bind, class_=Session, expire_on_commit=False)
 
 
+@contextmanager
+def unit_of_work(factory: Callable[[], Session]) -> Iterator[Session]:
+    """One transaction: committed once when the block ends normally, rolled back if it raises.
+
+    The only place in the application that commits. Requests (through `get_session`), CLI
+    commands, job steps and background tasks all run their work inside one of these, so a
+    service never has to decide when its changes become visible.
+    """
+    with factory() as session:
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; the route commits once, anything else is rolled back."""
-    with request.app.state.session_factory() as session:
-        yield session
+    """One request, one transaction: committed when the route returns, rolled back when it
+    raises. `request.state.committed` tells the error handler whether anything was stored."""
+    request.state.committed = False
+    request.state.regardless = []
+    try:
+        with unit_of_work(request.app.state.session_factory) as session:
+            yield session
+        request.state.committed = True
+    finally:
+        for work in request.state.regardless:
+            with unit_of_work(request.app.state.session_factory) as own:
+                work(own)
 
 
-# Closed when the route returns, before the response goes out: background work that follows
-# (the second matching stage) opens its own session and never waits on this one.
+def write_regardless(request: Request, work: Callable[[Session], object]) -> None:
+    """Work that must be stored whether the request's own change commits or is rolled back
+    (a dead session ended when the request it came with is refused). It runs in a unit of
+    work of its own once the request's has ended, so it never waits on the request's locks."""
+    request.state.regardless.append(work)
+
+
+# Committed and closed when the route returns, before the response goes out: a failed commit
+# is the request's error, and background work that follows (the second matching stage) opens
+# its own unit of work and never waits on this one.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+class Versioned(Protocol):
+    id: Any
+    version: Any
+
+
+def compare_and_set(
+    session: Session, row: Versioned, expected_version: int, *, what: str, **values: Any
+) -> None:
+    """The one optimistic lock: `UPDATE … SET version = version + 1, … WHERE id = :id AND
+    version = :v`. Of two people acting on the same version exactly one wins; the other gets
+    a Conflict and nothing of theirs is written. `row` is refreshed to what was stored."""
+    model = type(row)
+    table = model.__table__  # type: ignore[attr-defined]
+    result = session.execute(
+        update(table)
+        .where(table.c.id == row.id, table.c.version == expected_version)
+        .values(version=table.c.version + 1, **values)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"Someone else changed this {what} since you opened it; reload and "
+                       "try again.")
+    session.refresh(row)

@@ -18,12 +18,14 @@ class AppError(Exception):
     title = "Bad request"
 
     def __init__(
-        self, message: str, *, headers: dict[str, str] | None = None, redirect_to: str = ""
+        self, message: str, *, headers: dict[str, str] | None = None, redirect_to: str = "",
+        detail: Any = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.headers = headers
         self.redirect_to = redirect_to  # where a browser GET is sent instead of an error page
+        self.detail = detail  # machine-readable specifics for the JSON body (e.g. per file)
 
 
 class NotAuthenticated(AppError):
@@ -56,11 +58,6 @@ class Unprocessable(AppError):
     title = "Cannot accept this"
 
 
-class TooManyRequests(AppError):
-    status_code = 429
-    title = "Too many attempts"
-
-
 def wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/") or (
         "application/json" in request.headers.get("accept", "")
@@ -91,7 +88,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _app_error(request: Request, exc: AppError) -> Response:
         if exc.redirect_to and request.method == "GET" and not wants_json(request):
             return RedirectResponse(exc.redirect_to, status_code=303)
-        return error_response(request, exc.status_code, exc.title, exc.message, exc.headers)
+        return error_response(request, exc.status_code, exc.title, exc.message, exc.headers,
+                              detail=exc.detail)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -116,8 +114,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        # The request's transaction commits when its route returns; only an error before that
+        # leaves nothing changed. Say which, so nobody repeats work that was in fact stored.
+        stored = getattr(request.state, "committed", False)
+        what = ("Your change was saved, but the answer could not be shown: reload the page "
+                "before doing it again." if stored else "The request failed and nothing was "
+                "changed.")
         return error_response(
             request, 500, "Something went wrong",
-            "The request failed and nothing was changed. The error has been logged; "
-            f"quote request id {getattr(request.state, 'request_id', '-')}.",
+            f"{what} The error has been logged; quote request id "
+            f"{getattr(request.state, 'request_id', '-')}.",
         )

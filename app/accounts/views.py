@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from app.accounts import attribution, links
 from app.accounts.models import Account, AccountStatus
@@ -102,8 +102,3 @@ def account_page(session: Session, account: Account, tz: str) -> dict[str, Any]:
         if account.re_emerged_from_id else None,
         "status_label": STATUS_LABELS.get(account.status, account.status),
     }
-
-
-def count_open(session: Session) -> int:
-    return session.exec(select(func.count()).select_from(Account)
-                        .where(col(Account.status).in_(OPEN_STATUSES))).one()

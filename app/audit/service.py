@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app.audit.models import GENESIS_HASH, AuditEvent, AuditHead
@@ -172,7 +172,3 @@ def list_events(
     if before_id:
         query = query.where(col(AuditEvent.id) < before_id)
     return list(session.exec(query.order_by(col(AuditEvent.id).desc()).limit(limit)).all())
-
-
-def count_events(session: Session) -> int:
-    return session.exec(select(func.count()).select_from(AuditEvent)).one()

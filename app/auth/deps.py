@@ -13,7 +13,7 @@ from app.audit.service import Actor
 from app.auth import apikeys, sessions
 from app.auth.models import User, UserSession
 from app.auth.permissions import Permission, permissions_for
-from app.db import SessionDep
+from app.db import SessionDep, write_regardless
 from app.errors import Forbidden, NotAuthenticated
 from app.settings import Settings
 
@@ -61,7 +61,8 @@ def _bearer(request: Request) -> str | None:
 
 
 def get_principal(request: Request, db: SessionDep, settings: SettingsDep) -> Principal | None:
-    """Resolve once per request; session upkeep (touch, expiry) is committed on its own."""
+    """Resolve once per request; session upkeep (touch, expiry, flashes taken) joins the
+    request's transaction, so a request that fails leaves them as they were."""
     if (cached := getattr(request.state, "principal", None)) is not None:
         return cached
     principal: Principal | None = None
@@ -72,14 +73,17 @@ def get_principal(request: Request, db: SessionDep, settings: SettingsDep) -> Pr
                                   request_actor(request, user))
     elif token := request.cookies.get(sessions.COOKIE_NAME):
         found = sessions.resolve(db, settings, token)
-        if found is not None:
+        if isinstance(found, UserSession):
+            # The request that carried the cookie is refused (and rolled back), but the dead
+            # session must go all the same.
+            write_regardless(request, lambda own: sessions.end(own, token))
+        elif found is not None:
             row, user = found
             principal = Principal(user, permissions_for(user.role), "session",
                                   request_actor(request, user), row)
             request.state.csrf_token = row.csrf_token
             request.state.flashes = sessions.pop_flashes(db, row)
-    if db.dirty or db.deleted or db.new:
-        db.commit()
+    db.flush()  # the upkeep is written before the rows are detached below
     if principal is not None:
         # Detached, so that a rollback later in the request cannot expire them and the error
         # page can still say who is signed in; a service that changes them adds them back.
@@ -133,12 +137,6 @@ def requires(permission: Permission, *, pending_password_ok: bool = False) -> Re
 
 
 PUBLIC = Requires(None)
-
-
-def user_of(principal: Principal | None) -> Principal:
-    if principal is None:  # only reachable on a public route misused as a private one
-        raise NotAuthenticated("Sign in to continue.")
-    return principal
 
 
 __all__ = ["PUBLIC", "Principal", "Requires", "Session", "SettingsDep", "requires"]

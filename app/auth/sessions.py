@@ -42,8 +42,10 @@ def start(
     return token
 
 
-def resolve(session: Session, settings: Settings, token: str) -> tuple[UserSession, User] | None:
-    """The live session and active user behind a cookie token, or None (expired ones end)."""
+def resolve(session: Session, settings: Settings,
+            token: str) -> tuple[UserSession, User] | UserSession | None:
+    """The live session and active user behind a cookie token; the bare row when it has
+    expired (or its user is gone or disabled), for the caller to end; None when unknown."""
     row = session.exec(select(UserSession).where(UserSession.token_hash == token_hash(token))
                        ).first()
     if row is None:
@@ -53,8 +55,7 @@ def resolve(session: Session, settings: Settings, token: str) -> tuple[UserSessi
     user = session.get(User, row.user_id)
     if row.expires_at <= now or row.last_seen_at + idle <= now or user is None \
             or not user.is_active:
-        session.delete(row)  # left unflushed: the caller sees it pending and commits it
-        return None
+        return row
     if now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now
         session.add(row)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlmodel import Session, col, func, select
@@ -136,12 +135,6 @@ def change_password(
     user.password_changed_at = utcnow()
     session.add(user)
     record(session, actor, "user.password_change", object_type="user", object_ids=[user.id or 0])
-
-
-@dataclass(frozen=True)
-class UserChange:
-    role: str | None = None
-    is_active: bool | None = None
 
 
 def set_role(session: Session, actor: Actor, user: User, role: str) -> None:

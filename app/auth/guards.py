@@ -1,0 +1,46 @@
+"""One typed dependency per permission: a route names who may call it in its signature.
+
+`who: EstateReader` both declares the route's permission (the route-permission test reads it)
+and gives the route the signed-in Principal. Defined here once, used by every package's
+pages.py and api.py.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from app.auth.deps import Principal, requires
+from app.auth.permissions import Permission as P
+
+# own account; `SelfUser` is allowed in while a new password is still owed
+SelfUser = Annotated[Principal, Depends(requires(P.self_manage, pending_password_ok=True))]
+Anyone = Annotated[Principal, Depends(requires(P.self_manage))]
+Admin = Annotated[Principal, Depends(requires(P.users_manage))]
+Auditor = Annotated[Principal, Depends(requires(P.audit_read))]
+
+EstateReader = Annotated[Principal, Depends(requires(P.estate_read))]
+EstateEditor = Annotated[Principal, Depends(requires(P.estate_edit))]
+Librarian = Annotated[Principal, Depends(requires(P.library_edit))]
+
+EvidenceReader = Annotated[Principal, Depends(requires(P.evidence_read))]
+Submitter = Annotated[Principal, Depends(requires(P.evidence_submit))]
+Reviewer = Annotated[Principal, Depends(requires(P.matches_review))]
+
+AccountReader = Annotated[Principal, Depends(requires(P.accounts_read))]
+AccountEditor = Annotated[Principal, Depends(requires(P.accounts_edit))]
+Assigner = Annotated[Principal, Depends(requires(P.accounts_assign))]
+Attributor = Annotated[Principal, Depends(requires(P.attribution_confirm))]
+
+PrisonerSearcher = Annotated[Principal, Depends(requires(P.prisoners_search))]
+Revealer = Annotated[Principal, Depends(requires(P.prisoners_reveal))]
+
+TakedownReader = Annotated[Principal, Depends(requires(P.takedowns_read))]
+Drafter = Annotated[Principal, Depends(requires(P.takedowns_draft))]
+Sender = Annotated[Principal, Depends(requires(P.takedowns_send))]
+Approver = Annotated[Principal, Depends(requires(P.takedowns_approve))]
+PlatformEditor = Annotated[Principal, Depends(requires(P.platforms_edit))]
+CellSearchRequester = Annotated[Principal, Depends(requires(P.searches_request))]
+
+ReportReader = Annotated[Principal, Depends(requires(P.reports_read))]

@@ -1,0 +1,53 @@
+"""Dates and times typed into forms and query strings, and shown on pages.
+
+People type the unit's local time; the database holds UTC. A value with no offset is read in
+the unit's zone (`CELLWATCH_LOCAL_TIMEZONE`); a bad value is a 422 that says what was expected.
+Pure: no request, no database, so services parse the same way as pages.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+from app.errors import Unprocessable
+
+
+def parse_date(value: str, what: str) -> date | None:
+    """`2025-03-01` -> date; empty -> None. Only YYYY-MM-DD is accepted."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise Unprocessable(f"The {what} “{value[:40]}” is not a date (YYYY-MM-DD).") from None
+
+
+def parse_local_datetime(value: str, tz: str, what: str) -> datetime | None:
+    """ISO 8601 or a form's datetime-local; without an offset it is the unit's local time."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise Unprocessable(f"The {what} “{value[:40]}” is not a date and time "
+                            "(e.g. 2026-03-01T21:15).") from None
+    return when if when.tzinfo else when.replace(tzinfo=ZoneInfo(tz))
+
+
+def day_start(day: date, tz: str) -> datetime:
+    """Midnight at the start of `day` in the unit's zone."""
+    return datetime.combine(day, time(), tzinfo=ZoneInfo(tz))
+
+
+def local_today(tz: str, now: datetime | None = None) -> date:
+    return (now or datetime.now(UTC)).astimezone(ZoneInfo(tz)).date()
+
+
+def local_time(value: datetime | None, tz: str) -> str:
+    """How a time reads on a page: the unit's local time, with its zone."""
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S %Z")

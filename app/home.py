@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from app.auth.deps import Principal, requires
-from app.auth.permissions import Permission as P
+from app.auth.guards import Anyone
 from app.web import render
 
 router = APIRouter()
-Anyone = Annotated[Principal, Depends(requires(P.self_manage))]
 
 
 class Me(BaseModel):

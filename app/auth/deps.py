@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 
 from app.audit.service import Actor
-from app.auth import apikeys, sessions
+from app.auth import apikeys, sessions, users
 from app.auth.models import User, UserSession
 from app.auth.permissions import Permission, permissions_for
 from app.db import SessionDep, write_regardless
@@ -139,4 +139,12 @@ def requires(permission: Permission, *, pending_password_ok: bool = False) -> Re
 PUBLIC = Requires(None)
 
 
-__all__ = ["PUBLIC", "Principal", "Requires", "Session", "SettingsDep", "requires"]
+def user_from_path(user_id: int, db: SessionDep) -> User:
+    return users.get_user(db, user_id)
+
+
+# The user a path names (`/admin/users/{user_id}/...`); 404 when there is none.
+UserDep = Annotated[User, Depends(user_from_path)]
+
+
+__all__ = ["PUBLIC", "Principal", "Requires", "Session", "SettingsDep", "UserDep", "requires"]

@@ -11,25 +11,15 @@ from fastapi.responses import RedirectResponse, Response
 
 from app.audit.service import record
 from app.auth import apikeys, sessions, users
-from app.auth.deps import (
-    PUBLIC,
-    Principal,
-    SettingsDep,
-    check_csrf,
-    client_addr,
-    request_actor,
-    requires,
-)
-from app.auth.permissions import Permission as P
+from app.auth.deps import PUBLIC, Principal, SettingsDep, client_addr, request_actor
+from app.auth.guards import Anyone, SelfUser
 from app.db import SessionDep
 from app.errors import AppError, Forbidden
 from app.web import render
+from app.web.flash import flash
 
 router = APIRouter()
 PRELOGIN_COOKIE = "cw_prelogin"
-
-SelfUser = Annotated[Principal, Depends(requires(P.self_manage, pending_password_ok=True))]
-ActiveSelf = Annotated[Principal, Depends(requires(P.self_manage))]
 
 
 def _safe_next(target: str) -> str:
@@ -73,13 +63,13 @@ async def login_submit(
     try:
         user = users.authenticate(db, settings, actor, username, password)
     except users.LoginFailed as exc:
-        db.commit()  # failures and lockouts are recorded even though sign-in fails
+        # Returned, not raised: the failure counter, any lockout and their audit events are
+        # committed with the request although the sign-in is refused.
         return _login_page(request, settings, error=str(exc), next_=_safe_next(next),
                            username=username, status=401)
     token = sessions.start(db, settings, user, client_addr=client_addr(request),
                            user_agent=request.headers.get("user-agent", ""),
                            replaces=request.cookies.get(sessions.COOKIE_NAME))
-    db.commit()
     target = "/account/password" if user.must_change_password else _safe_next(next)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(sessions.COOKIE_NAME, token, httponly=True, samesite="strict",
@@ -93,15 +83,20 @@ def logout(request: Request, db: SessionDep, who: SelfUser) -> Response:
     token = request.cookies.get(sessions.COOKIE_NAME, "")
     sessions.end(db, token)
     record(db, who.actor, "auth.logout", object_type="user", object_ids=[who.user.id or 0])
-    db.commit()
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(sessions.COOKIE_NAME, path="/")
     return response
 
 
+def _password_page(request: Request, who: Principal, *, error: str = "",
+                   status: int = 200) -> Response:
+    return render(request, "auth/password.html",
+                  {"forced": who.user.must_change_password, "error": error}, status_code=status)
+
+
 @router.get("/account/password")
 def password_form(request: Request, who: SelfUser) -> Response:
-    return render(request, "auth/password.html", {"forced": who.user.must_change_password})
+    return _password_page(request, who)
 
 
 @router.post("/account/password")
@@ -111,48 +106,36 @@ def password_submit(
     new: Annotated[str, Form(max_length=256)],
     confirm: Annotated[str, Form(max_length=256)],
 ) -> Response:
-    context = {"forced": who.user.must_change_password}
     if new != confirm:
-        return render(request, "auth/password.html",
-                      {**context, "error": "The two new passwords differ."}, status_code=422)
+        return _password_page(request, who, error="The two new passwords differ.", status=422)
     try:
         users.change_password(db, who.actor, who.user, current=current, new=new)
     except AppError as exc:
-        db.commit()  # a wrong current password is recorded
-        return render(request, "auth/password.html", {**context, "error": exc.message},
-                      status_code=exc.status_code)
-    if who.session_row is not None:
-        sessions.push_flash(who.session_row, "Your password has been changed.")
-        db.add(who.session_row)
-    db.commit()
+        # Not `refused`: nothing was changed, but a wrong current password is recorded, and
+        # returning (not raising, not rolling back) lets the request commit that record.
+        return _password_page(request, who, error=exc.message, status=exc.status_code)
+    flash(db, who, "Your password has been changed.", "info")
     return RedirectResponse("/", status_code=303)
 
 
 @router.get("/account/keys")
-def keys_page(request: Request, db: SessionDep, who: ActiveSelf) -> Response:
+def keys_page(request: Request, db: SessionDep, who: Anyone) -> Response:
     return render(request, "auth/keys.html", {"keys": apikeys.list_for(db, who.user.id or 0)})
 
 
 @router.post("/account/keys")
 def keys_create(
-    request: Request, db: SessionDep, settings: SettingsDep, who: ActiveSelf,
+    request: Request, db: SessionDep, settings: SettingsDep, who: Anyone,
     name: Annotated[str, Form(max_length=64)], days: Annotated[int, Form(ge=1, le=366)] = 30,
 ) -> Response:
     row, key = apikeys.create(db, settings, who.actor, who.user, name=name, days=days)
-    db.commit()
     return render(request, "auth/keys.html",
                   {"keys": apikeys.list_for(db, who.user.id or 0), "new_key": key,
                    "new_key_row": row})
 
 
 @router.post("/account/keys/{key_id}/revoke")
-def keys_revoke(key_id: int, db: SessionDep, who: ActiveSelf) -> Response:
+def keys_revoke(key_id: int, db: SessionDep, who: Anyone) -> Response:
     apikeys.revoke(db, who.actor, who.user, key_id)
-    if who.session_row is not None:
-        sessions.push_flash(who.session_row, "The API key was revoked.")
-        db.add(who.session_row)
-    db.commit()
+    flash(db, who, "The API key was revoked.", "info")
     return RedirectResponse("/account/keys", status_code=303)
-
-
-__all__ = ["check_csrf", "router"]

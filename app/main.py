@@ -12,7 +12,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import health, home
 from app.accounts import routes as account_routes
-from app.audit import routes as audit_routes
+from app.audit import api as audit_api
+from app.audit import pages as audit_pages
 from app.auth import pages as auth_pages
 from app.auth import pages_admin as auth_pages_admin
 from app.db import make_engine, make_session_factory
@@ -66,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # matching before evidence: it owns the intake POSTs and the image page
     for router in (health.router, auth_pages.router, auth_pages_admin.router,
-                   audit_routes.router, home.router, estate_routes.router,
+                   audit_pages.router, audit_api.router, home.router, estate_routes.router,
                    account_routes.router, matching_routes.router, evidence_routes.router,
                    search_routes.router):
         app.include_router(router)

@@ -172,3 +172,17 @@ def list_events(
     if before_id:
         query = query.where(col(AuditEvent.id) < before_id)
     return list(session.exec(query.order_by(col(AuditEvent.id).desc()).limit(limit)).all())
+
+
+def read_events(
+    session: Session, actor: Actor, flt: EventFilter, *, limit: int = 100,
+    before_id: int | None = None,
+) -> tuple[list[AuditEvent], bool]:
+    """One page of the log, newest first, and whether older events follow. Reading the log is
+    itself audited: the event names the ids shown and the filter used."""
+    rows = list_events(session, flt, limit=limit + 1, before_id=before_id)
+    shown = rows[:limit]
+    record(session, actor, "audit.read", object_type="audit_event",
+           object_ids=[e.id or 0 for e in shown],
+           details={k: v for k, v in vars(flt).items() if v})
+    return shown, len(rows) > limit

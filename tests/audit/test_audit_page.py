@@ -21,3 +21,24 @@ def test_bad_date_filter_is_a_clear_error(as_role):
     client, _ = as_role("auditor")
     r = client.get("/audit", params={"since": "2026-13-45"})
     assert r.status_code == 422 and "not a date" in r.text
+
+
+def test_older_events_are_a_keyset_page_that_keeps_the_filter(as_role, session):
+    import re
+
+    from app.audit.service import record
+    from tests.conftest import TEST_ACTOR
+
+    for i in range(105):
+        record(session, TEST_ACTOR, "test.paging", object_ids=[i])
+    session.commit()
+    client, _ = as_role("auditor")
+    first = client.get("/audit", params={"action": "test.paging"}).text
+    shown = re.findall(r"<td>(\d+)</td><td>\d{4}-", first)
+    assert len(shown) == 100
+    older = re.search(r'href="([^"]+)" rel="next">Older<', first).group(1).replace("&amp;", "&")
+    assert "action=test.paging" in older and f"before={shown[-1]}" in older
+    second = client.get("/audit" + older).text
+    rest = re.findall(r"<td>(\d+)</td><td>\d{4}-", second)
+    assert len(rest) == 5 and int(rest[0]) < int(shown[-1])
+    assert 'rel="next"' not in second

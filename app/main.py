@@ -18,7 +18,9 @@ from app.auth import pages as auth_pages
 from app.auth import pages_admin as auth_pages_admin
 from app.db import make_engine, make_session_factory
 from app.errors import install_error_handlers
-from app.estate import routes as estate_routes
+from app.estate import api as estate_api
+from app.estate import pages as estate_pages
+from app.estate import pages_prisoners as estate_pages_prisoners
 from app.evidence import routes as evidence_routes
 from app.evidence.limits import UploadSizeLimit, body_limit
 from app.matching import routes as matching_routes
@@ -66,8 +68,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         shortlist_votes=settings.match_shortlist_votes))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # matching before evidence: it owns the intake POSTs and the image page
+    # estate: prisoner pages before `/estate/{code}`, so `/estate/prisoners` is never a code
     for router in (health.router, auth_pages.router, auth_pages_admin.router,
-                   audit_pages.router, audit_api.router, home.router, estate_routes.router,
+                   audit_pages.router, audit_api.router, home.router,
+                   estate_pages_prisoners.router, estate_pages.router, estate_api.router,
                    account_routes.router, matching_routes.router, evidence_routes.router,
                    search_routes.router):
         app.include_router(router)

@@ -160,3 +160,33 @@ def test_a_pair_is_one_candidate_whichever_way_it_was_found(as_role, session):
     pairs = session.exec(select(Match)).all()
     assert len(pairs) == 1
     assert {pairs[0].query_image_id, pairs[0].candidate_image_id} == {a, b}
+
+
+def test_a_failed_second_stage_keeps_its_error_and_the_first_stage(as_role, session,
+                                                                   monkeypatch):
+    from app.matching import service
+
+    client, _ = as_role("analyst")
+    scene = scenes.room(71)
+    [first] = _intake(client, scenes.jpeg(scene))
+
+    def broken(session, engine, actor, image_id):
+        run = session.get(MatchRun, image_id)
+        run.second_stage_at = run.first_stage_at  # written, then lost with the rollback
+        session.add(run)
+        session.flush()
+        raise RuntimeError("feature index unavailable")
+
+    monkeypatch.setattr(service, "second_stage", broken)
+    [second] = _intake(client, scenes.repost(scene))
+    run = session.get(MatchRun, second["image_id"])
+    session.refresh(run)
+    assert run.error == "RuntimeError: feature index unavailable"
+    assert run.second_stage_at is None  # the failed unit of work was rolled back
+    assert not second["second_stage_done"]
+    assert second["second_stage_error"] == run.error
+    # the first stage's candidate, committed with the request, is kept
+    assert [c["image_id"] for c in second["candidates"]] == [first["image_id"]]
+    fragment = client.get(f"/images/{second['image_id']}/candidates").text
+    assert "hx-trigger" not in fragment  # the page stops waiting
+    assert "Comparing local features with the cell library failed" in fragment

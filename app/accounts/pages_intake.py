@@ -20,6 +20,7 @@ from app.auth.deps import SettingsDep
 from app.auth.guards import Submitter
 from app.db import SessionDep
 from app.errors import AppError
+from app.evidence.errors import FileProblem
 from app.evidence.forms import Files, problems_of, submitted_files
 from app.matching.jobs import second_stage_job
 from app.web import render
@@ -29,7 +30,7 @@ router = APIRouter()
 
 
 def _form_page(request: Request, *, error: str = "", form: dict[str, Any] | None = None,
-               problems: list | None = None, status: int = 200) -> Response:
+               problems: list[FileProblem] | None = None, status: int = 200) -> Response:
     # a fresh submission token each time the form is shown: a double click sends it twice
     context = {"platforms": PLATFORMS, "submission": secrets.token_urlsafe(16),
                "form": form or {}, "error": error, "problems": problems or []}

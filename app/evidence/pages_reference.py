@@ -17,6 +17,7 @@ from app.db import SessionDep
 from app.errors import AppError
 from app.estate.models import Cell
 from app.evidence.deps import CellDep
+from app.evidence.errors import FileProblem
 from app.evidence.forms import Files, problems_of, read_files
 from app.evidence.presenters import cell_photos
 from app.evidence.reference import add_reference_photos, remove_reference_photo
@@ -30,7 +31,8 @@ router = APIRouter()
 
 
 def _page(request: Request, db: Session, settings: Settings, who: Principal, cell: Cell, *,
-          error: str = "", problems: list | None = None, status: int = 200) -> Response:
+          error: str = "", problems: list[FileProblem] | None = None,
+          status: int = 200) -> Response:
     """The cell's library; looking at it is audited (who saw which photos)."""
     listing = cell_photos(db, cell, settings.local_timezone)
     record(db, who.actor, "library.photos.viewed", object_type="reference_photo",

@@ -11,15 +11,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import Response
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.audit.service import record
-from app.auth.deps import Principal, SettingsDep
+from app.auth.deps import SettingsDep
 from app.auth.guards import EvidenceReader, Reviewer, Submitter
 from app.db import SessionDep
 from app.errors import AppError
 from app.evidence.deps import ImageDep
+from app.evidence.errors import FileProblem
 from app.evidence.forms import Files, problems_of, submitted_files
 from app.evidence.intake import take_in_evidence
 from app.evidence.presenters import image_detail, intake_page, result_facts
@@ -34,7 +34,7 @@ REVIEW_QUEUE = 100  # newest pending matches shown
 
 
 def _intake_page(request: Request, settings: Settings, *, error: str = "",
-                 form: dict[str, str] | None = None, problems: list | None = None,
+                 form: dict[str, str] | None = None, problems: list[FileProblem] | None = None,
                  status: int = 200) -> Response:
     return render(request, "evidence/intake.html",
                   intake_page(settings, form=form, error=error, problems=problems or []),
@@ -66,16 +66,12 @@ async def intake_submit(
         for r in results]})
 
 
-def _image_viewed(db: Session, who: Principal, image_id: int) -> None:
-    record(db, who.actor, "evidence.image.viewed", object_type="image", object_ids=[image_id])
-
-
 @router.get("/images/{image_id}")
 def image_page(request: Request, who: EvidenceReader, image: ImageDep, db: SessionDep,
                settings: SettingsDep) -> Response:
     tz = settings.local_timezone
     context = image_detail(db, image, tz)
-    _image_viewed(db, who, image.id or 0)
+    record(db, who.actor, "evidence.image.viewed", object_type="image", object_ids=[image.id or 0])
     return render(request, "evidence/image.html",
                   {**context, **candidates_context(db, image.id or 0, tz)})
 

@@ -11,7 +11,10 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 
 from app import health, home
-from app.accounts import routes as account_routes
+from app.accounts import api as accounts_api
+from app.accounts import pages as accounts_pages
+from app.accounts import pages_intake as accounts_pages_intake
+from app.accounts import pages_review as accounts_pages_review
 from app.audit import api as audit_api
 from app.audit import pages as audit_pages
 from app.auth import pages as auth_pages
@@ -21,9 +24,13 @@ from app.errors import install_error_handlers
 from app.estate import api as estate_api
 from app.estate import pages as estate_pages
 from app.estate import pages_prisoners as estate_pages_prisoners
-from app.evidence import routes as evidence_routes
+from app.evidence import api as evidence_api
+from app.evidence import api_reference as evidence_api_reference
+from app.evidence import pages as evidence_pages
+from app.evidence import pages_reference as evidence_pages_reference
 from app.evidence.limits import UploadSizeLimit, body_limit
-from app.matching import routes as matching_routes
+from app.matching import api as matching_api
+from app.matching import pages as matching_pages
 from app.matching.engine import Limits, MatchEngine
 from app.middleware import SecurityHeaders
 from app.reports import routes as reports_routes
@@ -67,12 +74,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         shortlist_global=settings.match_shortlist_global,
         shortlist_votes=settings.match_shortlist_votes))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # accounts' intake form (/accounts/new) before the account page (/accounts/{id});
     # matching before evidence: it owns the intake POSTs and the image page
     # estate: prisoner pages before `/estate/{code}`, so `/estate/prisoners` is never a code
     for router in (health.router, auth_pages.router, auth_pages_admin.router,
                    audit_pages.router, audit_api.router, home.router,
                    estate_pages_prisoners.router, estate_pages.router, estate_api.router,
-                   account_routes.router, matching_routes.router, evidence_routes.router,
+                   accounts_pages_intake.router, accounts_pages_review.router,
+                   accounts_pages.router, accounts_api.router,
+                   matching_pages.router, matching_api.router,
+                   evidence_pages.router, evidence_api.router,
+                   evidence_pages_reference.router, evidence_api_reference.router,
                    search_routes.router):
         app.include_router(router)
     app.include_router(takedown_routes.router)

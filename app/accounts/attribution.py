@@ -20,6 +20,7 @@ from app.errors import Conflict, NotFound, Unprocessable
 from app.estate.models import Cell, Establishment, Occupancy, Prisoner
 from app.estate.queries import current_stay, find_prisoner, occupants_on
 from app.evidence.models import EvidenceImage, Image, ReferencePhoto
+from app.matching import service as matching
 from app.matching.models import Match
 
 TIME_SOURCES = {"post": "post time", "capture": "the photo's capture time",
@@ -85,6 +86,14 @@ def suggest_for_match(session: Session, actor: Actor, match: Match, tz: str) -> 
                     if row is not None:
                         made.append(row)
     return made
+
+
+def decide_match(session: Session, actor: Actor, match: Match, *, confirm: bool, note: str,
+                 tz: str) -> list[Attribution]:
+    """An analyst's decision on a match candidate; a confirmed cell match suggests the
+    prisoners in that cell on the photo's day (returned)."""
+    matching.review(session, actor, match, confirm=confirm, note=note)
+    return suggest_for_match(session, actor, match, tz) if confirm else []
 
 
 def _suggest(session: Session, actor: Actor, account_id: int, prisoner: Prisoner, basis: str,
@@ -198,7 +207,7 @@ def _after_change(session: Session, actor: Actor, account_id: int) -> None:
         if account.status in (AccountStatus.new.value, AccountStatus.under_review.value):
             set_status(session, actor, account, AccountStatus.attributed,
                        note="attribution confirmed")
-    touch(account)
+    touch(session, account)
     refresh_priority(session, account)
 
 

@@ -1,4 +1,10 @@
-"""Taking in an account with its images: the evidence path, matching, links, priority."""
+"""Taking in an account with its images: the evidence path, matching, links, priority.
+
+One request is one transaction: the idempotency key's claim, the intake and the stored answer
+commit together when the route returns. So a request that fails leaves no claimed key behind
+(a retry with the same key is a fresh attempt, never "still being processed" for ever), and a
+key is never answered for an intake that was not stored.
+"""
 
 from __future__ import annotations
 
@@ -59,11 +65,27 @@ def take_in(session: Session, settings: Settings, engine: MatchEngine, actor: Ac
     image_ids = [r.image.id or 0 for r in results]
     matching.first_stage(session, engine, actor, image_ids)
     made = links.link_by_matches(session, actor, account, image_ids)
-    touch(account)
+    touch(session, account)
     refresh_priority(session, account)
     record(session, actor, "account.intake", object_type="account", object_ids=[account.id or 0],
            details={"created": created, "images": image_ids, "links": len(made)})
     return AccountIntake(account, created, results, len(made))
+
+
+def take_in_once(session: Session, settings: Settings, engine: MatchEngine, actor: Actor, *,
+                 parsed: ParsedAccount, files: list[SubmittedFile],
+                 notes: str = "") -> AccountIntake:
+    """take_in for a request, flushed here: the same account or image submitted at the same
+    moment by another request (a unique key lost its race) is a Conflict, which rolls this
+    request back whole, key claim included."""
+    try:
+        outcome = take_in(session, settings, engine, actor, parsed=parsed, files=files,
+                          notes=notes)
+        session.flush()
+    except IntegrityError:
+        raise Conflict("The same account or image was submitted at the same moment; "
+                       "send it again.") from None
+    return outcome
 
 
 def request_fingerprint(fields: dict[str, Any], files: list[SubmittedFile]) -> str:
@@ -87,9 +109,9 @@ def claim_key(session: Session, user_id: int, key: str, fingerprint: str) -> Ide
             raise Conflict("The first submission with this key is still being processed.")
         return found
     try:
-        with session.begin_nested():
-            session.add(IdempotencyKey(user_id=user_id, key=key, request_hash=fingerprint))
-    except IntegrityError:
+        session.add(IdempotencyKey(user_id=user_id, key=key, request_hash=fingerprint))
+        session.flush()  # an identical request in flight holds the key: wait for it, then fail
+    except IntegrityError:  # ... and this whole request rolls back, with nothing of it kept
         raise Conflict("The first submission with this key is still being processed; "
                        "repeat the request shortly.") from None
     return None

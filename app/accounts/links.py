@@ -70,8 +70,7 @@ def _re_emerged(session: Session, actor: Actor, account: Account, earlier: Accou
                 match: Match) -> list[AccountLink]:
     link = _link(session, actor, account.id or 0, earlier.id or 0, "re_emergence", match)
     if account.re_emerged_from_id is None:
-        account.re_emerged_from_id = earlier.id
-        touch(account)
+        touch(session, account, re_emerged_from_id=earlier.id)
     if account.status not in (AccountStatus.removed.value, AccountStatus.re_emerged.value):
         set_status(session, actor, account, AccountStatus.re_emerged,
                    note=f"an image matches account {earlier.id}, removed by its platform")

@@ -1,6 +1,9 @@
 """Accounts: find or create by platform + canonical handle, status, assignment, priority.
 
-Services never commit; every change writes its audit event and bumps the account's version.
+Services never commit; every change writes its audit event and moves the account's version on
+in the database (`version = version + 1`). A change made from a page names the version it was
+read at and goes through the one compare-and-set (app/db.py): of two people acting on the same
+version exactly one wins, the other gets a 409 and nothing of theirs is written.
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, timedelta
+from typing import Any
 
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
@@ -17,8 +21,8 @@ from app.accounts.models import Account, AccountStatus, Attribution, Attribution
 from app.accounts.priority import PriorityInput, factors
 from app.audit.service import Actor, record
 from app.auth.models import User
-from app.db import utcnow
-from app.errors import Conflict, NotFound, Unprocessable
+from app.db import compare_and_set, utcnow
+from app.errors import NotFound, Unprocessable
 from app.estate.models import Prisoner
 from app.evidence.models import EvidenceImage, Image
 
@@ -53,16 +57,20 @@ def get_or_create(session: Session, actor: Actor, parsed: ParsedAccount) -> tupl
     return account, True
 
 
-def touch(account: Account) -> None:
-    account.version += 1
-    account.updated_at = utcnow()
-
-
-def check_version(account: Account, expected: int | None) -> None:
-    """An edit made on a stale page is refused rather than silently overwriting."""
-    if expected is not None and expected != account.version:
-        raise Conflict("Someone else changed this account since you opened it; reload and "
-                       "try again.")
+def touch(session: Session, account: Account, expected_version: int | None = None,
+          **values: Any) -> None:
+    """Write `values` and move the version on, in one UPDATE. With `expected_version` it is
+    the compare-and-set: a Conflict if someone changed the account since that version was read;
+    without, the version moves on whatever it is (a change that follows from another, such as a
+    confirmed attribution). `account` is refreshed to what was stored."""
+    values["updated_at"] = utcnow()
+    if expected_version is not None:
+        compare_and_set(session, account, expected_version, what="account", **values)
+        return
+    table = Account.__table__  # type: ignore[attr-defined]
+    session.execute(update(table).where(table.c.id == account.id)
+                    .values(version=table.c.version + 1, **values))
+    session.refresh(account)
 
 
 def refresh_counters(session: Session, account: Account) -> None:
@@ -99,14 +107,15 @@ def refresh_priority(session: Session, account: Account) -> dict[str, int]:
 
 def set_status(session: Session, actor: Actor, account: Account, status: AccountStatus,
                *, note: str = "", expected_version: int | None = None) -> Account:
-    check_version(account, expected_version)
     old = account.status
     if old == status.value:
+        if expected_version is not None:  # nothing to write, but a stale page is still told
+            touch(session, account, expected_version)
         return account
-    account.status = status.value
+    values: dict[str, Any] = {"status": status.value}
     if status is AccountStatus.no_further_action:
-        account.closed_reason = note.strip()[:500]
-    touch(account)
+        values["closed_reason"] = note.strip()[:500]
+    touch(session, account, expected_version, **values)
     refresh_priority(session, account)
     record(session, actor, "account.status", object_type="account", object_ids=[account.id or 0],
            details={"from": old, "to": status.value, "note": note[:500]})

@@ -1,15 +1,16 @@
 """`cellwatch import photos DIR`: load reference photos from <ESTABLISHMENT>/<CELL-LABEL>/*.jpg.
 
-Each file is its own transaction, so one bad photo never costs the rest. Symbolic links are
-never followed (a link could lead out of DIR), and files are opened with O_NOFOLLOW so a link
-swapped in after the walk is refused too.
+Each file is its own unit of work, so one bad photo never costs the rest: a refused or
+unreadable file rolls back only itself (and deletes what it wrote), and a crash part-way keeps
+every file loaded before it. Symbolic links are never followed (a link could lead out of
+DIR), and files are opened with O_NOFOLLOW so a link swapped in after the walk is refused too.
 """
 
 from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from sqlmodel import Session
 from tqdm import tqdm
 
 from app.audit.service import Actor
+from app.db import make_session_factory, unit_of_work
 from app.errors import AppError
 from app.estate.queries import find_cell, find_establishment
 from app.evidence.reference import add_reference_photo, find_reference
@@ -99,9 +101,32 @@ def _cell_id(session: Session, cache: dict[tuple[str, str], int | str],
     return cache[(code, label)]
 
 
-def import_photo_tree(session: Session, settings: Settings, actor: Actor, root: Path,
-                      *, progress: bool = True) -> ImportSummary:
-    """Load every photo under root; commits per file. Returns what happened to each."""
+def _import_one(session: Session, settings: Settings, actor: Actor,
+                cells: dict[tuple[str, str], int | str], entry: _Entry) -> tuple[str, str]:
+    """One file in its own transaction -> ("loaded" | "duplicate" | "rejected", reason).
+    A refused photo raises (AppError, OSError), so its unit of work rolls back."""
+    assert entry.path is not None
+    cell = _cell_id(session, cells, entry.establishment, entry.label)
+    if isinstance(cell, str):
+        return "rejected", cell
+    data = _read(entry.path, settings.max_upload_bytes)
+    if find_reference(session, cell_id=cell, data=data) is not None:
+        return "duplicate", ""
+    add_reference_photo(session, settings, actor, cell_id=cell, data=data,
+                        filename=entry.path.name)
+    return "loaded", ""
+
+
+def import_photo_tree(sessions: Callable[[], Session] | Session, settings: Settings,
+                      actor: Actor, root: Path, *, progress: bool = True) -> ImportSummary:
+    """Load every photo under root, each file in a unit of work of its own made by
+    `sessions` (a session factory). Returns what happened to each file.
+
+    Given a Session instead, its engine makes the units of work (for callers that hold one
+    open); nothing is written through that session itself.
+    """
+    factory = (make_session_factory(sessions.get_bind()) if isinstance(sessions, Session)
+               else sessions)
     summary = ImportSummary()
     entries = list(_walk(root))
     cells: dict[tuple[str, str], int | str] = {}
@@ -109,23 +134,18 @@ def import_photo_tree(session: Session, settings: Settings, actor: Actor, root: 
         if entry.path is None:
             summary.rejected.append((entry.rel, entry.reason))
             continue
-        cell = _cell_id(session, cells, entry.establishment, entry.label)
-        if isinstance(cell, str):
-            summary.rejected.append((entry.rel, cell))
-            continue
         try:
-            data = _read(entry.path, settings.max_upload_bytes)
-            if find_reference(session, cell_id=cell, data=data) is not None:
-                summary.duplicates.append(entry.rel)
-                continue
-            add_reference_photo(session, settings, actor, cell_id=cell, data=data,
-                                filename=entry.path.name)
-            session.commit()
-            summary.loaded.append(entry.rel)
+            with unit_of_work(factory) as session:
+                outcome, reason = _import_one(session, settings, actor, cells, entry)
         except AppError as exc:
-            session.rollback()
             summary.rejected.append((entry.rel, exc.message))
         except OSError as exc:
-            session.rollback()
             summary.rejected.append((entry.rel, f"could not be read ({exc.strerror or exc})"))
+        else:
+            if outcome == "rejected":
+                summary.rejected.append((entry.rel, reason))
+            elif outcome == "duplicate":
+                summary.duplicates.append(entry.rel)
+            else:
+                summary.loaded.append(entry.rel)
     return summary

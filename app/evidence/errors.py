@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from app.errors import AppError
 
@@ -27,7 +27,10 @@ class FileProblem:
 
 
 class UploadRefused(AppError):
-    """One or more files of a submission were refused; nothing of it was stored."""
+    """One or more files of a submission were refused; nothing of it was stored.
+
+    Raised on pages and API alike: the JSON error body lists each file's problem in `detail`.
+    """
 
     def __init__(self, problems: list[FileProblem], total: int) -> None:
         self.problems = problems
@@ -39,4 +42,5 @@ class UploadRefused(AppError):
         lead = ("The file was refused" if total == 1
                 else f"{len(problems)} of {total} files were refused")
         details = " ".join(p.message for p in problems)
-        super().__init__(f"{lead} and nothing was stored. {details}")
+        super().__init__(f"{lead} and nothing was stored. {details}",
+                         detail=[asdict(p) for p in problems])

@@ -1,14 +1,22 @@
-"""Turning multipart form input into service arguments (shared by pages and API)."""
+"""Turning multipart form input into service arguments (shared by pages and API, and by the
+matching and accounts intake routes)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
+from typing import Annotated
 
-from fastapi import UploadFile
+from fastapi import File, Form, UploadFile
 
-from app.errors import Unprocessable
+from app.errors import AppError, Unprocessable
+from app.evidence.errors import FileProblem, UploadRefused
+from app.evidence.intake import SubmittedFile
 from app.evidence.validation import clean_filename
+from app.settings import Settings
+from app.web.dates import parse_local_datetime
+
+Files = Annotated[list[UploadFile] | None, File(description="JPEG, PNG or WebP images")]
+# post_url / posted_at (ISO 8601; no offset means local time): one for all files, or one each
+PerFile = Annotated[list[str] | None, Form(description="one for all files, or one per file")]
 
 
 async def read_files(files: list[UploadFile] | None, limit: int) -> list[tuple[str, bytes]]:
@@ -22,30 +30,6 @@ async def read_files(files: list[UploadFile] | None, limit: int) -> list[tuple[s
     return out
 
 
-def parse_time(value: str, what: str) -> datetime | None:
-    """ISO 8601 (a form's datetime-local gives no offset: the service reads it as local)."""
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        raise Unprocessable(f"The {what} “{value[:40]}” is not a date and time "
-                            "(e.g. 2026-03-01T21:15).") from None
-
-
-def parse_day(value: str, tz: str, what: str) -> datetime | None:
-    """A date from a form, as the start of that day in the unit's local time."""
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise Unprocessable(f"The {what} “{value[:40]}” is not a date (YYYY-MM-DD).") from None
-    return datetime.combine(day, time(), tzinfo=ZoneInfo(tz))
-
-
 def per_file(values: list[str] | None, count: int, what: str) -> list[str]:
     """One value for all files, or exactly one per file, in the order the files were sent."""
     values = values or []
@@ -55,3 +39,19 @@ def per_file(values: list[str] | None, count: int, what: str) -> list[str]:
         raise Unprocessable(f"{len(values)} values of {what} were sent for {count} files: "
                             "send one for all files, or one per file.")
     return values
+
+
+async def submitted_files(request_files: Files, settings: Settings, post_urls: list[str] | None,
+                          posted_ats: list[str] | None) -> list[SubmittedFile]:
+    """The uploaded images with their post URL and time (a time without offset is local)."""
+    files = await read_files(request_files, settings.max_upload_bytes)
+    urls = per_file(post_urls, len(files), "post_url")
+    times = per_file(posted_ats, len(files), "posted_at")
+    tz = settings.local_timezone
+    return [SubmittedFile(name, data, url, parse_local_datetime(when, tz, "post time"))
+            for (name, data), url, when in zip(files, urls, times, strict=True)]
+
+
+def problems_of(exc: AppError) -> list[FileProblem]:
+    """Each refused file of a refused upload, for the form to list (none for other errors)."""
+    return exc.problems if isinstance(exc, UploadRefused) else []

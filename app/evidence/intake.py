@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.audit.service import Actor, record
 from app.db import utcnow
-from app.errors import AppError, Unprocessable
+from app.errors import AppError, Conflict, Unprocessable
 from app.evidence import images
 from app.evidence.errors import FileProblem, UploadRefused
 from app.evidence.models import EvidenceImage, Image
@@ -87,6 +88,19 @@ def submit_evidence(session: Session, settings: Settings, actor: Actor,
            details={"files": [{"evidence_id": r.evidence.id, "image_id": r.image.id,
                                "sha256": r.image.sha256, "new_image": r.created,
                                "filename": r.evidence.original_filename} for r in results]})
+    return results
+
+
+def take_in_evidence(session: Session, settings: Settings, actor: Actor,
+                     files: list[SubmittedFile]) -> list[IntakeResult]:
+    """submit_evidence for a request: everything is flushed here, so that an identical upload
+    sent at the same moment (the unique sha256 loses its race) is a Conflict, which rolls the
+    whole request back, rather than a failed commit after the answer was made."""
+    try:
+        results = submit_evidence(session, settings, actor, files)
+        session.flush()
+    except IntegrityError:
+        raise Conflict("Someone sent the same image at the same moment; send it again.") from None
     return results
 
 

@@ -9,9 +9,10 @@ from sqlmodel import Session, col, select
 
 from app.audit.service import Actor, record
 from app.db import utcnow
-from app.errors import Conflict, NotFound
+from app.errors import AppError, Conflict, NotFound, Unprocessable
 from app.estate.models import Cell, Establishment
 from app.evidence import images
+from app.evidence.errors import FileProblem, UploadRefused
 from app.evidence.models import Image, ReferencePhoto
 from app.evidence.validation import clean_filename
 from app.settings import Settings
@@ -97,6 +98,29 @@ def add_reference_photo(
                                    filename=clean_filename(filename))
     return add_reference_from_image(session, settings, actor, cell_id=cell_id,
                                     image_id=image.id or 0, source="staff", taken_on=taken_on)
+
+
+def add_reference_photos(
+    session: Session, settings: Settings, actor: Actor, *, cell_id: int,
+    files: list[tuple[str, bytes]], taken_on: datetime | None = None,
+) -> tuple[list[ReferencePhoto], int]:
+    """Several uploads for one cell, all or nothing like evidence intake -> (photos, how many
+    were already in the library). A refused file raises UploadRefused naming every bad file;
+    the caller's rollback then drops the files that passed, and the files they wrote."""
+    if not files:
+        raise Unprocessable("Choose at least one photo.")
+    get_cell(session, cell_id)
+    photos, problems, duplicates = [], [], 0
+    for name, data in files:
+        try:
+            duplicates += find_reference(session, cell_id=cell_id, data=data) is not None
+            photos.append(add_reference_photo(session, settings, actor, cell_id=cell_id,
+                                              data=data, filename=name, taken_on=taken_on))
+        except AppError as exc:  # raised before anything of that file was stored
+            problems.append(FileProblem(name, exc.status_code, exc.message))
+    if problems:
+        raise UploadRefused(problems, total=len(files))
+    return photos, duplicates
 
 
 def remove_reference_photo(

@@ -10,9 +10,11 @@ from app.audit.service import Actor, record
 from app.db import utcnow
 from app.errors import Conflict, NotFound, Unprocessable
 from app.evidence.hashing import hamming, verify_features
-from app.evidence.models import Image, ImageFeatures
+from app.evidence.models import Image, ImageFeatures, ReferencePhoto
+from app.evidence.reference import add_reference_from_image
 from app.matching.engine import Hit, MatchEngine
 from app.matching.models import Match, MatchRun
+from app.settings import Settings
 
 _KINDS = ("phash", "phash_mirror", "phash_trim")
 
@@ -96,6 +98,16 @@ def second_stage(session: Session, engine: MatchEngine, actor: Actor, image_id: 
     return stored
 
 
+def second_stage_failed(session: Session, image_id: int, error: str) -> None:
+    """Keep why an image's second stage failed on its run (the failed work was rolled back),
+    so pages stop waiting for it and the reason is not lost with the background task."""
+    run = session.get(MatchRun, image_id)
+    if run is None:
+        return
+    run.error = error[:500]
+    session.add(run)
+
+
 def get_match(session: Session, match_id: int) -> Match:
     match = session.get(Match, match_id)
     if match is None:
@@ -134,3 +146,27 @@ def candidates_for(session: Session, image_id: int) -> list[Match]:
 
 def run_for(session: Session, image_id: int) -> MatchRun | None:
     return session.get(MatchRun, image_id)
+
+
+def _active_cells(session: Session, image_id: int) -> set[int]:
+    return {r.cell_id for r in session.exec(select(ReferencePhoto).where(
+        ReferencePhoto.image_id == image_id, col(ReferencePhoto.removed_at).is_(None))).all()}
+
+
+def promote(session: Session, settings: Settings, actor: Actor, match: Match) -> ReferencePhoto:
+    """Library growth: the evidence side of a confirmed match with one cell's reference photo
+    becomes a reference photo of that cell."""
+    if match.status != "confirmed":
+        raise Unprocessable("Only a confirmed match can add a photo to the cell library.")
+    cell_ids = _active_cells(session, match.candidate_image_id)
+    evidence_side = match.query_image_id
+    if not cell_ids:  # the pair may be the other way round
+        cell_ids = _active_cells(session, match.query_image_id)
+        evidence_side = match.candidate_image_id
+    if len(cell_ids) != 1:
+        raise Unprocessable("This match does not point at exactly one cell's reference photo.")
+    photo = add_reference_from_image(session, settings, actor, cell_id=cell_ids.pop(),
+                                     image_id=evidence_side, source="evidence")
+    record(session, actor, "match.promote", object_type="match", object_ids=[match.id or 0],
+           details={"reference_photo": photo.id})
+    return photo

@@ -15,10 +15,10 @@ from app.auth.permissions import Permission as P
 from app.auth.sessions import push_flash
 from app.errors import Unprocessable
 from app.estate.models import Establishment
-from app.evidence.views import local_time
 from app.takedowns.machine import State
 from app.takedowns.queries import BoardFilter
 from app.takedowns.service import Doer
+from app.web.dates import local_time
 
 Reader = Annotated[Principal, Depends(requires(P.takedowns_read))]
 Drafter = Annotated[Principal, Depends(requires(P.takedowns_draft))]

@@ -160,3 +160,70 @@ def test_a_pair_is_one_candidate_whichever_way_it_was_found(as_role, session):
     pairs = session.exec(select(Match)).all()
     assert len(pairs) == 1
     assert {pairs[0].query_image_id, pairs[0].candidate_image_id} == {a, b}
+
+
+def test_a_failed_second_stage_keeps_its_error_and_the_first_stage(as_role, session,
+                                                                   monkeypatch):
+    from app.matching import service
+
+    client, _ = as_role("analyst")
+    scene = scenes.room(71)
+    [first] = _intake(client, scenes.jpeg(scene))
+
+    def broken(session, engine, actor, image_id):
+        run = session.get(MatchRun, image_id)
+        run.second_stage_at = run.first_stage_at  # written, then lost with the rollback
+        session.add(run)
+        session.flush()
+        raise RuntimeError("feature index unavailable")
+
+    monkeypatch.setattr(service, "second_stage", broken)
+    [second] = _intake(client, scenes.repost(scene))
+    run = session.get(MatchRun, second["image_id"])
+    session.refresh(run)
+    assert run.error == "RuntimeError: feature index unavailable"
+    assert run.second_stage_at is None  # the failed unit of work was rolled back
+    assert not second["second_stage_done"]
+    assert second["second_stage_error"] == run.error
+    # the first stage's candidate, committed with the request, is kept
+    assert [c["image_id"] for c in second["candidates"]] == [first["image_id"]]
+    fragment = client.get(f"/images/{second['image_id']}/candidates").text
+    assert "hx-trigger" not in fragment  # the page stops waiting
+    assert "Comparing local features with the cell library failed" in fragment
+
+
+def test_review_queue_takes_the_same_queries_however_many_matches(as_role, session, engine):
+    from sqlalchemy import event
+
+    from app.matching.models import Match
+
+    client, _ = as_role("analyst")
+    ids = [i["image_id"] for seed in (81, 82, 83, 84)
+           for i in _intake(client, scenes.jpeg(scenes.room(seed)), first_answer=True)]
+
+    def queries_for_review():
+        seen = []
+
+        def count(conn, cursor, statement, *args):
+            seen.append(statement)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            page = client.get("/review")
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert page.status_code == 200
+        return len(seen), page.text
+
+    session.add(Match(query_image_id=ids[1], candidate_image_id=ids[0], method="phash",
+                      distance=3))
+    session.commit()
+    one, _ = queries_for_review()
+    session.add_all([Match(query_image_id=ids[3], candidate_image_id=ids[2], method="phash",
+                           distance=4),
+                     Match(query_image_id=ids[2], candidate_image_id=ids[0], method="features",
+                           distance=30, inliers=34)])
+    session.commit()
+    three, text = queries_for_review()
+    assert three == one
+    assert all(f'src="/images/{i}/display"' in text for i in ids)

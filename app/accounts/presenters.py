@@ -1,4 +1,5 @@
-"""What the account page and the triage queue show (queries and shaping, no HTTP)."""
+"""What the account page and the triage queue show, on pages and in the API (queries and
+shaping, no HTTP)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi import Request
 from sqlmodel import Session, col, select
 
 from app.accounts import attribution, links
+from app.accounts.intake import AccountIntake
 from app.accounts.models import Account, AccountStatus
 from app.accounts.platforms import display_name_of, profile_url_of
 from app.accounts.priority import explain
@@ -16,9 +19,10 @@ from app.accounts.service import images_of
 from app.audit.service import EventFilter, list_events
 from app.auth.models import User
 from app.estate.models import Establishment
-from app.evidence.views import evidence_facts, image_facts, thumb_size
+from app.evidence.presenters import evidence_facts, image_facts, result_facts, thumb_size
 from app.matching import service as matching
-from app.matching.views import describe
+from app.matching.presenters import describe
+from app.web.paging import Page, page_of
 
 CLOSED_STATUSES = [AccountStatus.removed.value, AccountStatus.no_further_action.value]
 OPEN_STATUSES = [s.value for s in AccountStatus if s.value not in CLOSED_STATUSES]
@@ -35,7 +39,10 @@ class QueueFilter:
     assignee: str = ""  # user id, "none", or "" for anyone
 
 
-def queue(session: Session, flt: QueueFilter, me: int, page: int = 1) -> dict[str, Any]:
+def queue(session: Session, flt: QueueFilter, me: int, number: int = 1,
+          request: Request | None = None) -> Page[dict[str, Any]]:
+    """One page of the queue, highest priority first; not counted (`more` says if a next
+    page exists), as counting every open account would cost more than the page itself."""
     query = (select(Account, User.username, Establishment.code)
              .outerjoin(User, col(User.id) == col(Account.assignee_id))
              .outerjoin(Establishment, col(Establishment.id) == col(Account.establishment_id)))
@@ -62,12 +69,20 @@ def queue(session: Session, flt: QueueFilter, me: int, page: int = 1) -> dict[st
         conditions.append(col(Account.assignee_id) == int(flt.assignee))
     rows = session.exec(query.where(*conditions)
                         .order_by(col(Account.priority).desc(), col(Account.id).desc())
-                        .offset((page - 1) * PAGE).limit(PAGE + 1)).all()
+                        .offset((number - 1) * PAGE).limit(PAGE + 1)).all()
     items = [{"account": a, "assignee": u, "establishment": e,
               "platform": display_name_of(a.platform),
               "factors": explain(json.loads(a.priority_factors or "{}"))}
-             for a, u, e in rows[:PAGE]]
-    return {"items": items, "more": len(rows) > PAGE, "page": page}
+             for a, u, e in rows]
+    return page_of(items, number, PAGE, request)
+
+
+def queue_json(page: Page[dict[str, Any]]) -> dict[str, Any]:
+    return {"page": page.number, "more": page.more, "accounts": [{
+        "id": i["account"].id, "platform": i["account"].platform,
+        "handle": i["account"].handle, "status": i["account"].status,
+        "priority": i["account"].priority, "factors": i["factors"],
+        "assignee": i["assignee"], "establishment": i["establishment"]} for i in page.items]}
 
 
 def assignable(session: Session) -> list[User]:
@@ -101,4 +116,33 @@ def account_page(session: Session, account: Account, tz: str) -> dict[str, Any]:
         "earlier": session.get(Account, account.re_emerged_from_id)
         if account.re_emerged_from_id else None,
         "status_label": STATUS_LABELS.get(account.status, account.status),
+    }
+
+
+def account_json(account: Account, context: dict[str, Any]) -> dict[str, Any]:
+    """The API's account: `context` is account_page's."""
+    return {
+        "id": account.id, "platform": account.platform, "handle": account.handle,
+        "profile_url": context["profile_url"], "status": account.status,
+        "priority": account.priority, "factors": context["factors"],
+        "version": account.version, "re_emerged_from": account.re_emerged_from_id,
+        "images": [{"image_id": i["image"]["image_id"], "post_url": i["evidence"]["post_url"],
+                    "candidates": [c["match"].id for c in i["candidates"]]}
+                   for i in context["images"]],
+        "links": [{"account_id": other.id, "kind": link.kind, "match_id": link.match_id}
+                  for link, other in context["links"]],
+        "attributions": [{"id": a.id, "prison_number": p.prison_number, "status": a.status,
+                          "basis": a.basis, "time_source": a.time_source}
+                         for a, p in context["attributions"]],
+    }
+
+
+def intake_json(outcome: AccountIntake, tz: str) -> dict[str, Any]:
+    """The answer to an account intake (stored with its idempotency key, replayed as is)."""
+    account = outcome.account
+    return {
+        "account": {"id": account.id, "platform": account.platform, "handle": account.handle,
+                    "status": account.status, "url": f"/accounts/{account.id}"},
+        "created": outcome.created, "links": outcome.linked,
+        "images": [result_facts(r, tz) for r in outcome.results],
     }

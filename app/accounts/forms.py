@@ -1,0 +1,42 @@
+"""Turning form and query input into service arguments (shared by the pages and the API)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Form, Query
+
+from app.accounts.handles import HandleError, ParsedAccount, Platform, parse_account
+from app.accounts.presenters import STATUS_LABELS, QueueFilter
+from app.errors import Unprocessable
+
+PLATFORMS = [(p.value, p.display_name) for p in Platform]
+
+Text = Annotated[str, Query(max_length=64)]  # a queue filter
+Note = Annotated[str, Form(max_length=500)]  # said with a decision
+ReturnTo = Annotated[str, Form(max_length=64)]  # the page a decision was taken on
+BackTo = Annotated[int | None, Form()]  # the image a decision was taken from
+
+
+def parse_account_text(text: str, platform: str) -> ParsedAccount:
+    """A profile link, post link or @handle (with `platform` when bare) -> the account."""
+    try:
+        hint = Platform(platform) if platform else None
+    except ValueError:
+        raise Unprocessable(f"Unknown platform {platform!r}.") from None
+    try:
+        return parse_account(text, hint)
+    except HandleError as exc:
+        raise Unprocessable(str(exc)) from None
+
+
+def queue_filter(establishment: str, platform: str, status: str,
+                 assignee: str) -> QueueFilter:
+    if status and status not in STATUS_LABELS:
+        raise Unprocessable(f"Unknown status {status!r}.")
+    return QueueFilter(establishment.strip(), platform.strip(), status, assignee.strip())
+
+
+def assignee_from(value: str) -> int | None:
+    """The assignee select: a user id, or empty for nobody."""
+    return int(value) if value.isdigit() else None

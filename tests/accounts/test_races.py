@@ -1,0 +1,132 @@
+"""Real races on committed databases (a SQLite file and PostgreSQL), one connection per thread:
+of two analysts changing one account from the same version, exactly one wins."""
+
+import shutil
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import select
+
+from app import migrations
+from app.accounts import service
+from app.accounts.models import Account, AccountStatus
+from app.audit.models import AuditEvent
+from app.audit.service import Actor, verify_chain
+from app.auth.models import User
+from app.db import make_engine, make_session_factory, unit_of_work
+from app.errors import Conflict
+from tests.support.postgres import create_database
+
+
+@pytest.fixture(scope="session")
+def accounts_sqlite_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("acctmpl") / "template.db"
+    migrations.upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def accounts_pg_template(pg_server):
+    migrations.upgrade(create_database(pg_server, "acc_template"))
+    return "acc_template"
+
+
+def _pg_admin(server, sql):
+    import psycopg
+
+    plain = server.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(f"{plain}/postgres", autocommit=True) as conn:
+        conn.execute(sql)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def factory(request, tmp_path: Path):
+    """A fresh committed database: a copy of a migrated SQLite file, or a PostgreSQL clone."""
+    server = name = ""
+    if request.param == "sqlite":
+        path = tmp_path / "live.db"
+        shutil.copy(request.getfixturevalue("accounts_sqlite_template"), path)
+        url = f"sqlite:///{path}"
+    else:
+        server = request.getfixturevalue("pg_server")
+        template = request.getfixturevalue("accounts_pg_template")
+        name = f"acc_{uuid.uuid4().hex[:12]}"
+        _pg_admin(server, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        url = f"{server}/{name}"
+    engine = make_engine(url)
+    yield make_session_factory(engine)
+    engine.dispose()
+    if name:
+        _pg_admin(server, f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def test_two_analysts_change_the_status_at_once_one_wins(factory, monkeypatch):
+    with unit_of_work(factory) as session:
+        users = [User(username=n, role="analyst", password_hash="!", must_change_password=False)
+                 for n in ("ana", "bob")]
+        account = Account(platform="instagram", handle="race_case")
+        session.add_all([*users, account])
+        session.flush()
+        actors = [Actor(user_id=u.id, name=u.username) for u in users]
+        account_id, read_at = account.id, account.version
+
+    barrier = threading.Barrier(2, timeout=20)
+    original = service.compare_and_set
+
+    def together(*args, **kwargs):  # both reach the UPDATE together, both having read v1
+        barrier.wait()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(service, "compare_and_set", together)
+
+    def change(actor, status, note=""):
+        def run():
+            try:
+                with unit_of_work(factory) as session:
+                    account = service.get_account(session, account_id)
+                    service.set_status(session, actor, account, status, note=note,
+                                       expected_version=read_at)
+                return "ok", status.value
+            except Conflict as exc:
+                return "conflict", (exc.status_code, exc.message)
+        return run
+
+    jobs = [change(actors[0], AccountStatus.under_review),
+            change(actors[1], AccountStatus.no_further_action, "staff member's account")]
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(lambda job: job(), jobs))
+
+    assert sorted(kind for kind, _ in outcomes) == ["conflict", "ok"]
+    status, message = next(v for kind, v in outcomes if kind == "conflict")
+    assert status == 409 and "Someone else changed this account" in message
+    winner = next(v for kind, v in outcomes if kind == "ok")
+    with factory() as session:
+        stored = session.get(Account, account_id)
+        assert stored.version == read_at + 1  # moved on by exactly one
+        assert stored.status == winner
+        changes = session.exec(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "account.status")).one()
+        assert changes == 1
+        assert verify_chain(session).ok
+
+
+def test_a_change_with_no_expected_version_still_moves_it_on(factory):
+    with unit_of_work(factory) as session:
+        account = Account(platform="x", handle="follows_on")
+        session.add(account)
+        session.flush()
+        account_id = account.id
+    with unit_of_work(factory) as session:
+        account = service.get_account(session, account_id)
+        service.set_status(session, Actor(user_id=None, name="test"), account,
+                           AccountStatus.attributed, note="attribution confirmed")
+    with unit_of_work(factory) as session:
+        account = service.get_account(session, account_id)
+        assert (account.status, account.version) == ("attributed", 2)
+        with pytest.raises(Conflict):  # a page still showing version 1 is now stale
+            service.set_status(session, Actor(user_id=None, name="test"), account,
+                               AccountStatus.new, expected_version=1)

@@ -23,8 +23,9 @@ from app.evidence.limits import UploadSizeLimit, body_limit
 from app.matching import routes as matching_routes
 from app.matching.engine import Limits, MatchEngine
 from app.middleware import SecurityHeaders
-from app.reports import routes as reports_routes
-from app.search import routes as search_routes
+from app.reports import pages as reports_pages
+from app.search import api as search_api
+from app.search import pages as search_pages
 from app.settings import Settings, get_settings
 from app.takedowns import routes as takedown_routes
 from app.takedowns import searches_routes
@@ -68,11 +69,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, auth_routes.router, admin_routes.router,
                    audit_routes.router, home.router, estate_routes.router,
                    account_routes.router, matching_routes.router, evidence_routes.router,
-                   search_routes.router):
+                   search_pages.router, search_api.router):
         app.include_router(router)
     app.include_router(takedown_routes.router)
     app.include_router(searches_routes.router)
-    app.include_router(reports_routes.router)
+    app.include_router(reports_pages.router)
     install_error_handlers(app)
     app.add_middleware(UploadSizeLimit, max_body_bytes=body_limit(settings))
     app.add_middleware(SecurityHeaders)

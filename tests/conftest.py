@@ -70,11 +70,21 @@ def db_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue(name)
 
 
+@pytest.fixture(scope="session")
+def _engines() -> Iterator[dict[str, Engine]]:
+    engines: dict[str, Engine] = {}
+    yield engines
+    for eng in engines.values():
+        eng.dispose()
+
+
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = make_engine(db_url)
-    yield eng
-    eng.dispose()
+def engine(db_url: str, _engines: dict[str, Engine]) -> Engine:
+    """One engine per database for the worker: its pool keeps the connection open from test
+    to test (each test's transaction is rolled back; SET LOCAL ends with it)."""
+    if db_url not in _engines:
+        _engines[db_url] = make_engine(db_url)
+    return _engines[db_url]
 
 
 @pytest.fixture

@@ -22,8 +22,14 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# One pytest-xdist worker per core of the machines this runs on (2); TEST_WORKERS=0: no workers.
+TEST_WORKERS ?= 2
+
 test: lint
-	$(BIN)/python -m pytest
+	@start=$$(date +%s); \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=10; status=$$?; \
+	echo "make test: $$(( $$(date +%s) - start )) s wall clock, $(TEST_WORKERS) workers"; \
+	exit $$status
 
 BENCHES := matching_accuracy index_speed intake_speed intake_api national_scale takedowns_scale \
            reports_scale

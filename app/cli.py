@@ -8,12 +8,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import typer
+from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from app import migrations
 from app.audit.service import Actor, verify_chain
 from app.auth import users as user_service
-from app.db import make_engine, make_session_factory
+from app.db import make_engine, make_session_factory, unit_of_work
 from app.errors import AppError
 from app.settings import get_settings
 
@@ -33,13 +34,27 @@ def _actor() -> Actor:
 
 
 @contextmanager
-def _session() -> Iterator[Session]:
+def _unit_of_work() -> Iterator[Session]:
+    """One command's transaction: committed when the block ends, rolled back when it raises
+    (`_fail` raises typer.Exit, so a refused command stores nothing)."""
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.effective_database_url)
     try:
-        with make_session_factory(engine)() as session:
+        with unit_of_work(make_session_factory(engine)) as session:
             yield session
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def _factory() -> Iterator[sessionmaker[Session]]:
+    """For commands that run several units of work of their own (one per file, say)."""
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        yield make_session_factory(engine)
     finally:
         engine.dispose()
 
@@ -61,9 +76,8 @@ def migrate() -> None:
 @cli.command()
 def bootstrap() -> None:
     """On a database with no users, create `admin` with a one-time password, printed once."""
-    with _session() as session:
+    with _unit_of_work() as session:
         secret = user_service.bootstrap_admin(session, _actor())
-        session.commit()
     if secret is None:
         typer.echo("users exist already; nothing to do")
         return
@@ -91,28 +105,27 @@ def serve(
 @users_cli.command("create")
 def users_create(username: str, role: str, display_name: str = "") -> None:
     """Create a user; prints a one-time password to change at first sign-in."""
-    with _session() as session:
+    with _unit_of_work() as session:
         try:
             user, secret = user_service.create_user(session, _actor(), username=username,
                                                     role=role, display_name=display_name)
         except AppError as exc:
             _fail(exc.message)
             return
-        session.commit()
     typer.echo(f"created {user.username} ({user.role}); one-time password: {secret}")
 
 
 @users_cli.command("list")
 def users_list() -> None:
     """List users with role and state."""
-    with _session() as session:
+    with _unit_of_work() as session:
         for user in user_service.list_users(session):
             state = "active" if user.is_active else "disabled"
             typer.echo(f"{user.username:24} {user.role:11} {state}")
 
 
 def _with_user(username: str, action: str, role: str = "") -> str:
-    with _session() as session:
+    with _unit_of_work() as session:
         user = user_service.find_user(session, username)
         if user is None:
             _fail(f"no user named {username!r}")
@@ -129,7 +142,6 @@ def _with_user(username: str, action: str, role: str = "") -> str:
                 out = user_service.reset_password(session, _actor(), user)
         except AppError as exc:
             _fail(exc.message)
-        session.commit()
         return out
 
 
@@ -164,7 +176,7 @@ def users_reset_password(username: str) -> None:
 @audit_cli.command("verify")
 def audit_verify() -> None:
     """Check the audit chain; report the first broken link."""
-    with _session() as session:
+    with _unit_of_work() as session:
         result = verify_chain(session)
     if result.ok:
         typer.echo(f"audit log intact: {result.checked} events checked")
@@ -183,8 +195,9 @@ def import_estate(
     """Load the estate from a records-system CSV extract (formats: app/estate/IMPORT.md)."""
     from app.estate.importing.command import run_import
 
-    with _session() as session:
-        run_import(session, _actor(), folder, check_only=check, max_problems=max_problems)
+    # run_import opens its own units of work: the import, and the record of a refused one
+    with _factory() as factory:
+        run_import(factory, _actor(), folder, check_only=check, max_problems=max_problems)
 
 
 @import_cli.command("photos")
@@ -194,8 +207,9 @@ def import_photos(directory: Path = typer.Argument(..., exists=True, file_okay=F
     """Load reference photos from a folder tree; prints what was loaded, skipped or refused."""
     from app.evidence.bulk import import_photo_tree
 
-    with _session() as session:
-        summary = import_photo_tree(session, get_settings(), _actor(), directory.resolve())
+    # one unit of work per file, so that one bad photo loses only itself
+    with _factory() as factory:
+        summary = import_photo_tree(factory, get_settings(), _actor(), directory.resolve())
     for path in summary.duplicates:
         typer.echo(f"duplicate  {path}: already a reference photo of that cell")
     for path, reason in summary.rejected:
@@ -220,10 +234,9 @@ def jobs_run() -> None:
     finally:
         engine.dispose()
     typer.echo(f"takedowns: {report.summary()}")
-    with _session() as session:
+    with _unit_of_work() as session:
         refreshed = refresh_recent_priorities(session)
         swept = sweep_orphans(session, settings)
-        session.commit()
     typer.echo(f"accounts: {refreshed} priorities refreshed; images: {len(swept)} orphan "
                "files removed")
 

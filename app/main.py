@@ -33,8 +33,9 @@ from app.matching import api as matching_api
 from app.matching import pages as matching_pages
 from app.matching.engine import Limits, MatchEngine
 from app.middleware import SecurityHeaders
-from app.reports import routes as reports_routes
-from app.search import routes as search_routes
+from app.reports import pages as reports_pages
+from app.search import api as search_api
+from app.search import pages as search_pages
 from app.settings import Settings, get_settings
 from app.takedowns import routes as takedown_routes
 from app.takedowns import searches_routes
@@ -85,11 +86,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    matching_pages.router, matching_api.router,
                    evidence_pages.router, evidence_api.router,
                    evidence_pages_reference.router, evidence_api_reference.router,
-                   search_routes.router):
+                   search_pages.router, search_api.router):
         app.include_router(router)
     app.include_router(takedown_routes.router)
     app.include_router(searches_routes.router)
-    app.include_router(reports_routes.router)
+    app.include_router(reports_pages.router)
     install_error_handlers(app)
     app.add_middleware(UploadSizeLimit, max_body_bytes=body_limit(settings))
     app.add_middleware(SecurityHeaders)

@@ -33,9 +33,9 @@ from app.auth.passwords import hash_password
 from app.db import make_engine
 from app.estate.models import Cell, Establishment, Prisoner
 from app.main import create_app
-from app.reports.establishments import establishment_rows
+from app.reports.by_establishment import establishment_rows
+from app.reports.by_platform import platform_rows
 from app.reports.period import Period
-from app.reports.platforms import platform_rows
 from app.reports.removals import monthly_removals
 from app.settings import Settings
 from app.takedowns.models import CellSearch, Notice, Takedown

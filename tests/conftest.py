@@ -1,4 +1,9 @@
-"""Test fixtures: the schema is built by running the migrations; each test is rolled back."""
+"""Test fixtures: the schema is built by running the migrations; each test is rolled back.
+
+Session-scoped fixtures are per pytest-xdist worker (each worker is its own process): every
+worker migrates its own SQLite file and, when a test needs them, starts its own PostgreSQL
+cluster and Chromium.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine
@@ -15,15 +21,26 @@ from sqlmodel import Session
 
 from app import migrations
 from app.audit.service import Actor
+from app.auth import passwords
 from app.auth.models import User
 from app.auth.passwords import hash_password
 from app.db import make_engine
-from app.main import create_app
 from app.settings import Settings
+from tests.support.apps import app_for_test, release
 from tests.support.postgres import create_database, temporary_cluster
 
 PASSWORD = "correct horse battery"
 TEST_ACTOR = Actor(user_id=None, name="test", client_addr="127.0.0.1", request_id="t")
+# argon2id still, at the smallest cost it allows: a user or a sign-in costs microseconds
+# instead of a third of a second. Production keeps its own: tests/test_password_cost.py.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    previous = passwords.use_hasher(CHEAP_HASHER)
+    yield
+    passwords.use_hasher(previous)
 
 
 @pytest.fixture(scope="session")
@@ -53,11 +70,21 @@ def db_url(request: pytest.FixtureRequest) -> str:
     return request.getfixturevalue(name)
 
 
+@pytest.fixture(scope="session")
+def _engines() -> Iterator[dict[str, Engine]]:
+    engines: dict[str, Engine] = {}
+    yield engines
+    for eng in engines.values():
+        eng.dispose()
+
+
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:
-    eng = make_engine(db_url)
-    yield eng
-    eng.dispose()
+def engine(db_url: str, _engines: dict[str, Engine]) -> Engine:
+    """One engine per database for the worker: its pool keeps the connection open from test
+    to test (each test's transaction is rolled back; SET LOCAL ends with it)."""
+    if db_url not in _engines:
+        _engines[db_url] = make_engine(db_url)
+    return _engines[db_url]
 
 
 @pytest.fixture
@@ -86,15 +113,15 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, connection: Connection) -> FastAPI:
-    application = create_app(settings)
-
+def app(settings: Settings, connection: Connection) -> Iterator[FastAPI]:
+    """The worker's app for these settings (tests/support/apps.py), with this test's state."""
     def factory() -> Session:  # every request joins the test's transaction
         return Session(bind=connection, join_transaction_mode="create_savepoint",
                        expire_on_commit=False)
 
-    application.state.session_factory = factory
-    return application
+    application = app_for_test(settings, factory)
+    yield application
+    release(application)
 
 
 @pytest.fixture

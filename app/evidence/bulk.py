@@ -18,7 +18,7 @@ from sqlmodel import Session
 from tqdm import tqdm
 
 from app.audit.service import Actor
-from app.db import make_session_factory, unit_of_work
+from app.db import unit_of_work
 from app.errors import AppError
 from app.estate.queries import find_cell, find_establishment
 from app.evidence.reference import add_reference_photo, find_reference
@@ -117,16 +117,10 @@ def _import_one(session: Session, settings: Settings, actor: Actor,
     return "loaded", ""
 
 
-def import_photo_tree(sessions: Callable[[], Session] | Session, settings: Settings,
+def import_photo_tree(factory: Callable[[], Session], settings: Settings,
                       actor: Actor, root: Path, *, progress: bool = True) -> ImportSummary:
-    """Load every photo under root, each file in a unit of work of its own made by
-    `sessions` (a session factory). Returns what happened to each file.
-
-    Given a Session instead, its engine makes the units of work (for callers that hold one
-    open); nothing is written through that session itself.
-    """
-    factory = (make_session_factory(sessions.get_bind()) if isinstance(sessions, Session)
-               else sessions)
+    """Load every photo under root, each file in a unit of work of its own made by `factory`,
+    so that one bad file never loses the others. Returns what happened to each file."""
     summary = ImportSummary()
     entries = list(_walk(root))
     cells: dict[tuple[str, str], int | str] = {}

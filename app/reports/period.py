@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from app.errors import Unprocessable
+from app.web.dates import day_start, parse_date
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class Period:
     tz: str
 
     def _midnight(self, day: date) -> datetime:
-        return datetime.combine(day, time(), tzinfo=ZoneInfo(self.tz)).astimezone(UTC)
+        return day_start(day, self.tz).astimezone(UTC)
 
     @property
     def utc_start(self) -> datetime | None:
@@ -43,22 +44,8 @@ class Period:
         return f"{self.start or 'start'}_{self.end or 'now'}"
 
 
-def local_today(tz: str, now: datetime | None = None) -> date:
-    return (now or datetime.now(UTC)).astimezone(ZoneInfo(tz)).date()
-
-
-def _day(value: str, what: str) -> date | None:
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Unprocessable(f"The {what} date “{value[:20]}” is not a date (YYYY-MM-DD).") from None
-
-
 def parse_period(start: str, end: str, tz: str) -> Period:
-    period = Period(_day(start, "from"), _day(end, "to"), tz)
+    period = Period(parse_date(start, "from date"), parse_date(end, "to date"), tz)
     if period.start and period.end and period.end < period.start:
         raise Unprocessable("The “to” date is before the “from” date.")
     return period

@@ -10,9 +10,9 @@ from typing import Any
 from sqlmodel import Session
 
 from app.reports import charts
-from app.reports.establishments import EstablishmentRow, establishment_rows
+from app.reports.by_establishment import EstablishmentRow, establishment_rows
+from app.reports.by_platform import PlatformRow, platform_rows
 from app.reports.period import Period
-from app.reports.platforms import PlatformRow, platform_rows
 from app.reports.removals import MonthRow, YearRow, monthly_removals, yearly
 
 

@@ -1,1 +1,2 @@
-"""Search by prisoner and the prisoner dossier: read-only, every read audited."""
+"""The prisoner search (by prison number, name or alias) and the prisoner dossier: read-only,
+every read audited. Cell searches are another package's."""

@@ -1,4 +1,5 @@
-"""Pure rules for a prisoner search, a dossier's purpose and date-of-birth masking: no database.
+"""Pure rules for the prisoner search (not a cell search), a dossier's purpose and
+date-of-birth masking: no database.
 
 Names are normalised exactly like the stored keys (`app.estate.validation.name_key`), so that a
 search typed in any case or Unicode form finds the same rows the estate import wrote.
@@ -14,8 +15,10 @@ from typing import Any
 
 from app.errors import Unprocessable
 from app.estate.validation import name_key
+from app.web.dates import parse_date
 
 PRISON_NUMBER_RE = re.compile(r"^[A-Z][0-9]{4}[A-Z]{2}$")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 SURNAME_KEY_MAX = 64  # the stored keys are cut to the column widths
 FORENAMES_KEY_MAX = 128
 MIN_PREFIX = 2  # a one-letter surname would list a 26th of the estate
@@ -26,7 +29,7 @@ _HOW = ("Search by prison number, by surname with a forename or date of birth, o
 
 
 @dataclass(frozen=True)
-class SearchCriteria:
+class PrisonerSearchCriteria:
     """What was typed: every field a string, as it came from a form or a query string."""
 
     prison_number: str = ""
@@ -41,7 +44,7 @@ class SearchCriteria:
 
 @dataclass(frozen=True)
 class Criteria:
-    """A checked search: names as keys; exactly one mode (prison number, surname or alias)."""
+    """A checked prisoner search: names as keys; one mode (prison number, surname or alias)."""
 
     prison_number: str = ""
     surname: str = ""
@@ -71,18 +74,14 @@ def _name(text: str, what: str, max_key: int, *, min_len: int = 1) -> str:
 
 
 def _dob(text: str) -> date | None:
+    """Only the form's YYYY-MM-DD: `parse_date` alone would also take 19900314 or 1990-W11-3."""
     value = text.strip()
-    if not value:
-        return None
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            raise ValueError
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Unprocessable(f"Date of birth {value!r} is not a date (YYYY-MM-DD).") from None
+    if value and not _ISO_DAY.fullmatch(value):
+        raise Unprocessable(f"The date of birth “{value[:40]}” is not a date (YYYY-MM-DD).")
+    return parse_date(value, "date of birth")
 
 
-def normalise(raw: SearchCriteria) -> Criteria:
+def normalise(raw: PrisonerSearchCriteria) -> Criteria:
     """Check the criteria, or raise Unprocessable (422) with a message an analyst can act on."""
     number = raw.prison_number.strip().upper()
     surname = _name(raw.surname, "surname", SURNAME_KEY_MAX, min_len=MIN_PREFIX)

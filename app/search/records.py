@@ -1,4 +1,4 @@
-"""What a search and a dossier return: plain dataclasses, the same for pages and the API.
+"""What a prisoner search and a dossier return: plain dataclasses, the same for pages and the API.
 
 No field holds a full date of birth: it is shown only by `service.reveal_dob`, which audits it.
 """
@@ -28,7 +28,7 @@ class PrisonerRow:
 
 
 @dataclass(frozen=True)
-class SearchResult:
+class PrisonerSearchResult:
     criteria: Criteria
     prisoners: list[PrisonerRow]
     more: bool  # more matched than are shown

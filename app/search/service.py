@@ -1,5 +1,5 @@
-"""Search by prisoner and the dossier. Every read is audited in the caller's transaction;
-nothing here commits (the route does, once)."""
+"""The prisoner search (by prison number, name or alias) and the dossier. Every read is
+audited in the caller's transaction; nothing here commits (the request's unit of work does)."""
 
 from __future__ import annotations
 
@@ -19,14 +19,14 @@ from app.search.criteria import (
     LIKE_ESCAPE,
     PRISON_NUMBER_RE,
     Criteria,
-    SearchCriteria,
+    PrisonerSearchCriteria,
     check_purpose,
     like_escape,
     mask_dob,
     normalise,
     prefix_successor,
 )
-from app.search.records import Dossier, Place, PrisonerRow, SearchResult
+from app.search.records import Dossier, Place, PrisonerRow, PrisonerSearchResult
 
 RESULT_LIMIT = 25
 REFINE_HINT = (f"More than {RESULT_LIMIT} prisoners match; only the first {RESULT_LIMIT} are "
@@ -37,11 +37,11 @@ _FLAGS = (("category_a", "Category A"), ("organised_crime_nominal", "Organised c
 
 
 def search_prisoners(
-    session: Session, actor: Actor, criteria: SearchCriteria, *, today: date | None = None
-) -> SearchResult:
+    session: Session, actor: Actor, criteria: PrisonerSearchCriteria, *, today: date | None = None
+) -> PrisonerSearchResult:
     """At most RESULT_LIMIT prisoners, by name; `more` says a narrower search is needed."""
     checked = normalise(criteria)
-    found = session.exec(search_statement(checked).limit(RESULT_LIMIT + 1)).all()
+    found = session.exec(prisoner_search_statement(checked).limit(RESULT_LIMIT + 1)).all()
     shown = found[:RESULT_LIMIT]
     current = _current_places(session, [p.id or 0 for p in shown], today or utcnow().date())
     more = len(found) > RESULT_LIMIT
@@ -50,7 +50,7 @@ def search_prisoners(
            details={**checked.details(), "shown": len(shown), "more": more})
     rows = [PrisonerRow(p.prison_number, p.surname, p.forenames, mask_dob(p.date_of_birth),
                         current.get(p.id or 0)) for p in shown]
-    return SearchResult(checked, rows, more, REFINE_HINT if more else "")
+    return PrisonerSearchResult(checked, rows, more, REFINE_HINT if more else "")
 
 
 def _prefix(column: ColumnElement[str], prefix: str) -> list[ColumnElement[bool]]:
@@ -69,7 +69,7 @@ def _word_start(column: ColumnElement[str], words: str) -> ColumnElement[bool]:
                column.like("% " + escaped + "%", escape=LIKE_ESCAPE))
 
 
-def search_statement(c: Criteria) -> SelectOfScalar[Prisoner]:
+def prisoner_search_statement(c: Criteria) -> SelectOfScalar[Prisoner]:
     query = select(Prisoner)
     if c.prison_number:
         query = query.where(Prisoner.prison_number == c.prison_number)

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import text
 
 from app.accounts.models import Account
-from app.reports.establishments import NO_ESTABLISHMENT, establishment_rows
+from app.reports.by_establishment import NO_ESTABLISHMENT, establishment_rows
+from app.reports.by_platform import platform_rows
 from app.reports.period import Period
-from app.reports.platforms import platform_rows
 from app.reports.removals import monthly_removals, yearly
 from app.reports.stats import percentile_cont
 from app.takedowns.models import Takedown

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from app.errors import Unprocessable
 from app.search.criteria import (
-    SearchCriteria,
+    PrisonerSearchCriteria,
     check_purpose,
     like_escape,
     mask_dob,
@@ -41,21 +41,22 @@ def test_every_extension_sorts_inside_the_range(prefix, rest):
 
 
 def test_normalise_keys_and_modes():
-    c = normalise(SearchCriteria(surname="  O'BRIEN ", forename="Seán  Óg", dob="1990-03-14"))
+    c = normalise(PrisonerSearchCriteria(surname="  O'BRIEN ", forename="Seán  Óg",
+                                         dob="1990-03-14"))
     assert (c.surname, c.forename, c.dob) == ("o'brien", "seán óg", date(1990, 3, 14))
-    assert normalise(SearchCriteria(prison_number=" a1234bc")).prison_number == "A1234BC"
-    assert normalise(SearchCriteria(alias="Big  Dave")).alias == "big dave"
+    assert normalise(PrisonerSearchCriteria(prison_number=" a1234bc")).prison_number == "A1234BC"
+    assert normalise(PrisonerSearchCriteria(alias="Big  Dave")).alias == "big dave"
 
 
 @pytest.mark.parametrize("raw", ["%", "%%", "_", " % ", "*"])
 def test_bare_wildcards_are_refused(raw):
     with pytest.raises(Unprocessable, match="Wildcards are not supported"):
-        normalise(SearchCriteria(surname=raw, forename="john"))
+        normalise(PrisonerSearchCriteria(surname=raw, forename="john"))
 
 
 def test_control_characters_are_refused():
     with pytest.raises(Unprocessable, match="control"):
-        normalise(SearchCriteria(surname="smi\u200bth", forename="john"))
+        normalise(PrisonerSearchCriteria(surname="smi\u200bth", forename="john"))
 
 
 def test_dob_masking():

@@ -13,8 +13,8 @@ from sqlmodel import Session
 from app.accounts.models import Account, Attribution
 from app.evidence.models import EvidenceImage
 from app.matching.models import Match
-from app.search.criteria import SearchCriteria, normalise
-from app.search.service import dossier, search_statement
+from app.search.criteria import PrisonerSearchCriteria, normalise
+from app.search.service import dossier, prisoner_search_statement
 from app.takedowns.models import CellSearch, CellSearchPrisoner, Notice, Takedown
 from tests.conftest import TEST_ACTOR
 from tests.search.conftest import PURPOSE, World, add_cell, add_image, add_prisoner, add_stay
@@ -80,8 +80,8 @@ def test_dossier_queries_do_not_grow_with_history(session, world):
     assert len(large) == len(small) <= 20, large
 
 
-def _plan(session: Session, criteria: SearchCriteria) -> str:
-    stmt = search_statement(normalise(criteria)).limit(26)
+def _plan(session: Session, criteria: PrisonerSearchCriteria) -> str:
+    stmt = prisoner_search_statement(normalise(criteria)).limit(26)
     bind = session.get_bind()
     sql = str(stmt.compile(dialect=bind.dialect, compile_kwargs={"literal_binds": True}))
     if bind.dialect.name == "sqlite":
@@ -94,8 +94,8 @@ def _plan(session: Session, criteria: SearchCriteria) -> str:
 
 @BOTH
 @pytest.mark.parametrize("criteria, index", [
-    (SearchCriteria(surname="smi", forename="jo"), "ix_prisoner_surname"),
-    (SearchCriteria(alias="smy"), "ix_prisoner_alias_surname_key"),
+    (PrisonerSearchCriteria(surname="smi", forename="jo"), "ix_prisoner_surname"),
+    (PrisonerSearchCriteria(alias="smy"), "ix_prisoner_alias_surname_key"),
 ])
 def test_name_searches_walk_an_index(session, criteria, index):
     plan = _plan(session, criteria)

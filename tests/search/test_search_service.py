@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from app.audit.models import AuditEvent
 from app.errors import NotFound, Unprocessable
-from app.search.criteria import SearchCriteria
+from app.search.criteria import PrisonerSearchCriteria
 from app.search.service import RESULT_LIMIT, dossier, reveal_dob, search_prisoners
 from tests.conftest import TEST_ACTOR
 from tests.search.conftest import PURPOSE, add_prisoner, d
@@ -29,14 +29,15 @@ def last_event(session, action: str) -> AuditEvent:
 
 @BOTH
 def test_prison_number_is_exact_and_case_insensitive(session, world):
-    result = search_prisoners(session, TEST_ACTOR, SearchCriteria(prison_number=" a1234bc "))
+    result = search_prisoners(session, TEST_ACTOR,
+                              PrisonerSearchCriteria(prison_number=" a1234bc "))
     assert numbers(result) == ["A1234BC"]
     row = result.prisoners[0]
     assert row.date_of_birth == "**/**/1990"
     assert row.current and (row.current.establishment_code, row.current.cell_label) == \
         ("MDI", "B-2-003")
     assert numbers(search_prisoners(session, TEST_ACTOR,
-                                    SearchCriteria(prison_number="A1234BD"))) == []
+                                    PrisonerSearchCriteria(prison_number="A1234BD"))) == []
 
 
 @BOTH
@@ -44,13 +45,13 @@ def test_surname_with_forename_or_dob(session, world):
     add_prisoner(session, "F1111AA", "Smithson", "Paul", "1970-01-01")
     add_prisoner(session, "F1111AB", "SMITH", "Peter", "1990-03-14")
     by_forename = search_prisoners(session, TEST_ACTOR,
-                                   SearchCriteria(surname="SMI", forename="paul"))
+                                   PrisonerSearchCriteria(surname="SMI", forename="paul"))
     assert numbers(by_forename) == ["A1234BC", "F1111AA"]  # 'paul' is John Paul's 2nd name
     by_dob = search_prisoners(session, TEST_ACTOR,
-                              SearchCriteria(surname="smith", dob="1990-03-14"))
+                              PrisonerSearchCriteria(surname="smith", dob="1990-03-14"))
     assert numbers(by_dob) == ["A1234BC", "F1111AB"]
-    both = search_prisoners(session, TEST_ACTOR,
-                            SearchCriteria(surname="Smith", forename="Jo", dob="1990-03-14"))
+    both = search_prisoners(session, TEST_ACTOR, PrisonerSearchCriteria(
+        surname="Smith", forename="Jo", dob="1990-03-14"))
     assert numbers(both) == ["A1234BC"]
 
 
@@ -58,19 +59,19 @@ def test_surname_with_forename_or_dob(session, world):
 def test_names_are_normalised_like_the_stored_keys(session, world):
     add_prisoner(session, "F2222AA", "Strauß", "Ｊürgen")  # fullwidth J, sharp s
     result = search_prisoners(session, TEST_ACTOR,
-                              SearchCriteria(surname="  STRAUSS ", forename="jürgen"))
+                              PrisonerSearchCriteria(surname="  STRAUSS ", forename="jürgen"))
     assert numbers(result) == ["F2222AA"]
 
 
 @BOTH
 def test_alias(session, world):
-    assert numbers(search_prisoners(session, TEST_ACTOR, SearchCriteria(alias="smy"))) == \
+    assert numbers(search_prisoners(session, TEST_ACTOR, PrisonerSearchCriteria(alias="smy"))) == \
         ["A1234BC"]
     assert numbers(search_prisoners(session, TEST_ACTOR,
-                                    SearchCriteria(alias="smythe", forename="jack"))) == \
+                                    PrisonerSearchCriteria(alias="smythe", forename="jack"))) == \
         ["A1234BC"]
     assert numbers(search_prisoners(session, TEST_ACTOR,
-                                    SearchCriteria(alias="smythe", forename="john"))) == []
+                                    PrisonerSearchCriteria(alias="smythe", forename="john"))) == []
 
 
 @BOTH
@@ -78,14 +79,14 @@ def test_more_than_the_limit_shows_25_and_a_hint(session, world):
     for i in range(RESULT_LIMIT + 3):
         add_prisoner(session, f"G{i:04d}AA", "Patel", f"Ravi {i:02d}", "1980-01-01")
     result = search_prisoners(session, TEST_ACTOR,
-                              SearchCriteria(surname="patel", dob="1980-01-01"))
+                              PrisonerSearchCriteria(surname="patel", dob="1980-01-01"))
     assert len(result.prisoners) == RESULT_LIMIT and result.more
     assert "Refine your search" in result.hint
     event = last_event(session, "prisoner.search")
     shown_ids = session.exec(select(AuditEvent.object_ids).where(AuditEvent.id == event.id)).one()
     assert len(json.loads(shown_ids)) == RESULT_LIMIT
     exact = search_prisoners(session, TEST_ACTOR,
-                             SearchCriteria(surname="patel", forename="ravi 01"))
+                             PrisonerSearchCriteria(surname="patel", forename="ravi 01"))
     assert numbers(exact) == ["G0001AA"] and not exact.more and exact.hint == ""
 
 
@@ -95,19 +96,20 @@ def test_like_wildcards_match_only_themselves(session, world):
     add_prisoner(session, "H1111AB", "McXDonald", "Ann")
     add_prisoner(session, "H1111AC", "A%B", "Ann")
     add_prisoner(session, "H1111AD", "AXB", "Ann")
+    assert numbers(search_prisoners(
+        session, TEST_ACTOR, PrisonerSearchCriteria(surname="mc_", forename="ann"))) == ["H1111AA"]
+    assert numbers(search_prisoners(
+        session, TEST_ACTOR, PrisonerSearchCriteria(surname="a%", forename="ann"))) == ["H1111AC"]
     assert numbers(search_prisoners(session, TEST_ACTOR,
-                                    SearchCriteria(surname="mc_", forename="ann"))) == ["H1111AA"]
-    assert numbers(search_prisoners(session, TEST_ACTOR,
-                                    SearchCriteria(surname="a%", forename="ann"))) == ["H1111AC"]
-    assert numbers(search_prisoners(session, TEST_ACTOR,
-                                    SearchCriteria(surname="mc", forename="an%"))) == []
+                                    PrisonerSearchCriteria(surname="mc", forename="an%"))) == []
     with pytest.raises(Unprocessable, match="Wildcards"):
-        search_prisoners(session, TEST_ACTOR, SearchCriteria(surname="mc", forename="%"))
+        search_prisoners(session, TEST_ACTOR, PrisonerSearchCriteria(surname="mc", forename="%"))
 
 
 @BOTH
 def test_search_audits_the_ids_shown_and_the_criteria(session, world):
-    result = search_prisoners(session, TEST_ACTOR, SearchCriteria(surname="smith", forename="j"))
+    result = search_prisoners(session, TEST_ACTOR,
+                              PrisonerSearchCriteria(surname="smith", forename="j"))
     event = last_event(session, "prisoner.search")
     assert json.loads(event.object_ids) == [str(world.target.id)]
     assert len(result.prisoners) == 1
@@ -116,15 +118,15 @@ def test_search_audits_the_ids_shown_and_the_criteria(session, world):
 
 
 @pytest.mark.parametrize("criteria, message", [
-    (SearchCriteria(surname="%", forename="x"), "Wildcards are not supported"),
-    (SearchCriteria(surname="s", forename="john"), "at least 2 letters"),
-    (SearchCriteria(surname="smith"), "Add a forename or a date of birth"),
-    (SearchCriteria(forename="john"), "Nothing to search for"),
-    (SearchCriteria(), "Nothing to search for"),
-    (SearchCriteria(prison_number="1234ABC"), "is not a prison number"),
-    (SearchCriteria(prison_number="A1234BC", surname="smith"), "prison number alone"),
-    (SearchCriteria(surname="smith", dob="14/03/1990"), "is not a date"),
-    (SearchCriteria(alias="_"), "Wildcards are not supported"),
+    (PrisonerSearchCriteria(surname="%", forename="x"), "Wildcards are not supported"),
+    (PrisonerSearchCriteria(surname="s", forename="john"), "at least 2 letters"),
+    (PrisonerSearchCriteria(surname="smith"), "Add a forename or a date of birth"),
+    (PrisonerSearchCriteria(forename="john"), "Nothing to search for"),
+    (PrisonerSearchCriteria(), "Nothing to search for"),
+    (PrisonerSearchCriteria(prison_number="1234ABC"), "is not a prison number"),
+    (PrisonerSearchCriteria(prison_number="A1234BC", surname="smith"), "prison number alone"),
+    (PrisonerSearchCriteria(surname="smith", dob="14/03/1990"), "is not a date"),
+    (PrisonerSearchCriteria(alias="_"), "Wildcards are not supported"),
 ])
 def test_refused_searches_are_422_and_not_audited(session, criteria, message):
     before = last_event(session, "prisoner.search")

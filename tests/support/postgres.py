@@ -1,4 +1,10 @@
-"""A throwaway PostgreSQL cluster from the installed server binaries, on a free port."""
+"""A throwaway PostgreSQL cluster from the installed server binaries, on a free port.
+
+Each pytest-xdist worker starts its own (the fixture is session-scoped, and a session is a
+worker): its own data folder and socket folder, and a port the kernel gave it. Two workers
+may still be handed the same free port between the probe and the server's bind, so a start
+that fails is tried again on another port.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +42,8 @@ def temporary_cluster() -> Iterator[str]:
     if bindir is None:
         unavailable("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
         return
-    root = Path(tempfile.mkdtemp(prefix="cellwatch-pg-"))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    root = Path(tempfile.mkdtemp(prefix=f"cellwatch-pg-{worker}-"))
     run_as: list[str] = []
     if os.geteuid() == 0:  # initdb refuses to run as root: use the packaged system user
         try:
@@ -46,21 +53,35 @@ def temporary_cluster() -> Iterator[str]:
             return
         os.chown(root, pw.pw_uid, pw.pw_gid)
         run_as = ["runuser", "-u", "postgres", "--"]
-    data, port = root / "data", _free_port()
+    data = root / "data"
     subprocess.run([*run_as, str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
                     "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C"],
                    check=True, capture_output=True)
-    options = (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
-               "-c synchronous_commit=off -c full_page_writes=off -c max_connections=60")
-    subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-o", options,
-                    "-l", str(root / "server.log"), "-w", "-t", "60", "start"],
-                   check=True, capture_output=True)
+    port = _start(run_as, bindir, root)
     try:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
     finally:
         subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
                         "stop"], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _start(run_as: list[str], bindir: Path, root: Path, tries: int = 5) -> int:
+    """Start the server on a free port; another port if that one was taken meanwhile."""
+    for attempt in range(1, tries + 1):
+        port = _free_port()
+        options = (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
+                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=60")
+        started = subprocess.run(
+            [*run_as, str(bindir / "pg_ctl"), "-D", str(root / "data"), "-o", options,
+             "-l", str(root / "server.log"), "-w", "-t", "60", "start"], capture_output=True)
+        if started.returncode == 0:
+            return port
+        if attempt == tries:
+            log_file = root / "server.log"
+            log = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
+            raise RuntimeError(f"PostgreSQL did not start: {started.stderr.decode()}\n{log}")
+    raise AssertionError("unreachable")
 
 
 def create_database(server_url: str, name: str) -> str:

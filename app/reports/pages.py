@@ -7,38 +7,44 @@ import csv
 import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from app.audit.service import record
-from app.auth.deps import Principal, SettingsDep, requires
-from app.auth.permissions import Permission as P
+from app.auth.deps import SettingsDep
+from app.auth.guards import ReportReader
 from app.db import SessionDep, utcnow
 from app.errors import AppError, NotFound
 from app.reports import service
-from app.reports.period import Period, local_today, parse_period
+from app.reports.period import Period, parse_period
 from app.web import render
+from app.web.dates import local_today
+from app.web.forms import refused
 
 router = APIRouter()
-Reader = Annotated[Principal, Depends(requires(P.reports_read))]
 Day = Annotated[str, Query(max_length=10)]
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _report_page(request: Request, report: service.Report | None = None, *,
+                 form: dict[str, str], error: str = "", status: int = 200) -> Response:
+    context: dict[str, Any] = {"report": report, "form": form, "error": error}
+    if report is not None:
+        context.update(charts=service.report_charts(report), query=_query(report.period),
+                       duration=service.duration, percent=service.percent)
+    return render(request, "reports/report.html", context, status_code=status)
+
+
 @router.get("/reports")
-def reports_page(request: Request, db: SessionDep, who: Reader, settings: SettingsDep,
+def reports_page(request: Request, db: SessionDep, who: ReportReader, settings: SettingsDep,
                  start: Day = "", end: Day = "") -> Response:
     form = {"start": start, "end": end}
     try:
         period = parse_period(start, end, settings.local_timezone)
     except AppError as exc:
-        return render(request, "reports/report.html", {"report": None, "form": form,
-                                                       "error": exc.message},
-                      status_code=exc.status_code)
-    report = service.build_report(db, period, local_today(period.tz))
-    return render(request, "reports/report.html", {
-        "report": report, "charts": service.report_charts(report), "form": form, "error": "",
-        "query": _query(period), "duration": service.duration, "percent": service.percent})
+        return refused(db, exc, _report_page, request, form=form)
+    return _report_page(request, service.build_report(db, period, local_today(period.tz)),
+                        form=form)
 
 
 def _query(period: Period) -> str:
@@ -55,7 +61,7 @@ def _cell(value: Any) -> Any:
 
 
 @router.get("/reports/{table}.csv")
-def report_csv(table: str, db: SessionDep, who: Reader, settings: SettingsDep,
+def report_csv(table: str, db: SessionDep, who: ReportReader, settings: SettingsDep,
                start: Day = "", end: Day = "") -> Response:
     if table not in service.TABLES:
         raise NotFound(f"There is no report table {table[:40]!r}: choose one of "
@@ -70,7 +76,6 @@ def report_csv(table: str, db: SessionDep, who: Reader, settings: SettingsDep,
     record(db, who.actor, "report.export", object_type="report", object_ids=[table],
            details={"start": str(period.start or ""), "end": str(period.end or ""),
                     "rows": len(rows)})
-    db.commit()
     name = f"cellwatch-{table}-{period.slug}-{utcnow():%Y%m%d}.csv"
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -1,0 +1,49 @@
+"""The prisoner search and the dossier over the JSON API. No route lists prisoners beyond the
+capped search: there is no bulk export."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from app.auth.guards import PrisonerSearcher, Revealer
+from app.db import SessionDep
+from app.search import service
+from app.search.forms import PrisonerSearchQuery, PurposeQuery
+from app.search.records import Dossier, PrisonerSearchResult
+
+router = APIRouter()
+
+
+@router.get("/api/v1/prisoners")
+def prisoner_search_api(
+    db: SessionDep, who: PrisonerSearcher, criteria: PrisonerSearchQuery,
+) -> PrisonerSearchResult:
+    return service.search_prisoners(db, who.actor, criteria)
+
+
+@router.get("/api/v1/prisoners/{prison_number}/dossier")
+def dossier_api(
+    db: SessionDep, who: PrisonerSearcher, prison_number: str, purpose: PurposeQuery,
+) -> Dossier:
+    return service.dossier(db, who.actor, prison_number, purpose)
+
+
+class RevealRequest(BaseModel):
+    purpose: str = Field(max_length=1000)
+
+
+class RevealedDob(BaseModel):
+    prison_number: str
+    date_of_birth: date
+
+
+@router.post("/api/v1/prisoners/{prison_number}/reveal-dob")
+def reveal_dob_api(
+    db: SessionDep, who: PrisonerSearcher, _reveal: Revealer, prison_number: str,
+    body: RevealRequest,
+) -> RevealedDob:
+    dob = service.reveal_dob(db, who.actor, prison_number, body.purpose)
+    return RevealedDob(prison_number=service.checked_number(prison_number), date_of_birth=dob)

@@ -7,10 +7,13 @@ Pure: no request, no database, so services parse the same way as pages.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from app.errors import Unprocessable
+
+_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 def parse_date(value: str, what: str) -> date | None:
@@ -19,6 +22,8 @@ def parse_date(value: str, what: str) -> date | None:
     if not value:
         return None
     try:
+        if not _DAY.match(value):  # fromisoformat would also take 20250301 and other digits
+            raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         raise Unprocessable(f"The {what} “{value[:40]}” is not a date (YYYY-MM-DD).") from None

@@ -1,6 +1,6 @@
 """Scheduled work (`cellwatch jobs run`): flag overdue takedowns, send due re-notices.
 
-Safe to run from cron on several hosts: the run holds a database lock (locks.py), and each
+Safe to run from cron on several hosts: the run holds a database lock (app/locks.py), and each
 re-notice is claimed by a conditional UPDATE before it is sent (renotices.py), so even two
 runners that somehow overlap never send the same notice number twice (and the unique
 (takedown_id, number) constraint stands behind both). Deliveries run several at a time;
@@ -19,9 +19,9 @@ from sqlmodel import Session, col, select
 from app.audit.service import Actor, record
 from app.db import make_session_factory, utcnow
 from app.errors import Unprocessable
+from app.locks import Lease, job_lock
 from app.settings import Settings
 from app.takedowns import delivery, notices, platforms, renotices
-from app.takedowns.locks import Lease, job_lock
 from app.takedowns.models import Takedown
 from app.takedowns.renotices import ESCALATE_AFTER, RETRY_AFTER, WAITING
 

@@ -8,12 +8,13 @@ from datetime import timedelta
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
+from app import locks
 from app.accounts.models import Account
 from app.audit.service import verify_chain
 from app.cli import cli
 from app.db import make_engine, utcnow
 from app.settings import get_settings
-from app.takedowns import jobs, locks, service
+from app.takedowns import jobs, service
 from app.takedowns.models import Notice, Takedown, TakedownEvent
 from tests.takedowns.conftest import doer, seed_people, set_platform
 from tests.takedowns.helpers import audits, details
@@ -180,7 +181,7 @@ def test_an_expired_sqlite_lease_is_taken_over(live):
         return  # PostgreSQL's advisory lock dies with its connection instead
     from sqlalchemy import update
 
-    from app.takedowns.models import JobLock
+    from app.locks import JobLock
 
     with locks.job_lock(live.engine, "takedowns", "crashed") as held:
         assert held is not None

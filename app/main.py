@@ -15,6 +15,8 @@ from app.accounts import routes as account_routes
 from app.audit import routes as audit_routes
 from app.auth import admin_routes
 from app.auth import routes as auth_routes
+from app.cellsearch import api as cellsearch_api
+from app.cellsearch import pages as cellsearch_pages
 from app.db import make_engine, make_session_factory
 from app.errors import install_error_handlers
 from app.estate import routes as estate_routes
@@ -27,7 +29,6 @@ from app.reports import routes as reports_routes
 from app.search import routes as search_routes
 from app.settings import Settings, get_settings
 from app.takedowns import routes as takedown_routes
-from app.takedowns import searches_routes
 from app.web import STATIC_DIR
 
 
@@ -71,7 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    search_routes.router):
         app.include_router(router)
     app.include_router(takedown_routes.router)
-    app.include_router(searches_routes.router)
+    app.include_router(cellsearch_pages.router)
+    app.include_router(cellsearch_api.router)
     app.include_router(reports_routes.router)
     install_error_handlers(app)
     app.add_middleware(UploadSizeLimit, max_body_bytes=body_limit(settings))

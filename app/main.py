@@ -28,7 +28,11 @@ from app.middleware import SecurityHeaders
 from app.reports import routes as reports_routes
 from app.search import routes as search_routes
 from app.settings import Settings, get_settings
-from app.takedowns import routes as takedown_routes
+from app.takedowns import api as takedown_api
+from app.takedowns import pages as takedown_pages
+from app.takedowns import pages_create as takedown_pages_create
+from app.takedowns import pages_detail as takedown_pages_detail
+from app.takedowns import pages_platforms as takedown_pages_platforms
 from app.web import STATIC_DIR
 
 
@@ -71,7 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    account_routes.router, matching_routes.router, evidence_routes.router,
                    search_routes.router):
         app.include_router(router)
-    app.include_router(takedown_routes.router)
+    for router in (takedown_pages_platforms.router, takedown_pages_detail.router,
+                   takedown_pages_create.router, takedown_api.router, takedown_pages.router):
+        app.include_router(router)
     app.include_router(cellsearch_pages.router)
     app.include_router(cellsearch_api.router)
     app.include_router(reports_routes.router)

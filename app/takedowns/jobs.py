@@ -21,7 +21,7 @@ from app.db import make_session_factory, utcnow
 from app.errors import Unprocessable
 from app.locks import Lease, job_lock
 from app.settings import Settings
-from app.takedowns import delivery, notices, platforms, renotices
+from app.takedowns import channels, delivery, notices, renotices
 from app.takedowns.models import Takedown
 from app.takedowns.renotices import ESCALATE_AFTER, RETRY_AFTER, WAITING
 
@@ -65,7 +65,7 @@ def run_unlocked(engine: Engine, settings: Settings, *, now: datetime, actor: Ac
     with factory() as session:
         report.overdue_flagged = flag_overdue(session, actor, now)
         session.commit()
-        cache = {p.platform: p for p in platforms.list_platforms(session)}
+        cache = {p.platform: p for p in channels.list_platforms(session)}
         session.expunge_all()
     idle = 0
     with factory() as session, ThreadPoolExecutor(DELIVERY_WORKERS) as pool:

@@ -120,6 +120,19 @@ def prepare(session: Session, settings: Settings, takedown: Takedown, account: A
     return Prepared(out, pack, held)
 
 
+def outgoing_of(settings: Settings, takedown: Takedown, account: Account,
+                notice: Notice) -> delivery.Outgoing:
+    """A stored notice as it goes out: the same text, pack and identifiers every time (an .eml
+    download, or a delivery retried). Raises PackMissing when the pack cannot be opened."""
+    ref = packs.reference(takedown)
+    return delivery.Outgoing(
+        takedown_id=takedown.id or 0, reference=ref, number=notice.number,
+        channel=notice.channel, recipient=notice.recipient, subject=notice.subject,
+        body=notice.body, pack_filename=f"{ref}-evidence.zip",
+        pack=packfiles.read(settings, notice.pack_key), pack_sha256=notice.pack_sha256,
+        platform=takedown.platform, handle=account.handle, sent_at=notice.sent_at)
+
+
 def notice_row(actor: Actor, takedown: Takedown, prepared: Prepared,
                outcome: delivery.Outcome) -> Notice:
     """The notice row to save: new, or the failed one of the same number (a retry)."""

@@ -22,7 +22,7 @@ from app.auth.permissions import Permission
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.settings import Settings
-from app.takedowns import machine, notices, platforms
+from app.takedowns import channels, machine, notices
 from app.takedowns.delivery import FAILED
 from app.takedowns.machine import AWAITING_PLATFORM, OPEN_STATES, Action, State
 from app.takedowns.models import Notice, Takedown, TakedownEvent
@@ -213,7 +213,7 @@ def _feed_account(session: Session, actor: Actor, takedown: Takedown,
 def _send(session: Session, settings: Settings, doer: Doer, takedown: Takedown, note: str,
           now: datetime) -> Done:
     account = accounts.get_account(session, takedown.account_id)
-    platform = platforms.stored_platform(session, takedown.platform)
+    platform = channels.stored_platform(session, takedown.platform)
     if platform.channel != "portal" and not platform.address:
         raise Unprocessable(f"{platform.platform} has no {platform.channel} address yet; a "
                             "supervisor sets it on the platforms page.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -14,7 +14,7 @@ from app.audit.service import record
 from app.auth.deps import SettingsDep
 from app.auth.guards import Approver, Drafter, Sender, TakedownReader
 from app.db import SessionDep, utcnow
-from app.takedowns import claims, queries, service
+from app.takedowns import claims, queries, service, tasks
 from app.takedowns.channels import list_platforms
 from app.takedowns.deps import TakedownDep
 from app.takedowns.forms import board_filter, doer
@@ -96,15 +96,19 @@ def read_api(db: SessionDep, who: TakedownReader, takedown: TakedownDep) -> dict
 
 
 @router.post("/{takedown_id:int}/transitions", response_model=None)
-def transition_api(body: TransitionIn, db: SessionDep, settings: SettingsDep, who: Drafter,
-                   takedown: TakedownDep) -> dict[str, Any] | JSONResponse:
+def transition_api(request: Request, body: TransitionIn, db: SessionDep, settings: SettingsDep,
+                   who: Drafter, takedown: TakedownDep,
+                   background: BackgroundTasks) -> dict[str, Any] | JSONResponse:
     done = service.transition(db, settings, doer(who), takedown.id or 0, body.action,
                               version=body.version, note=body.note, reference=body.reference,
                               at=body.at)
     out = queries.public(done.takedown, utcnow())
     if done.notice is not None:
         out["notice"] = notice_public(done.notice)
-    if done.error:  # the platform's channel failed: recorded, and the takedown stays approved
-        return JSONResponse({"error": "Delivery failed", "message": done.error, **out},
-                            status_code=502)
+    if done.due and done.notice is not None:
+        # Accepted, not done: notice #1 is delivered once this request has committed; its
+        # outcome shows on GET /api/v1/takedowns/{id} (sent, or approved with the error).
+        background.add_task(tasks.deliver_first_notice, request.app.state.session_factory,
+                            settings, who.actor, done.notice.id or 0, body.note.strip())
+        return JSONResponse(out, status_code=202)
     return out

@@ -77,8 +77,14 @@ class Notice(SQLModel, table=True):
     body: str = Field(default="")
     pack_sha256: str = Field(default="", max_length=64)
     pack_key: str = Field(default="", max_length=64)  # storage key of the evidence pack
-    delivery: str = Field(default="pending", max_length=16)  # pending | delivered | failed
+    # pending (due, not tried yet) | sending (an attempt under way) | delivered | failed |
+    # manual (a portal: a person files the .eml). See outbox.py.
+    delivery: str = Field(default="pending", max_length=16, index=True)
     error: str = Field(default="", max_length=1000)
     sent_by: int | None = Field(default=None, foreign_key="app_user.id")
     sent_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    version: int = 1  # moved by every claim and outcome: only the attempt that claimed records
+    attempts: int = 0
+    attempt_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resent: bool = False  # re-sent after an attempt that never recorded its outcome
 

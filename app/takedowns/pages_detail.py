@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
@@ -20,12 +20,13 @@ from app.auth.permissions import Permission as P
 from app.db import SessionDep, utcnow
 from app.errors import AppError, NotFound
 from app.settings import Settings
-from app.takedowns import delivery, machine, notices, packfiles, queries, service
+from app.takedowns import delivery, machine, notices, packfiles, queries, service, tasks
 from app.takedowns.channels import CHANNELS, get_platform
 from app.takedowns.deps import NoticeDep, TakedownDep
 from app.takedowns.forms import doer
 from app.takedowns.machine import State
 from app.takedowns.models import Notice, Takedown
+from app.takedowns.outbox import RESENT_NOTE
 from app.takedowns.presenters import time_helpers
 from app.web import render
 from app.web.dates import parse_local_datetime
@@ -52,7 +53,7 @@ def page(request: Request, db: Session, settings: Settings, who: Principal, take
         and takedown.author_id == who.user.id and who.can(P.takedowns_approve),
         "me": who.user.id, "can_release": takedown.claimed_by is not None and (
             takedown.claimed_by == who.user.id or who.can(P.takedowns_approve)),
-        "local_zone": settings.local_timezone,
+        "local_zone": settings.local_timezone, "resent_note": RESENT_NOTE,
     }, status_code=status)
 
 
@@ -66,7 +67,8 @@ def takedown_page(request: Request, db: SessionDep, settings: SettingsDep,
 
 @router.post("/takedowns/{takedown_id:int}/transition")
 def transition(request: Request, db: SessionDep, settings: SettingsDep, who: Drafter,
-               takedown: TakedownDep, action: Annotated[str, Form(max_length=24)],
+               takedown: TakedownDep, background: BackgroundTasks,
+               action: Annotated[str, Form(max_length=24)],
                version: Annotated[int, Form()],
                note: Annotated[str, Form(max_length=2000)] = "",
                reference: Annotated[str, Form(max_length=128)] = "",
@@ -79,7 +81,13 @@ def transition(request: Request, db: SessionDep, settings: SettingsDep, who: Dra
             at=parse_local_datetime(at, settings.local_timezone, "time"))
     except AppError as exc:  # nothing was changed: show the page as it is now, and why
         return refused(db, exc, page, request, db, settings, who, takedown_id)
-    if done.error:
+    if done.due and done.notice is not None:  # delivered once this request has committed
+        background.add_task(tasks.deliver_first_notice, request.app.state.session_factory,
+                            settings, who.actor, done.notice.id or 0, note.strip(),
+                            who.session_row.id if who.session_row else None)
+        flash(db, who, f"Notice #1 of TD-{takedown_id} is on its way by "
+                       f"{done.notice.channel} to {done.notice.recipient}.", "info")
+    elif done.error:
         flash(db, who, done.error, "error")
     else:
         flash(db, who, f"TD-{takedown_id} is now {done.takedown.state.replace('_', ' ')}.")

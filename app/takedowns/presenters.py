@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.takedowns.models import Notice
+from app.takedowns.outbox import RESENT_NOTE
 from app.web.dates import local_time
 
 
@@ -34,4 +35,6 @@ def notice_public(notice: Notice) -> dict[str, Any]:
     return {"number": notice.number, "channel": notice.channel, "recipient": notice.recipient,
             "subject": notice.subject, "delivery": notice.delivery, "error": notice.error,
             "pack_sha256": notice.pack_sha256, "sent_at": notice.sent_at.isoformat(),
+            "attempts": notice.attempts, "resent": notice.resent,
+            "resent_note": RESENT_NOTE if notice.resent else "",
             "eml_url": f"/takedowns/{notice.takedown_id}/notices/{notice.number}.eml"}

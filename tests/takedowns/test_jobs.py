@@ -14,7 +14,7 @@ from app.audit.service import verify_chain
 from app.cli import cli
 from app.db import make_engine, utcnow
 from app.settings import get_settings
-from app.takedowns import jobs, service
+from app.takedowns import jobs, outbox, service
 from app.takedowns.models import Notice, Takedown, TakedownEvent
 from tests.takedowns.conftest import doer, seed_people, set_platform
 from tests.takedowns.helpers import audits, details
@@ -27,7 +27,7 @@ def sent_takedowns(live, n, address, renotice_hours=24, target_hours=36):
         set_platform(session, "webhook", address, renotice_hours=renotice_hours,
                      target_hours=target_hours)
         session.commit()
-    ids = []
+    ids, due = [], []
     with live.factory() as session:
         for account in session.exec(select(Account).order_by(col(Account.id))).all():
             td = service.create_takedown(session, doer(people.analyst), account.id,
@@ -38,9 +38,13 @@ def sent_takedowns(live, n, address, renotice_hours=24, target_hours=36):
                                version=td.version)
             done = service.transition(session, live.settings, doer(people.analyst), td.id,
                                       "send", version=td.version)
-            assert done.error == ""
+            assert done.due
             ids.append(td.id)
+            due.append(done.notice.id)
         session.commit()
+    for notice_id in due:  # delivered after the commit, as the request's background task does
+        assert outbox.deliver_now(live.factory, live.settings, doer(people.analyst).actor,
+                                  notice_id).error == ""
     return ids, utcnow(), people
 
 

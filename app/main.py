@@ -19,6 +19,8 @@ from app.audit import api as audit_api
 from app.audit import pages as audit_pages
 from app.auth import pages as auth_pages
 from app.auth import pages_admin as auth_pages_admin
+from app.cellsearch import api as cellsearch_api
+from app.cellsearch import pages as cellsearch_pages
 from app.db import make_engine, make_session_factory
 from app.errors import install_error_handlers
 from app.estate import api as estate_api
@@ -37,8 +39,11 @@ from app.reports import pages as reports_pages
 from app.search import api as search_api
 from app.search import pages as search_pages
 from app.settings import Settings, get_settings
-from app.takedowns import routes as takedown_routes
-from app.takedowns import searches_routes
+from app.takedowns import api as takedown_api
+from app.takedowns import pages as takedown_pages
+from app.takedowns import pages_create as takedown_pages_create
+from app.takedowns import pages_detail as takedown_pages_detail
+from app.takedowns import pages_platforms as takedown_pages_platforms
 from app.web import STATIC_DIR
 
 
@@ -88,8 +93,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    evidence_pages_reference.router, evidence_api_reference.router,
                    search_pages.router, search_api.router):
         app.include_router(router)
-    app.include_router(takedown_routes.router)
-    app.include_router(searches_routes.router)
+    for router in (takedown_pages_platforms.router, takedown_pages_detail.router,
+                   takedown_pages_create.router, takedown_api.router, takedown_pages.router):
+        app.include_router(router)
+    app.include_router(cellsearch_pages.router)
+    app.include_router(cellsearch_api.router)
     app.include_router(reports_pages.router)
     install_error_handlers(app)
     app.add_middleware(UploadSizeLimit, max_body_bytes=body_limit(settings))

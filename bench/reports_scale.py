@@ -30,6 +30,7 @@ from app import migrations
 from app.accounts.models import Account, Attribution
 from app.auth.models import User
 from app.auth.passwords import hash_password
+from app.cellsearch.models import CellSearch
 from app.db import make_engine
 from app.estate.models import Cell, Establishment, Prisoner
 from app.main import create_app
@@ -38,7 +39,7 @@ from app.reports.by_platform import platform_rows
 from app.reports.period import Period
 from app.reports.removals import monthly_removals
 from app.settings import Settings
-from app.takedowns.models import CellSearch, Notice, Takedown
+from app.takedowns.models import Notice, Takedown
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PASSWORD = "benchmark password 1"

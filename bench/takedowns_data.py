@@ -181,7 +181,7 @@ def generate(engine: Engine, settings: Settings, sizes: Sizes, hook: str) -> dic
         notices.append({"takedown_id": t["id"], "number": n, "channel": "webhook",
                         "recipient": hook, "subject": f"Takedown request TD-{t['id']}",
                         "body": body, "pack_sha256": sha, "pack_key": key,
-                        "delivery": "delivered", "error": "", "sent_by": 1,
+                        "delivery": "delivered", "error": "", "sent_by": 1, "attempts": 1,
                         "sent_at": t["first_sent_at"] + timedelta(hours=24 * (n - 1))})
 
     for t in takedowns[:sizes.due]:

@@ -18,10 +18,10 @@ from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Account, Attribution, AttributionStatus
+from app.cellsearch.models import CellSearch
 from app.estate.models import Cell, Establishment
 from app.reports.period import Period
 from app.reports.sql import in_period
-from app.takedowns.models import CellSearch
 
 NO_ESTABLISHMENT = "No establishment yet"
 

@@ -8,10 +8,10 @@ from sqlalchemy import and_, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from app.cellsearch.models import CellSearch, CellSearchPrisoner
 from app.estate.models import Cell, Establishment, Occupancy, Prisoner, PrisonerAlias
 from app.estate.queries import prisoner_stays
 from app.search.records import Alias, Cellmate, CellSearchItem, Place, Stay
-from app.takedowns.models import CellSearch, CellSearchPrisoner
 
 CELLMATE_CAP = 200  # a long remand history in shared cells; the newest are the useful ones
 

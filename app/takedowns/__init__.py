@@ -1,1 +1,1 @@
-"""Takedown requests to platforms, their notices and re-notices, and cell searches."""
+"""Takedown requests to platforms, their notices and re-notices."""

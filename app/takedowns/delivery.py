@@ -19,7 +19,9 @@ from email.utils import format_datetime
 
 from app.settings import Settings
 
-DELIVERED, FAILED, MANUAL = "delivered", "failed", "manual"
+DELIVERED, FAILED, MANUAL = "delivered", "failed", "manual"  # outcomes
+PENDING, SENDING = "pending", "sending"  # a notice before its outcome (outbox.py)
+IN_FLIGHT = (PENDING, SENDING)
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class Outcome:
 
 
 def message_id(takedown_id: int, number: int) -> str:
+    """The same for every attempt of a notice, so that a platform can tell a repeat."""
     return f"<takedown-{takedown_id}-notice-{number}@cellwatch>"
 
 
@@ -103,13 +106,18 @@ def webhook_payload(out: Outgoing) -> bytes:
     }).encode()
 
 
+def idempotency_key(out: Outgoing) -> str:
+    """The same for every attempt of a notice, like the email's Message-ID."""
+    return f"{out.reference}-{out.number}"
+
+
 def _webhook(settings: Settings, out: Outgoing) -> Outcome:
     if not out.recipient.startswith(("https://", "http://")):
         return Outcome(FAILED, "The webhook address is not an http(s) address.")
     request = urllib.request.Request(  # noqa: S310 - the scheme is checked just above
         out.recipient, data=webhook_payload(out), method="POST",
         headers={"Content-Type": "application/json", "User-Agent": "Cellwatch",
-                 "Idempotency-Key": f"{out.reference}-{out.number}"})
+                 "Idempotency-Key": idempotency_key(out)})
     try:
         with _OPENER.open(request, timeout=settings.delivery_timeout_seconds) as response:
             response.read(1024)

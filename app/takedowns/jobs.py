@@ -1,14 +1,19 @@
-"""Scheduled work (`cellwatch jobs run`): flag overdue takedowns, send due re-notices.
+"""Scheduled work (`cellwatch jobs run`): flag overdue takedowns, deliver what is left over,
+send due re-notices.
 
-Safe to run from cron on several hosts: the run holds a database lock (locks.py), and each
-re-notice is claimed by a conditional UPDATE before it is sent (renotices.py), so even two
+Safe to run from cron on several hosts: the run holds a database lock (app/locks.py), and each
+re-notice is claimed by a conditional UPDATE before it is made (renotices.py), so even two
 runners that somehow overlap never send the same notice number twice (and the unique
-(takedown_id, number) constraint stands behind both). Deliveries run several at a time;
-each is recorded in its own transaction as soon as it returns.
+(takedown_id, number) constraint stands behind both). Every step is a unit of work of its own;
+deliveries run several at a time outside any, each group recorded as soon as it returns.
+
+Left over (outbox.py): a notice #1 whose request committed but whose delivery never ran, and
+any notice whose attempt died before recording its outcome (re-sent, and flagged as such).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,13 +22,13 @@ from sqlalchemy import Engine, update
 from sqlmodel import Session, col, select
 
 from app.audit.service import Actor, record
-from app.db import make_session_factory, utcnow
-from app.errors import Unprocessable
+from app.db import make_session_factory, unit_of_work, utcnow
+from app.locks import Lease, job_lock
 from app.settings import Settings
-from app.takedowns import delivery, notices, platforms, renotices
-from app.takedowns.locks import Lease, job_lock
+from app.takedowns import channels, delivery, outbox, renotices
 from app.takedowns.models import Takedown
-from app.takedowns.renotices import ESCALATE_AFTER, RETRY_AFTER, WAITING
+from app.takedowns.outbox import ESCALATE_AFTER, WAITING, Attempt
+from app.takedowns.renotices import RETRY_AFTER
 
 JOBS_ACTOR = Actor(user_id=None, name="job:takedowns", client_addr="local")
 LOCK_NAME = "takedowns"
@@ -40,13 +45,21 @@ class JobReport:
     failed: int = 0
     escalated: int = 0
     skipped: int = 0  # taken by another runner, or changed by a person meanwhile
+    left_over: int = 0  # notices due or interrupted before this run, delivered now
+    resent: int = 0  # of those, attempts that had died: the platform may have them twice
 
     def summary(self) -> str:
         if not self.ran:
             return "another runner holds the takedowns lock; nothing done"
         return (f"overdue flagged {self.overdue_flagged}; re-notices delivered {self.delivered}, "
                 f"ready for portal {self.manual}, failed {self.failed}; escalated "
-                f"{self.escalated}; skipped {self.skipped}")
+                f"{self.escalated}; skipped {self.skipped}; left over from before "
+                f"{self.left_over}, of which re-sent after an interruption {self.resent}")
+
+    def count(self, outcome: delivery.Outcome) -> None:
+        kind = {delivery.DELIVERED: "delivered", delivery.MANUAL: "manual"}.get(
+            outcome.delivery, "failed")
+        setattr(self, kind, getattr(self, kind) + 1)
 
 
 def run(engine: Engine, settings: Settings, *, now: datetime | None = None,
@@ -62,51 +75,68 @@ def run_unlocked(engine: Engine, settings: Settings, *, now: datetime, actor: Ac
                  lease: Lease | None = None) -> JobReport:
     factory = make_session_factory(engine)
     report = JobReport()
-    with factory() as session:
+    with unit_of_work(factory) as session:
         report.overdue_flagged = flag_overdue(session, actor, now)
-        session.commit()
-        cache = {p.platform: p for p in platforms.list_platforms(session)}
+        cache = {p.platform: p for p in channels.list_platforms(session)}
         session.expunge_all()
-    idle = 0
-    with factory() as session, ThreadPoolExecutor(DELIVERY_WORKERS) as pool:
+    with ThreadPoolExecutor(DELIVERY_WORKERS) as pool:
+        deliver_left_over(factory, settings, actor, now, pool, report)
+        idle = 0
         while idle < 3:  # claims that found nothing: others took the rows; stop soon
-            batch, looked = renotices.claim_batch(session, now, BATCH, cache)
+            with unit_of_work(factory) as session:
+                batch, looked = renotices.claim_batch(session, now, BATCH, cache)
             report.skipped += looked - len(batch)
             if not looked:
                 break
             idle = 0 if batch else idle + 1
-            _send_batch(session, settings, actor, batch, now, pool, report)
-            session.expunge_all()  # keep the identity map small over a long run
+            if batch:
+                _send_batch(factory, settings, actor, batch, now, pool, report)
             if lease is not None:
                 lease.renew()
     return report
 
 
-def _send_batch(session: Session, settings: Settings, actor: Actor,
+def deliver_left_over(factory: Callable[[], Session], settings: Settings, actor: Actor,
+                      now: datetime, pool: ThreadPoolExecutor, report: JobReport) -> None:
+    """Notices due before this run and never delivered, and attempts that died unrecorded."""
+    while True:
+        with unit_of_work(factory) as session:
+            attempts = [a for n in outbox.leftovers(session, now, BATCH)
+                        if (a := outbox.claim(session, settings, n, now)) is not None]
+        if not attempts:
+            return
+        pending: dict[Future[delivery.Outcome], Attempt] = {
+            pool.submit(outbox.deliver, settings, a): a for a in attempts}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                attempt = pending.pop(future)
+                outcome = future.result()
+                outbox.finish(factory, actor, attempt, outcome, now=now)
+                report.left_over += 1
+                report.resent += attempt.resent
+                report.count(outcome)
+
+
+def _send_batch(factory: Callable[[], Session], settings: Settings, actor: Actor,
                 batch: list[renotices.Claimed], now: datetime, pool: ThreadPoolExecutor,
                 report: JobReport) -> None:
-    pending: dict[Future[delivery.Outcome], tuple[renotices.Claimed, notices.Prepared]] = {}
-    for item in batch:
-        try:
-            prepared = notices.prepare(session, settings, item.takedown, item.account,
-                                       item.platform, now, item.held)
-        except Unprocessable as exc:  # the template fails: recorded, retried after a fix
-            renotices.record_failure(session, actor, item, exc.message, now)
-            session.commit()
-            report.failed += 1
-            continue
-        pending[pool.submit(delivery.deliver, settings, prepared.out)] = (item, prepared)
+    with unit_of_work(factory) as session:  # committed before anything is delivered
+        prepared = renotices.prepare_batch(session, settings, actor, batch, now)
+    report.failed += prepared.failed
+    report.skipped += prepared.skipped
+    pending: dict[Future[delivery.Outcome], tuple[renotices.Claimed, Attempt]] = {
+        pool.submit(outbox.deliver, settings, attempt): (item, attempt)
+        for item, attempt in prepared.ready}
     while pending:
         # Record whatever has come back, together: while recording, more deliveries finish,
         # so the groups grow when the database is the slower side.
         done, _ = wait(pending, return_when=FIRST_COMPLETED)
         group = [(*pending.pop(f), f.result()) for f in done]
-        report.escalated += renotices.record_group(session, actor, group, now)
-        session.commit()
+        with unit_of_work(factory) as session:
+            report.escalated += renotices.record_group(session, actor, group, now)
         for _, _, outcome in group:
-            kind = {delivery.DELIVERED: "delivered", delivery.MANUAL: "manual"}.get(
-                outcome.delivery, "failed")
-            setattr(report, kind, getattr(report, kind) + 1)
+            report.count(outcome)
 
 
 def flag_overdue(session: Session, actor: Actor, now: datetime) -> int:

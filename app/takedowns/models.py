@@ -1,4 +1,4 @@
-"""Tables of the takedowns domain: platforms' channels, takedowns, notices, cell searches."""
+"""Tables of the takedowns domain: platforms' channels, takedowns, their events and notices."""
 
 from __future__ import annotations
 
@@ -77,49 +77,14 @@ class Notice(SQLModel, table=True):
     body: str = Field(default="")
     pack_sha256: str = Field(default="", max_length=64)
     pack_key: str = Field(default="", max_length=64)  # storage key of the evidence pack
-    delivery: str = Field(default="pending", max_length=16)  # pending | delivered | failed
+    # pending (due, not tried yet) | sending (an attempt under way) | delivered | failed |
+    # manual (a portal: a person files the .eml). See outbox.py.
+    delivery: str = Field(default="pending", max_length=16, index=True)
     error: str = Field(default="", max_length=1000)
     sent_by: int | None = Field(default=None, foreign_key="app_user.id")
     sent_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    version: int = 1  # moved by every claim and outcome: only the attempt that claimed records
+    attempts: int = 0
+    attempt_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resent: bool = False  # re-sent after an attempt that never recorded its outcome
 
-
-class CellSearch(SQLModel, table=True):
-    __tablename__ = "cell_search"
-
-    id: int | None = Field(default=None, primary_key=True)
-    establishment_id: int = Field(foreign_key="establishment.id", index=True)
-    cell_id: int = Field(foreign_key="cell.id", index=True)
-    attribution_id: int | None = Field(default=None, foreign_key="attribution.id")
-    account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
-    reason: str = Field(max_length=2000)
-    urgency: str = Field(default="routine", max_length=16)  # immediate | urgent | routine
-    state: str = Field(default="requested", max_length=16)  # requested|acknowledged|completed
-    version: int = 1
-    requested_by: int = Field(foreign_key="app_user.id")
-    requested_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
-    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    searched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    phones: int = 0
-    sim_cards: int = 0
-    chargers: int = 0
-    other_items: int = 0
-    other_description: str = Field(default="", max_length=1000)
-    outcome_note: str = Field(default="", max_length=2000)
-
-
-class CellSearchPrisoner(SQLModel, table=True):
-    __tablename__ = "cell_search_prisoner"
-
-    cell_search_id: int = Field(foreign_key="cell_search.id", primary_key=True)
-    prisoner_id: int = Field(foreign_key="prisoner.id", primary_key=True, index=True)
-
-
-class JobLock(SQLModel, table=True):
-    """A named lease, so that two job runners never do the same work at once (SQLite too)."""
-
-    __tablename__ = "job_lock"
-
-    name: str = Field(primary_key=True, max_length=64)
-    holder: str = Field(default="", max_length=128)
-    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

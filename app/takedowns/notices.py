@@ -1,9 +1,10 @@
-"""One sending of a takedown: render the platform's text, attach the pack, deliver, record.
+"""One notice of a takedown: render the platform's text, attach the pack, store it as due.
 
 The caller has already claimed the takedown (compare-and-set on its version), so no other
-request or job runner is sending the same notice number. A failed delivery is recorded on the
-notice row (delivery=failed, error); sending that number again later updates the same row, so
-the numbers a platform sees never skip.
+request or job runner is making the same notice number. Nothing here delivers: the row is
+stored as due (or already being sent) and outbox.py delivers it after the commit. A failed
+delivery is kept on the row (delivery=failed, error); making that number again later updates
+the same row, so the numbers a platform sees never skip.
 """
 
 from __future__ import annotations
@@ -29,12 +30,6 @@ class StoredPack:
     sha256: str
     data: bytes
     manifest: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Issued:
-    notice: Notice
-    outcome: delivery.Outcome
 
 
 def utc_text(value: datetime | str | None) -> str:
@@ -91,7 +86,17 @@ def _row(held: list[Notice], takedown_id: int, number: int) -> Notice:
         return Notice(takedown_id=takedown_id, number=number, channel="", recipient="")
     if existing.delivery == delivery.FAILED:
         return existing  # a retry of the same number
+    if existing.delivery in delivery.IN_FLIGHT:
+        raise Conflict(f"Notice #{number} of TD-{takedown_id} is already on its way to the "
+                       "platform; its outcome shows once the platform answers.")
     raise Conflict(f"Notice #{number} of TD-{takedown_id} was already sent.")
+
+
+def in_flight(session: Session, takedown_id: int) -> Notice | None:
+    """A notice of this takedown that is due or being sent (its outcome not known yet)."""
+    return session.exec(select(Notice).where(
+        Notice.takedown_id == takedown_id,
+        col(Notice.delivery).in_(delivery.IN_FLIGHT))).first()
 
 
 @dataclass(frozen=True)
@@ -120,35 +125,33 @@ def prepare(session: Session, settings: Settings, takedown: Takedown, account: A
     return Prepared(out, pack, held)
 
 
-def notice_row(actor: Actor, takedown: Takedown, prepared: Prepared,
-               outcome: delivery.Outcome) -> Notice:
-    """The notice row to save: new, or the failed one of the same number (a retry)."""
+def outgoing_of(settings: Settings, takedown: Takedown, account: Account,
+                notice: Notice) -> delivery.Outgoing:
+    """A stored notice as it goes out: the same text, pack and identifiers every time (an .eml
+    download, or a delivery retried). Raises PackMissing when the pack cannot be opened."""
+    ref = packs.reference(takedown)
+    return delivery.Outgoing(
+        takedown_id=takedown.id or 0, reference=ref, number=notice.number,
+        channel=notice.channel, recipient=notice.recipient, subject=notice.subject,
+        body=notice.body, pack_filename=f"{ref}-evidence.zip",
+        pack=packfiles.read(settings, notice.pack_key), pack_sha256=notice.pack_sha256,
+        platform=takedown.platform, handle=account.handle, sent_at=notice.sent_at)
+
+
+def notice_row(actor: Actor, takedown: Takedown, prepared: Prepared, state: str,
+               now: datetime) -> Notice:
+    """The notice row to save as due (pending) or already claimed (sending): new, or the failed
+    one of the same number (a retry). The caller adds and flushes it."""
     out = prepared.out
     notice = _row(prepared.held, takedown.id or 0, out.number)
     notice.channel, notice.recipient = out.channel, out.recipient
     notice.subject, notice.body = out.subject, out.body
     notice.pack_key, notice.pack_sha256 = prepared.pack.key, prepared.pack.sha256
-    notice.delivery, notice.error = outcome.delivery, outcome.error
+    notice.delivery, notice.error = state, ""
     notice.sent_by, notice.sent_at = actor.user_id, out.sent_at
+    if state == delivery.SENDING:
+        notice.attempts, notice.attempt_started_at = (notice.attempts or 0) + 1, now
     return notice
-
-
-def record_sent(session: Session, actor: Actor, takedown: Takedown, prepared: Prepared,
-                outcome: delivery.Outcome) -> Notice:
-    """The notice row and its disclosure audit event."""
-    notice = notice_row(actor, takedown, prepared, outcome)
-    session.add(notice)
-    session.flush()
-    disclosure(session, actor, takedown, notice, via="sent", outcome=outcome)
-    return notice
-
-
-def issue(session: Session, settings: Settings, actor: Actor, takedown: Takedown,
-          account: Account, platform: PlatformSettings, now: datetime) -> Issued:
-    """Prepare, deliver and record one notice; never raises for a failed delivery."""
-    prepared = prepare(session, settings, takedown, account, platform, now)
-    outcome = delivery.deliver(settings, prepared.out)
-    return Issued(record_sent(session, actor, takedown, prepared, outcome), outcome)
 
 
 def disclosed(takedown: Takedown, notice: Notice) -> dict[str, Any]:

@@ -13,17 +13,14 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
-from sqlalchemy.orm import SessionTransaction
 
 from app.evidence import crypto, storage
 from app.settings import Settings
+from app.txfiles import keep_if_committed
 
 _KEY_RE = re.compile(r"^[0-9a-f]{32}$")
 _KIND = "evidence-pack"
-_NEW = "cellwatch.takedowns.packs_written"
-_HOOKED = "cellwatch.takedowns.packs_hooked"
 
 
 class PackMissing(Exception):
@@ -42,27 +39,11 @@ def _key(settings: Settings, pack_key: str) -> bytes:
                     settings.master_key_bytes)
 
 
-def _after_commit(session: OrmSession) -> None:
-    session.info[_NEW] = []
-
-
-def _after_transaction_end(session: OrmSession, transaction: SessionTransaction) -> None:
-    if transaction.parent is not None:
-        return  # a savepoint: the outer transaction decides
-    for path in session.info.pop(_NEW, []):
-        path.unlink(missing_ok=True)
-
-
 def store(session: OrmSession, settings: Settings, data: bytes) -> str:
     """Seal and write a pack; returns its storage key. Deleted again if not committed."""
-    if not session.info.get(_HOOKED):
-        event.listen(session, "after_commit", _after_commit)
-        event.listen(session, "after_transaction_end", _after_transaction_end)
-        session.info[_HOOKED] = True
-    session.connection()  # a transaction is open, so its end is seen
     pack_key = storage.new_storage_key()
     path = path_for(settings, pack_key)
-    session.info.setdefault(_NEW, []).append(path)
+    keep_if_committed(session, path)
     storage.write_atomic(path, seal(settings, pack_key, data))
     return pack_key
 

@@ -1,14 +1,17 @@
-"""Re-notices in batches: claim, deliver side by side, record each one as it comes back.
+"""Re-notices in batches: claim, store as being sent, deliver side by side, record as they
+come back. Each step is a unit of work of its own (the caller's); none holds a transaction
+while a platform answers.
 
-1. Claim (one short transaction): `SELECT ... FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite has
-   one writer anyway), then `UPDATE ... WHERE id IN (...) AND still due` that moves each claimed
-   takedown's next_notice_due_at past the run (to now + RETRY_AFTER) and bumps its version. A
-   second runner's UPDATE no longer matches those rows: each notice number is sent once.
-2. Deliver outside any transaction, several at a time (network waits overlap; no database lock
-   is held while a platform answers).
-3. Record each delivery in its own transaction: the notice row, its disclosure audit event, and
-   the takedown's counters. A delivery that failed is recorded and, because the claim already
-   moved next_notice_due_at to now + RETRY_AFTER, a later run sends the same number again.
+1. Claim: `SELECT ... FOR UPDATE SKIP LOCKED` (PostgreSQL; SQLite has one writer anyway), then
+   `UPDATE ... WHERE id IN (...) AND still due` that moves each claimed takedown's
+   next_notice_due_at past the run (to now + RETRY_AFTER) and bumps its version. A second
+   runner's UPDATE no longer matches those rows: each notice number is made once.
+2. Prepare: render each notice and store it as `sending` (outbox.py), committed before any is
+   delivered, so that a crash during delivery leaves a visible trace that a later run acts on.
+3. Deliver outside any transaction, several at a time (network waits overlap).
+4. Record each group that came back: the outcome on each notice, one disclosure audit event,
+   the takedowns' counters. A failed one keeps the claim's next_notice_due_at (now +
+   RETRY_AFTER): a later run makes the same number again.
 """
 
 from __future__ import annotations
@@ -17,19 +20,19 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, case, or_, update
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Account
 from app.audit.service import Actor, record
-from app.takedowns import delivery, notices
-from app.takedowns.machine import AWAITING_PLATFORM
+from app.errors import Unprocessable
+from app.settings import Settings
+from app.takedowns import delivery, notices, outbox
+from app.takedowns.delivery import FAILED, SENDING, Outcome
 from app.takedowns.models import Notice, PlatformSettings, Takedown
-from app.takedowns.service import add_event
+from app.takedowns.outbox import WAITING, Attempt
 
-ESCALATE_AFTER = 3  # notices without an outcome
 RETRY_AFTER = timedelta(minutes=30)  # after a failed re-notice
-WAITING = [s.value for s in AWAITING_PLATFORM]
 
 
 @dataclass
@@ -46,7 +49,7 @@ def _due(now: datetime) -> list[object]:
 
 def claim_batch(session: Session, now: datetime, limit: int,
                 platforms: dict[str, PlatformSettings]) -> tuple[list[Claimed], int]:
-    """Claim up to `limit` due takedowns for this runner and commit the claim
+    """Claim up to `limit` due takedowns for this runner (the caller commits the claim)
     -> (claimed, how many due ones were looked at)."""
     ids = list(session.exec(
         select(Takedown.id).where(*_due(now))
@@ -59,7 +62,6 @@ def claim_batch(session: Session, now: datetime, limit: int,
             .values(version=Takedown.version + 1, next_notice_due_at=now + RETRY_AFTER)
             .returning(Takedown.id)).scalars().all())
     if not claimed:
-        session.commit()
         return [], len(ids)
     # read them inside the claim, so what is sent is what was claimed
     takedowns = session.exec(select(Takedown).where(col(Takedown.id).in_(claimed))
@@ -71,56 +73,64 @@ def claim_batch(session: Session, now: datetime, limit: int,
     for n in session.exec(select(Notice).where(col(Notice.takedown_id).in_(claimed))
                           .order_by(col(Notice.takedown_id), col(Notice.number))).all():
         held[n.takedown_id].append(n)
-    session.commit()
     return [Claimed(t, accounts[t.account_id], platforms[t.platform], held[t.id or 0])
             for t in takedowns], len(ids)
 
 
-def record_failure(session: Session, actor: Actor, item: Claimed, error: str,
-                   now: datetime) -> None:
-    """A re-notice that never left (its template fails): kept as failed, retried later."""
-    notices.record_failure(session, actor, item.takedown, item.platform, error, now, item.held)
+@dataclass
+class Prepared:
+    ready: list[tuple[Claimed, Attempt]]
+    failed: int = 0  # the template fails: recorded as a failed notice, retried after a fix
+    skipped: int = 0  # its number is still on its way from an earlier run (outbox.py)
 
 
-def record_group(session: Session, actor: Actor,
-                 done: list[tuple[Claimed, notices.Prepared, delivery.Outcome]],
-                 now: datetime) -> int:
-    """Record deliveries that came back (one transaction for the caller to commit): the
-    notice rows, one disclosure audit event naming every recipient, and each takedown's
-    counters -> how many takedowns this escalated. Never resurrects the cadence of a takedown
-    someone resolved while its notice was in flight."""
-    rows = [notices.notice_row(actor, item.takedown, prepared, outcome)
-            for item, prepared, outcome in done]
-    session.add_all(rows)
+def prepare_batch(session: Session, settings: Settings, actor: Actor, batch: list[Claimed],
+                  now: datetime) -> Prepared:
+    """Each claimed takedown's next notice, stored as being sent (the caller commits)."""
+    out = Prepared([])
+    made: list[tuple[Claimed, Notice, delivery.Outgoing]] = []
+    for item in batch:
+        number = item.takedown.notices_sent + 1
+        if any(n.number == number and n.delivery in delivery.IN_FLIGHT for n in item.held):
+            out.skipped += 1
+            continue
+        try:
+            prepared = notices.prepare(session, settings, item.takedown, item.account,
+                                       item.platform, now, item.held)
+        except Unprocessable as exc:
+            notices.record_failure(session, actor, item.takedown, item.platform, exc.message,
+                                   now, item.held)
+            out.failed += 1
+            continue
+        notice = notices.notice_row(actor, item.takedown, prepared, SENDING, now)
+        session.add(notice)
+        made.append((item, notice, prepared.out))
     session.flush()
-    failed = sum(o.delivery == delivery.FAILED for _, _, o in done)
+    out.ready = [(item, Attempt(notice.id or 0, notice.takedown_id, notice.number,
+                                notice.version, sent))
+                 for item, notice, sent in made]
+    return out
+
+
+def record_group(session: Session, actor: Actor, done: list[tuple[Claimed, Attempt, Outcome]],
+                 now: datetime) -> int:
+    """Record deliveries that came back (one unit of work, the caller's): each notice's
+    outcome, one disclosure audit event naming every recipient, and each takedown's counters
+    -> how many takedowns this escalated."""
+    ids = [attempt.notice_id for _, attempt, _ in done]
+    list(session.exec(select(Notice).where(col(Notice.id).in_(ids))).all())  # one read
+    settled = [(item, notice, outcome) for item, attempt, outcome in done
+               if (notice := outbox.settle(session, attempt, outcome)) is not None]
+    if not settled:
+        return 0
+    failed = sum(o.delivery == FAILED for _, _, o in settled)
     record(session, actor, "takedown.disclosure", object_type="takedown",
-           object_ids=[item.takedown.id or 0 for item, _, _ in done],
-           outcome="success" if not failed else "failure" if failed == len(done) else "partial",
+           object_ids=[item.takedown.id or 0 for item, _, _ in settled],
+           outcome="success" if not failed else "failure" if failed == len(settled)
+           else "partial",
            purpose="takedown re-notices",
-           details={"via": "sent", "notices": [notices.disclosed(item.takedown, row)
-                                               for (item, _, _), row in zip(done, rows,
-                                                                            strict=True)]})
-    sent = [(item, p.out.number) for item, p, o in done if o.delivery != delivery.FAILED]
-    if sent:  # failed ones keep the claim's next_notice_due_at (now + RETRY_AFTER)
-        table = Takedown.__table__  # type: ignore[attr-defined]
-        session.execute(
-            update(table).where(table.c.id == bindparam("b_id")).values(
-                notices_sent=bindparam("b_number"),
-                next_notice_due_at=case(  # no IN (...): executemany cannot expand it
-                    (or_(*[table.c.state == w for w in WAITING]), bindparam("b_next")),
-                    else_=None),
-                escalated=or_(table.c.escalated, bindparam("b_escalate"))),
-            [{"b_id": item.takedown.id, "b_number": number,
-              "b_next": now + timedelta(hours=item.platform.renotice_hours),
-              "b_escalate": number >= ESCALATE_AFTER} for item, number in sent])
-    escalated = 0
-    for item, number in sent:
-        if number >= ESCALATE_AFTER and not item.takedown.escalated:
-            escalated += 1
-            takedown = item.takedown
-            add_event(session, takedown, takedown.state, takedown.state, actor,
-                      f"Escalated: {number} notices without an outcome", now)
-            record(session, actor, "takedown.escalated", object_type="takedown",
-                   object_ids=[takedown.id or 0], details={"notices": number})
-    return escalated
+           details={"via": "sent", "notices": [notices.disclosed(item.takedown, notice)
+                                               for item, notice, _ in settled]})
+    return outbox.advance(session, actor, [
+        (item.takedown, item.platform.renotice_hours, notice.number)
+        for item, notice, outcome in settled if outcome.delivery != FAILED], now)

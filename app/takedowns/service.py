@@ -1,8 +1,12 @@
 """Takedowns: create one for an account, and move it through the state machine.
 
-Every change is a compare-and-set UPDATE on (id, version, state): of two people acting on the
-same takedown at once exactly one row update succeeds, the other gets 409, and only the winner
-writes its event row and audit event. Services never commit; the caller does, once.
+Every change is the one compare-and-set (app.db) on the takedown's version, which every change
+moves: of two people acting on the same takedown at once exactly one row update succeeds, the
+other gets 409, and only the winner writes its event row and audit event. Services never
+commit; the caller's unit of work does, once.
+
+Sending notice #1 is two steps: the person's request stores it as due (send), and once that is
+committed outbox.py delivers it and records the outcome here (first_notice_outcome).
 """
 
 from __future__ import annotations
@@ -12,18 +16,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from app.accounts import service as accounts
 from app.accounts.models import Account, AccountStatus
 from app.audit.service import Actor, record
 from app.auth.permissions import Permission
-from app.db import utcnow
+from app.db import compare_and_set, utcnow
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.settings import Settings
-from app.takedowns import machine, notices, platforms
-from app.takedowns.delivery import FAILED
+from app.takedowns import channels, machine, notices
+from app.takedowns.delivery import FAILED, MANUAL, PENDING, Outcome
 from app.takedowns.machine import AWAITING_PLATFORM, OPEN_STATES, Action, State
 from app.takedowns.models import Notice, Takedown, TakedownEvent
 
@@ -48,6 +51,7 @@ class Done:
     takedown: Takedown
     notice: Notice | None = None
     error: str = ""  # a failed first delivery: the takedown stays approved
+    due: bool = False  # notice #1 is stored as due: outbox.py delivers it after the commit
 
 
 def get_takedown(session: Session, takedown_id: int) -> Takedown:
@@ -97,22 +101,15 @@ def create_takedown(session: Session, doer: Doer, account_id: int, reason: str) 
     return takedown
 
 
-def compare_and_set(session: Session, takedown: Takedown, expected_version: int,
-                    **values: Any) -> None:
+def _set(session: Session, takedown: Takedown, expected_version: int, **values: Any) -> None:
     """Apply values only if nobody changed the takedown since `expected_version` was read."""
-    result = session.execute(
-        update(Takedown).where(col(Takedown.id) == takedown.id,
-                               col(Takedown.version) == expected_version,
-                               col(Takedown.state) == takedown.state)
-        .values(version=expected_version + 1, **values)
-        .execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    try:
+        compare_and_set(session, takedown, expected_version, what="takedown", **values)
+    except Conflict:
         now = session.exec(select(Takedown.state).where(Takedown.id == takedown.id)).first()
         raise Conflict(f"Someone else acted on TD-{takedown.id} at the same moment; it is now "
-                       f"{(now or 'gone').replace('_', ' ')}. Reload to see what changed.")
-    # The row now holds exactly these values: record them as loaded, without a re-read.
-    for key, value in {**values, "version": expected_version + 1}.items():
-        set_committed_value(takedown, key, value)
+                       f"{(now or 'gone').replace('_', ' ')}. Reload to see what changed.")\
+            from None
 
 
 def _check(takedown: Takedown, action: str, doer: Doer, note: str) -> machine.Transition:
@@ -179,8 +176,11 @@ def transition(session: Session, settings: Settings, doer: Doer, takedown_id: in
     t = _check(takedown, action, doer, note)
     if t.action is Action.send:
         return _send(session, settings, doer, takedown, note.strip(), now)
+    if takedown.state == State.approved.value and notices.in_flight(session, takedown_id):
+        raise Conflict(f"Notice #1 of TD-{takedown_id} is on its way to the platform; wait "
+                       f"for its outcome, then {t.label.lower()}.")
     values = _values(takedown, t, doer, note, reference, at, now)
-    compare_and_set(session, takedown, version, **values)
+    _set(session, takedown, version, **values)
     _finish(session, doer.actor, takedown, t, note.strip(), now)
     return Done(takedown)
 
@@ -212,26 +212,58 @@ def _feed_account(session: Session, actor: Actor, takedown: Takedown,
 
 def _send(session: Session, settings: Settings, doer: Doer, takedown: Takedown, note: str,
           now: datetime) -> Done:
+    """Store notice #1 as due; outbox.py delivers it once this is committed, so a platform
+    never receives a notice that a rolled-back transaction forgot. A portal's notice leaves
+    nothing to deliver (a person files the .eml): it is sent at once."""
     account = accounts.get_account(session, takedown.account_id)
-    platform = platforms.stored_platform(session, takedown.platform)
+    platform = channels.stored_platform(session, takedown.platform)
     if platform.channel != "portal" and not platform.address:
         raise Unprocessable(f"{platform.platform} has no {platform.channel} address yet; a "
                             "supervisor sets it on the platforms page.")
     # Claim first (the version moves on, the state not yet): a second sender gets 409 and
-    # the platform never receives notice #1 twice.
-    compare_and_set(session, takedown, takedown.version)
-    issued = notices.issue(session, settings, doer.actor, takedown, account, platform, now)
-    if issued.outcome.delivery == FAILED:
-        return Done(takedown, issued.notice,
-                    f"Notice #1 could not be delivered: {issued.outcome.error} The takedown "
-                    "stays approved; send it again once the channel works.")
-    takedown.state, takedown.first_sent_at, takedown.notices_sent = State.sent.value, now, 1
-    takedown.next_notice_due_at = now + timedelta(hours=platform.renotice_hours)
-    takedown.target_due_at = now + timedelta(hours=platform.target_hours)
-    session.add(takedown)
+    # notice #1 is made once.
+    _set(session, takedown, takedown.version)
+    prepared = notices.prepare(session, settings, takedown, account, platform, now)
+    manual = platform.channel == "portal"
+    notice = notices.notice_row(doer.actor, takedown, prepared, MANUAL if manual else PENDING,
+                                now)
+    session.add(notice)
     session.flush()
-    how = ("ready to file on the portal" if platform.channel == "portal"
-           else f"delivered by {platform.channel} to {platform.address}")
+    if manual:
+        notices.disclosure(session, doer.actor, takedown, notice, via="sent",
+                           outcome=Outcome(MANUAL))
+        return first_notice_outcome(session, doer.actor, takedown, notice, Outcome(MANUAL), now,
+                                    note, claimed=True)
+    return Done(takedown, notice, due=True)
+
+
+def first_notice_outcome(session: Session, actor: Actor, takedown: Takedown, notice: Notice,
+                         outcome: Outcome, now: datetime, note: str = "", *,
+                         claimed: bool = False) -> Done:
+    """Notice #1 came back: sent (the cadence starts), or failed (it stays approved).
+    `claimed`: this transaction's own claim moved the version and holds the row."""
+    if outcome.delivery == FAILED:
+        return Done(takedown, notice,
+                    f"Notice #1 could not be delivered: {outcome.error} The takedown "
+                    "stays approved; send it again once the channel works.")
+    if takedown.state != State.approved.value:  # not expected: moves wait for the outcome
+        add_event(session, takedown, takedown.state, takedown.state, actor,
+                  f"Notice #1 reached the platform while TD-{takedown.id} was "
+                  f"{takedown.state.replace('_', ' ')}", now)
+        return Done(takedown, notice)
+    platform = channels.stored_platform(session, takedown.platform)
+    values = {"state": State.sent.value, "first_sent_at": now, "notices_sent": 1,
+              "next_notice_due_at": now + timedelta(hours=platform.renotice_hours),
+              "target_due_at": now + timedelta(hours=platform.target_hours)}
+    if claimed:  # one move, one version: nobody can have seen the claim's
+        for key, value in values.items():
+            setattr(takedown, key, value)
+        session.add(takedown)
+        session.flush()
+    else:  # a unit of work after the request's: the state changes, so does the version
+        _set(session, takedown, takedown.version, **values)
+    how = ("ready to file on the portal" if notice.channel == "portal"
+           else f"delivered by {notice.channel} to {notice.recipient}")
     t = machine.transition_for(State.approved, Action.send)
-    _finish(session, doer.actor, takedown, t, note or f"Notice #1 {how}", now)
-    return Done(takedown, issued.notice)
+    _finish(session, actor, takedown, t, note or f"Notice #1 {how}", now)
+    return Done(takedown, notice)

@@ -15,8 +15,9 @@ import pytest
 from sqlmodel import Session
 
 from app.accounts.models import Account, Attribution
+from app.cellsearch.models import CellSearch
 from app.estate.models import Establishment
-from app.takedowns.models import CellSearch, Notice, Takedown
+from app.takedowns.models import Notice, Takedown
 from tests.browser.conftest import (  # noqa: F401  (fixtures, by name)
     chromium_path,
     live_server,

@@ -12,8 +12,8 @@ from sqlmodel import select
 from app.auth.models import User
 from tests.browser.conftest import GOOD_PASSWORD, LiveServer
 from tests.browser.test_login_flow import sign_in
+from tests.cellsearch.chromium import in_chromium
 from tests.reports.conftest import build_data
-from tests.searches.chromium import in_chromium
 
 pytestmark = pytest.mark.browser
 

@@ -10,11 +10,12 @@ import pytest
 from sqlmodel import Session
 
 from app.accounts.models import Account, Attribution
+from app.cellsearch.models import CellSearch, CellSearchPrisoner
 from app.estate.models import Cell, Establishment, Occupancy, Prisoner, PrisonerAlias
 from app.estate.validation import name_key
 from app.evidence.models import EvidenceImage, Image, ReferencePhoto
 from app.matching.models import Match
-from app.takedowns.models import CellSearch, CellSearchPrisoner, Notice, Takedown
+from app.takedowns.models import Notice, Takedown
 
 _seq = itertools.count(1)
 PURPOSE = "Investigation 2026/117: Instagram account linked to cell"

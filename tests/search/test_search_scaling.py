@@ -11,11 +11,12 @@ from sqlalchemy import event
 from sqlmodel import Session
 
 from app.accounts.models import Account, Attribution
+from app.cellsearch.models import CellSearch, CellSearchPrisoner
 from app.evidence.models import EvidenceImage
 from app.matching.models import Match
 from app.search.criteria import PrisonerSearchCriteria, normalise
 from app.search.service import dossier, prisoner_search_statement
-from app.takedowns.models import CellSearch, CellSearchPrisoner, Notice, Takedown
+from app.takedowns.models import Notice, Takedown
 from tests.conftest import TEST_ACTOR
 from tests.search.conftest import PURPOSE, World, add_cell, add_image, add_prisoner, add_stay
 

@@ -81,6 +81,7 @@ class _Hook(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
         with self.server.lock:  # type: ignore[attr-defined]
             self.server.received.append((self.path, json.loads(body)))  # type: ignore[attr-defined]
+            self.server.keys.append(self.headers.get("Idempotency-Key"))  # type: ignore[attr-defined]
         self.send_response(500 if self.path.startswith("/fail") else 200)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -93,21 +94,25 @@ class _Hook(BaseHTTPRequestHandler):
 class Webhook:
     url: str
     received: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    keys: list[str | None] = field(default_factory=list)  # each POST's Idempotency-Key
 
 
 @pytest.fixture(scope="session")
 def webhook_server() -> Iterator[Webhook]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
-    server.received, server.lock = [], threading.Lock()  # type: ignore[attr-defined]
+    server.received, server.keys = [], []  # type: ignore[attr-defined]
+    server.lock = threading.Lock()  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield Webhook(f"http://127.0.0.1:{server.server_address[1]}", server.received)  # type: ignore[attr-defined]
+    yield Webhook(f"http://127.0.0.1:{server.server_address[1]}", server.received,  # type: ignore[attr-defined]
+                  server.keys)  # type: ignore[attr-defined]
     server.shutdown()
 
 
 @pytest.fixture
 def webhook(webhook_server: Webhook) -> Webhook:
     webhook_server.received.clear()
+    webhook_server.keys.clear()
     return webhook_server
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -14,6 +15,14 @@ from app.audit.models import AuditEvent
 from app.auth.models import User
 from app.takedowns.models import Takedown, TakedownEvent
 from tests.conftest import csrf_from, login
+
+
+def factory_of(session: Session) -> Callable[[], Session]:
+    """Sessions on the test's connection, like the app's: what a unit of work that follows the
+    request's (a background task, a job step) opens."""
+    bind = session.get_bind()
+    return lambda: Session(bind=bind, join_transaction_mode="create_savepoint",
+                           expire_on_commit=False)
 
 
 def sign_in(client: TestClient, user: User) -> TestClient:

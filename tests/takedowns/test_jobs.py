@@ -8,12 +8,13 @@ from datetime import timedelta
 from sqlmodel import col, select
 from typer.testing import CliRunner
 
+from app import locks
 from app.accounts.models import Account
 from app.audit.service import verify_chain
 from app.cli import cli
 from app.db import make_engine, utcnow
 from app.settings import get_settings
-from app.takedowns import jobs, locks, service
+from app.takedowns import jobs, outbox, service
 from app.takedowns.models import Notice, Takedown, TakedownEvent
 from tests.takedowns.conftest import doer, seed_people, set_platform
 from tests.takedowns.helpers import audits, details
@@ -26,7 +27,7 @@ def sent_takedowns(live, n, address, renotice_hours=24, target_hours=36):
         set_platform(session, "webhook", address, renotice_hours=renotice_hours,
                      target_hours=target_hours)
         session.commit()
-    ids = []
+    ids, due = [], []
     with live.factory() as session:
         for account in session.exec(select(Account).order_by(col(Account.id))).all():
             td = service.create_takedown(session, doer(people.analyst), account.id,
@@ -37,9 +38,13 @@ def sent_takedowns(live, n, address, renotice_hours=24, target_hours=36):
                                version=td.version)
             done = service.transition(session, live.settings, doer(people.analyst), td.id,
                                       "send", version=td.version)
-            assert done.error == ""
+            assert done.due
             ids.append(td.id)
+            due.append(done.notice.id)
         session.commit()
+    for notice_id in due:  # delivered after the commit, as the request's background task does
+        assert outbox.deliver_now(live.factory, live.settings, doer(people.analyst).actor,
+                                  notice_id).error == ""
     return ids, utcnow(), people
 
 
@@ -180,7 +185,7 @@ def test_an_expired_sqlite_lease_is_taken_over(live):
         return  # PostgreSQL's advisory lock dies with its connection instead
     from sqlalchemy import update
 
-    from app.takedowns.models import JobLock
+    from app.locks import JobLock
 
     with locks.job_lock(live.engine, "takedowns", "crashed") as held:
         assert held is not None

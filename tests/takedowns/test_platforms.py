@@ -6,8 +6,8 @@ from sqlmodel import select
 from app.accounts.platforms import Platform
 from app.errors import Unprocessable
 from app.takedowns import notice_text
+from app.takedowns.channels import DEFAULTS, ensure_platforms, list_platforms
 from app.takedowns.models import PlatformSettings
-from app.takedowns.platforms import DEFAULTS, ensure_platforms, list_platforms
 from tests.conftest import csrf_from
 from tests.takedowns.helpers import audits
 

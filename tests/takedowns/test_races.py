@@ -11,7 +11,7 @@ from app.accounts.models import Account
 from app.audit.models import AuditEvent
 from app.audit.service import verify_chain
 from app.errors import Conflict
-from app.takedowns import claims, service
+from app.takedowns import claims, jobs, service
 from app.takedowns.models import Notice, Takedown, TakedownEvent
 from tests.takedowns.conftest import doer, seed_people, set_platform
 
@@ -92,6 +92,9 @@ def test_two_senders_at_once_send_one_notice(live, monkeypatch, webhook):
 
     outcomes = _race(live, monkeypatch, [send(people.analyst), send(people.analyst2)])
     assert sorted(kind for kind, _ in outcomes) == ["conflict", "ok"]
+    assert webhook.received == []  # stored as due: delivered after the commit, here by a job
+    monkeypatch.undo()
+    assert jobs.run(live.engine, live.settings).left_over == 1
     assert len(webhook.received) == 1
     with live.factory() as session:
         assert session.exec(select(func.count()).select_from(Notice)).one() == 1

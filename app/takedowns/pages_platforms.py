@@ -10,13 +10,16 @@ from sqlmodel import Session
 
 from app.accounts.platforms import display_name_of
 from app.auth.deps import Principal
+from app.auth.guards import PlatformEditor, TakedownReader
 from app.auth.permissions import Permission as P
 from app.db import SessionDep
-from app.errors import AppError, NotFound
+from app.errors import AppError
 from app.takedowns import notice_text
-from app.takedowns.forms import PlatformEditor, Reader, flash
-from app.takedowns.platforms import CHANNELS, list_platforms, update_platform
+from app.takedowns.channels import CHANNELS, list_platforms, update_platform
+from app.takedowns.deps import PlatformDep
 from app.web import render
+from app.web.flash import flash
+from app.web.forms import refused
 
 router = APIRouter()
 
@@ -39,28 +42,24 @@ def platforms_page(request: Request, db: Session, who: Principal, *, error: str 
 
 
 @router.get("/takedowns/platforms")
-def platforms(request: Request, db: SessionDep, who: Reader) -> Response:
+def platforms(request: Request, db: SessionDep, who: TakedownReader) -> Response:
     return platforms_page(request, db, who)
 
 
 @router.post("/takedowns/platforms/{name}")
-def save_platform(request: Request, name: str, db: SessionDep, who: PlatformEditor,
+def save_platform(request: Request, db: SessionDep, who: PlatformEditor, platform: PlatformDep,
                   channel: Annotated[str, Form(max_length=16)],
                   renotice_hours: Annotated[int, Form()],
                   target_hours: Annotated[int, Form()],
                   address: Annotated[str, Form(max_length=512)] = "",
                   template: Annotated[str, Form(max_length=notice_text.MAX_TEMPLATE_CHARS)] = ""
                   ) -> Response:
+    name = platform.value
     form = {"channel": channel, "address": address, "renotice_hours": renotice_hours,
             "target_hours": target_hours, "template": template}
     try:
         update_platform(db, who.actor, name, **form)
-    except NotFound:
-        raise
     except AppError as exc:  # a template error is a 422 naming the line; nothing is saved
-        db.rollback()
-        return platforms_page(request, db, who, error=exc.message, failed=name, form=form,
-                              status=exc.status_code)
+        return refused(db, exc, platforms_page, request, db, who, failed=name, form=form)
     flash(db, who, f"{display_name_of(name)} settings were saved.")
-    db.commit()
     return RedirectResponse(f"/takedowns/platforms#{name}", status_code=303)

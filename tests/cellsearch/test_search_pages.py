@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import col, select
 
 from app.audit.models import AuditEvent
+from app.cellsearch.models import CellSearch, CellSearchPrisoner
 from app.search.service import dossier
-from app.takedowns.models import CellSearch, CellSearchPrisoner
 from tests.conftest import TEST_ACTOR, login, page_csrf
 
 REASON = "Photo of the cell posted on Instagram"
@@ -193,3 +193,16 @@ def test_unknown_searches_are_404(client, cells):
     for step in ("acknowledge", "complete"):
         r = client.post(f"/searches/999999/{step}", data={"csrf_token": token, "version": "1"})
         assert r.status_code == 404 and "no cell search 999999" in r.text
+
+
+def test_the_account_panel_lists_the_accounts_searches(client, cells):
+    client, token = signed_in(client, cells)
+    account = cells.account.id
+    assert "No cell search requested from this account." in client.get(
+        f"/accounts/{account}/searches/panel").text
+    search_id = request_one(client, token, cells)
+    takedowns = client.get(f"/accounts/{account}/takedowns/panel").text
+    assert f'hx-get="/accounts/{account}/searches/panel"' in takedowns  # loaded into it
+    panel = client.get(f"/accounts/{account}/searches/panel").text
+    assert f'href="/searches/{search_id}"' in panel and "requested" in panel
+    assert client.get("/accounts/999999/searches/panel").status_code == 404

@@ -10,12 +10,12 @@ import pytest
 from sqlmodel import select
 
 from app.auth.models import User
-from app.takedowns.models import CellSearch
-from app.takedowns.searches_forms import local_today
+from app.cellsearch.models import CellSearch
+from app.web.dates import local_today
 from tests.browser.conftest import GOOD_PASSWORD, LiveServer
 from tests.browser.test_login_flow import sign_in
-from tests.searches.chromium import in_chromium
-from tests.searches.conftest import TZ, build_cells
+from tests.cellsearch.chromium import in_chromium
+from tests.cellsearch.conftest import TZ, build_cells
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,7 @@ from sqlmodel import Session
 from app.accounts.models import Account, Attribution
 from app.auth.models import User
 from app.estate.models import Cell, Establishment, Prisoner
-from app.takedowns.searches_forms import local_today
+from app.web.dates import local_today
 from tests.browser.conftest import (  # noqa: F401  (fixtures, by name)
     chromium_path,
     live_server,

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from app.audit.models import AuditEvent
 from app.auth import apikeys
-from app.takedowns.models import CellSearch
+from app.cellsearch.models import CellSearch
 from tests.conftest import TEST_ACTOR
 
 REASON = "Photo of the cell posted on Instagram"

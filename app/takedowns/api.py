@@ -6,17 +6,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from app.audit.service import record
 from app.auth.deps import SettingsDep
+from app.auth.guards import Approver, Drafter, Sender, TakedownReader
 from app.db import SessionDep, utcnow
-from app.takedowns import claims, queries, service
-from app.takedowns.forms import Approver, Drafter, Reader, Sender, board_filter, doer
-from app.takedowns.platforms import list_platforms
-from app.takedowns.routes_detail import notice_public
+from app.takedowns import claims, queries, service, tasks
+from app.takedowns.channels import list_platforms
+from app.takedowns.deps import TakedownDep
+from app.takedowns.forms import board_filter, doer
+from app.takedowns.presenters import notice_public
 
 router = APIRouter(prefix="/api/v1/takedowns")
 
@@ -39,7 +41,8 @@ class BulkIn(BaseModel):
 
 
 @router.get("")
-def list_api(db: SessionDep, who: Reader, platform: Annotated[str, Query(max_length=16)] = "",
+def list_api(db: SessionDep, who: TakedownReader,
+             platform: Annotated[str, Query(max_length=16)] = "",
              establishment: Annotated[str, Query(max_length=8)] = "",
              state: Annotated[str, Query(max_length=24)] = "",
              after_id: Annotated[int, Query(ge=0)] = 0,
@@ -56,12 +59,11 @@ def list_api(db: SessionDep, who: Reader, platform: Annotated[str, Query(max_len
 @router.post("", status_code=201)
 def create_api(body: TakedownIn, db: SessionDep, who: Drafter) -> dict[str, Any]:
     takedown = service.create_takedown(db, doer(who), body.account_id, body.reason)
-    db.commit()
     return queries.public(takedown, utcnow())
 
 
 @router.get("/platforms")
-def platforms_api(db: SessionDep, who: Reader) -> list[dict[str, Any]]:
+def platforms_api(db: SessionDep, who: TakedownReader) -> list[dict[str, Any]]:
     return [{"platform": p.platform, "channel": p.channel, "address": p.address,
              "renotice_hours": p.renotice_hours, "target_hours": p.target_hours,
              "template": p.template} for p in list_platforms(db)]
@@ -70,7 +72,6 @@ def platforms_api(db: SessionDep, who: Reader) -> list[dict[str, Any]]:
 @router.post("/claim-next")
 def claim_api(db: SessionDep, who: Sender) -> dict[str, Any]:
     takedown = claims.claim_next(db, doer(who))
-    db.commit()
     return {"takedown": queries.public(takedown, utcnow()) if takedown else None}
 
 
@@ -78,18 +79,15 @@ def claim_api(db: SessionDep, who: Sender) -> dict[str, Any]:
 def bulk_api(body: BulkIn, db: SessionDep, settings: SettingsDep,
              who: Approver) -> dict[str, Any]:
     result = claims.bulk_approve(db, settings, doer(who), body.ids)
-    db.commit()
     return {"approved": result.approved,
             "refused": [{"id": i, "reason": r} for i, r in result.refused]}
 
 
 @router.get("/{takedown_id:int}")
-def read_api(takedown_id: int, db: SessionDep, who: Reader) -> dict[str, Any]:
-    takedown = service.get_takedown(db, takedown_id)
+def read_api(db: SessionDep, who: TakedownReader, takedown: TakedownDep) -> dict[str, Any]:
     context = queries.detail(db, takedown, utcnow())
-    record(db, who.actor, "takedown.view", object_type="takedown", object_ids=[takedown_id],
+    record(db, who.actor, "takedown.view", object_type="takedown", object_ids=[takedown.id or 0],
            details={"account_id": takedown.account_id})
-    db.commit()
     return {**queries.public(takedown, utcnow()), "handle": context["account"].handle,
             "events": [{"from": e["event"].from_state, "to": e["event"].to_state,
                         "actor": e["actor"], "note": e["event"].note,
@@ -98,16 +96,19 @@ def read_api(takedown_id: int, db: SessionDep, who: Reader) -> dict[str, Any]:
 
 
 @router.post("/{takedown_id:int}/transitions", response_model=None)
-def transition_api(takedown_id: int, body: TransitionIn, db: SessionDep, settings: SettingsDep,
-                   who: Drafter) -> dict[str, Any] | JSONResponse:
-    done = service.transition(db, settings, doer(who), takedown_id, body.action,
+def transition_api(request: Request, body: TransitionIn, db: SessionDep, settings: SettingsDep,
+                   who: Drafter, takedown: TakedownDep,
+                   background: BackgroundTasks) -> dict[str, Any] | JSONResponse:
+    done = service.transition(db, settings, doer(who), takedown.id or 0, body.action,
                               version=body.version, note=body.note, reference=body.reference,
                               at=body.at)
-    db.commit()
     out = queries.public(done.takedown, utcnow())
     if done.notice is not None:
         out["notice"] = notice_public(done.notice)
-    if done.error:  # the platform's channel failed: recorded, and the takedown stays approved
-        return JSONResponse({"error": "Delivery failed", "message": done.error, **out},
-                            status_code=502)
+    if done.due and done.notice is not None:
+        # Accepted, not done: notice #1 is delivered once this request has committed; its
+        # outcome shows on GET /api/v1/takedowns/{id} (sent, or approved with the error).
+        background.add_task(tasks.deliver_first_notice, request.app.state.session_factory,
+                            settings, who.actor, done.notice.id or 0, body.note.strip())
+        return JSONResponse(out, status_code=202)
     return out

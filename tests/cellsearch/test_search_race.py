@@ -16,12 +16,12 @@ from app import migrations
 from app.audit.models import AuditEvent
 from app.audit.service import Actor
 from app.auth.models import User
+from app.cellsearch import service as svc
+from app.cellsearch.models import CellSearch
 from app.db import make_engine
 from app.errors import Conflict
-from app.takedowns import searches as svc
-from app.takedowns.models import CellSearch
-from app.takedowns.searches_forms import local_today
-from tests.searches.conftest import TZ, build_cells
+from app.web.dates import local_today
+from tests.cellsearch.conftest import TZ, build_cells
 from tests.support.postgres import create_database
 
 

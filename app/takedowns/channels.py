@@ -1,4 +1,5 @@
-"""Per-platform takedown settings: channel, address, cadence, target time and notice template.
+"""How each platform is asked: its channel, address, re-notice cadence, target time and notice
+template (the platform vocabulary itself, names and profile links, is accounts.platforms).
 
 Defaults live in code (DEFAULTS). A row is created lazily, the first time a platform's settings
 are saved or a notice goes out, so no data migration is needed and reading never writes.
@@ -48,7 +49,7 @@ DEFAULTS: dict[Platform, PlatformDefault] = {
 }
 
 
-def _platform(name: str) -> Platform:
+def platform_named(name: str) -> Platform:
     try:
         return Platform(name)
     except ValueError:
@@ -69,7 +70,7 @@ def list_platforms(session: Session) -> list[PlatformSettings]:
 
 
 def get_platform(session: Session, name: str) -> PlatformSettings:
-    return session.get(PlatformSettings, name) or default_row(_platform(name))
+    return session.get(PlatformSettings, name) or default_row(platform_named(name))
 
 
 def ensure_platforms(session: Session) -> None:
@@ -87,7 +88,7 @@ def ensure_platforms(session: Session) -> None:
 
 def stored_platform(session: Session, name: str) -> PlatformSettings:
     """The platform's row, created from the defaults if it has none yet (write paths only)."""
-    _platform(name)
+    platform_named(name)
     row = session.get(PlatformSettings, name)
     if row is None:
         ensure_platforms(session)

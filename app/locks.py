@@ -1,4 +1,9 @@
-"""A database-wide lock so that two job runners never work at the same time.
+"""A database-wide named lock, so that two runners of the same work never overlap.
+
+Used by `cellwatch jobs run` (takedowns) and meant for any lower layer that needs one runner
+at a time. It lives on its own connection, outside any unit of work, so that it is held (or its
+lease renewed) across the many units of work of a run: the one place besides app/db.py that
+commits.
 
 PostgreSQL: a session-level `pg_try_advisory_lock` held on a dedicated connection for the run
 (it goes away with the connection if the runner dies). SQLite: a lease on a JobLock row, taken
@@ -14,16 +19,25 @@ import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.dialects import sqlite
-from sqlmodel import col
+from sqlmodel import Field, SQLModel, col
 
-from app.db import utcnow
-from app.takedowns.models import JobLock
+from app.db import UTCDateTime, utcnow
 
 LEASE = timedelta(minutes=5)
+
+
+class JobLock(SQLModel, table=True):
+    """A named lease, so that two job runners never do the same work at once (SQLite too)."""
+
+    __tablename__ = "job_lock"
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(default="", max_length=128)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 def new_holder() -> str:

@@ -1,8 +1,4 @@
-"""The takedown queue: a board by state, claim next, release, bulk approval.
-
-Sub-routers: platforms (before the `{id:int}` routes), one takedown's page, creation from an
-account, and the JSON API.
-"""
+"""The takedown queue: a board by state, claim next, release, bulk approval."""
 
 from __future__ import annotations
 
@@ -12,39 +8,22 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.auth.deps import SettingsDep
+from app.auth.guards import Approver, Sender, TakedownReader
 from app.auth.permissions import Permission as P
 from app.db import SessionDep, utcnow
-from app.takedowns import (
-    claims,
-    queries,
-    routes_api,
-    routes_create,
-    routes_detail,
-    routes_platforms,
-)
-from app.takedowns.forms import (
-    PLATFORMS,
-    Approver,
-    Reader,
-    Sender,
-    board_filter,
-    doer,
-    establishments,
-    flash,
-    time_helpers,
-)
+from app.takedowns import claims, queries
+from app.takedowns.deps import TakedownDep
+from app.takedowns.forms import PLATFORMS, board_filter, doer, establishments
+from app.takedowns.presenters import time_helpers
 from app.web import render
+from app.web.flash import flash
 
 router = APIRouter()
-router.include_router(routes_platforms.router)
-router.include_router(routes_detail.router)
-router.include_router(routes_create.router)
-router.include_router(routes_api.router)
 Short = Annotated[str, Query(max_length=24)]
 
 
 @router.get("/takedowns")
-def board_page(request: Request, db: SessionDep, settings: SettingsDep, who: Reader,
+def board_page(request: Request, db: SessionDep, settings: SettingsDep, who: TakedownReader,
                platform: Short = "", establishment: Short = "", state: Short = "") -> Response:
     flt = board_filter(db, platform, establishment, state)
     now = utcnow()
@@ -64,19 +43,16 @@ def claim_next(db: SessionDep, who: Sender) -> Response:
     takedown = claims.claim_next(db, doer(who))
     if takedown is None:
         flash(db, who, "Nothing is waiting to be claimed.", "info")
-        db.commit()
         return RedirectResponse("/takedowns", status_code=303)
     flash(db, who, f"You claimed TD-{takedown.id}.")
-    db.commit()
     return RedirectResponse(f"/takedowns/{takedown.id}", status_code=303)
 
 
 @router.post("/takedowns/{takedown_id:int}/release")
-def release(takedown_id: int, db: SessionDep, who: Sender) -> Response:
-    claims.release(db, doer(who), takedown_id)
-    flash(db, who, f"TD-{takedown_id} is back in the queue.")
-    db.commit()
-    return RedirectResponse(f"/takedowns/{takedown_id}", status_code=303)
+def release(db: SessionDep, who: Sender, takedown: TakedownDep) -> Response:
+    claims.release(db, doer(who), takedown.id or 0)
+    flash(db, who, f"TD-{takedown.id} is back in the queue.")
+    return RedirectResponse(f"/takedowns/{takedown.id}", status_code=303)
 
 
 @router.post("/takedowns/bulk-approve")
@@ -89,5 +65,4 @@ def bulk_approve(db: SessionDep, settings: SettingsDep, who: Approver,
         flash(db, who, f"TD-{takedown_id} not approved: {reason}", "error")
     if not ids:
         flash(db, who, "Tick the takedowns to approve.", "error")
-    db.commit()
     return RedirectResponse("/takedowns", status_code=303)

@@ -11,10 +11,10 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import Account
 from app.auth.models import User
+from app.cellsearch.models import CellSearch, CellSearchPrisoner
+from app.cellsearch.service import Items, SearchState, get_search
 from app.errors import Unprocessable
 from app.estate.models import Cell, Establishment, Prisoner
-from app.takedowns.models import CellSearch, CellSearchPrisoner
-from app.takedowns.searches import Items, SearchState, get_search
 
 
 @dataclass(frozen=True)
@@ -95,3 +95,9 @@ def detail(session: Session, search_id: int) -> SearchDetail:
     user = session.get(User, search.requested_by)
     return SearchDetail(search, establishment, cell, account, user.username if user else "",
                         prisoners_of(session, search_id))
+
+
+def searches_of_account(session: Session, account_id: int) -> list[CellSearch]:
+    """Newest first: the account page's panel."""
+    return list(session.exec(select(CellSearch).where(CellSearch.account_id == account_id)
+                             .order_by(col(CellSearch.requested_at).desc())).all())

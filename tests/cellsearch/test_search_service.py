@@ -11,12 +11,12 @@ from sqlmodel import col, select
 
 from app.audit.models import AuditEvent
 from app.audit.service import Actor
+from app.cellsearch import service as svc
+from app.cellsearch.models import CellSearch, CellSearchPrisoner
+from app.cellsearch.queries import detail, list_searches, time_to_search
 from app.errors import Conflict, NotFound, Unprocessable
-from app.takedowns import searches as svc
-from app.takedowns.models import CellSearch, CellSearchPrisoner
-from app.takedowns.searches_forms import local_today
-from app.takedowns.searches_queries import detail, list_searches, time_to_search
-from tests.searches.conftest import TZ
+from app.web.dates import local_today
+from tests.cellsearch.conftest import TZ
 
 BOTH = pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
 REASON = "Photo of the cell posted on Instagram"

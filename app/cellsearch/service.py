@@ -2,8 +2,8 @@
 completed with what was found.
 
 Services never commit. Every change writes its audit event in the same transaction and moves
-`version` on by a compare-and-set UPDATE: of two people acting on the same version, one wins and
-the other gets 409.
+`version` on by the one compare-and-set (app.db): of two people acting on the same version, one
+wins and the other gets 409.
 """
 
 from __future__ import annotations
@@ -14,16 +14,15 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Account, Attribution, AttributionStatus
 from app.audit.service import Actor, record
-from app.db import utcnow
+from app.cellsearch.models import CellSearch, CellSearchPrisoner
+from app.db import compare_and_set, utcnow
 from app.errors import Conflict, NotFound, Unprocessable
 from app.estate.models import Cell, Establishment, Prisoner
 from app.estate.queries import occupants_on
-from app.takedowns.models import CellSearch, CellSearchPrisoner
 
 REASON_MIN, REASON_MAX = 5, 2000
 ITEM_MAX = 999  # per kind, per search: anything above is a typing slip
@@ -198,15 +197,12 @@ def _step(session: Session, actor: Actor, search_id: int, action: str, expected_
     if search.state != source.value:
         raise Conflict(f"Cell search {search_id} is {search.state}: it cannot be "
                        f"{'acknowledged' if action == 'acknowledge' else 'completed'} now.")
-    result = session.execute(
-        update(CellSearch)
-        .where(col(CellSearch.id) == search_id, col(CellSearch.version) == expected_version,
-               col(CellSearch.state) == source.value)
-        .values(state=target.value, version=CellSearch.version + 1, **values)
-        .execution_options(synchronize_session=False))
-    session.refresh(search)
-    if getattr(result, "rowcount", 0) != 1:
-        raise Conflict(stale.format(state=search.state))
+    try:  # every change moves the version, so the version alone says the state is unchanged
+        compare_and_set(session, search, expected_version, what="cell search",
+                        state=target.value, **values)
+    except Conflict:
+        session.refresh(search)
+        raise Conflict(stale.format(state=search.state)) from None
     record(session, actor, f"cell_search.{action}", object_type="cell_search",
            object_ids=[search_id], details={"from": source.value, "to": target.value,
                                             "version": search.version, **details})

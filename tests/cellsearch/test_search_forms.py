@@ -6,10 +6,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from app.cellsearch.forms import count, outcome
+from app.cellsearch.presenters import duration, shown
 from app.errors import Unprocessable
-from app.takedowns.searches_forms import count, duration, local_time, local_today, outcome, shown
+from app.web.dates import local_today, parse_local_datetime
 
 TZ = "Europe/London"
+
+
+def local_time(value, tz):
+    """How the outcome form reads its search time."""
+    return parse_local_datetime(value, tz, "search time")
 
 
 def test_counts():

@@ -1,0 +1,1 @@
+"""Cell searches: requested from a confirmed attribution, acknowledged, completed."""

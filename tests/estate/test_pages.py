@@ -67,7 +67,7 @@ def test_cells_are_paginated_and_filtered_by_wing(as_role, session, estate):
     session.commit()
     client, _ = as_role("analyst")
     first = client.get("/estate/MDI").text
-    assert "Cells (63)" in first and "63 cells · page 1 of 2" in first
+    assert "Cells (63)" in first and "Page 1 of 2" in first
     # by label: A-1-014, A-1-015, B-1-001, then C-2-000 ... C-2-059
     assert "A-1-014" in first and "C-2-046" in first and "C-2-047" not in first
     second = client.get("/estate/MDI?page=2").text

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app import health, home
 from app.accounts import routes as account_routes
 from app.audit import routes as audit_routes
+from app.audit.linker import Linker
 from app.auth import admin_routes
 from app.auth import routes as auth_routes
 from app.db import make_engine, make_session_factory
@@ -22,7 +23,7 @@ from app.evidence import routes as evidence_routes
 from app.evidence.limits import UploadSizeLimit, body_limit
 from app.matching import routes as matching_routes
 from app.matching.engine import Limits, MatchEngine
-from app.middleware import SecurityHeaders
+from app.middleware import ErrorBoundary, RetryTransactions, SecurityHeaders
 from app.reports import routes as reports_routes
 from app.search import routes as search_routes
 from app.settings import Settings, get_settings
@@ -40,7 +41,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.match_engine.sync(session)
     except SQLAlchemyError:
         logging.getLogger("cellwatch").warning("match index not built: database not ready")
+    settings: Settings = app.state.settings
+    linker = None
+    if settings.audit_link_seconds > 0:
+        linker = Linker(app.state.engine, app.state.session_factory, settings.audit_link_seconds)
+        linker.start()
     yield
+    if linker is not None:
+        linker.stop()
     app.state.engine.dispose()
 
 
@@ -74,6 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(searches_routes.router)
     app.include_router(reports_routes.router)
     install_error_handlers(app)
+    # innermost first: retries see the route's error before anything answers it
+    app.add_middleware(RetryTransactions, attempts=settings.transaction_attempts)
     app.add_middleware(UploadSizeLimit, max_body_bytes=body_limit(settings))
+    app.add_middleware(ErrorBoundary)
     app.add_middleware(SecurityHeaders)
     return app

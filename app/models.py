@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from app import locks as lock_models
 from app.accounts import models as account_models
 from app.audit import models as audit_models
 from app.auth import models as auth_models
@@ -13,4 +14,4 @@ from app.takedowns import models as takedown_models
 metadata = SQLModel.metadata
 
 __all__ = ["account_models", "audit_models", "auth_models", "estate_models", "evidence_models",
-           "matching_models", "metadata", "takedown_models"]
+           "lock_models", "matching_models", "metadata", "takedown_models"]

@@ -19,9 +19,9 @@ from sqlmodel import Session, col, select
 from app.audit.service import Actor, record
 from app.db import make_session_factory, utcnow
 from app.errors import Unprocessable
+from app.locks import Lease, job_lock
 from app.settings import Settings
 from app.takedowns import delivery, notices, platforms, renotices
-from app.takedowns.locks import Lease, job_lock
 from app.takedowns.models import Takedown
 from app.takedowns.renotices import ESCALATE_AFTER, RETRY_AFTER, WAITING
 

@@ -113,13 +113,3 @@ class CellSearchPrisoner(SQLModel, table=True):
 
     cell_search_id: int = Field(foreign_key="cell_search.id", primary_key=True)
     prisoner_id: int = Field(foreign_key="prisoner.id", primary_key=True, index=True)
-
-
-class JobLock(SQLModel, table=True):
-    """A named lease, so that two job runners never do the same work at once (SQLite too)."""
-
-    __tablename__ = "job_lock"
-
-    name: str = Field(primary_key=True, max_length=64)
-    holder: str = Field(default="", max_length=128)
-    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -180,7 +180,7 @@ def test_an_expired_sqlite_lease_is_taken_over(live):
         return  # PostgreSQL's advisory lock dies with its connection instead
     from sqlalchemy import update
 
-    from app.takedowns.models import JobLock
+    from app.locks import JobLock
 
     with locks.job_lock(live.engine, "takedowns", "crashed") as held:
         assert held is not None

@@ -14,16 +14,25 @@ import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.dialects import sqlite
-from sqlmodel import col
+from sqlmodel import Field, SQLModel, col
 
-from app.db import utcnow
-from app.takedowns.models import JobLock
+from app.db import UTCDateTime, utcnow
 
 LEASE = timedelta(minutes=5)
+
+
+class JobLock(SQLModel, table=True):
+    """A named lease, so that two job runners never do the same work at once (SQLite too)."""
+
+    __tablename__ = "job_lock"
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(default="", max_length=128)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 def new_holder() -> str:

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from app import migrations
 from app.audit.service import Actor, verify_chain
 from app.auth import users as user_service
-from app.db import make_engine, make_session_factory, unit_of_work
+from app.db import make_engine, make_session_factory, unit_of_work, utcnow
 from app.errors import AppError
 from app.settings import get_settings
 
@@ -173,13 +173,36 @@ def users_reset_password(username: str) -> None:
     typer.echo(f"{username}: one-time password {secret}")
 
 
+@audit_cli.command("link")
+def audit_link() -> None:
+    """Link committed events into the chain now (servers and `jobs run` do it on their own)."""
+    from app.audit.linker import link_all
+
+    settings = get_settings()
+    engine = make_engine(settings.effective_database_url)
+    try:
+        linked = link_all(engine, make_session_factory(engine))
+    finally:
+        engine.dispose()
+    if linked is None:
+        _fail("another linker holds the chain's lock; try again shortly")
+    typer.echo(f"{linked} events linked into the chain")
+
+
 @audit_cli.command("verify")
 def audit_verify() -> None:
     """Check the audit chain; report the first broken link."""
     with _unit_of_work() as session:
         result = verify_chain(session)
     if result.ok:
-        typer.echo(f"audit log intact: {result.checked} events checked")
+        typer.echo(f"audit log intact: {result.checked} linked events checked")
+        waiting = result.lag
+        if waiting.unlinked:
+            typer.echo(f"{waiting.unlinked} committed events await linking; the oldest since "
+                       f"{waiting.oldest_at:%Y-%m-%d %H:%M:%S} UTC "
+                       f"({waiting.seconds(utcnow()):.0f} s)")
+        else:
+            typer.echo("no event awaits linking")
         return
     _fail(f"audit log BROKEN at event {result.broken_at}: {result.reason} "
           f"({result.checked} events verified before it)")
@@ -223,6 +246,7 @@ def jobs_run() -> None:
     """Flag overdue takedowns, send due re-notices, refresh priorities that age, remove
     orphan image files. Safe to start on several hosts at once."""
     from app.accounts.service import refresh_recent_priorities
+    from app.audit.linker import link_all
     from app.evidence.sweep import sweep_orphans
     from app.takedowns import jobs
 
@@ -231,9 +255,12 @@ def jobs_run() -> None:
     engine = make_engine(settings.effective_database_url)
     try:
         report = jobs.run(engine, settings)
+        linked = link_all(engine, make_session_factory(engine))
     finally:
         engine.dispose()
     typer.echo(f"takedowns: {report.summary()}")
+    typer.echo("audit: " + ("another linker is at work" if linked is None
+                            else f"{linked} events linked into the chain"))
     with _unit_of_work() as session:
         refreshed = refresh_recent_priorities(session)
         swept = sweep_orphans(session, settings)

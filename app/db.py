@@ -10,6 +10,7 @@ from typing import Annotated, Any, Protocol
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, Engine, create_engine, event, update
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
@@ -111,6 +112,20 @@ def write_regardless(request: Request, work: Callable[[Session], object]) -> Non
 # is the request's error, and background work that follows (the second matching stage) opens
 # its own unit of work and never waits on this one.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+# PostgreSQL's "try the transaction again" states: deadlock_detected, serialization_failure
+_RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def retryable(exc: BaseException) -> bool:
+    """A transaction that lost a race with another one and may simply be run again."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if getattr(exc.orig, "sqlstate", None) in _RETRY_SQLSTATES:
+        return True
+    # SQLite: the busy timeout ran out, or a read snapshot could not become a write
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
 
 
 class Versioned(Protocol):

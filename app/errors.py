@@ -111,17 +111,17 @@ def install_error_handlers(app: FastAPI) -> None:
         text = "; ".join(f"{p['field']}: {p['message']}" for p in problems) or "invalid input"
         return error_response(request, 422, "Cannot accept this", text, detail=problems)
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        # The request's transaction commits when its route returns; only an error before that
-        # leaves nothing changed. Say which, so nobody repeats work that was in fact stored.
-        stored = getattr(request.state, "committed", False)
-        what = ("Your change was saved, but the answer could not be shown: reload the page "
-                "before doing it again." if stored else "The request failed and nothing was "
-                "changed.")
-        return error_response(
-            request, 500, "Something went wrong",
-            f"{what} The error has been logged; quote request id "
-            f"{getattr(request.state, 'request_id', '-')}.",
-        )
+
+def unexpected_response(request: Request) -> Response:
+    """The answer to an error nobody handled (app/middleware.py ErrorBoundary)."""
+    # The request's transaction commits when its route returns; only an error before that
+    # leaves nothing changed. Say which, so nobody repeats work that was in fact stored.
+    stored = getattr(request.state, "committed", False)
+    what = ("Your change was saved, but the answer could not be shown: reload the page "
+            "before doing it again." if stored else "The request failed and nothing was "
+            "changed.")
+    return error_response(
+        request, 500, "Something went wrong",
+        f"{what} The error has been logged; quote request id "
+        f"{getattr(request.state, 'request_id', '-')}.",
+    )

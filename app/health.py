@@ -9,7 +9,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.audit.service import lag
 from app.auth.deps import PUBLIC
+from app.db import utcnow
 from app.migrations import alembic_config
 
 router = APIRouter()
@@ -32,4 +34,8 @@ def readyz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
     if current != head:
         return JSONResponse({"status": "unavailable", "database": "migrations pending"}, 503)
-    return JSONResponse({"status": "ready"})
+    with request.app.state.session_factory() as session:
+        waiting = lag(session)
+    # how far the audit chain's linker is behind: a growing figure means no linker runs
+    return JSONResponse({"status": "ready", "audit_chain": {
+        "unlinked": waiting.unlinked, "oldest_seconds": round(waiting.seconds(utcnow()), 1)}})

@@ -17,6 +17,7 @@ from app.accounts import pages_intake as accounts_pages_intake
 from app.accounts import pages_review as accounts_pages_review
 from app.audit import api as audit_api
 from app.audit import pages as audit_pages
+from app.audit.linker import Linker
 from app.auth import pages as auth_pages
 from app.auth import pages_admin as auth_pages_admin
 from app.cellsearch import api as cellsearch_api
@@ -34,7 +35,7 @@ from app.evidence.limits import UploadSizeLimit, body_limit
 from app.matching import api as matching_api
 from app.matching import pages as matching_pages
 from app.matching.engine import Limits, MatchEngine
-from app.middleware import SecurityHeaders
+from app.middleware import ErrorBoundary, RetryTransactions, SecurityHeaders
 from app.reports import pages as reports_pages
 from app.search import api as search_api
 from app.search import pages as search_pages
@@ -56,7 +57,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.match_engine.sync(session)
     except SQLAlchemyError:
         logging.getLogger("cellwatch").warning("match index not built: database not ready")
+    settings: Settings = app.state.settings
+    linker = None
+    if settings.audit_link_seconds > 0:
+        linker = Linker(app.state.engine, app.state.session_factory, settings.audit_link_seconds)
+        linker.start()
     yield
+    if linker is not None:
+        linker.stop()
     app.state.engine.dispose()
 
 
@@ -100,6 +108,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cellsearch_api.router)
     app.include_router(reports_pages.router)
     install_error_handlers(app)
+    # innermost first: retries see the route's error before anything answers it
+    app.add_middleware(RetryTransactions, attempts=settings.transaction_attempts)
     app.add_middleware(UploadSizeLimit, max_body_bytes=body_limit(settings))
+    app.add_middleware(ErrorBoundary)
     app.add_middleware(SecurityHeaders)
     return app

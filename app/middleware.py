@@ -1,12 +1,22 @@
-"""Pure ASGI middleware: a request id on every request, security headers on every response."""
+"""Pure ASGI middleware: a request id and security headers on every response, transactions
+retried after a lost race, and one boundary that answers unhandled errors."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import random
 import re
 import secrets
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.db import retryable
+from app.errors import error_response, unexpected_response
+
+log = logging.getLogger("cellwatch")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
@@ -42,3 +52,92 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class RetryTransactions:
+    """Run a request again when its transaction lost a deadlock or serialization race.
+
+    The request's unit of work has rolled back by the time the error arrives here, and no byte
+    of an answer has gone out (the transaction commits before the response starts), so running
+    the whole request again is safe. The body is kept as the app reads it and replayed.
+    A request that still loses after `attempts` gets 503 with Retry-After, never a 500.
+    """
+
+    def __init__(self, app: ASGIApp, *, attempts: int) -> None:
+        self.app = app
+        self.attempts = attempts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        fresh = dict(state)  # what the outer middleware put there (the request id)
+        seen: list[Message] = []
+
+        async def recording_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                seen.append(message)
+            return message
+
+        for attempt in range(1, self.attempts + 1):
+            replay = list(seen)
+            started = False
+
+            async def attempt_receive(replay: list[Message] = replay) -> Message:
+                return replay.pop(0) if replay else await recording_receive()
+
+            async def watching_send(message: Message) -> None:
+                nonlocal started
+                started = started or message["type"] == "http.response.start"
+                await send(message)
+
+            try:
+                await self.app(scope, attempt_receive, watching_send)
+                return
+            except Exception as exc:
+                if started or not retryable(exc):
+                    raise
+                log.warning("transaction lost a race on %s %s (attempt %d of %d): %s",
+                            scope.get("method"), scope.get("path"), attempt, self.attempts,
+                            type(getattr(exc, "orig", exc)).__name__)
+            state.clear()
+            state.update(fresh)
+            await asyncio.sleep(random.uniform(0.01, 0.05) * 2 ** attempt)  # noqa: S311
+        response = error_response(
+            Request(scope), 503, "Busy",
+            "Cellwatch is very busy and your request was not stored. Try again in a moment.",
+            headers={"Retry-After": "2"})
+        await response(scope, receive, send)
+
+
+class ErrorBoundary:
+    """An unhandled error becomes a logged 500 page or JSON, and the connection stays usable.
+
+    (Starlette's own last-resort handler answers and then re-raises, and the server then
+    closes the keep-alive connection, so a client's next request failed as well.)
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watching_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watching_send)
+        except Exception:
+            if started:  # too late for a status: let the server drop the connection
+                raise
+            request = Request(scope)
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            await unexpected_response(request)(scope, receive, send)

@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     smtp_username: str = ""
     smtp_password: SecretStr = SecretStr("")
     delivery_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    # How often each server process offers to link committed audit events into the chain
+    # (one process at a time does it, under the chain's lock); 0 leaves it to `jobs run`.
+    audit_link_seconds: float = Field(default=1.0, ge=0, le=3600)
+    # Attempts at a request whose transaction hit a deadlock or serialization failure.
+    transaction_attempts: int = Field(default=4, ge=1, le=10)
 
     @field_validator("master_key")
     @classmethod

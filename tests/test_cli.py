@@ -37,8 +37,13 @@ def test_migrate_bootstrap_and_user_commands(env):
     missing = runner.invoke(cli, ["users", "disable", "nobody"])
     assert missing.exit_code == 1 and "no user named" in missing.output
 
+    # events are linked into the chain after their commit: by a server, `jobs run` or this
     verify = runner.invoke(cli, ["audit", "verify"])
-    assert verify.exit_code == 0 and "audit log intact: 5 events" in verify.output
+    assert verify.exit_code == 0 and "5 committed events await linking" in verify.output
+    assert runner.invoke(cli, ["audit", "link"]).output == "5 events linked into the chain\n"
+    verify = runner.invoke(cli, ["audit", "verify"])
+    assert verify.exit_code == 0 and "audit log intact: 5 linked events" in verify.output
+    assert "no event awaits linking" in verify.output
 
 
 def test_audit_verify_reports_tampering(env):
@@ -46,6 +51,7 @@ def test_audit_verify_reports_tampering(env):
     runner.invoke(cli, ["migrate"])
     runner.invoke(cli, ["bootstrap"])
     runner.invoke(cli, ["users", "create", "jdoe", "analyst"])
+    runner.invoke(cli, ["audit", "link"])  # the chain protects what it has linked
     engine = make_engine(f"sqlite:///{tmp}/cellwatch.db")
     with engine.begin() as conn:
         conn.execute(text("DROP TRIGGER audit_event_no_update"))

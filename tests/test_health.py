@@ -9,7 +9,22 @@ def test_healthz_needs_no_sign_in_and_shows_no_data(client):
 
 
 def test_readyz_ready_when_migrations_are_current(client):
-    assert client.get("/readyz").json() == {"status": "ready"}
+    body = client.get("/readyz").json()
+    assert body["status"] == "ready"
+    assert set(body["audit_chain"]) == {"unlinked", "oldest_seconds"}
+
+
+def test_readyz_shows_how_far_audit_linking_is_behind(client, session):
+    from app.audit.service import link_pending, record
+    from tests.conftest import TEST_ACTOR
+
+    link_pending(session)
+    record(session, TEST_ACTOR, "test.waiting")
+    session.commit()
+    assert client.get("/readyz").json()["audit_chain"]["unlinked"] == 1
+    link_pending(session)
+    session.commit()
+    assert client.get("/readyz").json()["audit_chain"] == {"unlinked": 0, "oldest_seconds": 0.0}
 
 
 def test_readyz_not_ready_with_pending_migrations(tmp_path):

@@ -1,9 +1,16 @@
-"""The audit table (append-only: database triggers refuse UPDATE and DELETE) and its chain head."""
+"""The audit table and its chain head.
+
+Events are inserted in the transaction of the change they record, unlinked (`seq` empty). The
+linker (one at a time, under the chain's job lock) later gives each committed event its place
+in the chain: `seq`, `prev_hash` and `row_hash`, written once. Database triggers refuse every
+other UPDATE, every DELETE and TRUNCATE.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import BigInteger, Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime, utcnow
@@ -13,6 +20,9 @@ GENESIS_HASH = "0" * 64
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
+    # what the linker looks for: committed events still outside the chain
+    __table_args__ = (Index("ix_audit_event_unlinked", "id", sqlite_where=text("seq IS NULL"),
+                            postgresql_where=text("seq IS NULL")),)
 
     id: int | None = Field(default=None, primary_key=True)
     occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
@@ -26,15 +36,17 @@ class AuditEvent(SQLModel, table=True):
     client_addr: str = Field(default="", max_length=64)
     request_id: str = Field(default="", max_length=64)
     details: str = Field(default="{}")  # JSON; never secrets
-    prev_hash: str = Field(max_length=64)
-    row_hash: str = Field(max_length=64)
+    # the chain: empty until the linker places the event, then never changed
+    seq: int | None = Field(default=None, sa_column=Column(BigInteger, unique=True))
+    prev_hash: str | None = Field(default=None, max_length=64)
+    row_hash: str | None = Field(default=None, max_length=64)
 
 
 class AuditHead(SQLModel, table=True):
-    """One row: the chain's last link. Updating it first serialises writers on every database."""
+    """One row: the chain's last link. Only the linker writes it, so no request waits on it."""
 
     __tablename__ = "audit_head"
 
     id: int = Field(default=1, primary_key=True)
-    last_id: int = 0
+    last_seq: int = 0
     last_hash: str = Field(default=GENESIS_HASH, max_length=64)

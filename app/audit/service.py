@@ -6,13 +6,15 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from app.audit.models import GENESIS_HASH, AuditEvent, AuditHead
+
+LINK_BATCH = 2000  # events linked per transaction
 
 # Keys whose values never reach the log, whatever a caller passes.
 _SECRET_WORDS = ("password", "secret", "token", "key", "cookie")
@@ -73,13 +75,9 @@ def record(
     outcome: str = "success",
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain. Never commits: the caller's transaction carries it."""
-    # Taking the head row's write lock first makes concurrent writers queue (PostgreSQL row
-    # lock, SQLite database lock), so each reads the true last hash and the chain never forks.
-    session.execute(update(AuditHead).where(col(AuditHead.id) == 1)
-                    .values(last_id=AuditHead.last_id))
-    head = session.exec(select(AuditHead).where(AuditHead.id == 1)
-                        .execution_options(populate_existing=True)).one()
+    """Insert one event in the caller's transaction. Never commits, never waits on another
+    writer: it commits or rolls back with the change it records, and the linker chains it
+    once it is committed (`link_pending`)."""
     event = AuditEvent(
         actor_id=actor.user_id,
         actor_name=actor.name[:64],
@@ -91,17 +89,57 @@ def record(
         client_addr=actor.client_addr[:64],
         request_id=actor.request_id[:64],
         details=json.dumps(_scrub(details or {}), sort_keys=True, default=str),
-        prev_hash=head.last_hash,
-        row_hash="",
     )
-    event.row_hash = link_hash(head.last_hash, event)
     session.add(event)
     session.flush()
-    head.last_id = event.id or 0
-    head.last_hash = event.row_hash
-    session.add(head)
-    session.flush()
     return event
+
+
+def link_pending(session: Session, *, limit: int = LINK_BATCH) -> int:
+    """Give up to `limit` committed, unlinked events their place in the chain, oldest id first.
+
+    Called by one linker at a time (the chain's job lock); the head row is also locked, so a
+    second linker started by mistake waits and then continues from the true head. Returns how
+    many events were linked.
+    """
+    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()
+                        .execution_options(populate_existing=True)).one()
+    rows = session.exec(select(AuditEvent).where(col(AuditEvent.seq).is_(None))
+                        .order_by(col(AuditEvent.id)).limit(limit)).all()
+    if not rows:
+        return 0
+    seq, prev = head.last_seq, head.last_hash
+    links = []
+    for row in rows:
+        seq += 1
+        digest = link_hash(prev, row)
+        links.append({"id": row.id, "seq": seq, "prev_hash": prev, "row_hash": digest})
+        prev = digest
+    session.execute(update(AuditEvent), links)  # by primary key, one statement for the batch
+    session.execute(update(AuditHead).where(col(AuditHead.id) == 1)
+                    .values(last_seq=seq, last_hash=prev))
+    session.expire_all()  # the rows read above are stale now
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class Lag:
+    """Committed events still waiting for their place in the chain."""
+
+    unlinked: int
+    oldest_at: datetime | None
+
+    def seconds(self, now: datetime) -> float:
+        return 0.0 if self.oldest_at is None else max(0.0, (now - self.oldest_at).total_seconds())
+
+
+def lag(session: Session) -> Lag:
+    count, oldest = session.exec(select(func.count(col(AuditEvent.id)),
+                                        func.min(AuditEvent.occurred_at))
+                                 .where(col(AuditEvent.seq).is_(None))).one()
+    if oldest is not None and oldest.tzinfo is None:  # aggregates skip the column type
+        oldest = oldest.replace(tzinfo=UTC)
+    return Lag(int(count or 0), oldest)
 
 
 @dataclass(frozen=True)
@@ -110,22 +148,24 @@ class VerifyResult:
     checked: int
     broken_at: int | None = None
     reason: str = ""
+    lag: Lag = Lag(0, None)
 
 
 def verify_chain(session: Session, batch: int = 5000) -> VerifyResult:
-    """Walk the chain in id order; report the first row that was altered, removed or forged."""
+    """Walk the linked events in chain order; report the first one that was altered, removed
+    or forged, and how many committed events still await linking."""
     prev = GENESIS_HASH
     checked = 0
-    last_id = 0
+    last_seq = 0
     while True:
         rows: Sequence[AuditEvent] = session.exec(
-            select(AuditEvent).where(col(AuditEvent.id) > last_id)
-            .order_by(col(AuditEvent.id)).limit(batch)
+            select(AuditEvent).where(col(AuditEvent.seq) > last_seq)
+            .order_by(col(AuditEvent.seq)).limit(batch)
         ).all()
         if not rows:
             break
         for row in rows:
-            if row.prev_hash != prev:
+            if row.seq != last_seq + 1 or row.prev_hash != prev:
                 return VerifyResult(False, checked, row.id,
                                     "the previous link does not match: a row before it was "
                                     "removed or altered")
@@ -133,13 +173,14 @@ def verify_chain(session: Session, batch: int = 5000) -> VerifyResult:
                 return VerifyResult(False, checked, row.id,
                                     "its content does not match its hash: it was altered")
             prev = row.row_hash
-            last_id = row.id or 0
+            last_seq = row.seq
             checked += 1
     head = session.get(AuditHead, 1)
-    if head is not None and (head.last_id, head.last_hash) != (last_id, prev):
-        return VerifyResult(False, checked, head.last_id,
-                            "the chain ends before its recorded head: the newest rows were removed")
-    return VerifyResult(True, checked)
+    if head is not None and (head.last_seq, head.last_hash) != (last_seq, prev):
+        return VerifyResult(False, checked, None,
+                            "the chain ends before its recorded head: the newest rows were "
+                            "removed")
+    return VerifyResult(True, checked, lag=lag(session))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,114 @@
+"""What a client sees when a request's transaction loses a race or the code fails."""
+
+import http.client
+import socket
+import threading
+import time
+from typing import Annotated
+
+import psycopg.errors
+import uvicorn
+from fastapi import Form
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+
+from app.audit.service import record
+from app.db import SessionDep
+from app.main import create_app
+from app.settings import Settings
+from tests.conftest import TEST_ACTOR
+
+
+def _deadlock() -> OperationalError:
+    return OperationalError("UPDATE …", {}, psycopg.errors.DeadlockDetected("deadlock detected"))
+
+
+def test_a_lost_race_is_run_again_with_the_same_body(app, client):
+    calls: list[str] = []
+
+    @app.post("/api/v1/test-flaky")
+    def flaky(db: SessionDep, note: Annotated[str, Form()]) -> dict[str, object]:
+        calls.append(note)
+        record(db, TEST_ACTOR, "test.flaky", details={"attempt": len(calls)})
+        if len(calls) < 3:
+            raise _deadlock()
+        return {"attempts": len(calls)}
+
+    r = client.post("/api/v1/test-flaky", data={"note": "hello"})
+    assert r.status_code == 200 and r.json() == {"attempts": 3}
+    assert calls == ["hello", "hello", "hello"]
+
+
+def test_a_race_lost_every_time_is_a_503_with_retry_after(app, client):
+    @app.post("/api/v1/test-always-loses")
+    def always(db: SessionDep) -> dict[str, object]:
+        raise _deadlock()
+
+    r = client.post("/api/v1/test-always-loses")
+    assert r.status_code == 503
+    assert r.headers["retry-after"] == "2"
+    assert "not stored" in r.json()["message"]
+
+
+def test_an_error_after_the_commit_says_the_change_was_saved(app, client):
+    class Broken(JSONResponse):
+        async def __call__(self, scope, receive, send):
+            raise RuntimeError("cannot send")
+
+    @app.post("/api/v1/test-saved-then-broken")
+    def saved(db: SessionDep) -> JSONResponse:
+        record(db, TEST_ACTOR, "test.saved")
+        return Broken({"ok": True})
+
+    r = client.post("/api/v1/test-saved-then-broken")
+    assert r.status_code == 500
+    assert "Your change was saved" in r.json()["message"]
+
+
+def test_an_error_before_the_commit_says_nothing_was_changed(app, client):
+    @app.post("/api/v1/test-fails")
+    def fails(db: SessionDep) -> None:
+        raise RuntimeError("bug")
+
+    r = client.post("/api/v1/test-fails")
+    assert r.status_code == 500 and "nothing was changed" in r.json()["message"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_the_connection_stays_usable_after_an_unhandled_error(tmp_path, sqlite_url):
+    """A real server, one keep-alive connection: a 500, then the next request on it works."""
+    application = create_app(Settings(data_dir=tmp_path, database_url=sqlite_url,
+                                      audit_link_seconds=0))
+
+    @application.get("/test-boom")
+    def boom() -> None:
+        raise RuntimeError("bug")
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(application, host="127.0.0.1", port=port,
+                                           log_level="critical", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            time.sleep(0.05)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/test-boom", headers={"Accept": "application/json"})
+        first = conn.getresponse()
+        first.read()
+        assert first.status == 500
+        assert first.getheader("connection", "").lower() != "close"
+        conn.request("GET", "/healthz")
+        second = conn.getresponse()
+        assert second.status == 200 and b"ok" in second.read()
+        conn.close()
+    finally:
+        server.should_exit = True
+        thread.join(10)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import getpass
+import logging
+import os
+import signal
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,7 +20,7 @@ from app.audit.service import Actor, verify_chain
 from app.auth import users as user_service
 from app.db import make_engine, make_session_factory, unit_of_work, utcnow
 from app.errors import AppError
-from app.settings import get_settings
+from app.settings import Settings, get_settings
 
 cli = typer.Typer(help="Cellwatch operator commands.", no_args_is_help=True)
 users_cli = typer.Typer(help="Manage users.", no_args_is_help=True)
@@ -92,14 +96,54 @@ def serve(
     port: int = typer.Option(None, help="default: CELLWATCH_PORT"),
     workers: int = typer.Option(None, help="default: CELLWATCH_WORKERS"),
 ) -> None:
-    """Serve the web app and the API (uvicorn)."""
+    """Serve the web app and the API (uvicorn), with CELLWATCH_MATCH_WORKERS match workers."""
+    import multiprocessing
+
     import uvicorn
 
     settings = get_settings()
     settings.check_safe()
-    uvicorn.run("app.main:create_app", factory=True, host=host or settings.host,
-                port=port or settings.port, workers=workers or settings.workers,
-                proxy_headers=True, server_header=False)
+    # Fewer malloc arenas: each thread of a web worker otherwise keeps memory of its own, and
+    # a process that decodes images in many threads grows for no use.
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    matchers = [context.Process(target=_match_worker, args=(stop,), daemon=True,
+                                name=f"cellwatch-match-{n}")
+                for n in range(settings.match_workers)]
+    for process in matchers:
+        process.start()
+    try:
+        uvicorn.run("app.main:create_app", factory=True, host=host or settings.host,
+                    port=port or settings.port, workers=workers or settings.workers,
+                    proxy_headers=True, server_header=False)
+    finally:
+        stop.set()
+        for process in matchers:
+            process.join(30)
+            if process.is_alive():
+                process.terminate()
+
+
+def _match_worker(stop: threading.Event) -> None:
+    """A match worker process started by `serve`; the parent stops it through `stop`."""
+    from app.matching.worker import run
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group
+    logging.basicConfig(level=logging.INFO)
+    run(get_settings(), stop)
+
+
+@cli.command()
+def worker() -> None:
+    """Run one match worker (second matching stages) until Ctrl-C or SIGTERM."""
+    from app.matching.worker import run
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    logging.basicConfig(level=logging.INFO)
+    run(get_settings(), stop)
 
 
 @users_cli.command("create")
@@ -261,11 +305,26 @@ def jobs_run() -> None:
     typer.echo(f"takedowns: {report.summary()}")
     typer.echo("audit: " + ("another linker is at work" if linked is None
                             else f"{linked} events linked into the chain"))
+    typer.echo(f"matching: {_drain_second_stages(settings)} second stages run")
     with _unit_of_work() as session:
         refreshed = refresh_recent_priorities(session)
         swept = sweep_orphans(session, settings)
     typer.echo(f"accounts: {refreshed} priorities refreshed; images: {len(swept)} orphan "
                "files removed")
+
+
+def _drain_second_stages(settings: Settings) -> int:
+    """Second stages nobody has run (no match workers, or a worker that died)."""
+    from app.matching.engine import Limits, MatchEngine
+    from app.matching.worker import drain
+
+    engine = make_engine(settings.effective_database_url)
+    index = MatchEngine(Limits.of(settings), db=make_engine(settings.effective_database_url))
+    try:
+        return drain(make_session_factory(engine), index)
+    finally:
+        index.close()
+        engine.dispose()
 
 
 def main() -> None:

@@ -53,8 +53,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Build the match index at start, not on the first analyst's upload. A database that is
     # not migrated yet must not stop the process: /readyz says so, and the first query retries.
     try:
-        with app.state.session_factory() as session:
-            app.state.match_engine.sync(session)
+        app.state.match_engine.refresh(None)
     except SQLAlchemyError:
         logging.getLogger("cellwatch").warning("match index not built: database not ready")
     settings: Settings = app.state.settings
@@ -65,6 +64,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
     if linker is not None:
         linker.stop()
+    app.state.match_engine.close()
     app.state.engine.dispose()
 
 
@@ -82,11 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app.state.engine = make_engine(settings.effective_database_url)
     app.state.session_factory = make_session_factory(app.state.engine)
-    app.state.match_engine = MatchEngine(Limits(
-        global_max_distance=settings.match_global_max_distance,
-        verify_min_score=settings.match_verify_min_score,
-        shortlist_global=settings.match_shortlist_global,
-        shortlist_votes=settings.match_shortlist_votes))
+    app.state.match_engine = MatchEngine(
+        Limits.of(settings),
+        db=make_engine(settings.effective_database_url, pool_size=1, max_overflow=1))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # accounts' intake form (/accounts/new) before the account page (/accounts/{id});
     # matching before evidence: it owns the intake POSTs and the image page

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # How often each server process offers to link committed audit events into the chain
     # (one process at a time does it, under the chain's lock); 0 leaves it to `jobs run`.
     audit_link_seconds: float = Field(default=1.0, ge=0, le=3600)
+    # Match worker processes `cellwatch serve` starts beside the web workers, for the slow
+    # second matching stage; 0: each web process runs it itself after its answer.
+    match_workers: int = Field(default=1, ge=0, le=32)
     # Attempts at a request whose transaction hit a deadlock or serialization failure.
     transaction_attempts: int = Field(default=4, ge=1, le=10)
 

@@ -447,14 +447,22 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def _nice(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def worker_pids(server: Server) -> list[int]:
     """uvicorn with one worker serves in its own process; with several, the workers are the
-    supervisor's spawned children (not multiprocessing's resource tracker)."""
+    supervisor's spawned children (not multiprocessing's resource tracker, nor the match
+    workers `cellwatch serve` starts beside them, which run niced)."""
     if server.workers == 1:
         return [server.proc.pid]
     pids = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
     return sorted(p for p in pids if _ppid(p) == server.proc.pid
-                  and "resource_tracker" not in _cmdline(p))
+                  and "resource_tracker" not in _cmdline(p) and _nice(p) == 0)
 
 
 def proc_status(pid: int) -> dict[str, float]:

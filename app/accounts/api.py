@@ -21,7 +21,7 @@ from app.db import SessionDep
 from app.errors import Unprocessable
 from app.evidence.forms import Files, PerFile, submitted_files
 from app.matching.deps import MatchDep
-from app.matching.jobs import second_stage_job
+from app.matching.jobs import after_answer
 from app.web.paging import PageNumber
 
 router = APIRouter()
@@ -77,7 +77,7 @@ async def intake_api(
     status = 201 if outcome.created else 200
     if idempotency_key:
         store_answer(db, user_id, idempotency_key, status, body)
-    tasks.add_task(second_stage_job, state.session_factory, state.match_engine, who.actor,
+    after_answer(tasks, state, who.actor,
                    [r.image.id or 0 for r in outcome.results])
     return JSONResponse(body, status_code=status)
 

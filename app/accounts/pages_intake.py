@@ -22,7 +22,7 @@ from app.db import SessionDep
 from app.errors import AppError
 from app.evidence.errors import FileProblem
 from app.evidence.forms import Files, problems_of, submitted_files
-from app.matching.jobs import second_stage_job
+from app.matching.jobs import after_answer
 from app.web import render
 from app.web.forms import refused
 
@@ -72,6 +72,6 @@ async def intake_submit(
             store_answer(db, user_id, key, 303, {"location": target})
     except AppError as exc:
         return refused(db, exc, _form_page, request, form=form, problems=problems_of(exc))
-    tasks.add_task(second_stage_job, state.session_factory, state.match_engine, who.actor,
+    after_answer(tasks, state, who.actor,
                    [r.image.id or 0 for r in outcome.results])
     return RedirectResponse(target, status_code=303)

@@ -9,7 +9,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from app.audit.service import Actor, record
@@ -19,7 +19,7 @@ from app.evidence import crypto, storage
 from app.evidence.derive import Decoded, decode
 from app.evidence.errors import StoredImageDamaged
 from app.evidence.hashing import ImageAnalysis, analyse_image
-from app.evidence.models import Image, ImageFeatures, IndexState
+from app.evidence.models import Image, ImageFeatures
 from app.evidence.validation import HeaderFacts, check_upload
 from app.settings import Settings
 
@@ -40,12 +40,6 @@ class Prepared:
 
 def find_by_sha256(session: Session, sha256: str) -> Image | None:
     return session.exec(select(Image).where(Image.sha256 == sha256)).first()
-
-
-def bump_generation(session: Session) -> None:
-    """Tell every process's match index that the matchable images changed."""
-    session.execute(update(IndexState).where(col(IndexState.id) == 1)
-                    .values(generation=col(IndexState.generation) + 1))
 
 
 def prepare(session: Session, settings: Settings, *, data: bytes, filename: str) -> Prepared:
@@ -75,7 +69,6 @@ def store(session: Session, settings: Settings, actor: Actor,
     assert prepared.decoded is not None and prepared.analysis is not None
     image = held or Image(sha256=prepared.sha256)  # an erased image comes back to its row
     _fill(session, settings, actor, image, prepared)
-    bump_generation(session)
     record(session, actor, "evidence.image.restored" if held else "evidence.image.stored",
            object_type="image", object_ids=[image.id or 0],
            details={"sha256": image.sha256, "format": image.format,
@@ -153,7 +146,6 @@ def erase_image(session: Session, settings: Settings, actor: Actor, *, image_id:
     session.add(image)
     session.execute(delete(ImageFeatures).where(col(ImageFeatures.image_id) == image_id))
     storage.delete_on_commit(session, settings, image.storage_key)
-    bump_generation(session)
     record(session, actor, "evidence.image.erased", object_type="image", object_ids=[image_id],
            purpose=reason, details={"sha256": image.sha256})
     return image

@@ -82,7 +82,6 @@ def submit_evidence(session: Session, settings: Settings, actor: Actor,
     if problems:
         raise UploadRefused(problems, total=len(files))
     results = [_store_one(session, settings, actor, *entry) for entry in checked]
-    images.bump_generation(session)
     record(session, actor, "evidence.images.submitted", object_type="evidence_image",
            object_ids=[r.evidence.id or 0 for r in results],
            details={"files": [{"evidence_id": r.evidence.id, "image_id": r.image.id,

@@ -60,7 +60,7 @@ class ReferencePhoto(SQLModel, table=True):
     taken_on: datetime | None = Field(default=None, sa_type=UTCDateTime)
     added_by: int | None = Field(default=None, foreign_key="app_user.id")
     added_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    removed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    removed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     removed_by: int | None = Field(default=None, foreign_key="app_user.id")
 
 
@@ -77,13 +77,3 @@ class EvidenceImage(SQLModel, table=True):
     original_filename: str = Field(default="", max_length=255)  # shown only; never a path
     submitted_by: int | None = Field(default=None, foreign_key="app_user.id")
     submitted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
-
-
-class IndexState(SQLModel, table=True):
-    """A counter bumped by every change to the matchable images, so that each process's
-    in-memory match index can tell cheaply whether to refresh from the database."""
-
-    __tablename__ = "index_state"
-
-    id: int = Field(default=1, primary_key=True)
-    generation: int = 0

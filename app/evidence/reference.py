@@ -76,7 +76,6 @@ def add_reference_from_image(
                            taken_on=taken_on or image.exif_taken_at, added_by=actor.user_id)
     session.add(photo)
     session.flush()
-    images.bump_generation(session)
     record(session, actor, "library.photo.added", object_type="reference_photo",
            object_ids=[photo.id or 0],
            details={"cell_id": cell_id, "cell": cell_name(session, cell), "image_id": image_id,
@@ -135,7 +134,6 @@ def remove_reference_photo(
         return photo
     photo.removed_at, photo.removed_by = utcnow(), actor.user_id
     session.add(photo)
-    images.bump_generation(session)
     record(session, actor, "library.photo.removed", object_type="reference_photo",
            object_ids=[photo_id], purpose=reason,
            details={"cell_id": photo.cell_id, "image_id": photo.image_id})

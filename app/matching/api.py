@@ -36,8 +36,7 @@ async def intake_api(
     results = await run_in_threadpool(take_in_evidence, db, settings, who.actor, submitted)
     ids = [r.image.id or 0 for r in results]
     state = request.app.state
-    await run_in_threadpool(match_new, db, state.session_factory, state.match_engine, who.actor,
-                            ids, tasks)
+    await run_in_threadpool(match_new, db, state, who.actor, ids, tasks)
     tz = settings.local_timezone
     images = [{**result_facts(r, tz), **candidates_json(db, r.image.id or 0, tz)}
               for r in results]

@@ -1,25 +1,30 @@
-"""The per-process match index: built from the database, kept current by a cheap check.
+"""The per-process match index: built from committed rows, kept current by cheap reads.
 
-Every change to the matchable images bumps `index_state.generation` in the writer's
-transaction; each query first compares that one integer, and only when it moved loads what
-changed (new images, erased images, reference photos added or removed). So several workers
-and hosts on one database stay consistent without talking to each other.
+Before each query the index takes in what was committed since its last look, by indexed reads
+of the rows themselves: ids in a window below the highest seen (new rows, and late commits of
+lower ids), erasures and removals by their time. No writer updates a shared counter, so no
+writer ever waits on another for the index's sake, and several workers and hosts on one
+database stay consistent without talking to each other. The reads go through the engine's own
+sessions, never the request's: a row that is rolled back never enters the index.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from app.db import utcnow
+from app.db import make_session_factory, utcnow
 from app.evidence.hashing import PREFILTER_KEYPOINTS, prefilter_descriptors
-from app.evidence.models import Image, ImageFeatures, IndexState, ReferencePhoto
+from app.evidence.models import Image, ImageFeatures, ReferencePhoto
 from app.matching import thresholds
 from app.matching.index import DescriptorIndex, HammingIndex
+from app.settings import Settings
 
 # Ids are handed out before commit, so a transaction with a lower id can commit after one
 # with a higher id; re-reading a window below the highest id seen catches those late rows.
@@ -43,6 +48,13 @@ class Limits:
     shortlist_global: int = thresholds.SHORTLIST_GLOBAL
     shortlist_votes: int = thresholds.SHORTLIST_VOTES
 
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        return cls(global_max_distance=settings.match_global_max_distance,
+                   verify_min_score=settings.match_verify_min_score,
+                   shortlist_global=settings.match_shortlist_global,
+                   shortlist_votes=settings.match_shortlist_votes)
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -57,10 +69,14 @@ class MatchEngine:
     finds, and a library is far smaller than the evidence held, so memory stays bounded.
     """
 
-    def __init__(self, limits: Limits | None = None) -> None:
+    def __init__(self, limits: Limits | None = None,
+                 sessions: Callable[[], Session] | None = None, db: Engine | None = None) -> None:
         self.limits = limits or Limits()
+        # Committed rows only: sessions of the index's own (`db`: an engine just for it, so an
+        # index read never waits for a connection that requests hold), else the caller's.
+        self._db = db
+        self._sessions = make_session_factory(db) if db is not None else sessions
         self._lock = threading.RLock()
-        self.generation: int | None = None
         self.hashes = HammingIndex(columns=3)  # phash, phash_mirror, phash_trim
         self.votes = DescriptorIndex(keypoints=PREFILTER_KEYPOINTS)
         self._max_image_id = 0
@@ -69,20 +85,25 @@ class MatchEngine:
 
     # --- keeping current -------------------------------------------------------------
     def sync(self, session: Session) -> None:
-        generation = session.exec(select(IndexState.generation).where(IndexState.id == 1)).one()
-        if generation == self.generation:
-            return
+        """Take in what `session` sees committed since the last look."""
         with self._lock:
-            if generation == self.generation:
-                return
             started = utcnow()
             self._load_images(session)
             self._load_references(session)
-            self.generation = generation
             self._synced_at = started
 
+    def refresh(self, caller: Session | None) -> None:
+        """Bring the index up to date before a query, from the index's own sessions."""
+        if self._sessions is None:
+            if caller is None:
+                raise ValueError("a match index without sessions of its own needs the caller's")
+            self.sync(caller)
+            return
+        with self._sessions() as own:
+            self.sync(own)
+
     def _load_images(self, session: Session) -> None:
-        floor = max(0, self._max_image_id - _LATE_ID_WINDOW) if self.generation is not None else 0
+        floor = max(0, self._max_image_id - _LATE_ID_WINDOW) if self._synced_at else 0
         known = self.hashes.ids()
         known = known[known > floor]
         while True:
@@ -155,13 +176,13 @@ class MatchEngine:
 
     def near_duplicates(self, session: Session, image: Image) -> list[Hit]:
         """Stage one: global-hash neighbours within the measured threshold (fast, exact)."""
-        self.sync(session)
+        self.refresh(session)
         found = self.hashes.query(self._query_values(image), self.limits.global_max_distance)
         return [Hit(i, d) for i, d in found if i != image.id]
 
     def shortlist(self, session: Session, image: Image, features: bytes) -> list[Hit]:
         """Stage two's candidates: nearest global hashes plus most descriptor votes."""
-        self.sync(session)
+        self.refresh(session)
         nearest = self.hashes.query(self._query_values(image), 64,
                                     limit=self.limits.shortlist_global + 1)
         hits = {i: d for i, d in nearest if i != image.id}
@@ -171,6 +192,10 @@ class MatchEngine:
             if image_id != image.id:
                 hits.setdefault(image_id, 64)
         return [Hit(i, d) for i, d in hits.items()]
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
 
     def size(self) -> tuple[int, int]:
         return len(self.hashes), len(self.votes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime, utcnow
@@ -30,12 +30,22 @@ class Match(SQLModel, table=True):
 
 
 class MatchRun(SQLModel, table=True):
-    """When each stage of matching ran for an image, so pages know whether to wait for more."""
+    """When each stage of matching ran for an image, so pages know whether to wait for more.
+
+    Also the queue of second stages: a run without `second_stage_at` is pending; a worker
+    claims it (`claimed_at`, `attempts`) so that no two run it at once, and a claim that is
+    never finished (a process killed) lapses and is taken up again.
+    """
 
     __tablename__ = "match_run"
+    __table_args__ = (Index("ix_match_run_pending", "first_stage_at",
+                            sqlite_where=text("second_stage_at IS NULL"),
+                            postgresql_where=text("second_stage_at IS NULL")),)
 
     image_id: int = Field(foreign_key="image.id", primary_key=True)
     first_stage_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     second_stage_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     candidates: int = 0
     error: str = Field(default="", max_length=500)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = 0

@@ -54,8 +54,7 @@ async def intake_submit(
         submitted = await submitted_files(files, settings, [post_url], [posted_at])
         results = await run_in_threadpool(take_in_evidence, db, settings, who.actor, submitted)
         ids = [r.image.id or 0 for r in results]
-        await run_in_threadpool(match_new, db, state.session_factory, state.match_engine,
-                                who.actor, ids, tasks)
+        await run_in_threadpool(match_new, db, state, who.actor, ids, tasks)
     except AppError as exc:
         return refused(db, exc, _intake_page, request, settings, form=form,
                        problems=problems_of(exc))

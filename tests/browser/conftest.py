@@ -30,6 +30,7 @@ from app.auth import users
 from app.auth.models import User
 from app.db import make_engine, make_session_factory
 from app.main import create_app
+from app.matching import worker as match_worker
 from app.settings import Settings
 from tests.support.requirements import unavailable
 
@@ -188,10 +189,17 @@ def live_server(tmp_path: Path, migrated_template: Path) -> Iterator[LiveServer]
             raise RuntimeError("the live server did not start")
         time.sleep(0.01)
 
+    # a match worker beside it, as `cellwatch serve` starts one: second stages come from it
+    stop_matcher = threading.Event()
+    matcher = threading.Thread(target=match_worker.run, args=(settings, stop_matcher),
+                               name=f"matcher-{port}", daemon=True)
+    matcher.start()
     db = AppDB(url)
     try:
         yield LiveServer(url=f"http://127.0.0.1:{port}", port=port, db=db, settings=settings)
     finally:
+        stop_matcher.set()
+        matcher.join(timeout=10)
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()

@@ -1,4 +1,4 @@
-"""Intake services: one image per bytes, all-or-nothing batches, index generation, audit."""
+"""Intake services: one image per bytes, all-or-nothing batches, what the index sees, audit."""
 
 from datetime import UTC, datetime
 
@@ -9,16 +9,25 @@ from app.audit.models import AuditEvent
 from app.evidence.errors import UploadRefused
 from app.evidence.images import erase_image, ingest_image
 from app.evidence.intake import SubmittedFile, add_evidence_images, submit_evidence
-from app.evidence.models import EvidenceImage, ImageFeatures, IndexState
+from app.evidence.models import EvidenceImage, ImageFeatures
 from app.evidence.reference import add_reference_photo, remove_reference_photo
+from app.matching.engine import MatchEngine
 from tests.conftest import TEST_ACTOR
 from tests.evidence import samples
 from tests.evidence.conftest import assert_nothing_stored, image_count, stored_files
 
 
-def generation(session) -> int:
-    session.expire_all()
-    return session.get(IndexState, 1).generation
+def index_of(session) -> MatchEngine:
+    """A process's match index, as it stands after taking in what the session holds."""
+    engine = MatchEngine()
+    engine.sync(session)
+    return engine
+
+
+def seen(engine: MatchEngine, session) -> tuple[int, int]:
+    """(images, reference photos) the index holds after its next incremental look."""
+    engine.sync(session)
+    return engine.size()
 
 
 def actions(session) -> list[str]:
@@ -46,8 +55,9 @@ def test_ingest_stores_hashes_features_and_exif(session, settings):
     assert session.get(ImageFeatures, image.id).data
 
 
-def test_batch_links_each_file_and_bumps_the_generation_once(session, settings):
-    before = generation(session)
+def test_batch_links_each_file_and_the_index_takes_in_its_images(session, settings):
+    index = index_of(session)
+    before = index.size()
     posted = datetime(2025, 6, 2, 10, 0, tzinfo=UTC)
     files = [SubmittedFile("a.jpg", samples.jpeg(), "https://instagram.com/p/abc", posted),
              SubmittedFile("b.png", samples.png(), "https://instagram.com/p/abc", posted),
@@ -55,7 +65,7 @@ def test_batch_links_each_file_and_bumps_the_generation_once(session, settings):
     results = submit_evidence(session, settings, TEST_ACTOR, files)
     assert [r.created for r in results] == [True, True, False]
     assert results[2].image.id == results[0].image.id and results[2].new_link
-    assert generation(session) == before + 3  # two images stored, one batch linked
+    assert seen(index, session) == (before[0] + 2, before[1])  # two images, no cell photo
     assert session.exec(select(EvidenceImage)).all().__len__() == 3
     assert actions(session)[-3:] == ["evidence.image.stored", "evidence.image.stored",
                                      "evidence.images.submitted"]
@@ -92,25 +102,28 @@ def test_erased_bytes_sent_again_are_held_again(session, settings):
     data = samples.png()
     image, _ = ingest_image(session, settings, TEST_ACTOR, data=data, filename="a.png")
     session.commit()
+    index = index_of(session)
     erase_image(session, settings, TEST_ACTOR, image_id=image.id, reason="test")
     session.commit()
-    before = generation(session)
+    before = seen(index, session)  # the erased image left the index
     again, created = ingest_image(session, settings, TEST_ACTOR, data=data, filename="a.png")
     session.commit()
     assert created and again.id == image.id and again.erased_at is None
     assert again.wrapped_key and len(stored_files(settings)) == 2
-    assert generation(session) == before + 1
+    assert seen(index, session) == (before[0] + 1, before[1])  # and came back with it
     assert actions(session)[-1] == "evidence.image.restored"
 
 
-def test_reference_photos_bump_the_generation(session, settings, cell):
-    before = generation(session)
+def test_reference_photos_enter_and_leave_the_index(session, settings, cell):
+    index = index_of(session)
+    before = index.size()
     photo = add_reference_photo(session, settings, TEST_ACTOR, cell_id=cell.id,
                                 data=samples.jpeg_with_exif(), filename="cell.jpg")
     assert photo.source == "staff" and photo.taken_on.year == 2025  # from EXIF
     same = add_reference_photo(session, settings, TEST_ACTOR, cell_id=cell.id,
                                data=samples.jpeg_with_exif(), filename="again.jpg")
     assert same.id == photo.id
+    assert seen(index, session) == (before[0] + 1, before[1] + 1)
     remove_reference_photo(session, settings, TEST_ACTOR, photo_id=photo.id, reason="wrong")
-    assert generation(session) == before + 3  # image stored, photo added, photo removed
+    assert seen(index, session) == (before[0] + 1, before[1])  # the image stays, the photo goes
     assert actions(session)[-2:] == ["library.photo.added", "library.photo.removed"]

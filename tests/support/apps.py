@@ -61,7 +61,9 @@ def app_for_test(settings: Settings, session_factory: Callable[[], Session]) -> 
     app.state.settings = settings
     app.state.engine = make_engine(settings.effective_database_url)  # connects lazily
     app.state.session_factory = session_factory
-    app.state.match_engine = MatchEngine(shared.limits)  # an empty index, as at start-up
+    # an empty index, as at start-up, reading through the test's own transaction
+    app.state.match_engine = MatchEngine(shared.limits,
+                                         sessions=lambda: app.state.session_factory())
     return app
 
 

@@ -1,0 +1,67 @@
+"""A match worker: takes second matching stages from the queue until told to stop.
+
+`cellwatch serve` starts CELLWATCH_MATCH_WORKERS of them beside the web workers (and `cellwatch
+worker` runs one on any host). They run at a lower CPU priority than the web processes, so
+searches and pages stay quick while a burst of uploads is being verified.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from app.audit.service import Actor
+from app.db import make_engine, make_session_factory, unit_of_work, utcnow
+from app.matching import queue
+from app.matching.engine import Limits, MatchEngine
+from app.matching.jobs import run_second_stage
+from app.settings import Settings
+
+log = logging.getLogger("cellwatch.matching")
+WORKER_ACTOR = Actor(user_id=None, name="worker:matching", client_addr="local")
+IDLE_SECONDS = 0.25  # how long an idle worker waits before looking at the queue again
+NICENESS = 10
+
+
+def drain(factory: Callable[[], Session], engine: MatchEngine, *,
+          stop: threading.Event | None = None, limit: int | None = None) -> int:
+    """Run claimable second stages until none is left (or `stop`, or `limit`)."""
+    done = 0
+    while (stop is None or not stop.is_set()) and (limit is None or done < limit):
+        with unit_of_work(factory) as session:
+            image_id = queue.claim_next(session, utcnow())
+        if image_id is None:
+            break
+        run_second_stage(factory, engine, WORKER_ACTOR, image_id)
+        done += 1
+    return done
+
+
+def run(settings: Settings, stop: threading.Event) -> None:
+    """The worker's loop; returns once `stop` is set."""
+    try:
+        os.nice(NICENESS)
+    except OSError:  # not allowed here: run at normal priority
+        log.warning("match worker runs at normal CPU priority")
+    db = make_engine(settings.effective_database_url, pool_size=2, max_overflow=0)
+    engine = MatchEngine(Limits.of(settings),
+                         db=make_engine(settings.effective_database_url, pool_size=1,
+                                        max_overflow=1))
+    factory = make_session_factory(db)
+    log.info("match worker %d started", os.getpid())
+    try:
+        while not stop.is_set():
+            try:
+                if drain(factory, engine, stop=stop) == 0:
+                    stop.wait(IDLE_SECONDS)
+            except SQLAlchemyError:  # the database is away: wait and look again
+                log.warning("match worker: database unavailable", exc_info=True)
+                stop.wait(2.0)
+    finally:
+        engine.close()
+        db.dispose()

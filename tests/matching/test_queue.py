@@ -1,0 +1,124 @@
+"""Second matching stages are a queue: claimed once, taken up again when a worker dies, and
+the index reads committed rows only. On committed databases (a SQLite file and PostgreSQL)."""
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from app import migrations
+from app.audit.service import SYSTEM
+from app.db import make_engine, make_session_factory, unit_of_work, utcnow
+from app.evidence.images import ingest_image
+from app.matching import queue, service
+from app.matching.engine import MatchEngine
+from app.matching.jobs import run_second_stage
+from app.matching.models import Match, MatchRun
+from app.matching.worker import drain
+from app.settings import Settings
+from tests.matching import scenes
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def live(request, tmp_path):
+    if request.param == "postgres":
+        pg = request.getfixturevalue("pg_server")
+        from tests.support.postgres import create_database
+
+        url = create_database(pg, f"queue_{tmp_path.name[-12:].lower().replace('-', '_')}")
+        migrations.upgrade(url)
+    else:
+        url = f"sqlite:///{tmp_path}/queue.db"
+        migrations.upgrade(url)
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    index = MatchEngine(db=make_engine(url))
+    settings = Settings(data_dir=tmp_path / "data", database_url=url)
+    yield settings, factory, index
+    index.close()
+    engine.dispose()
+
+
+def _store(settings, factory, index, data):
+    """An upload as a request makes it: image and first stage in one unit of work."""
+    with unit_of_work(factory) as s:
+        image, _ = ingest_image(s, settings, SYSTEM, data=data, filename="x.jpg")
+        service.first_stage(s, index, SYSTEM, [image.id])
+        return image.id
+
+
+def test_a_second_stage_is_claimed_once_and_taken_up_again_when_its_claim_lapses(live):
+    settings, factory, index = live
+    image_id = _store(settings, factory, index, scenes.jpeg(scenes.room(1)))
+    now = utcnow()
+    with unit_of_work(factory) as s:
+        assert queue.claim(s, image_id, now)
+    with unit_of_work(factory) as s:
+        assert not queue.claim(s, image_id, now)  # held: nobody else runs it
+        assert queue.claim_next(s, now) is None
+    # the worker that held it died: after the lease another one takes it
+    later = now + queue.LEASE + timedelta(seconds=1)
+    with unit_of_work(factory) as s:
+        assert queue.claim_next(s, later) == image_id
+        run = s.get(MatchRun, image_id)
+        assert run.attempts == 2 and run.second_stage_at is None
+
+
+def test_a_worker_finishes_what_a_killed_process_left(live):
+    settings, factory, index = live
+    held = _store(settings, factory, index, scenes.jpeg(scenes.room(7)))
+    with unit_of_work(factory) as s:  # the held photo's own stage is done already
+        assert queue.claim(s, held, utcnow())
+    with unit_of_work(factory) as s:
+        service.second_stage(s, index, SYSTEM, held)
+    # another photo of the same room comes in; its process dies before the second stage
+    other = _store(settings, factory, index, scenes.other_viewpoint(scenes.room(7)))
+    with unit_of_work(factory) as s:
+        assert queue.waiting(s) == 1
+    assert drain(factory, index) == 1
+    with unit_of_work(factory) as s:
+        assert queue.waiting(s) == 0
+        run = s.get(MatchRun, other)
+        assert run.second_stage_at is not None and run.error == ""
+        pair = s.exec(select(Match).where(Match.query_image_id == other)).all()
+        assert [m.candidate_image_id for m in pair] == [held]
+        assert pair[0].method == "features"
+
+
+def test_a_stage_that_keeps_failing_stops_after_its_attempts_with_its_reason(live, monkeypatch):
+    settings, factory, index = live
+    image_id = _store(settings, factory, index, scenes.jpeg(scenes.room(3)))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("features unreadable")
+
+    monkeypatch.setattr(service, "second_stage", broken)
+    now = utcnow()
+    for attempt in range(queue.MAX_ATTEMPTS):
+        at = now + attempt * (queue.LEASE + timedelta(seconds=1))
+        with unit_of_work(factory) as s:
+            assert queue.claim_next(s, at) == image_id
+        run_second_stage(factory, index, SYSTEM, image_id)
+    with unit_of_work(factory) as s:
+        assert queue.claim_next(s, now + timedelta(hours=1)) is None
+        run = s.get(MatchRun, image_id)
+        assert run.attempts == queue.MAX_ATTEMPTS
+        assert run.error == "RuntimeError: features unreadable"
+
+
+def test_the_index_never_takes_in_a_row_that_was_rolled_back(live):
+    """The index reads through its own connection: an upload still in its transaction, later
+    rolled back, never enters it (on SQLite its id is reused by the next upload)."""
+    settings, factory, index = live
+    scene = scenes.room(11)
+    with factory() as s:
+        ghost, _ = ingest_image(s, settings, SYSTEM, data=scenes.jpeg(scene), filename="g.jpg")
+        s.flush()
+        assert index.near_duplicates(s, ghost) == []
+        assert ghost.id not in index.hashes.ids()
+        s.rollback()
+    unrelated = _store(settings, factory, index, scenes.jpeg(scenes.room(12)))
+    repost = _store(settings, factory, index, scenes.repost(scene))
+    with factory() as s:
+        linked = s.exec(select(Match).where(Match.query_image_id.in_([unrelated, repost]))).all()
+        assert linked == []

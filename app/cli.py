@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import getpass
 import logging
 import os
@@ -103,9 +105,7 @@ def serve(
 
     settings = get_settings()
     settings.check_safe()
-    # Fewer malloc arenas: each thread of a web worker otherwise keeps memory of its own, and
-    # a process that decodes images in many threads grows for no use.
-    os.environ.setdefault("MALLOC_ARENA_MAX", "2")
+    _fewer_malloc_arenas()
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
     matchers = [context.Process(target=_match_worker, args=(stop,), daemon=True,
@@ -123,6 +123,15 @@ def serve(
             process.join(30)
             if process.is_alive():
                 process.terminate()
+
+
+def _fewer_malloc_arenas() -> None:
+    """glibc gives each thread of a web worker an arena of its own, and a process that decodes
+    images in many threads keeps growing for no use: two arenas, here and in every process
+    started from here (the environment is read when a process starts)."""
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX, for this process too
 
 
 def _match_worker(stop: threading.Event) -> None:

@@ -121,7 +121,7 @@ def make_images(uploads: int) -> tuple[list[bytes], list[bytes], list[bytes]]:
 
 # --- the library --------------------------------------------------------------------------
 def load_library(url: str, refs: int, real_refs: list[bytes], pool: list[bytes]) -> dict:
-    """Establishments, cells, `refs` reference photos (images + features), one generation."""
+    """Establishments, cells, `refs` reference photos (images + features)."""
     t0 = time.perf_counter()
     rng = np.random.default_rng(42)
     db = Loader(url)
@@ -173,7 +173,6 @@ def load_library(url: str, refs: int, real_refs: list[bytes], pool: list[bytes])
               # the upload scenes' real references each get their own cell (the first ten)
               [(i + 1, i + 1, (i - n_syn + 1) if i >= n_syn else (i % CELLS) + 1, "staff", now)
                for i in range(refs)])
-    db.execute("UPDATE index_state SET generation = generation + 1 WHERE id = 1")
     counts = dict(db.counts)
     db.finish()
     return {"seconds": round(time.perf_counter() - t0, 1), "rows": counts,

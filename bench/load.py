@@ -330,7 +330,6 @@ def load_library(url: str, env: dict[str, str], workdir: Path, estate: Estate,
     db.insert("reference_photo", ["id", "image_id", "cell_id", "source", "added_at"],
               [(ref0 + i + 1, image0 + i + 1, cell_ids[i % len(cell_ids)], "staff", now)
                for i in range(n_syn)])
-    db.execute("UPDATE index_state SET generation = generation + 1 WHERE id = 1")
     db.finish()  # PostgreSQL: sequences past the ids, VACUUM ANALYZE
     return {"real": image0, "synthetic": n_syn, "real_cells": picks,
             "import_photos": out.strip().splitlines()[-1:]}

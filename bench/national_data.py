@@ -460,7 +460,6 @@ def load(url: str, estate: Estate, log=print) -> dict:
                         "completed_at", "searched_at", "phones", "sim_cards", "chargers",
                         "other_items", "other_description", "outcome_note"], searches)
     put("cell_search_prisoner", ["cell_search_id", "prisoner_id"], people)
-    db.execute("UPDATE index_state SET generation = generation + 1 WHERE id = 1")
     counts = dict(db.counts)
     t = time.perf_counter()
     db.finish()

@@ -42,3 +42,15 @@ def test_older_events_are_a_keyset_page_that_keeps_the_filter(as_role, session):
     rest = re.findall(r"<td>(\d+)</td><td>\d{4}-", second)
     assert len(rest) == 5 and int(rest[0]) < int(shown[-1])
     assert 'rel="next"' not in second
+
+
+def test_the_page_says_how_many_events_await_linking(as_role, session):
+    from app.audit.service import link_pending
+
+    client, _ = as_role("auditor")
+    link_pending(session)  # the sign-in's events
+    session.commit()
+    first = client.get("/audit").text  # this reading is itself an event, linked after
+    assert "Every event is linked into the tamper-evident chain." in first
+    second = client.get("/audit").text
+    assert "1 newest event not yet linked" in second

@@ -665,6 +665,7 @@ class Shared:
     near_dup_found: Counter[str] = field(default_factory=Counter)
     failure_bodies: dict[str, list[str]] = field(default_factory=dict)  # a few per status
     after_5xx: Counter[str] = field(default_factory=Counter)  # connection errors after a 5xx
+    think_s: float = 0.0  # mean pause between an answer and the analyst's next request
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -770,6 +771,8 @@ def analyst(index: int, key: str, base: str, t0: float, deadline: float, sh: Sha
                         if any(im.get("candidates") for im in body.get("images", [])):
                             sh.near_dup_found[kind] += 1
             previous = status
+            if sh.think_s > 0:  # a person reads the answer before the next request
+                time.sleep(min(float(rng.exponential(sh.think_s)), 10 * sh.think_s))
 
 
 def sample_rss(server: Server, t0: float, stop: threading.Event, out: list[dict[str, Any]]
@@ -962,7 +965,7 @@ def run_one(kind: str, args: argparse.Namespace, images: dict[str, list[bytes]]
     analysts = args.analysts or (50 if kind == "postgres" else 20)
     workers = args.web_workers or (4 if kind == "postgres" else 1)
     res: dict[str, Any] = {"database": kind, "analysts": analysts, "web_workers": workers,
-                           "seconds": args.seconds}
+                           "seconds": args.seconds, "think_s": args.think}
     if kind == "sqlite":
         url = fresh_sqlite(workdir / "load.db")
         res.update(run_load(url, None, workdir, analysts, workers, args, images))
@@ -1011,7 +1014,8 @@ def run_load(url: str, pg: Postgres | None, workdir: Path, analysts: int, worker
               f"{seeded['counts']}", flush=True)
         sh = Shared(images, estate, seeded["attributed_prisoners"], uuid.uuid4().hex[:6])
         warm_up(server.base_url, lead, sh)
-        sh = Shared(images, estate, seeded["attributed_prisoners"], sh.run_id)
+        sh = Shared(images, estate, seeded["attributed_prisoners"], sh.run_id,
+                    think_s=args.think)
         before_max = int(scalar(url, "SELECT MAX(id) FROM image"))
         out["rows_before"] = {table: int(scalar(url, f"SELECT COUNT(*) FROM {table}")) for table
                               in ("prisoner", "occupancy", "reference_photo", "image",
@@ -1110,7 +1114,8 @@ def report(res: dict[str, Any]) -> str:
              "read them beside the load average, not as timed assertions.", ""]
     for name, r in res["databases"].items():
         lines += [f"## {name}", "",
-                  f"{r['analysts']} analysts, {r['web_workers']} web worker(s), "
+                  f"{r['analysts']} analysts (think time {r.get('think_s', 0)} s), "
+                  f"{r['web_workers']} web worker(s), "
                   f"{r['seconds']} s of load (the last answers came at "
                   f"{r['load_seconds']} s); {r['requests']:,} requests, "
                   f"{r['throughput_rps']} per second. Load average before / after: "
@@ -1242,6 +1247,11 @@ def main() -> None:
     ap.add_argument("--analysts", type=int, default=0,
                     help="default 50 on PostgreSQL, 20 on SQLite")
     ap.add_argument("--seconds", type=int, default=90)
+    ap.add_argument("--name", default="",
+                    help="results go to bench/results/load-NAME.{md,json} (default: load.*)")
+    ap.add_argument("--think", type=float, default=0.0,
+                    help="mean think time in seconds between an answer and the analyst's next "
+                         "request (exponential; 0: none, each analyst sends back to back)")
     ap.add_argument("--web-workers", type=int, default=0,
                     help="default 4 on PostgreSQL, 1 on SQLite")
     ap.add_argument("--restart-postgres", action="store_true",
@@ -1260,16 +1270,17 @@ def main() -> None:
         "machine": {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
                     "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]},
         "mix": MIX, "targets_p95_ms": TARGET_P95_MS, "databases": {}}
+    name = f"load-{args.name}" if args.name else "load"
     for kind in (["postgres", "sqlite"] if args.db == "both" else [args.db]):
         print(f"{kind}:", flush=True)
         res["databases"][kind] = run_one(kind, args, images)
         RESULTS.mkdir(exist_ok=True)  # the figures first, whatever happens to the report
-        (RESULTS / "load.json").write_text(json.dumps(res, indent=2, default=str) + "\n")
+        (RESULTS / f"{name}.json").write_text(json.dumps(res, indent=2, default=str) + "\n")
         md = report(res)
-        write_results("load", res, md)
+        write_results(name, res, md)
     print(md)
-    print(f"written: {RESULTS / 'load.md'}, {RESULTS / 'load.json'}; server and database logs "
-          f"under {args.workdir}")
+    print(f"written: {RESULTS / (name + '.md')}, {RESULTS / (name + '.json')}; server and "
+          f"database logs under {args.workdir}")
 
 
 if __name__ == "__main__":

@@ -81,6 +81,10 @@ class MatchEngine:
         self.votes = DescriptorIndex(keypoints=PREFILTER_KEYPOINTS)
         self._max_image_id = 0
         self._max_reference_id = 0
+        self._recent = np.zeros(0, dtype=np.int64)  # held image ids of the late-id window
+        self._recent_refs: set[int] = set()  # reference photo ids of the window, taken in
+        self._erasures: dict[int, datetime] = {}  # erasures already applied (id -> when)
+        self._removals: set[int] = set()  # reference photo removals already applied
         self._synced_at: datetime | None = None
 
     # --- keeping current -------------------------------------------------------------
@@ -103,9 +107,23 @@ class MatchEngine:
             self.sync(own)
 
     def _load_images(self, session: Session) -> None:
-        floor = max(0, self._max_image_id - _LATE_ID_WINDOW) if self._synced_at else 0
-        known = self.hashes.ids()
-        known = known[known > floor]
+        if self._synced_at is None:
+            self._load_all_images(session)
+        else:
+            self._load_new_images(session)
+        # erasures by their time; each one applied once (a full pass over the index costs)
+        erased = {} if self._synced_at is None else dict(session.exec(
+            select(Image.id, Image.erased_at).where(
+                col(Image.erased_at) >= self._synced_at - _CLOCK_MARGIN)).all())
+        fresh = [i for i, at in erased.items() if self._erasures.get(i) != at]
+        if fresh:
+            self.hashes.remove(fresh)
+            self.votes.remove(fresh)
+            self._recent = self._recent[~np.isin(self._recent, fresh)]
+        self._erasures = erased
+
+    def _load_all_images(self, session: Session) -> None:
+        floor = 0
         while True:
             rows = session.exec(
                 select(Image.id, Image.phash, Image.phash_mirror, Image.phash_trim)
@@ -115,34 +133,51 @@ class MatchEngine:
             if not rows:
                 break
             arr = np.array([tuple(r) for r in rows], dtype=np.int64)  # 10x faster than Rows
-            fresh = arr[~np.isin(arr[:, 0], known)]
-            if fresh.size:
-                self.hashes.add(fresh[:, 0], fresh[:, 1:])
+            self.hashes.add(arr[:, 0], arr[:, 1:])
             floor = int(arr[-1, 0])
             self._max_image_id = max(self._max_image_id, floor)
-        if self._synced_at is not None:
-            erased = session.exec(select(Image.id).where(
-                col(Image.erased_at) >= self._synced_at - _CLOCK_MARGIN)).all()
-            self.hashes.remove(list(erased))
-            self.votes.remove(list(erased))
+        ids = self.hashes.ids()
+        self._recent = np.sort(ids[ids > self._max_image_id - _LATE_ID_WINDOW])
+
+    def _load_new_images(self, session: Session) -> None:
+        """Ids only over the late-id window (an index-only read), hashes for the new ones."""
+        floor = max(0, self._max_image_id - _LATE_ID_WINDOW)
+        ids = np.array(session.exec(select(Image.id).where(
+            col(Image.id) > floor, col(Image.erased_at).is_(None))).all(), dtype=np.int64)
+        held = self._recent[self._recent > floor]
+        new = ids[~np.isin(ids, held)]
+        if new.size:
+            rows = session.exec(
+                select(Image.id, Image.phash, Image.phash_mirror, Image.phash_trim)
+                .where(col(Image.id).in_(new.tolist()))).all()
+            if rows:
+                arr = np.array([tuple(r) for r in rows], dtype=np.int64)
+                self.hashes.add(arr[:, 0], arr[:, 1:])
+                held = np.union1d(held, arr[:, 0])
+        self._recent = held
+        if ids.size:
+            self._max_image_id = max(self._max_image_id, int(ids.max()))
 
     def _load_references(self, session: Session) -> None:
         first = self._synced_at is None
         floor = 0 if first else max(0, self._max_reference_id - _LATE_ID_WINDOW)
-        added = session.exec(
+        rows = session.exec(
             select(ReferencePhoto.id, ReferencePhoto.image_id)
             .where(col(ReferencePhoto.id) > floor, col(ReferencePhoto.removed_at).is_(None))
         ).all()
+        # rows of the late-id window seen before need no second look (removals come through
+        # `gone`, erasures through _load_images): only new ones count
+        added = [(i, image_id) for i, image_id in rows if i not in self._recent_refs]
         if added:
-            self._max_reference_id = max(self._max_reference_id, max(r[0] for r in added))
-        # Re-read rows of the late-id window whose image is already held need no second look
-        # (removals come through `gone`, erasures through _load_images): only new ones count.
-        seen = np.fromiter((image_id for _, image_id in added), dtype=np.int64, count=len(added))
-        touched = set(seen[~np.isin(seen, self.votes.ids())].tolist())
+            self._max_reference_id = max(self._max_reference_id, max(i for i, _ in added))
+        floor = max(0, self._max_reference_id - _LATE_ID_WINDOW)
+        self._recent_refs = {i for i, _ in rows if i > floor}
+        touched = {image_id for _, image_id in added}
         if not first and self._synced_at is not None:
-            gone = session.exec(select(ReferencePhoto.image_id).where(
-                col(ReferencePhoto.removed_at) >= self._synced_at - _CLOCK_MARGIN)).all()
-            touched |= set(gone)
+            gone = dict(session.exec(select(ReferencePhoto.id, ReferencePhoto.image_id).where(
+                col(ReferencePhoto.removed_at) >= self._synced_at - _CLOCK_MARGIN)).all())
+            touched |= {image_id for i, image_id in gone.items() if i not in self._removals}
+            self._removals = set(gone)
         if not touched:
             return
         current = (select(ReferencePhoto.image_id)

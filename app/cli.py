@@ -1,4 +1,4 @@
-"""The `cellwatch` command: serve, migrate, bootstrap, users, audit."""
+"""The `cellwatch` command: serve, worker, migrate, bootstrap, users, audit, import, jobs."""
 
 from __future__ import annotations
 
@@ -296,8 +296,9 @@ def import_photos(directory: Path = typer.Argument(..., exists=True, file_okay=F
 
 @jobs_cli.command("run")
 def jobs_run() -> None:
-    """Flag overdue takedowns, send due re-notices, refresh priorities that age, remove
-    orphan image files. Safe to start on several hosts at once."""
+    """Flag overdue takedowns, deliver notices left over and due re-notices, link audit events,
+    run second matching stages nobody ran, refresh priorities that age, remove orphan image
+    files. Safe to start on several hosts at once."""
     from app.accounts.service import refresh_recent_priorities
     from app.audit.linker import link_all
     from app.evidence.sweep import sweep_orphans

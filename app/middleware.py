@@ -54,6 +54,18 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class WatchedSend:
+    """A `send` that remembers whether the response has started (after that, no status)."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        self.started = self.started or message["type"] == "http.response.start"
+        await self.send(message)
+
+
 class RetryTransactions:
     """Run a request again when its transaction lost a deadlock or serialization race.
 
@@ -83,21 +95,16 @@ class RetryTransactions:
 
         for attempt in range(1, self.attempts + 1):
             replay = list(seen)
-            started = False
+            watched = WatchedSend(send)
 
             async def attempt_receive(replay: list[Message] = replay) -> Message:
                 return replay.pop(0) if replay else await recording_receive()
 
-            async def watching_send(message: Message) -> None:
-                nonlocal started
-                started = started or message["type"] == "http.response.start"
-                await send(message)
-
             try:
-                await self.app(scope, attempt_receive, watching_send)
+                await self.app(scope, attempt_receive, watched)
                 return
             except Exception as exc:
-                if started or not retryable(exc):
+                if watched.started or not retryable(exc):
                     raise
                 log.warning("transaction lost a race on %s %s (attempt %d of %d): %s",
                             scope.get("method"), scope.get("path"), attempt, self.attempts,
@@ -126,17 +133,11 @@ class ErrorBoundary:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def watching_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+        watched = WatchedSend(send)
         try:
-            await self.app(scope, receive, watching_send)
+            await self.app(scope, receive, watched)
         except Exception:
-            if started:  # too late for a status: let the server drop the connection
+            if watched.started:  # too late for a status: let the server drop the connection
                 raise
             request = Request(scope)
             log.exception("unhandled error on %s %s", request.method, request.url.path)

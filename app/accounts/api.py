@@ -20,6 +20,7 @@ from app.auth.guards import AccountReader, Attributor, Reviewer, Submitter
 from app.db import SessionDep
 from app.errors import Unprocessable
 from app.evidence.forms import Files, PerFile, submitted_files
+from app.evidence.intake import check_files
 from app.matching.deps import MatchDep
 from app.matching.jobs import after_answer
 from app.web.paging import PageNumber
@@ -60,6 +61,8 @@ async def intake_api(
     again returns the first answer instead of a second submission. One transaction: the key's
     claim, the intake and the stored answer commit together, or none of them does."""
     submitted = await submitted_files(files, settings, post_url, posted_at)
+    # the slow checks before the first write (the key's claim), so no lock is held
+    checked = await run_in_threadpool(check_files, db, settings, submitted) if submitted else []
     user_id = who.user.id or 0
     if idempotency_key:
         fingerprint = request_fingerprint(
@@ -72,13 +75,13 @@ async def intake_api(
     parsed = parse_account_text(account, platform)
     state = request.app.state
     outcome = await run_in_threadpool(take_in_once, db, settings, state.match_engine, who.actor,
-                                      parsed=parsed, files=submitted, notes=notes)
+                                      parsed=parsed, files=submitted, notes=notes,
+                                      checked=checked)
     body = presenters.intake_json(outcome, settings.local_timezone)
     status = 201 if outcome.created else 200
     if idempotency_key:
         store_answer(db, user_id, idempotency_key, status, body)
-    after_answer(tasks, state, who.actor,
-                   [r.image.id or 0 for r in outcome.results])
+    after_answer(tasks, state, who.actor, [r.image.id or 0 for r in outcome.results])
     return JSONResponse(body, status_code=status)
 
 

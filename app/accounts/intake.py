@@ -22,7 +22,13 @@ from app.accounts.models import Account, IdempotencyKey
 from app.accounts.service import get_or_create, refresh_priority, touch
 from app.audit.service import Actor, record
 from app.errors import Conflict, Unprocessable
-from app.evidence.intake import IntakeResult, SubmittedFile, submit_evidence
+from app.evidence.intake import (
+    CheckedFile,
+    IntakeResult,
+    SubmittedFile,
+    check_files,
+    store_checked,
+)
 from app.evidence.models import EvidenceImage
 from app.matching import service as matching
 from app.matching.engine import MatchEngine
@@ -53,12 +59,16 @@ def _attach(session: Session, account: Account, result: IntakeResult) -> Evidenc
 
 
 def take_in(session: Session, settings: Settings, engine: MatchEngine, actor: Actor, *,
-            parsed: ParsedAccount, files: list[SubmittedFile], notes: str = "") -> AccountIntake:
-    """One account and its images, all or nothing; matching's first stage runs here."""
+            parsed: ParsedAccount, files: list[SubmittedFile], notes: str = "",
+            checked: list[CheckedFile] | None = None) -> AccountIntake:
+    """One account and its images, all or nothing; matching's first stage runs here.
+    `checked`: the files already checked (check_files) before the caller's first write."""
+    if checked is None:  # the slow part first, before anything is written
+        checked = check_files(session, settings, files) if files else []
     account, created = get_or_create(session, actor, parsed)
     if notes.strip():
         account.notes = (account.notes + "\n" + notes.strip()).strip()[:4000]
-    results = submit_evidence(session, settings, actor, files) if files else []
+    results = store_checked(session, settings, actor, checked) if checked else []
     for result in results:
         _attach(session, account, result)
     session.flush()
@@ -73,14 +83,14 @@ def take_in(session: Session, settings: Settings, engine: MatchEngine, actor: Ac
 
 
 def take_in_once(session: Session, settings: Settings, engine: MatchEngine, actor: Actor, *,
-                 parsed: ParsedAccount, files: list[SubmittedFile],
-                 notes: str = "") -> AccountIntake:
+                 parsed: ParsedAccount, files: list[SubmittedFile], notes: str = "",
+                 checked: list[CheckedFile] | None = None) -> AccountIntake:
     """take_in for a request, flushed here: the same account or image submitted at the same
     moment by another request (a unique key lost its race) is a Conflict, which rolls this
     request back whole, key claim included."""
     try:
         outcome = take_in(session, settings, engine, actor, parsed=parsed, files=files,
-                          notes=notes)
+                          notes=notes, checked=checked)
         session.flush()
     except IntegrityError:
         raise Conflict("The same account or image was submitted at the same moment; "

@@ -22,6 +22,7 @@ from app.db import SessionDep
 from app.errors import AppError
 from app.evidence.errors import FileProblem
 from app.evidence.forms import Files, problems_of, submitted_files
+from app.evidence.intake import check_files
 from app.matching.jobs import after_answer
 from app.web import render
 from app.web.forms import refused
@@ -59,6 +60,9 @@ async def intake_submit(
     state = request.app.state
     try:
         submitted = await submitted_files(files, settings, [post_url], [posted_at])
+        # the slow checks before the first write (the key's claim), so no lock is held
+        checked = await run_in_threadpool(check_files, db, settings, submitted) \
+            if submitted else []
         earlier = claim_key(db, user_id, key, request_fingerprint(form, submitted)) \
             if key else None
         if earlier is not None:  # a double click: the first submission's answer
@@ -66,12 +70,11 @@ async def intake_submit(
         parsed = parse_account_text(account, platform)
         outcome = await run_in_threadpool(
             take_in_once, db, settings, state.match_engine, who.actor, parsed=parsed,
-            files=submitted, notes=notes)
+            files=submitted, notes=notes, checked=checked)
         target = f"/accounts/{outcome.account.id}"
         if key:
             store_answer(db, user_id, key, 303, {"location": target})
     except AppError as exc:
         return refused(db, exc, _form_page, request, form=form, problems=problems_of(exc))
-    after_answer(tasks, state, who.actor,
-                   [r.image.id or 0 for r in outcome.results])
+    after_answer(tasks, state, who.actor, [r.image.id or 0 for r in outcome.results])
     return RedirectResponse(target, status_code=303)

@@ -62,32 +62,57 @@ def check_post(settings: Settings, url: str, posted_at: datetime | None,
     return url, posted_at
 
 
-def submit_evidence(session: Session, settings: Settings, actor: Actor,
-                    files: list[SubmittedFile]) -> list[IntakeResult]:
-    """Check every file, then store them all, or raise UploadRefused and store nothing."""
+@dataclass(frozen=True)
+class CheckedFile:
+    """A file that passed every check, decoded and hashed, ready to store."""
+
+    prepared: images.Prepared
+    post_url: str
+    posted_at: datetime | None
+
+
+def check_files(session: Session, settings: Settings,
+                files: list[SubmittedFile]) -> list[CheckedFile]:
+    """Every check and the slow work (decoding, hashing, features) of a submission, writing
+    nothing: callers do this before their first write, so that no transaction holds its
+    locks (on SQLite, the one write lock) through it. Raises UploadRefused naming every bad
+    file."""
     if not files:
         raise Unprocessable("Choose at least one image.")
     if len(files) > MAX_FILES:
         raise Unprocessable(f"{len(files)} files were sent; at most {MAX_FILES} at a time.")
-    checked: list[tuple[images.Prepared, str, datetime | None]] = []
+    checked: list[CheckedFile] = []
     problems: list[FileProblem] = []
     for item in files:
         name = clean_filename(item.filename)
         try:
             url, posted_at = check_post(settings, item.post_url, item.posted_at, name)
             prepared = images.prepare(session, settings, data=item.data, filename=name)
-            checked.append((prepared, url, posted_at))
+            checked.append(CheckedFile(prepared, url, posted_at))
         except AppError as exc:
             problems.append(FileProblem(name, exc.status_code, exc.message))
     if problems:
         raise UploadRefused(problems, total=len(files))
-    results = [_store_one(session, settings, actor, *entry) for entry in checked]
+    return checked
+
+
+def store_checked(session: Session, settings: Settings, actor: Actor,
+                  checked: list[CheckedFile]) -> list[IntakeResult]:
+    """Store a checked submission, all of it, with its audit event."""
+    results = [_store_one(session, settings, actor, c.prepared, c.post_url, c.posted_at)
+               for c in checked]
     record(session, actor, "evidence.images.submitted", object_type="evidence_image",
            object_ids=[r.evidence.id or 0 for r in results],
            details={"files": [{"evidence_id": r.evidence.id, "image_id": r.image.id,
                                "sha256": r.image.sha256, "new_image": r.created,
                                "filename": r.evidence.original_filename} for r in results]})
     return results
+
+
+def submit_evidence(session: Session, settings: Settings, actor: Actor,
+                    files: list[SubmittedFile]) -> list[IntakeResult]:
+    """Check every file, then store them all, or raise UploadRefused and store nothing."""
+    return store_checked(session, settings, actor, check_files(session, settings, files))
 
 
 def take_in_evidence(session: Session, settings: Settings, actor: Actor,

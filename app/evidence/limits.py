@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import error_response
+from app.middleware import WatchedSend
 from app.settings import Settings
 
 # Multipart framing and the form's small fields ride on top of the image itself.
@@ -46,7 +47,7 @@ class UploadSizeLimit:
             await self._refuse(scope, receive, send)
             return
         received = 0
-        started = False
+        watched = WatchedSend(send)
 
         async def counting_receive() -> Message:
             nonlocal received
@@ -57,15 +58,10 @@ class UploadSizeLimit:
                     raise BodyTooLarge(self.max_body_bytes)
             return message
 
-        async def watching_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
         try:
-            await self.app(scope, counting_receive, watching_send)
+            await self.app(scope, counting_receive, watched)
         except BodyTooLarge:
-            if started:  # too late for a status; the connection is dropped
+            if watched.started:  # too late for a status; the connection is dropped
                 raise
             await self._refuse(scope, receive, send)
 

@@ -81,13 +81,13 @@ def second_stage(session: Session, engine: MatchEngine, actor: Actor, image_id: 
                                 if h.image_id not in already]
         blobs = dict(session.exec(select(ImageFeatures.image_id, ImageFeatures.data).where(
             col(ImageFeatures.image_id).in_([h.image_id for h in shortlist]))).all())
-        for hit in shortlist:
-            blob = blobs.get(hit.image_id)
-            if blob is None:
-                continue
-            score = verify_features(features.data, blob)
-            if score >= engine.limits.verify_min_score and _store(
-                    session, image, hit.image_id, "features", hit.distance, score):
+        # Verify every candidate before writing anything: the slow part runs holding no
+        # write lock (on SQLite one writer at a time, and a niced worker must not hold it).
+        passed = [(hit, score) for hit in shortlist if (blob := blobs.get(hit.image_id))
+                  and (score := verify_features(features.data, blob))
+                  >= engine.limits.verify_min_score]
+        for hit, score in passed:
+            if _store(session, image, hit.image_id, "features", hit.distance, score):
                 stored += 1
     run.second_stage_at = utcnow()
     run.candidates += stored

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Protocol
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, Engine, create_engine, event, update
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
@@ -59,7 +59,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        # as many connections as the server's thread pool may want at once (a file's
+        # connections cost little; a request must never wait for one)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10},
+                               pool_size=max(pool_size, 20), max_overflow=max(max_overflow, 20))
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=pool_size,
@@ -127,6 +130,24 @@ def retryable(exc: BaseException) -> bool:
         return True
     # SQLite: the busy timeout ran out, or a read snapshot could not become a write
     return isinstance(exc, OperationalError) and "database is locked" in str(exc.orig)
+
+
+# PostgreSQL shutting down or starting up: admin_shutdown, crash_shutdown, cannot_connect_now
+_AWAY_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def unreachable(exc: BaseException) -> bool:
+    """The database went away (restart, network): the connection broke or none could be made.
+    (psycopg raises a connection failure with no SQLSTATE; SQLite errors carry none at all.)"""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, (OperationalError, InterfaceError)) or \
+            type(exc.orig).__module__.startswith("sqlite3"):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", "")
+    return sqlstate is None or sqlstate in _AWAY_SQLSTATES
 
 
 class Versioned(Protocol):

@@ -13,7 +13,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.db import retryable
+from app.db import retryable, unreachable
 from app.errors import error_response, unexpected_response
 
 log = logging.getLogger("cellwatch")
@@ -136,9 +136,18 @@ class ErrorBoundary:
         watched = WatchedSend(send)
         try:
             await self.app(scope, receive, watched)
-        except Exception:
+        except Exception as exc:
             if watched.started:  # too late for a status: let the server drop the connection
                 raise
             request = Request(scope)
+            if unreachable(exc):  # the database is restarting or away: say so, no traceback
+                log.warning("database unreachable on %s %s: %s", request.method,
+                            request.url.path, exc.__class__.__name__)
+                await error_response(
+                    request, 503, "Database unavailable",
+                    "Cellwatch cannot reach its database at the moment. Try again in a few "
+                    "seconds; if you were saving something, check whether it was stored first.",
+                    headers={"Retry-After": "5"})(scope, receive, send)
+                return
             log.exception("unhandled error on %s %s", request.method, request.url.path)
             await unexpected_response(request)(scope, receive, send)

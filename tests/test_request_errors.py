@@ -112,3 +112,14 @@ def test_the_connection_stays_usable_after_an_unhandled_error(tmp_path, sqlite_u
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def test_a_database_that_went_away_is_a_503_that_says_so(app, client):
+    @app.get("/api/v1/test-db-away")
+    def away() -> None:
+        raise OperationalError("SELECT 1", {},
+                               psycopg.OperationalError("connection failed: server closed"))
+
+    r = client.get("/api/v1/test-db-away")
+    assert r.status_code == 503 and r.headers["retry-after"] == "5"
+    assert "cannot reach its database" in r.json()["message"]

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Header, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from app.accounts import attribution, presenters
 from app.accounts.deps import AccountDep, AttributionDep
@@ -47,7 +46,7 @@ def account_api(who: AccountReader, account: AccountDep, db: SessionDep,
 
 
 @router.post("/api/v1/accounts", status_code=201)
-async def intake_api(
+def intake_api(
     request: Request, who: Submitter, db: SessionDep, settings: SettingsDep,
     tasks: BackgroundTasks, files: Files = None,
     account: Annotated[str, Form(max_length=2048)] = "",
@@ -60,9 +59,9 @@ async def intake_api(
     with its own post URL and time if given. Send an `Idempotency-Key` header: the same key
     again returns the first answer instead of a second submission. One transaction: the key's
     claim, the intake and the stored answer commit together, or none of them does."""
-    submitted = await submitted_files(files, settings, post_url, posted_at)
+    submitted = submitted_files(files, settings, post_url, posted_at)
     # the slow checks before the first write (the key's claim), so no lock is held
-    checked = await run_in_threadpool(check_files, db, settings, submitted) if submitted else []
+    checked = check_files(db, settings, submitted) if submitted else []
     user_id = who.user.id or 0
     if idempotency_key:
         fingerprint = request_fingerprint(
@@ -74,9 +73,8 @@ async def intake_api(
                                 headers={"Idempotent-Replay": "true"})
     parsed = parse_account_text(account, platform)
     state = request.app.state
-    outcome = await run_in_threadpool(take_in_once, db, settings, state.match_engine, who.actor,
-                                      parsed=parsed, files=submitted, notes=notes,
-                                      checked=checked)
+    outcome = take_in_once(db, settings, state.match_engine, who.actor, parsed=parsed,
+                           files=submitted, notes=notes, checked=checked)
     body = presenters.intake_json(outcome, settings.local_timezone)
     status = 201 if outcome.created else 200
     if idempotency_key:

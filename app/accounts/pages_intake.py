@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from app.accounts.forms import PLATFORMS, parse_account_text
 from app.accounts.intake import claim_key, request_fingerprint, store_answer, take_in_once
@@ -44,7 +43,7 @@ def intake_form(request: Request, who: Submitter) -> Response:
 
 
 @router.post("/accounts/new")
-async def intake_submit(
+def intake_submit(
     request: Request, who: Submitter, db: SessionDep, settings: SettingsDep,
     tasks: BackgroundTasks, files: Files = None,
     account: Annotated[str, Form(max_length=2048)] = "",
@@ -59,18 +58,16 @@ async def intake_submit(
     user_id, key = who.user.id or 0, f"form:{submission}" if submission else ""
     state = request.app.state
     try:
-        submitted = await submitted_files(files, settings, [post_url], [posted_at])
+        submitted = submitted_files(files, settings, [post_url], [posted_at])
         # the slow checks before the first write (the key's claim), so no lock is held
-        checked = await run_in_threadpool(check_files, db, settings, submitted) \
-            if submitted else []
+        checked = check_files(db, settings, submitted) if submitted else []
         earlier = claim_key(db, user_id, key, request_fingerprint(form, submitted)) \
             if key else None
         if earlier is not None:  # a double click: the first submission's answer
             return RedirectResponse(json.loads(earlier.response)["location"], status_code=303)
         parsed = parse_account_text(account, platform)
-        outcome = await run_in_threadpool(
-            take_in_once, db, settings, state.match_engine, who.actor, parsed=parsed,
-            files=submitted, notes=notes, checked=checked)
+        outcome = take_in_once(db, settings, state.match_engine, who.actor, parsed=parsed,
+                               files=submitted, notes=notes, checked=checked)
         target = f"/accounts/{outcome.account.id}"
         if key:
             store_answer(db, user_id, key, 303, {"location": target})

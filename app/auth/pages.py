@@ -46,7 +46,7 @@ def login_form(request: Request, settings: SettingsDep, next: str = "/") -> Resp
 
 
 @router.post("/login", dependencies=[Depends(PUBLIC)])
-async def login_submit(
+def login_submit(
     request: Request, db: SessionDep, settings: SettingsDep,
     username: Annotated[str, Form(max_length=64)] = "",
     password: Annotated[str, Form(max_length=256)] = "",

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from app.audit.service import record
 from app.auth.deps import SettingsDep
@@ -33,17 +32,17 @@ def cell_photos_api(who: EstateReader, cell: CellDep, db: SessionDep,
 
 
 @router.post("/api/v1/cells/{cell_id}/photos", status_code=201)
-async def cell_photos_upload_api(
+def cell_photos_upload_api(
     who: Librarian, cell: CellDep, db: SessionDep, settings: SettingsDep, files: Files = None,
     taken_on: Annotated[str, Form(max_length=10, description="YYYY-MM-DD")] = "",
 ) -> JSONResponse:
     """All or nothing: a refused file refuses the lot (409/413/415/422 naming each file)."""
-    uploads = await read_files(files, settings.max_upload_bytes)
+    uploads = read_files(files, settings.max_upload_bytes)
     day = parse_date(taken_on, "date taken")
     tz = settings.local_timezone
-    photos, dupes = await run_in_threadpool(
-        add_reference_photos, db, settings, who.actor, cell_id=cell.id or 0, files=uploads,
-        taken_on=day_start(day, tz) if day else None)
+    photos, dupes = add_reference_photos(db, settings, who.actor, cell_id=cell.id or 0,
+                                         files=uploads,
+                                         taken_on=day_start(day, tz) if day else None)
     body = {"photos": [photo_facts(p, db.get_one(Image, p.image_id), tz) for p in photos],
             "already_in_library": dupes}
     return JSONResponse(body, status_code=201 if dupes < len(photos) else 200)

@@ -19,11 +19,13 @@ Files = Annotated[list[UploadFile] | None, File(description="JPEG, PNG or WebP i
 PerFile = Annotated[list[str] | None, Form(description="one for all files, or one per file")]
 
 
-async def read_files(files: list[UploadFile] | None, limit: int) -> list[tuple[str, bytes]]:
-    """(display name, bytes) of each chosen file; an empty file input sends a nameless part."""
+def read_files(files: list[UploadFile] | None, limit: int) -> list[tuple[str, bytes]]:
+    """(display name, bytes) of each chosen file; an empty file input sends a nameless part.
+    Synchronous, for routes that run in the thread pool: nothing here blocks the event loop,
+    and neither does their database work."""
     out = []
     for upload in files or []:
-        data = await upload.read(limit + 1)  # the middleware caps the body; this caps a file
+        data = upload.file.read(limit + 1)  # the middleware caps the body; this caps a file
         if not upload.filename and not data:
             continue
         out.append((clean_filename(upload.filename), data))
@@ -41,10 +43,10 @@ def per_file(values: list[str] | None, count: int, what: str) -> list[str]:
     return values
 
 
-async def submitted_files(request_files: Files, settings: Settings, post_urls: list[str] | None,
-                          posted_ats: list[str] | None) -> list[SubmittedFile]:
+def submitted_files(request_files: Files, settings: Settings, post_urls: list[str] | None,
+                    posted_ats: list[str] | None) -> list[SubmittedFile]:
     """The uploaded images with their post URL and time (a time without offset is local)."""
-    files = await read_files(request_files, settings.max_upload_bytes)
+    files = read_files(request_files, settings.max_upload_bytes)
     urls = per_file(post_urls, len(files), "post_url")
     times = per_file(posted_ats, len(files), "posted_at")
     tz = settings.local_timezone

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from app.audit.service import record
 from app.auth.deps import Principal, SettingsDep
@@ -50,15 +49,15 @@ def cell_photos_page(request: Request, who: EstateReader, cell: CellDep, db: Ses
 
 
 @router.post("/estate/cells/{cell_id}/photos")
-async def cell_photos_upload(
+def cell_photos_upload(
     request: Request, who: Librarian, cell: CellDep, db: SessionDep, settings: SettingsDep,
     files: Files = None, taken_on: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    uploads = await read_files(files, settings.max_upload_bytes)
+    uploads = read_files(files, settings.max_upload_bytes)
     try:
         day = parse_date(taken_on, "date taken")
-        photos, dupes = await run_in_threadpool(
-            add_reference_photos, db, settings, who.actor, cell_id=cell.id or 0, files=uploads,
+        photos, dupes = add_reference_photos(
+            db, settings, who.actor, cell_id=cell.id or 0, files=uploads,
             taken_on=day_start(day, settings.local_timezone) if day else None)
     except AppError as exc:
         return refused(db, exc, _page, request, db, settings, who, cell,

@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from app.audit.service import record
 from app.auth.deps import SettingsDep
@@ -24,7 +23,7 @@ router = APIRouter()
 
 
 @router.post("/api/v1/images", status_code=201)
-async def intake_api(
+def intake_api(
     request: Request, who: Submitter, db: SessionDep, settings: SettingsDep,
     tasks: BackgroundTasks, files: Files = None, post_url: PerFile = None,
     posted_at: PerFile = None,
@@ -32,11 +31,11 @@ async def intake_api(
     """Submit one or many evidence images; answers with each image's ranked candidates.
     All-or-nothing: any refused file refuses the lot (`detail` names each). Feature matches
     follow shortly (`GET /api/v1/images/{id}/candidates`, `second_stage_done`)."""
-    submitted = await submitted_files(files, settings, post_url, posted_at)
-    results = await run_in_threadpool(take_in_evidence, db, settings, who.actor, submitted)
+    submitted = submitted_files(files, settings, post_url, posted_at)
+    results = take_in_evidence(db, settings, who.actor, submitted)
     ids = [r.image.id or 0 for r in results]
     state = request.app.state
-    await run_in_threadpool(match_new, db, state, who.actor, ids, tasks)
+    match_new(db, state, who.actor, ids, tasks)
     tz = settings.local_timezone
     images = [{**result_facts(r, tz), **candidates_json(db, r.image.id or 0, tz)}
               for r in results]

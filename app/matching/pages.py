@@ -11,7 +11,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
 
 from app.audit.service import record
 from app.auth.deps import SettingsDep
@@ -42,7 +41,7 @@ def _intake_page(request: Request, settings: Settings, *, error: str = "",
 
 
 @router.post("/intake")
-async def intake_submit(
+def intake_submit(
     request: Request, who: Submitter, db: SessionDep, settings: SettingsDep,
     tasks: BackgroundTasks, files: Files = None,
     post_url: Annotated[str, Form(max_length=2048)] = "",
@@ -51,10 +50,10 @@ async def intake_submit(
     form = {"post_url": post_url, "posted_at": posted_at}
     state = request.app.state
     try:
-        submitted = await submitted_files(files, settings, [post_url], [posted_at])
-        results = await run_in_threadpool(take_in_evidence, db, settings, who.actor, submitted)
+        submitted = submitted_files(files, settings, [post_url], [posted_at])
+        results = take_in_evidence(db, settings, who.actor, submitted)
         ids = [r.image.id or 0 for r in results]
-        await run_in_threadpool(match_new, db, state, who.actor, ids, tasks)
+        match_new(db, state, who.actor, ids, tasks)
     except AppError as exc:
         return refused(db, exc, _intake_page, request, settings, form=form,
                        problems=problems_of(exc))

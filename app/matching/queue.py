@@ -46,6 +46,14 @@ def claim_next(session: Session, now: datetime) -> int | None:
         # another worker took it between the look and the claim (SQLite): look again
 
 
+def release(session: Session, image_id: int) -> None:
+    """Give a claimed stage back (its run was cut off by the database going away), so that
+    it is taken up again at once rather than when the lease lapses."""
+    session.execute(update(MatchRun).where(col(MatchRun.image_id) == image_id,
+                                           col(MatchRun.second_stage_at).is_(None))
+                    .values(claimed_at=None, attempts=col(MatchRun.attempts) - 1))
+
+
 def waiting(session: Session) -> int:
     """Second stages not done yet (running, queued or given up after MAX_ATTEMPTS)."""
     return session.exec(select(func.count()).select_from(MatchRun)

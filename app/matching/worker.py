@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -37,9 +38,26 @@ def drain(factory: Callable[[], Session], engine: MatchEngine, *,
             image_id = queue.claim_next(session, utcnow())
         if image_id is None:
             break
-        run_second_stage(factory, engine, WORKER_ACTOR, image_id)
+        try:
+            run_second_stage(factory, engine, WORKER_ACTOR, image_id)
+        except SQLAlchemyError:  # the database went away mid-stage: hand the claim back
+            _release_when_back(factory, image_id, stop)
+            raise
         done += 1
     return done
+
+
+def _release_when_back(factory: Callable[[], Session], image_id: int,
+                       stop: threading.Event | None, patience: float = 60.0) -> None:
+    waited = 0.0
+    while waited < patience and (stop is None or not stop.is_set()):
+        try:
+            with unit_of_work(factory) as session:
+                queue.release(session, image_id)
+            return
+        except SQLAlchemyError:
+            time.sleep(1.0)
+            waited += 1.0
 
 
 def run(settings: Settings, stop: threading.Event) -> None:

@@ -122,3 +122,16 @@ def test_the_index_never_takes_in_a_row_that_was_rolled_back(live):
     with factory() as s:
         linked = s.exec(select(Match).where(Match.query_image_id.in_([unrelated, repost]))).all()
         assert linked == []
+
+
+def test_a_claim_given_back_is_taken_up_at_once_without_using_an_attempt(live):
+    settings, factory, index = live
+    image_id = _store(settings, factory, index, scenes.jpeg(scenes.room(21)))
+    now = utcnow()
+    with unit_of_work(factory) as s:
+        assert queue.claim_next(s, now) == image_id
+    with unit_of_work(factory) as s:  # the database went away mid-stage, and came back
+        queue.release(s, image_id)
+    with unit_of_work(factory) as s:
+        assert queue.claim_next(s, now) == image_id
+        assert s.get(MatchRun, image_id).attempts == 1

@@ -114,9 +114,11 @@ def serve(
     for process in matchers:
         process.start()
     try:
+        # keep-alive longer than a client's own (httpx 5 s, browsers and proxies 60 s or
+        # more): the client closes an idle connection first, never racing the server's close
         uvicorn.run("app.main:create_app", factory=True, host=host or settings.host,
                     port=port or settings.port, workers=workers or settings.workers,
-                    proxy_headers=True, server_header=False)
+                    proxy_headers=True, server_header=False, timeout_keep_alive=75)
     finally:
         stop.set()
         for process in matchers:

@@ -142,6 +142,16 @@ def _match_worker(stop: threading.Event) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group
     logging.basicConfig(level=logging.INFO)
+    parent = os.getppid()
+
+    def follow_parent() -> None:
+        # The server may end without telling us (uvicorn re-raises SIGTERM after its own
+        # shutdown, and a SIGKILL leaves no chance): a worker never outlives its server.
+        while not stop.wait(1.0):
+            if os.getppid() != parent:
+                stop.set()
+
+    threading.Thread(target=follow_parent, name="follow-parent", daemon=True).start()
     run(get_settings(), stop)
 
 

@@ -1,0 +1,66 @@
+"""`cellwatch serve` as an operator runs it: web server and match worker start and stop together."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from app import migrations
+from tests.test_request_errors import _free_port
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_serve_starts_a_match_worker_that_never_outlives_it(tmp_path):
+    migrations.upgrade(f"sqlite:///{tmp_path}/cellwatch.db")
+    port = _free_port()
+    env = {**os.environ, "CELLWATCH_DATA_DIR": str(tmp_path), "CELLWATCH_PORT": str(port),
+           "CELLWATCH_MATCH_WORKERS": "1"}
+    server = subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()",
+                               "serve"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        workers = [pid for pid in _children(server.pid)
+                   if "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text()]
+        assert len(workers) == 1
+        nice = int(Path(f"/proc/{workers[0]}/stat").read_text().rsplit(")", 1)[1].split()[16])
+        assert nice > 0  # it gives way to the web server
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+        deadline = time.monotonic() + 10
+        while _alive(workers[0]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _alive(workers[0])
+    finally:
+        if server.poll() is None:
+            server.kill()

@@ -108,7 +108,7 @@ def serve(
     _fewer_malloc_arenas()
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
-    matchers = [context.Process(target=_match_worker, args=(stop,), daemon=True,
+    matchers = [context.Process(target=_match_worker, args=(stop, os.getpid()), daemon=True,
                                 name=f"cellwatch-match-{n}")
                 for n in range(settings.match_workers)]
     for process in matchers:
@@ -136,13 +136,12 @@ def _fewer_malloc_arenas() -> None:
         ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX, for this process too
 
 
-def _match_worker(stop: threading.Event) -> None:
+def _match_worker(stop: threading.Event, parent: int) -> None:
     """A match worker process started by `serve`; the parent stops it through `stop`."""
     from app.matching.worker import run
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group
     logging.basicConfig(level=logging.INFO)
-    parent = os.getppid()
 
     def follow_parent() -> None:
         # The server may end without telling us (uvicorn re-raises SIGTERM after its own

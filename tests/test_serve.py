@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from app import migrations
 from tests.test_request_errors import _free_port
@@ -26,6 +27,10 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _nice(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -34,7 +39,8 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_serve_starts_a_match_worker_that_never_outlives_it(tmp_path):
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
+def test_serve_starts_a_match_worker_that_never_outlives_it(tmp_path, how):
     migrations.upgrade(f"sqlite:///{tmp_path}/cellwatch.db")
     port = _free_port()
     env = {**os.environ, "CELLWATCH_DATA_DIR": str(tmp_path), "CELLWATCH_PORT": str(port),
@@ -53,9 +59,11 @@ def test_serve_starts_a_match_worker_that_never_outlives_it(tmp_path):
         workers = [pid for pid in _children(server.pid)
                    if "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text()]
         assert len(workers) == 1
-        nice = int(Path(f"/proc/{workers[0]}/stat").read_text().rsplit(")", 1)[1].split()[16])
-        assert nice > 0  # it gives way to the web server
-        server.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        while _nice(workers[0]) == 0 and time.monotonic() < deadline:  # still starting up
+            time.sleep(0.2)
+        assert _nice(workers[0]) > 0  # it gives way to the web server
+        server.send_signal(how)
         server.wait(30)
         deadline = time.monotonic() + 10
         while _alive(workers[0]) and time.monotonic() < deadline:

@@ -209,11 +209,27 @@ class MatchEngine:
         # with both orientations, and its border-trimmed hash with the trimmed ones
         return [image.phash, image.phash, image.phash_trim]
 
-    def near_duplicates(self, session: Session, image: Image) -> list[Hit]:
-        """Stage one: global-hash neighbours within the measured threshold (fast, exact)."""
-        self.refresh(session)
-        found = self.hashes.query(self._query_values(image), self.limits.global_max_distance)
+    def near_duplicates(self, session: Session, image: Image, *, refresh: bool = True,
+                        batch: HammingIndex | None = None) -> list[Hit]:
+        """Stage one: global-hash neighbours within the measured threshold (fast, exact).
+        `refresh=False`: the caller brought the index up to date for a whole submission;
+        `batch`: that submission's earlier images (uncommitted, so not in the index)."""
+        if refresh:
+            self.refresh(session)
+        values = self._query_values(image)
+        found = self.hashes.query(values, self.limits.global_max_distance)
+        if batch is not None and len(batch):
+            found += batch.query(values, self.limits.global_max_distance)
         return [Hit(i, d) for i, d in found if i != image.id]
+
+    @staticmethod
+    def batch_index() -> HammingIndex:
+        """An index of one submission's own images, to link them to each other."""
+        return HammingIndex(columns=3)
+
+    @staticmethod
+    def hold(batch: HammingIndex, image: Image) -> None:
+        batch.add([image.id or 0], [[image.phash, image.phash_mirror, image.phash_trim]])
 
     def shortlist(self, session: Session, image: Image, features: bytes) -> list[Hit]:
         """Stage two's candidates: nearest global hashes plus most descriptor votes."""

@@ -47,11 +47,16 @@ def first_stage(session: Session, engine: MatchEngine, actor: Actor,
                 image_ids: Iterable[int]) -> list[Match]:
     """Near-duplicate candidates for new images, stored for review (in the caller's txn)."""
     found: list[Match] = []
+    image_ids = list(image_ids)
+    if image_ids:
+        engine.refresh(session)  # once for the submission (committed rows only)
+    batch = engine.batch_index()  # ...so its own images are compared here
     for image_id in image_ids:
         image = session.get(Image, image_id)
         if image is None or session.get(MatchRun, image_id) is not None:
             continue  # already matched when it first came in
-        hits = engine.near_duplicates(session, image)
+        hits = engine.near_duplicates(session, image, refresh=False, batch=batch)
+        engine.hold(batch, image)
         candidates = session.exec(select(Image).where(
             col(Image.id).in_([h.image_id for h in hits]))).all() if hits else []
         new = [m for c in candidates

@@ -135,3 +135,15 @@ def test_a_claim_given_back_is_taken_up_at_once_without_using_an_attempt(live):
     with unit_of_work(factory) as s:
         assert queue.claim_next(s, now) == image_id
         assert s.get(MatchRun, image_id).attempts == 1
+
+
+def test_images_of_one_submission_are_linked_to_each_other(live):
+    """They are not in any index yet (nothing is committed), yet a re-post sent together with
+    its original is a candidate like any other."""
+    settings, factory, index = live
+    scene = scenes.room(31)
+    with unit_of_work(factory) as s:
+        first, _ = ingest_image(s, settings, SYSTEM, data=scenes.jpeg(scene), filename="a.jpg")
+        again, _ = ingest_image(s, settings, SYSTEM, data=scenes.repost(scene), filename="b.jpg")
+        found = service.first_stage(s, index, SYSTEM, [first.id, again.id])
+        assert [(m.query_image_id, m.candidate_image_id) for m in found] == [(again.id, first.id)]

@@ -64,8 +64,12 @@ class Linker:
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.every):
+        pause = self.every
+        while not self._stop.wait(pause):
             try:
                 link_all(self.engine, self.factory)
-            except SQLAlchemyError:  # the database is away: the next pass tries again
-                log.warning("audit linking failed; retrying", exc_info=True)
+                pause = self.every
+            except SQLAlchemyError:  # the database is away: try again, less and less often
+                log.warning("audit linking failed; retrying in %.0f s", pause * 2,
+                            exc_info=pause == self.every)
+                pause = min(pause * 2, 60.0)

@@ -12,6 +12,7 @@ def test_readyz_ready_when_migrations_are_current(client):
     body = client.get("/readyz").json()
     assert body["status"] == "ready"
     assert set(body["audit_chain"]) == {"unlinked", "oldest_seconds"}
+    assert body["second_stages"] == {"waiting": 0, "oldest_seconds": 0.0, "failed": 0}
 
 
 def test_readyz_shows_how_far_audit_linking_is_behind(client, session):
@@ -40,3 +41,18 @@ def test_readyz_not_ready_with_pending_migrations(tmp_path):
     with TestClient(app) as client:
         r = client.get("/readyz")
     assert r.status_code == 503 and r.json()["database"] == "migrations pending"
+
+
+def test_readyz_shows_the_second_stages_waiting(client, session, settings):
+    from app.evidence.images import ingest_image
+    from app.matching import service
+    from app.matching.engine import MatchEngine
+    from tests.conftest import TEST_ACTOR
+    from tests.matching import scenes
+
+    image, _ = ingest_image(session, settings, TEST_ACTOR, data=scenes.jpeg(scenes.room(3)),
+                            filename="x.jpg")
+    service.first_stage(session, MatchEngine(), TEST_ACTOR, [image.id])
+    session.commit()  # stored, first stage done; no worker has taken its second stage yet
+    queued = client.get("/readyz").json()["second_stages"]
+    assert queued["waiting"] == 1 and queued["failed"] == 0 and queued["oldest_seconds"] >= 0

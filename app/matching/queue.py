@@ -8,7 +8,8 @@ MAX_ATTEMPTS times in all: every stored image gets its matching done, or a recor
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
@@ -52,6 +53,27 @@ def release(session: Session, image_id: int) -> None:
     session.execute(update(MatchRun).where(col(MatchRun.image_id) == image_id,
                                            col(MatchRun.second_stage_at).is_(None))
                     .values(claimed_at=None, attempts=col(MatchRun.attempts) - 1))
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """The queue as an operator watches it: stages to run, since when, and given up."""
+
+    waiting: int
+    oldest_at: datetime | None
+    failed: int  # no attempt left: the reason is on the match run, the page shows it
+
+
+def backlog(session: Session) -> Backlog:
+    pending = col(MatchRun.second_stage_at).is_(None)
+    count, oldest = session.exec(
+        select(func.count(), func.min(MatchRun.first_stage_at))
+        .where(pending, col(MatchRun.attempts) < MAX_ATTEMPTS)).one()
+    failed = session.exec(select(func.count()).select_from(MatchRun)
+                          .where(pending, col(MatchRun.attempts) >= MAX_ATTEMPTS)).one()
+    if oldest is not None and oldest.tzinfo is None:  # aggregates skip the column type
+        oldest = oldest.replace(tzinfo=UTC)
+    return Backlog(int(count or 0), oldest, int(failed or 0))
 
 
 def waiting(session: Session) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app.audit.service import Actor, record
@@ -127,11 +128,16 @@ def review(session: Session, actor: Actor, match: Match, *, confirm: bool, note:
         raise Conflict(f"This match was already {match.status} by someone else; reload.")
     if len(note) > 500:
         raise Unprocessable("The note must be at most 500 characters.")
-    match.status = "confirmed" if confirm else "rejected"
-    match.reviewed_by = actor.user_id
-    match.reviewed_at = utcnow()
-    match.review_note = note.strip()
-    session.add(match)
+    # Conditional on the status still being the one read: of two reviewers deciding at once,
+    # exactly one decides (the match has no version column; its status plays that part).
+    decided = session.execute(
+        update(Match).where(col(Match.id) == match.id, col(Match.status) == expected_status)
+        .values(status="confirmed" if confirm else "rejected", reviewed_by=actor.user_id,
+                reviewed_at=utcnow(), review_note=note.strip()))
+    if decided.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(match)
+        raise Conflict(f"This match was already {match.status} by someone else; reload.")
+    session.refresh(match)
     record(session, actor, "match.confirm" if confirm else "match.reject", object_type="match",
            object_ids=[match.id or 0],
            details={"query_image": match.query_image_id,

@@ -130,3 +130,60 @@ def test_a_change_with_no_expected_version_still_moves_it_on(factory):
         with pytest.raises(Conflict):  # a page still showing version 1 is now stale
             service.set_status(session, Actor(user_id=None, name="test"), account,
                                AccountStatus.new, expected_version=1)
+
+
+def test_two_reviewers_decide_one_match_at_once_one_decides(factory, monkeypatch, tmp_path):
+    from app.audit.service import SYSTEM
+    from app.evidence.images import ingest_image
+    from app.matching import service as matching
+    from app.matching.models import Match
+    from app.settings import Settings
+    from tests.matching import scenes
+
+    settings = Settings(data_dir=tmp_path / "data")
+    with unit_of_work(factory) as session:
+        users = [User(username=n, role="analyst", password_hash="!", must_change_password=False)
+                 for n in ("ana", "bob")]
+        session.add_all(users)
+        first, _ = ingest_image(session, settings, SYSTEM, data=scenes.jpeg(scenes.room(4)),
+                                filename="a.jpg")
+        again, _ = ingest_image(session, settings, SYSTEM, data=scenes.repost(scenes.room(4)),
+                                filename="b.jpg")
+        match = Match(query_image_id=again.id, candidate_image_id=first.id, method="phash",
+                      distance=1)
+        session.add(match)
+        session.flush()
+        actors = [Actor(user_id=u.id, name=u.username) for u in users]
+        match_id = match.id
+
+    barrier = threading.Barrier(2, timeout=20)
+    original = matching.utcnow
+
+    def together():  # both have read "pending" and reach the UPDATE together
+        barrier.wait()
+        return original()
+
+    monkeypatch.setattr(matching, "utcnow", together)
+
+    def decide(actor, confirm):
+        def run():
+            try:
+                with unit_of_work(factory) as session:
+                    matching.review(session, actor, session.get(Match, match_id),
+                                    confirm=confirm)
+                return "ok", confirm
+            except Conflict as exc:
+                return "conflict", exc.message
+        return run
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(lambda job: job(),
+                                 [decide(actors[0], True), decide(actors[1], False)]))
+    assert sorted(kind for kind, _ in outcomes) == ["conflict", "ok"]
+    winner = next(v for kind, v in outcomes if kind == "ok")
+    with factory() as session:
+        stored = session.get(Match, match_id)
+        assert stored.status == ("confirmed" if winner else "rejected")
+        decisions = session.exec(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action.in_(["match.confirm", "match.reject"]))).one()
+        assert decisions == 1

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Account, AccountStatus, Attribution, AttributionStatus
@@ -131,12 +132,18 @@ def decide(session: Session, actor: Actor, row: Attribution, *, confirm: bool,
            note: str = "") -> Attribution:
     if row.status != AttributionStatus.suggested.value:
         raise Conflict(f"This attribution was already {row.status}; reload.")
-    row.status = (AttributionStatus.confirmed if confirm else AttributionStatus.rejected).value
-    row.decided_by = actor.user_id
-    row.decided_at = utcnow()
+    values: dict[str, object] = {
+        "status": (AttributionStatus.confirmed if confirm else AttributionStatus.rejected).value,
+        "decided_by": actor.user_id, "decided_at": utcnow()}
     if note.strip():
-        row.reason = note.strip()[:1000]
-    session.add(row)
+        values["reason"] = note.strip()[:1000]
+    # conditional on it still being a suggestion: of two people deciding at once, one decides
+    decided = session.execute(update(Attribution).where(
+        col(Attribution.id) == row.id,
+        col(Attribution.status) == AttributionStatus.suggested.value).values(**values))
+    session.refresh(row)
+    if decided.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"This attribution was already {row.status}; reload.")
     record(session, actor, "attribution.confirm" if confirm else "attribution.reject",
            object_type="attribution", object_ids=[row.id or 0],
            details={"account_id": row.account_id, "prisoner_id": row.prisoner_id})

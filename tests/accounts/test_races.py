@@ -187,3 +187,56 @@ def test_two_reviewers_decide_one_match_at_once_one_decides(factory, monkeypatch
         decisions = session.exec(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action.in_(["match.confirm", "match.reject"]))).one()
         assert decisions == 1
+
+
+def test_two_analysts_decide_one_attribution_at_once_one_decides(factory, monkeypatch):
+    from datetime import date
+
+    from app.accounts import attribution
+    from app.accounts.models import Attribution
+    from app.estate import service as estate
+
+    with unit_of_work(factory) as session:
+        users = [User(username=n, role="analyst", password_hash="!", must_change_password=False)
+                 for n in ("ana", "bob")]
+        account = Account(platform="instagram", handle="attributed_race")
+        session.add_all([*users, account])
+        session.flush()
+        prisoner = estate.create_prisoner(session, Actor(user_id=None, name="test"),
+                                          prison_number="A1234BC", surname="Smith",
+                                          forenames="John", date_of_birth=date(1990, 1, 1))
+        row = Attribution(account_id=account.id, prisoner_id=prisoner.id, basis_kind="manual",
+                          basis="cell A-1-001 on the photo's day")
+        session.add(row)
+        session.flush()
+        actors = [Actor(user_id=u.id, name=u.username) for u in users]
+        row_id = row.id
+
+    barrier = threading.Barrier(2, timeout=20)
+    original = attribution.utcnow
+
+    def together():  # both have read "suggested" and reach the UPDATE together
+        barrier.wait()
+        return original()
+
+    monkeypatch.setattr(attribution, "utcnow", together)
+
+    def decide(actor, confirm):
+        def run():
+            try:
+                with unit_of_work(factory) as session:
+                    attribution.decide(session, actor, session.get(Attribution, row_id),
+                                       confirm=confirm)
+                return "ok"
+            except Conflict:
+                return "conflict"
+        return run
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = list(pool.map(lambda job: job(),
+                                 [decide(actors[0], True), decide(actors[1], False)]))
+    assert sorted(outcomes) == ["conflict", "ok"]
+    with factory() as session:
+        decisions = session.exec(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action.in_(["attribution.confirm", "attribution.reject"]))).one()
+        assert decisions == 1

@@ -24,7 +24,7 @@ from app.db import make_engine, make_session_factory, unit_of_work
 from app.estate import service as estate
 from app.main import create_app
 from app.matching import worker as match_worker
-from app.matching.queue import waiting
+from app.matching.queue import backlog
 from app.settings import Settings
 from tests.conftest import PASSWORD
 from tests.matching import scenes
@@ -136,9 +136,9 @@ def test_a_unit_at_work_at_once_sees_no_error_and_keeps_its_chain(unit):
     assert statuses[201] >= 16 + 6  # every upload stored, every takedown drafted
     with factory() as s:  # every stored image gets its second stage from the match worker
         deadline = time.monotonic() + 60
-        while waiting(s) and time.monotonic() < deadline:
+        while backlog(s).waiting and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert waiting(s) == 0
+        assert backlog(s).waiting == 0
     # the linker (and a last pass here, once the worker's events are in) chains them all
     link_all(engine, factory)
     with factory() as s:

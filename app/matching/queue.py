@@ -74,9 +74,3 @@ def backlog(session: Session) -> Backlog:
     if oldest is not None and oldest.tzinfo is None:  # aggregates skip the column type
         oldest = oldest.replace(tzinfo=UTC)
     return Backlog(int(count or 0), oldest, int(failed or 0))
-
-
-def waiting(session: Session) -> int:
-    """Second stages not done yet (running, queued or given up after MAX_ATTEMPTS)."""
-    return session.exec(select(func.count()).select_from(MatchRun)
-                        .where(col(MatchRun.second_stage_at).is_(None))).one()

@@ -74,10 +74,10 @@ def test_a_worker_finishes_what_a_killed_process_left(live):
     # another photo of the same room comes in; its process dies before the second stage
     other = _store(settings, factory, index, scenes.other_viewpoint(scenes.room(7)))
     with unit_of_work(factory) as s:
-        assert queue.waiting(s) == 1
+        assert queue.backlog(s).waiting == 1
     assert drain(factory, index) == 1
     with unit_of_work(factory) as s:
-        assert queue.waiting(s) == 0
+        assert queue.backlog(s).waiting == 0
         run = s.get(MatchRun, other)
         assert run.second_stage_at is not None and run.error == ""
         pair = s.exec(select(Match).where(Match.query_image_id == other)).all()

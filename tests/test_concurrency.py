@@ -138,7 +138,7 @@ def test_a_unit_at_work_at_once_sees_no_error_and_keeps_its_chain(unit):
         deadline = time.monotonic() + 60
         while backlog(s).waiting and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert backlog(s).waiting == 0
+        assert backlog(s).waiting == 0 and backlog(s).failed == 0
     # the linker (and a last pass here, once the worker's events are in) chains them all
     link_all(engine, factory)
     with factory() as s:

@@ -132,6 +132,29 @@ def test_a_change_with_no_expected_version_still_moves_it_on(factory):
                                AccountStatus.new, expected_version=1)
 
 
+def _decide_at_once(factory, monkeypatch, module, decisions):
+    """Run each decision in a thread of its own; all reach their UPDATE together (the clock
+    read just before it waits for the others). -> [("ok", result) | ("conflict", message)]"""
+    barrier = threading.Barrier(len(decisions), timeout=20)
+    original = module.utcnow
+
+    def together():
+        barrier.wait()
+        return original()
+
+    monkeypatch.setattr(module, "utcnow", together)
+
+    def run(decision):
+        try:
+            with unit_of_work(factory) as session:
+                return "ok", decision(session)
+        except Conflict as exc:
+            return "conflict", exc.message
+
+    with ThreadPoolExecutor(len(decisions)) as pool:
+        return list(pool.map(run, decisions))
+
+
 def test_two_reviewers_decide_one_match_at_once_one_decides(factory, monkeypatch, tmp_path):
     from app.audit.service import SYSTEM
     from app.evidence.images import ingest_image
@@ -156,34 +179,16 @@ def test_two_reviewers_decide_one_match_at_once_one_decides(factory, monkeypatch
         actors = [Actor(user_id=u.id, name=u.username) for u in users]
         match_id = match.id
 
-    barrier = threading.Barrier(2, timeout=20)
-    original = matching.utcnow
-
-    def together():  # both have read "pending" and reach the UPDATE together
-        barrier.wait()
-        return original()
-
-    monkeypatch.setattr(matching, "utcnow", together)
-
     def decide(actor, confirm):
-        def run():
-            try:
-                with unit_of_work(factory) as session:
-                    matching.review(session, actor, session.get(Match, match_id),
-                                    confirm=confirm)
-                return "ok", confirm
-            except Conflict as exc:
-                return "conflict", exc.message
-        return run
+        return lambda session: matching.review(session, actor, session.get(Match, match_id),
+                                               confirm=confirm).status
 
-    with ThreadPoolExecutor(2) as pool:
-        outcomes = list(pool.map(lambda job: job(),
-                                 [decide(actors[0], True), decide(actors[1], False)]))
+    outcomes = _decide_at_once(factory, monkeypatch, matching,
+                               [decide(actors[0], True), decide(actors[1], False)])
     assert sorted(kind for kind, _ in outcomes) == ["conflict", "ok"]
     winner = next(v for kind, v in outcomes if kind == "ok")
     with factory() as session:
-        stored = session.get(Match, match_id)
-        assert stored.status == ("confirmed" if winner else "rejected")
+        assert session.get(Match, match_id).status == winner
         decisions = session.exec(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action.in_(["match.confirm", "match.reject"]))).one()
         assert decisions == 1
@@ -212,30 +217,13 @@ def test_two_analysts_decide_one_attribution_at_once_one_decides(factory, monkey
         actors = [Actor(user_id=u.id, name=u.username) for u in users]
         row_id = row.id
 
-    barrier = threading.Barrier(2, timeout=20)
-    original = attribution.utcnow
-
-    def together():  # both have read "suggested" and reach the UPDATE together
-        barrier.wait()
-        return original()
-
-    monkeypatch.setattr(attribution, "utcnow", together)
-
     def decide(actor, confirm):
-        def run():
-            try:
-                with unit_of_work(factory) as session:
-                    attribution.decide(session, actor, session.get(Attribution, row_id),
-                                       confirm=confirm)
-                return "ok"
-            except Conflict:
-                return "conflict"
-        return run
+        return lambda session: attribution.decide(
+            session, actor, session.get(Attribution, row_id), confirm=confirm).status
 
-    with ThreadPoolExecutor(2) as pool:
-        outcomes = list(pool.map(lambda job: job(),
-                                 [decide(actors[0], True), decide(actors[1], False)]))
-    assert sorted(outcomes) == ["conflict", "ok"]
+    outcomes = _decide_at_once(factory, monkeypatch, attribution,
+                               [decide(actors[0], True), decide(actors[1], False)])
+    assert sorted(kind for kind, _ in outcomes) == ["conflict", "ok"]
     with factory() as session:
         decisions = session.exec(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action.in_(["attribution.confirm", "attribution.reject"]))).one()

@@ -35,6 +35,7 @@ from app.evidence.limits import UploadSizeLimit, body_limit
 from app.matching import api as matching_api
 from app.matching import pages as matching_pages
 from app.matching.engine import Limits, MatchEngine
+from app.memory import Trimmer
 from app.middleware import ErrorBoundary, RetryTransactions, SecurityHeaders
 from app.reports import pages as reports_pages
 from app.search import api as search_api
@@ -46,6 +47,8 @@ from app.takedowns import pages_create as takedown_pages_create
 from app.takedowns import pages_detail as takedown_pages_detail
 from app.takedowns import pages_platforms as takedown_pages_platforms
 from app.web import STATIC_DIR
+
+TRIM_SECONDS = 5.0  # see app/memory.py
 
 
 @asynccontextmanager
@@ -61,7 +64,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.audit_link_seconds > 0:
         linker = Linker(app.state.engine, app.state.session_factory, settings.audit_link_seconds)
         linker.start()
+    trimmer = Trimmer(every=TRIM_SECONDS)
+    trimmer.start()
     yield
+    trimmer.stop()
     if linker is not None:
         linker.stop()
     app.state.match_engine.close()

@@ -21,6 +21,7 @@ from app.db import make_engine, make_session_factory, unit_of_work, utcnow
 from app.matching import queue
 from app.matching.engine import Limits, MatchEngine
 from app.matching.jobs import run_second_stage
+from app.memory import release_freed_memory
 from app.settings import Settings
 
 log = logging.getLogger("cellwatch.matching")
@@ -77,6 +78,8 @@ def run(settings: Settings, stop: threading.Event) -> None:
             try:
                 if drain(factory, engine, stop=stop) == 0:
                     stop.wait(IDLE_SECONDS)
+                else:
+                    release_freed_memory()
             except SQLAlchemyError:  # the database is away: wait and look again
                 log.warning("match worker: database unavailable", exc_info=True)
                 stop.wait(2.0)

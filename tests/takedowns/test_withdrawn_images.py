@@ -1,0 +1,77 @@
+"""A withdrawn evidence image never leaves in a notice sent after its withdrawal: a notice
+already due fails with the reason instead of sending it, and every pack made from then on
+lists it as withdrawn, without its picture."""
+
+import base64
+
+from sqlmodel import select
+
+from app.matching.withdrawal import withdraw
+from app.takedowns import notices, outbox, packfiles, service
+from app.takedowns.models import Notice
+from tests.conftest import TEST_ACTOR
+from tests.takedowns.conftest import doer, set_platform
+from tests.takedowns.helpers import factory_of, fresh, unzip
+from tests.takedowns.test_delivery import approved, send
+
+
+def _withdraw(session, settings, image):
+    withdraw(session, settings, TEST_ACTOR, image=image, reason="Posted by the victim, not "
+                                                                  "from the cell")
+    session.commit()
+
+
+def _pictures(data):
+    manifest, names = unzip(data)
+    return manifest, sorted(n for n in names if n.startswith("images/"))
+
+
+def test_a_notice_due_before_the_withdrawal_is_not_sent_with_it(session, settings, world,
+                                                                webhook):
+    set_platform(session, "webhook", f"{webhook.url}/ok")
+    td = approved(session, settings, world)
+    sender = doer(world.analyst)
+    done = service.transition(session, settings, sender, td.id, "send", version=td.version)
+    assert done.notice.delivery == "pending"  # stored as due; the pack holds both pictures
+    session.commit()
+    due = session.get(Notice, done.notice.id)
+    assert len(_pictures(packfiles.read(settings, due.pack_key))[1]) == 2
+    gone = world.images[1]
+    _withdraw(session, settings, gone)  # between the commit and the delivery
+
+    result = outbox.deliver_now(factory_of(session), settings, sender.actor, done.notice.id)
+    session.expire_all()
+    assert webhook.received == []  # nothing left the service
+    assert "withdrawn since it was made" in result.error and str(gone.id) in result.error
+    failed = session.get(Notice, done.notice.id)
+    assert failed.delivery == "failed" and "withdrawn" in failed.error
+    assert fresh(session, td.id).state == "approved"  # it can be sent again
+
+    again = send(session, settings, world, fresh(session, td.id))
+    assert again.error == ""
+    [(_, payload)] = webhook.received
+    manifest, pictures = _pictures(base64.b64decode(payload["pack"]["content_base64"]))
+    assert len(pictures) == 1 and gone.sha256[:12] not in pictures[0]
+    entry = next(e for e in manifest["images"] if e["image_id"] == gone.id)
+    assert (entry["erased"], entry["file"], entry["display_sha256"]) == (True, None, None)
+    assert entry["captured_at"] is None  # its metadata went with it
+
+
+def test_renotices_after_a_withdrawal_carry_a_new_pack_without_it(session, settings, world,
+                                                                  webhook):
+    set_platform(session, "webhook", f"{webhook.url}/ok")
+    td = approved(session, settings, world)
+    assert send(session, settings, world, td).error == ""
+    first = session.exec(select(Notice)).one()
+    td = fresh(session, td.id)
+    account = world.account
+    held = notices.held_notices(session, td.id)
+    same = notices.pack_for(session, settings, td, account, first.sent_at, held)
+    assert same.sha256 == first.pack_sha256  # before: re-notices attach notice #1's pack
+
+    _withdraw(session, settings, world.images[0])
+    renewed = notices.pack_for(session, settings, td, account, first.sent_at, held)
+    assert renewed.sha256 != first.pack_sha256
+    manifest, pictures = _pictures(renewed.data)
+    assert len(pictures) == 1
+    assert [e["erased"] for e in manifest["images"]] == [True, False]

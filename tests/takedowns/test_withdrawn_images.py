@@ -11,7 +11,7 @@ from app.takedowns import notices, outbox, packfiles, service
 from app.takedowns.models import Notice
 from tests.conftest import TEST_ACTOR
 from tests.takedowns.conftest import doer, set_platform
-from tests.takedowns.helpers import factory_of, fresh, unzip
+from tests.takedowns.helpers import audits, factory_of, fresh, sign_in, unzip
 from tests.takedowns.test_delivery import approved, send
 
 
@@ -75,3 +75,21 @@ def test_renotices_after_a_withdrawal_carry_a_new_pack_without_it(session, setti
     manifest, pictures = _pictures(renewed.data)
     assert len(pictures) == 1
     assert [e["erased"] for e in manifest["images"]] == [True, False]
+
+
+def test_a_pack_holding_a_withdrawn_picture_is_no_longer_given_out(client, session, settings,
+                                                                   world, webhook):
+    set_platform(session, "webhook", f"{webhook.url}/ok")
+    td = approved(session, settings, world)
+    assert send(session, settings, world, td).error == ""
+    sign_in(client, world.analyst)
+    for url in (f"/takedowns/{td.id}/notices/1/pack", f"/takedowns/{td.id}/notices/1.eml"):
+        assert client.get(url).status_code == 200
+    before = len(audits(session, "takedown.disclosure"))
+    _withdraw(session, settings, world.images[1])
+    for url in (f"/takedowns/{td.id}/notices/1/pack", f"/takedowns/{td.id}/notices/1.eml"):
+        refused = client.get(url)
+        assert refused.status_code == 410 and "withdrawn since it was made" in refused.text
+    session.expire_all()
+    assert len(audits(session, "takedown.disclosure")) == before  # nothing left the service
+    assert session.exec(select(Notice)).one().pack_sha256  # the record of what was sent stays

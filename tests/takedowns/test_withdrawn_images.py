@@ -1,15 +1,25 @@
 """A withdrawn evidence image never leaves in a notice sent after its withdrawal: a notice
 already due fails with the reason instead of sending it, and every pack made from then on
-lists it as withdrawn, without its picture."""
+lists it as withdrawn, without its picture. And of two supervisors withdrawing one image at
+once (committed SQLite and PostgreSQL databases), exactly one does it."""
 
 import base64
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
 
 from sqlmodel import select
 
+from app.audit.service import Actor
+from app.db import unit_of_work
+from app.errors import Conflict
+from app.evidence import withdrawal as evidence_withdrawal
+from app.evidence.images import ingest_image
+from app.evidence.models import Image
 from app.matching.withdrawal import withdraw
 from app.takedowns import notices, outbox, packfiles, service
 from app.takedowns.models import Notice
 from tests.conftest import TEST_ACTOR
+from tests.evidence import samples
 from tests.takedowns.conftest import doer, set_platform
 from tests.takedowns.helpers import audits, factory_of, fresh, sign_in, unzip
 from tests.takedowns.test_delivery import approved, send
@@ -93,3 +103,34 @@ def test_a_pack_holding_a_withdrawn_picture_is_no_longer_given_out(client, sessi
     session.expire_all()
     assert len(audits(session, "takedown.disclosure")) == before  # nothing left the service
     assert session.exec(select(Notice)).one().pack_sha256  # the record of what was sent stays
+
+
+def test_two_supervisors_withdraw_at_once_one_does_it(live, monkeypatch):
+    with unit_of_work(live.factory) as s:
+        image_id = ingest_image(s, live.settings, TEST_ACTOR, data=samples.jpeg(seed=9),
+                                filename="a.jpg")[0].id
+    barrier = Barrier(2, timeout=20)
+    checked = evidence_withdrawal.check_reason
+
+    def together(reason):  # both have read the image as held, then both go for the UPDATE
+        barrier.wait()
+        return checked(reason)
+
+    monkeypatch.setattr(evidence_withdrawal, "check_reason", together)
+
+    def attempt(name):
+        try:
+            with unit_of_work(live.factory) as s:
+                withdraw(s, live.settings, Actor(user_id=None, name=name),
+                         image=s.get(Image, image_id), reason=f"{name} withdraws it")
+            return "withdrew"
+        except Conflict as exc:
+            return exc.message
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(attempt, ["sue", "sam"]))
+    assert outcomes[1] == "withdrew" and "already withdrawn" in outcomes[0], outcomes
+    with live.factory() as s:
+        events = audits(s, "evidence.image.withdrawn")
+        assert len(events) == 1 and events[0].purpose == f"{events[0].actor_name} withdraws it"
+        assert s.get(Image, image_id).withdrawal_reason == events[0].purpose

@@ -4,7 +4,7 @@ image; reference photos made from a withdrawn image leave the cell library."""
 
 import pytest
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app.errors import Conflict, Unprocessable
 from app.evidence.images import find_by_sha256, ingest_image
@@ -64,7 +64,7 @@ def test_a_withdrawn_reference_photo_leaves_the_library_and_the_index(session, s
     index.sync(session)
     assert index.size() == (0, 0)
     assert session.exec(select(ReferencePhoto).where(
-        ReferencePhoto.removed_at.is_(None))).all() == []  # type: ignore[union-attr]
+        col(ReferencePhoto.removed_at).is_(None))).all() == []
 
 
 def test_reasons_are_required_and_bounded_and_a_second_withdrawal_is_a_conflict(session,
@@ -80,3 +80,19 @@ def test_reasons_are_required_and_bounded_and_a_second_withdrawal_is_a_conflict(
     assert done.reason == "spaces are folded"
     with pytest.raises(Conflict):
         withdraw_image(session, settings, TEST_ACTOR, image=image, reason=REASON)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
+def test_the_dedupe_lookup_can_use_the_partial_index(session):
+    """At millions of images the intake's sha256 lookup must stay an index search."""
+    from sqlalchemy import text
+
+    bind = session.get_bind()
+    query = select(Image.id).where(Image.sha256 == "ab" * 32, col(Image.erased_at).is_(None))
+    sql = str(query.compile(bind, compile_kwargs={"literal_binds": True}))
+    if bind.dialect.name == "sqlite":
+        plan = " ".join(str(r) for r in session.execute(text(f"EXPLAIN QUERY PLAN {sql}")))
+    else:
+        session.execute(text("SET LOCAL enable_seqscan = off"))  # a small table: ask for the index
+        plan = " ".join(str(r) for r in session.execute(text(f"EXPLAIN {sql}")))
+    assert "uq_image_sha256_held" in plan, plan

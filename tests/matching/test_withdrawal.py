@@ -157,6 +157,8 @@ def test_pending_matches_leave_the_queue_and_confirmed_ones_stay(client, supervi
     queue = client.get("/review").text
     assert f'href="/images/{b}"' not in queue and f"/images/{a}/display" not in queue
 
+    own = client.get(f"/images/{a}/candidates").text  # the withdrawn image's own block
+    assert "withdrawn image" in own and f'src="/images/{a}/display"' not in own
     seen_from_b = client.get(f"/images/{b}").text  # the withdrawn candidate, no picture
     assert "withdrawn image" in seen_from_b and f'src="/images/{a}/display"' not in seen_from_b
     assert f"/matches/{pending.id}/confirm" not in seen_from_b  # nobody can confirm it now

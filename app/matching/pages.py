@@ -79,7 +79,8 @@ def candidates_fragment(request: Request, who: EvidenceReader, image: ImageDep, 
                         settings: SettingsDep) -> Response:
     """The candidates block alone: htmx polls it until the second stage is done."""
     return render(request, "matching/_candidates.html",
-                  candidates_context(db, image.id or 0, settings.local_timezone))
+                  {**candidates_context(db, image.id or 0, settings.local_timezone),
+                   "this_withdrawn": image.erased_at is not None})
 
 
 @router.get("/review")

@@ -148,5 +148,5 @@ def erase_image(session: Session, settings: Settings, actor: Actor, *, image_id:
     session.execute(delete(ImageFeatures).where(col(ImageFeatures.image_id) == image_id))
     storage.delete_on_commit(session, settings, image.storage_key)
     record(session, actor, "evidence.image.erased", object_type="image", object_ids=[image_id],
-           purpose=reason, details={"sha256": image.sha256})
+           purpose=reason, details={})  # nothing of the erased picture, its digest included
     return image

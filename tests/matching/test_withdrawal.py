@@ -213,3 +213,16 @@ def test_the_audit_event_names_who_why_and_what_but_holds_no_erased_data(client,
     for e in events:  # nothing the withdrawal wrote keeps what was erased
         text = json.dumps([e.details, e.purpose, e.object_ids])
         assert not any(s in text for s in secrets), e.action
+
+
+def test_a_stage_that_shortlisted_the_image_before_its_withdrawal_stores_no_match(
+        client, supervisor, session):
+    from app.matching.service import _store
+
+    held = _upload(client, scenes.jpeg(scenes.room(15)))["image_id"]
+    other = _upload(client, scenes.jpeg(scenes.room(16)), name="q.jpg")["image_id"]
+    assert _withdraw(client, held).status_code == 200
+    session.expire_all()
+    # what a second stage that read `held` as a candidate just before would store now
+    assert _store(session, session.get(Image, other), held, "features", 64, 40) is None
+    assert _match(session, held, other) is None

@@ -10,6 +10,7 @@ from app.estate.models import Cell, Establishment
 from app.evidence.models import EvidenceImage, Image, ReferencePhoto
 from app.evidence.presenters import image_facts, thumb_size
 from app.matching import service
+from app.matching.candidates import Candidate
 from app.matching.models import Match
 from app.web.dates import local_time
 
@@ -70,27 +71,66 @@ def describe(session: Session, image_id: int, matches: list[Match], tz: str) -> 
     return describe_pairs(session, [(m, image_id) for m in matches], tz)
 
 
+def _cell_words(entry: Candidate) -> dict[str, Any] | None:
+    if entry.cell is None:
+        return None
+    cell, est = entry.cell.cell, entry.cell.establishment
+    return {"cell_id": cell.id, "label": cell.label, "establishment": est.code,
+            "establishment_name": est.name}
+
+
+def describe_ranked(session: Session, image_id: int, tz: str) -> list[dict]:
+    """The image's ranked candidates as pages and the API show them: one entry per cell
+    (its strongest pair side by side, every matched reference photo of the cell listed
+    under it), then one per other held image. Each entry keeps the keys of its strongest
+    pair (`match`, `other`, `cells`, `posts`, ...) so that earlier readers still work."""
+    ranked = service.ranked_candidates(session, image_id)
+    pairs = {(p.match.id or 0): p for entry in ranked for p in entry.pairs}
+    described = {d["match"].id: d for d in describe(
+        session, image_id, [p.match for p in pairs.values()], tz)}
+    out = []
+    for rank, entry in enumerate(ranked, start=1):
+        photos = [{**described[p.match.id], "agreement": p.agreement}
+                  for p in entry.pairs if p.match.id in described]
+        if not photos:
+            continue
+        undecided = next((p["match"] for p in photos if p["match"].status == "pending"), None)
+        confirmed = next((p["match"] for p in photos if p["match"].status == "confirmed"), None)
+        out.append({**photos[0], "rank": rank, "kind": entry.kind, "cell": _cell_words(entry),
+                    "status": entry.status, "photos": photos, "undecided": undecided,
+                    "confirmed": confirmed})
+    return out
+
+
 def candidates_context(session: Session, image_id: int, tz: str) -> dict[str, Any]:
     """The candidates block of an image page; `pending` keeps it polling for the second stage
     (not once the stage has failed: the failure is shown instead)."""
     run = service.run_for(session, image_id)
     return {"image_id": image_id, "run": run,
             "pending": run is None or (run.second_stage_at is None and not run.error),
-            "candidates": describe(session, image_id, service.candidates_for(session, image_id),
-                                   tz)}
+            "candidates": describe_ranked(session, image_id, tz)}
+
+
+def _pair_json(c: dict[str, Any]) -> dict[str, Any]:
+    m = c["match"]
+    return {"match_id": m.id, "image_id": c["other"]["image_id"], "method": m.method,
+            "distance": m.distance, "score": m.inliers, "status": m.status,
+            "agreement": c["agreement"], "cells": c["cells"], "posts": c["posts"]}
 
 
 def candidates_json(session: Session, image_id: int, tz: str) -> dict[str, Any]:
+    """An image's candidates for the API: one entry per cell, then per other image, ranked.
+    An entry's first fields are those of its strongest pair (as before grouping); `kind`,
+    `cell`, `rank`, `agreement`, `decision` and `photos` (every pair of the entry) were
+    added (see app/matching/schemas.py)."""
     run = service.run_for(session, image_id)
-    rows = describe(session, image_id, service.candidates_for(session, image_id), tz)
+    rows = describe_ranked(session, image_id, tz)
     return {
         "second_stage_done": bool(run and run.second_stage_at),
         "second_stage_error": run.error if run and run.error else None,
-        "candidates": [{
-            "match_id": c["match"].id, "image_id": c["other"]["image_id"],
-            "method": c["match"].method, "distance": c["match"].distance,
-            "score": c["match"].inliers, "status": c["match"].status,
-            "cells": c["cells"], "posts": c["posts"]} for c in rows],
+        "candidates": [{**_pair_json(c), "rank": c["rank"], "kind": c["kind"],
+                        "cell": c["cell"], "decision": c["status"],
+                        "photos": [_pair_json(p) for p in c["photos"]]} for c in rows],
     }
 
 

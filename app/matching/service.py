@@ -13,6 +13,8 @@ from app.errors import Conflict, NotFound, Unprocessable
 from app.evidence.hashing import hamming, verify_features
 from app.evidence.models import Image, ImageFeatures, ReferencePhoto
 from app.evidence.reference import add_reference_from_image
+from app.matching import candidates
+from app.matching.candidates import Candidate
 from app.matching.engine import Hit, MatchEngine
 from app.matching.models import Match, MatchRun
 from app.settings import Settings
@@ -145,14 +147,75 @@ def review(session: Session, actor: Actor, match: Match, *, confirm: bool, note:
     return match
 
 
-def candidates_for(session: Session, image_id: int) -> list[Match]:
-    """Every candidate either side of the pair, best first: near-duplicates by distance,
-    then feature matches by score."""
+def ranked_candidates(session: Session, image_id: int) -> list[Candidate]:
+    """The image's candidates, one per cell then one per other held image, strongest first
+    (see app/matching/candidates.py)."""
+    image = session.get(Image, image_id)
+    if image is None:
+        return []
     rows = session.exec(select(Match).where(
         (col(Match.query_image_id) == image_id) | (col(Match.candidate_image_id) == image_id)
     )).all()
-    return sorted(rows, key=lambda m: (m.method == "features", m.distance, -(m.inliers or 0),
-                                       m.id or 0))
+    return candidates.ranked(session, image, list(rows))
+
+
+def candidates_for(session: Session, image_id: int) -> list[Match]:
+    """Every candidate either side of the pair, each once, in the order of the ranked
+    candidates (a cell's pairs together, its strongest first)."""
+    seen: set[int] = set()
+    out: list[Match] = []
+    for entry in ranked_candidates(session, image_id):
+        for pair in entry.pairs:
+            if (pair.match.id or 0) not in seen:
+                seen.add(pair.match.id or 0)
+                out.append(pair.match)
+    return out
+
+
+def same_cell_pairs(session: Session, match: Match) -> list[Match]:
+    """The other pending pairs that a decision on `match` decides too: its image's pairs with
+    the other active reference photos of the cell(s) its reference photo shows."""
+    found: list[Match] = []
+    for image_id, reference_id in ((match.query_image_id, match.candidate_image_id),
+                                   (match.candidate_image_id, match.query_image_id)):
+        cells = _active_cells(session, reference_id)
+        if not cells:
+            continue
+        photos = set(session.exec(select(ReferencePhoto.image_id).where(
+            col(ReferencePhoto.cell_id).in_(cells),
+            col(ReferencePhoto.removed_at).is_(None))).all()) - {image_id}
+        found += session.exec(select(Match).where(
+            col(Match.id) != match.id, col(Match.status) == "pending",
+            ((col(Match.query_image_id) == image_id)
+             & col(Match.candidate_image_id).in_(photos))
+            | ((col(Match.candidate_image_id) == image_id)
+               & col(Match.query_image_id).in_(photos)))).all()
+    return sorted({m.id: m for m in found}.values(), key=lambda m: m.id or 0)
+
+
+def review_cell(session: Session, actor: Actor, match: Match, *, confirm: bool,
+                note: str = "", expected_status: str = "pending") -> list[Match]:
+    """A decision on a cell candidate: `match` (its strongest pair, shown side by side) is
+    decided as `review` does, and with it every other pending pair of the same image with a
+    reference photo of the same cell, so none is left for a second decision. Those carry a
+    note naming the match they were decided with, and one audit event lists them."""
+    review(session, actor, match, confirm=confirm, note=note, expected_status=expected_status)
+    siblings = same_cell_pairs(session, match)
+    decided: list[Match] = []
+    words = f"Decided with match {match.id} (same cell)."
+    for other in siblings:
+        done = session.execute(
+            update(Match).where(col(Match.id) == other.id, col(Match.status) == "pending")
+            .values(status=match.status, reviewed_by=actor.user_id, reviewed_at=utcnow(),
+                    review_note=f"{words} {note.strip()}".strip()[:500]))
+        if done.rowcount == 1:  # type: ignore[attr-defined]
+            session.refresh(other)
+            decided.append(other)
+    if decided:
+        record(session, actor, "match.confirm" if confirm else "match.reject",
+               object_type="match", object_ids=[m.id or 0 for m in decided],
+               details={"with_match": match.id, "same_cell": True})
+    return [match, *decided]
 
 
 def run_for(session: Session, image_id: int) -> MatchRun | None:

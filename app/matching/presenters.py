@@ -10,7 +10,7 @@ from app.estate.models import Cell, Establishment
 from app.evidence.models import EvidenceImage, Image, ReferencePhoto
 from app.evidence.presenters import image_facts, thumb_size
 from app.matching import service
-from app.matching.candidates import Candidate
+from app.matching.candidates import Candidate, agreement, strength
 from app.matching.models import Match
 from app.web.dates import local_time
 
@@ -135,8 +135,30 @@ def candidates_json(session: Session, image_id: int, tz: str) -> dict[str, Any]:
 
 
 def review_rows(session: Session, limit: int, tz: str) -> list[tuple[Match, dict]]:
-    """The newest pending matches, each described from its new image's side."""
+    """The newest pending matches, each described from its new image's side; an image's
+    pending pairs with one cell's reference photos are one row (they are decided together),
+    shown by its strongest pair with `more_photos` counting the others."""
     pending = session.exec(select(Match).where(Match.status == "pending")
                            .order_by(col(Match.created_at).desc()).limit(limit)).all()
-    return [(d["match"], d) for d in describe_pairs(session, [(m, m.query_image_id)
-                                                              for m in pending], tz)]
+    ids = {i for m in pending for i in (m.query_image_id, m.candidate_image_id)}
+    images = {i.id: i for i in session.exec(select(Image).where(col(Image.id).in_(ids)))}
+
+    def key_of(m: Match) -> tuple[int, int, int, int]:
+        query, other = images.get(m.query_image_id), images.get(m.candidate_image_id)
+        return strength(m, agreement(m, query, other) if query and other else 0)
+
+    rows: dict[tuple[int, str], tuple[Match, dict]] = {}
+    for d in describe_pairs(session, [(m, m.query_image_id) for m in pending], tz):
+        match: Match = d["match"]
+        key = (match.query_image_id,
+               f"cell {d['cells'][0]['cell_id']}" if d["cells"] else f"image {match.id}")
+        earlier = rows.get(key)
+        if earlier is None:
+            rows[key] = (match, {**d, "more_photos": 0})
+            continue
+        more = earlier[1]["more_photos"] + 1
+        if key_of(match) < key_of(earlier[0]):
+            rows[key] = (match, {**d, "more_photos": more})
+        else:
+            earlier[1]["more_photos"] = more
+    return list(rows.values())

@@ -171,3 +171,13 @@ def test_the_account_api_lists_candidates_per_cell(client, make_user, estate, se
                                 "match_id": cell["match_id"],
                                 "match_ids": [p["match_id"] for p in cell["photos"]],
                                 "decision": "pending"}]
+
+
+def test_the_review_queue_shows_a_cell_once(client, make_user, estate, session):
+    rgb = _two_photo_cell(client, make_user, estate, 87)
+    _, image_id, [cell] = _intake(client, "@queue_reader", scenes.repost(rgb))
+    page = client.get("/review")
+    assert page.status_code == 200
+    assert page.text.count(f'<a href="/images/{image_id}">Review side by side</a>') == 1
+    assert "and 1 more reference photo of this cell, decided with it" in page.text
+    assert f'alt="Image {cell["image_id"]}"' in page.text  # the strongest pair is shown

@@ -74,6 +74,7 @@ class Pair:
 
 @dataclass
 class CellRef:
+    photo: ReferencePhoto
     cell: Cell
     establishment: Establishment
 
@@ -135,21 +136,31 @@ def cells_of_images(session: Session, image_ids: list[int]) -> dict[int, list[Ce
     if not image_ids:
         return {}
     rows = session.exec(
-        select(ReferencePhoto.image_id, Cell, Establishment)
+        select(ReferencePhoto, Cell, Establishment)
         .join(Cell, col(Cell.id) == col(ReferencePhoto.cell_id))
         .join(Establishment, col(Establishment.id) == col(Cell.establishment_id))
         .where(col(ReferencePhoto.image_id).in_(image_ids),
                col(ReferencePhoto.removed_at).is_(None))).all()
     out: dict[int, list[CellRef]] = {}
-    for image_id, cell, est in rows:
-        out.setdefault(image_id, []).append(CellRef(cell, est))
+    for photo, cell, est in rows:
+        out.setdefault(photo.image_id, []).append(CellRef(photo, cell, est))
     return out
 
 
-def ranked(session: Session, image: Image, matches: list[Match]) -> list[Candidate]:
+@dataclass
+class Ranked:
+    """Ranked candidates with the rows read to rank them (for describing them again)."""
+
+    entries: list[Candidate]
+    images: dict[int, Image]
+    cells: dict[int, list[CellRef]]
+
+
+def ranked(session: Session, image: Image, matches: list[Match]) -> Ranked:
     """The image's candidates grouped per cell and ranked; two queries however many."""
     ids = sorted({other_side(m, image.id or 0) for m in matches})
     if not ids:
-        return []
+        return Ranked([], {}, {})
     others = {i.id or 0: i for i in session.exec(select(Image).where(col(Image.id).in_(ids)))}
-    return group(image, matches, others, cells_of_images(session, ids))
+    cells = cells_of_images(session, ids)
+    return Ranked(group(image, matches, others, cells), others, cells)

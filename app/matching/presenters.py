@@ -6,11 +6,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from app.estate.models import Cell, Establishment
-from app.evidence.models import EvidenceImage, Image, ReferencePhoto
+from app.evidence.models import EvidenceImage, Image
 from app.evidence.presenters import image_facts, thumb_size
 from app.matching import service
-from app.matching.candidates import Candidate, agreement, strength
+from app.matching.candidates import Candidate, Ranked, agreement, cells_of_images, strength
 from app.matching.models import Match
 from app.web.dates import local_time
 
@@ -27,21 +26,22 @@ def _other(match: Match, image_id: int) -> int:
     return match.candidate_image_id if match.query_image_id == image_id else match.query_image_id
 
 
-def describe_pairs(session: Session, pairs: list[tuple[Match, int]], tz: str) -> list[dict]:
+def describe_pairs(session: Session, pairs: list[tuple[Match, int]], tz: str,
+                   known: Ranked | None = None) -> list[dict]:
     """Each (match, seen from image) as the page shows it: the other image, the cells it is a
-    reference photo of and the posts it came from. Three queries however many pairs."""
+    reference photo of and the posts it came from. Three queries however many pairs (one when
+    `known` brings the images and cells already read)."""
     ids = sorted({_other(m, image_id) for m, image_id in pairs})
     if not ids:
         return []
-    images = {i.id: i for i in session.exec(select(Image).where(col(Image.id).in_(ids))).all()}
-    refs = session.exec(
-        select(ReferencePhoto, Cell, Establishment)
-        .join(Cell, col(Cell.id) == col(ReferencePhoto.cell_id))
-        .join(Establishment, col(Establishment.id) == col(Cell.establishment_id))
-        .where(col(ReferencePhoto.image_id).in_(ids), col(ReferencePhoto.removed_at).is_(None))
-    ).all()
+    if known is None:
+        images = {i.id or 0: i for i in session.exec(select(Image).where(col(Image.id).in_(ids)))}
+        library = cells_of_images(session, ids)
+    else:
+        images, library = known.images, known.cells
     cells: dict[int, list[dict[str, Any]]] = {}
-    for ref, cell, est in refs:
+    for ref, cell, est in ((r.photo, r.cell, r.establishment)
+                           for image_id in ids for r in library.get(image_id, [])):
         cells.setdefault(ref.image_id, []).append({
             "cell_id": cell.id, "label": cell.label, "establishment": est.code,
             "establishment_name": est.name, "photo_id": ref.id, "source": ref.source,
@@ -85,11 +85,11 @@ def describe_ranked(session: Session, image_id: int, tz: str) -> list[dict]:
     under it), then one per other held image. Each entry keeps the keys of its strongest
     pair (`match`, `other`, `cells`, `posts`, ...) so that earlier readers still work."""
     ranked = service.ranked_candidates(session, image_id)
-    pairs = {(p.match.id or 0): p for entry in ranked for p in entry.pairs}
-    described = {d["match"].id: d for d in describe(
-        session, image_id, [p.match for p in pairs.values()], tz)}
+    pairs = {(p.match.id or 0): p for entry in ranked.entries for p in entry.pairs}
+    described = {d["match"].id: d for d in describe_pairs(
+        session, [(p.match, image_id) for p in pairs.values()], tz, ranked)}
     out = []
-    for rank, entry in enumerate(ranked, start=1):
+    for rank, entry in enumerate(ranked.entries, start=1):
         photos = [{**described[p.match.id], "agreement": p.agreement}
                   for p in entry.pairs if p.match.id in described]
         if not photos:

@@ -14,7 +14,6 @@ from app.evidence.hashing import hamming, verify_features
 from app.evidence.models import Image, ImageFeatures, ReferencePhoto
 from app.evidence.reference import add_reference_from_image
 from app.matching import candidates
-from app.matching.candidates import Candidate
 from app.matching.engine import Hit, MatchEngine
 from app.matching.models import Match, MatchRun
 from app.settings import Settings
@@ -147,12 +146,12 @@ def review(session: Session, actor: Actor, match: Match, *, confirm: bool, note:
     return match
 
 
-def ranked_candidates(session: Session, image_id: int) -> list[Candidate]:
+def ranked_candidates(session: Session, image_id: int) -> candidates.Ranked:
     """The image's candidates, one per cell then one per other held image, strongest first
     (see app/matching/candidates.py)."""
     image = session.get(Image, image_id)
     if image is None:
-        return []
+        return candidates.Ranked([], {}, {})
     rows = session.exec(select(Match).where(
         (col(Match.query_image_id) == image_id) | (col(Match.candidate_image_id) == image_id)
     )).all()
@@ -164,7 +163,7 @@ def candidates_for(session: Session, image_id: int) -> list[Match]:
     candidates (a cell's pairs together, its strongest first)."""
     seen: set[int] = set()
     out: list[Match] = []
-    for entry in ranked_candidates(session, image_id):
+    for entry in ranked_candidates(session, image_id).entries:
         for pair in entry.pairs:
             if (pair.match.id or 0) not in seen:
                 seen.add(pair.match.id or 0)

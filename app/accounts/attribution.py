@@ -89,14 +89,26 @@ def suggest_for_match(session: Session, actor: Actor, match: Match, tz: str) -> 
     return made
 
 
-def decide_match(session: Session, actor: Actor, match: Match, *, confirm: bool, note: str,
-                 tz: str) -> list[Attribution]:
+@dataclass(frozen=True)
+class CellDecision:
+    matches: list[Match]  # the match decided, then the pairs decided with it (same cell)
+    suggested: list[Attribution]
+
+
+def decide_cell(session: Session, actor: Actor, match: Match, *, confirm: bool, note: str,
+                tz: str) -> CellDecision:
     """An analyst's decision on a candidate: a cell candidate is decided for its cell (the
     image's other pending pairs with that cell's reference photos with it, see
     `matching.review_cell`); a confirmed cell suggests the prisoners in that cell on the
-    photo's day (returned), each once per account."""
-    matching.review_cell(session, actor, match, confirm=confirm, note=note)
-    return suggest_for_match(session, actor, match, tz) if confirm else []
+    photo's day, each once per account."""
+    decided = matching.review_cell(session, actor, match, confirm=confirm, note=note)
+    return CellDecision(decided, suggest_for_match(session, actor, match, tz) if confirm else [])
+
+
+def decide_match(session: Session, actor: Actor, match: Match, *, confirm: bool, note: str,
+                 tz: str) -> list[Attribution]:
+    """`decide_cell`, answering with the suggestions made."""
+    return decide_cell(session, actor, match, confirm=confirm, note=note, tz=tz).suggested
 
 
 def _open_or_same_basis(session: Session, account_id: int, prisoner_id: int, kind: str,

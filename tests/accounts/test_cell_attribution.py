@@ -69,6 +69,7 @@ def test_two_reference_photos_of_a_cell_give_one_candidate_and_one_suggestion_ea
     for pair in pairs:
         session.refresh(pair)
     assert [p.status for p in pairs] == ["confirmed", "confirmed"]
+    assert answer["decided_with"] == [pairs[1].id]
     assert pairs[1].review_note.startswith(f"Decided with match {pairs[0].id}")
     events = session.exec(select(AuditEvent).where(AuditEvent.action == "match.confirm")
                           .order_by(AuditEvent.id)).all()
@@ -86,7 +87,8 @@ def test_two_reference_photos_of_a_cell_give_one_candidate_and_one_suggestion_ea
 def test_rejecting_a_cell_rejects_its_other_photos_too(client, make_user, estate, session):
     rgb = _two_photo_cell(client, make_user, estate, 82)
     account_id, _, [cell] = _intake(client, "@rejected_cell", scenes.repost(rgb))
-    assert _decide(client, cell["match_id"], "reject")["attributions_suggested"] == 0
+    answer = _decide(client, cell["match_id"], "reject")
+    assert answer["attributions_suggested"] == 0 and len(answer["decided_with"]) == 1
     statuses = {session.get(Match, p["match_id"]).status for p in cell["photos"]}
     assert statuses == {"rejected"}
     assert _attributions(session, account_id) == []

@@ -65,6 +65,8 @@ def first_stage(session: Session, engine: MatchEngine, actor: Actor,
                if (m := _store(session, image, c.id or 0, *_method(image, c))) is not None]
         session.add(MatchRun(image_id=image_id, candidates=len(new)))
         session.flush()
+        for match in new:
+            follow_cell_decision(session, actor, match)
         record(session, actor, "match.first_stage", object_type="image", object_ids=[image_id],
                details={"candidates": [m.candidate_image_id for m in new]})
         found += new
@@ -94,8 +96,10 @@ def second_stage(session: Session, engine: MatchEngine, actor: Actor, image_id: 
                   and (score := verify_features(features.data, blob))
                   >= engine.limits.verify_min_score]
         for hit, score in passed:
-            if _store(session, image, hit.image_id, "features", hit.distance, score):
+            if match := _store(session, image, hit.image_id, "features", hit.distance, score):
                 stored += 1
+                session.flush()
+                follow_cell_decision(session, actor, match)
     run.second_stage_at = utcnow()
     run.candidates += stored
     session.add(run)
@@ -171,9 +175,9 @@ def candidates_for(session: Session, image_id: int) -> list[Match]:
     return out
 
 
-def same_cell_pairs(session: Session, match: Match) -> list[Match]:
-    """The other pending pairs that a decision on `match` decides too: its image's pairs with
-    the other active reference photos of the cell(s) its reference photo shows."""
+def _same_cell(session: Session, match: Match, statuses: list[str]) -> list[Match]:
+    """Pairs of `match`'s image with the other active reference photos of the cell(s) its
+    reference photo shows, in these statuses."""
     found: list[Match] = []
     for image_id, reference_id in ((match.query_image_id, match.candidate_image_id),
                                    (match.candidate_image_id, match.query_image_id)):
@@ -184,12 +188,38 @@ def same_cell_pairs(session: Session, match: Match) -> list[Match]:
             col(ReferencePhoto.cell_id).in_(cells),
             col(ReferencePhoto.removed_at).is_(None))).all()) - {image_id}
         found += session.exec(select(Match).where(
-            col(Match.id) != match.id, col(Match.status) == "pending",
+            col(Match.id) != match.id, col(Match.status).in_(statuses),
             ((col(Match.query_image_id) == image_id)
              & col(Match.candidate_image_id).in_(photos))
             | ((col(Match.candidate_image_id) == image_id)
                & col(Match.query_image_id).in_(photos)))).all()
     return sorted({m.id: m for m in found}.values(), key=lambda m: m.id or 0)
+
+
+def same_cell_pairs(session: Session, match: Match) -> list[Match]:
+    """The other pending pairs that a decision on `match` decides too: its image's pairs with
+    the other active reference photos of the cell(s) its reference photo shows."""
+    return _same_cell(session, match, ["pending"])
+
+
+def follow_cell_decision(session: Session, actor: Actor, match: Match) -> bool:
+    """A new pair of an image with a reference photo of a cell already decided for that image
+    (another photo of the cell came in, or the second stage found one after the analyst's
+    decision) takes that decision instead of waiting for a second one: same status and
+    reviewer, a note naming the match it follows, and an audit event. Returns whether."""
+    decided = _same_cell(session, match, ["confirmed", "rejected"])
+    if match.status != "pending" or not decided:
+        return False
+    latest = max(decided, key=lambda m: (m.reviewed_at or m.created_at, m.id or 0))
+    match.status, match.reviewed_by = latest.status, latest.reviewed_by
+    match.reviewed_at = utcnow()
+    match.review_note = f"Decided with match {latest.id} (same cell)."
+    session.add(match)
+    session.flush()
+    record(session, actor, "match.confirm" if latest.status == "confirmed" else "match.reject",
+           object_type="match", object_ids=[match.id or 0],
+           details={"with_match": latest.id, "same_cell": True, "follows_earlier": True})
+    return True
 
 
 def review_cell(session: Session, actor: Actor, match: Match, *, confirm: bool,

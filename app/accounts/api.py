@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Form, Header, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from app.accounts import attribution, presenters
 from app.accounts.deps import AccountDep, AttributionDep
@@ -83,15 +84,27 @@ def intake_api(
     return JSONResponse(body, status_code=status)
 
 
-@router.post("/api/v1/matches/{match_id}/{decision}")
+class MatchDecision(BaseModel):
+    match_id: int
+    status: str = Field(description="confirmed | rejected")
+    attributions_suggested: int = Field(description="prisoners newly suggested for the "
+                                                    "account(s), each once per account")
+    decided_with: list[int] = Field(description="the image's other pending pairs with "
+                                                "reference photos of the same cell, decided "
+                                                "with this one")
+
+
+@router.post("/api/v1/matches/{match_id}/{decision}", response_model=MatchDecision)
 def decide_match_api(who: Reviewer, match: MatchDep, decision: str, db: SessionDep,
                      settings: SettingsDep, note: str = "") -> dict[str, Any]:
+    """Decide a candidate; a cell's candidate is decided for the cell (`decided_with`)."""
     if decision not in DECISIONS:
         raise Unprocessable("The decision is 'confirm' or 'reject'.")
-    suggested = attribution.decide_match(db, who.actor, match, confirm=decision == "confirm",
-                                         note=note, tz=settings.local_timezone)
+    done = attribution.decide_cell(db, who.actor, match, confirm=decision == "confirm",
+                                   note=note, tz=settings.local_timezone)
     return {"match_id": match.id, "status": match.status,
-            "attributions_suggested": len(suggested)}
+            "attributions_suggested": len(done.suggested),
+            "decided_with": [m.id for m in done.matches[1:]]}
 
 
 @router.post("/api/v1/attributions/{attribution_id}/{decision}")

@@ -89,21 +89,57 @@ def suggest_for_match(session: Session, actor: Actor, match: Match, tz: str) -> 
     return made
 
 
+@dataclass(frozen=True)
+class CellDecision:
+    matches: list[Match]  # the match decided, then the pairs decided with it (same cell)
+    suggested: list[Attribution]
+
+
+def decide_cell(session: Session, actor: Actor, match: Match, *, confirm: bool, note: str,
+                tz: str) -> CellDecision:
+    """An analyst's decision on a candidate: a cell candidate is decided for its cell (the
+    image's other pending pairs with that cell's reference photos with it, see
+    `matching.review_cell`); a confirmed cell suggests the prisoners in that cell on the
+    photo's day, each once per account."""
+    decided = matching.review_cell(session, actor, match, confirm=confirm, note=note)
+    return CellDecision(decided, suggest_for_match(session, actor, match, tz) if confirm else [])
+
+
 def decide_match(session: Session, actor: Actor, match: Match, *, confirm: bool, note: str,
                  tz: str) -> list[Attribution]:
-    """An analyst's decision on a match candidate; a confirmed cell match suggests the
-    prisoners in that cell on the photo's day (returned)."""
-    matching.review(session, actor, match, confirm=confirm, note=note)
-    return suggest_for_match(session, actor, match, tz) if confirm else []
+    """`decide_cell`, answering with the suggestions made."""
+    return decide_cell(session, actor, match, confirm=confirm, note=note, tz=tz).suggested
+
+
+def _open_or_same_basis(session: Session, account_id: int, prisoner_id: int, kind: str,
+                        cell: Cell | None) -> Attribution | None:
+    """An attribution that makes a new suggestion redundant: one still suggested or
+    confirmed for this account and prisoner (whatever its basis), or the same basis (kind and
+    cell) already rejected."""
+    rows = session.exec(select(Attribution).where(
+        Attribution.account_id == account_id, Attribution.prisoner_id == prisoner_id)).all()
+    for row in rows:
+        if row.status != AttributionStatus.rejected.value:
+            return row
+    cell_id = cell.id if cell else None
+    return next((r for r in rows if r.basis_kind == kind and r.cell_id == cell_id), None)
+
+
+def _lock_account(session: Session, account_id: int) -> None:
+    """Take the account's row lock before looking for its attributions, so that two
+    decisions at once for one account suggest a prisoner once: the second waits for the
+    first's commit and then sees its suggestion (the lock is held to the end of the txn)."""
+    session.execute(update(Account).where(col(Account.id) == account_id)
+                    .values(version=col(Account.version)))
 
 
 def _suggest(session: Session, actor: Actor, account_id: int, prisoner: Prisoner, basis: str,
              *, match: Match | None, cell: Cell | None, when: PhotoTime | None,
              kind: str = "cell_match") -> Attribution | None:
-    exists = session.exec(select(Attribution).where(
-        Attribution.account_id == account_id, Attribution.prisoner_id == prisoner.id,
-        Attribution.match_id == (match.id if match else None))).first()
-    if exists is not None:
+    """A suggestion, once per account and prisoner: none while one is suggested or confirmed
+    (so a prisoner is never shown both), none for a basis already rejected."""
+    _lock_account(session, account_id)
+    if _open_or_same_basis(session, account_id, prisoner.id or 0, kind, cell) is not None:
         return None
     row = Attribution(account_id=account_id, prisoner_id=prisoner.id or 0, basis_kind=kind,
                       basis=basis[:1000], match_id=match.id if match else None,
@@ -161,11 +197,17 @@ def attribute_manually(session: Session, actor: Actor, account_id: int, prison_n
     prisoner = find_prisoner(session, prison_number.strip().upper())
     if prisoner is None:
         raise NotFound(f"No prisoner has the prison number {prison_number.strip().upper()!r}.")
+    _lock_account(session, account_id)
     already = session.exec(select(Attribution).where(
         Attribution.account_id == account_id, Attribution.prisoner_id == prisoner.id,
-        Attribution.status == AttributionStatus.confirmed.value)).first()
-    if already is not None:
+        col(Attribution.status).in_([AttributionStatus.confirmed.value,
+                                     AttributionStatus.suggested.value]))).first()
+    if already is not None and already.status == AttributionStatus.confirmed.value:
         raise Conflict(f"The account is already attributed to {prisoner.prison_number}.")
+    if already is not None:  # one attribution per prisoner: decide the suggestion instead
+        raise Conflict(f"{prisoner.prison_number} is already suggested for this account "
+                       f"(attribution {already.id}): confirm that suggestion, with your "
+                       "reason as its note.")
     row = Attribution(account_id=account_id, prisoner_id=prisoner.id or 0, basis_kind="manual",
                       basis=f"Manual attribution: {reason}", reason=reason,
                       status=AttributionStatus.confirmed.value, created_by=actor.user_id,

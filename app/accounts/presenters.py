@@ -23,9 +23,8 @@ from app.estate.models import Establishment
 from app.evidence.models import Image
 from app.evidence.presenters import evidence_facts, image_facts, result_facts, thumb_size
 from app.evidence.withdrawal import withdrawal_of
-from app.matching import service as matching
 from app.matching.models import Match
-from app.matching.presenters import describe
+from app.matching.presenters import describe_ranked
 from app.web.paging import Page, page_of
 
 CLOSED_STATUSES = [AccountStatus.removed.value, AccountStatus.no_further_action.value]
@@ -112,8 +111,7 @@ def account_page(session: Session, account: Account, tz: str) -> dict[str, Any]:
     held = images_of(session, account.id or 0)
     images = []
     for evidence, image in held[:IMAGES_SHOWN]:
-        candidates = describe(session, image.id or 0,
-                              matching.candidates_for(session, image.id or 0), tz)
+        candidates = describe_ranked(session, image.id or 0, tz)
         images.append({"image": image_facts(image, tz), "evidence": evidence_facts(evidence, tz),
                        "thumb": thumb_size(image), "candidates": candidates,
                        "withdrawal": withdrawal_of(session, image, tz)})
@@ -146,7 +144,11 @@ def account_json(account: Account, context: dict[str, Any]) -> dict[str, Any]:
         "priority": account.priority, "factors": context["factors"],
         "version": account.version, "re_emerged_from": account.re_emerged_from_id,
         "images": [{"image_id": i["image"]["image_id"], "post_url": i["evidence"]["post_url"],
-                    "candidates": [c["match"].id for c in i["candidates"]]}
+                    "candidates": list(dict.fromkeys(p["match"].id for c in i["candidates"]
+                                                     for p in c["photos"])),
+                    "ranked": [{"kind": c["kind"], "cell": c["cell"], "match_id": c["match"].id,
+                                "match_ids": [p["match"].id for p in c["photos"]],
+                                "decision": c["status"]} for c in i["candidates"]]}
                    for i in context["images"]],
         "links": [{"account_id": other.id, "kind": link.kind, "match_id": link.match_id}
                   for link, other in context["links"]],

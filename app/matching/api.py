@@ -18,11 +18,13 @@ from app.evidence.intake import take_in_evidence
 from app.evidence.presenters import result_facts
 from app.matching.jobs import match_new
 from app.matching.presenters import candidates_json
+from app.matching.schemas import Candidates, IntakeAnswer
 
 router = APIRouter()
 
 
-@router.post("/api/v1/images", status_code=201)
+@router.post("/api/v1/images", status_code=201, response_model=IntakeAnswer,
+             responses={200: {"model": IntakeAnswer, "description": "nothing new"}})
 def intake_api(
     request: Request, who: Submitter, db: SessionDep, settings: SettingsDep,
     tasks: BackgroundTasks, files: Files = None, post_url: PerFile = None,
@@ -43,7 +45,7 @@ def intake_api(
         r.created or r.new_link for r in results) else 200)
 
 
-@router.get("/api/v1/images/{image_id}/candidates")
+@router.get("/api/v1/images/{image_id}/candidates", response_model=Candidates)
 def candidates_api(who: EvidenceReader, image: ImageDep, db: SessionDep,
                    settings: SettingsDep) -> dict[str, Any]:
     """Audited like the image page: the candidates show other images and their posts."""

@@ -13,6 +13,7 @@ from app.errors import Conflict, NotFound, Unprocessable
 from app.evidence.hashing import hamming, verify_features
 from app.evidence.models import Image, ImageFeatures, ReferencePhoto
 from app.evidence.reference import add_reference_from_image
+from app.matching import candidates
 from app.matching.engine import Hit, MatchEngine
 from app.matching.models import Match, MatchRun
 from app.settings import Settings
@@ -72,6 +73,8 @@ def first_stage(session: Session, engine: MatchEngine, actor: Actor,
                if (m := _store(session, image, c.id or 0, *_method(image, c))) is not None]
         session.add(MatchRun(image_id=image_id, candidates=len(new)))
         session.flush()
+        for match in new:
+            follow_cell_decision(session, actor, match)
         record(session, actor, "match.first_stage", object_type="image", object_ids=[image_id],
                details={"candidates": [m.candidate_image_id for m in new]})
         found += new
@@ -101,8 +104,10 @@ def second_stage(session: Session, engine: MatchEngine, actor: Actor, image_id: 
                   and (score := verify_features(features.data, blob))
                   >= engine.limits.verify_min_score]
         for hit, score in passed:
-            if _store(session, image, hit.image_id, "features", hit.distance, score):
+            if match := _store(session, image, hit.image_id, "features", hit.distance, score):
                 stored += 1
+                session.flush()
+                follow_cell_decision(session, actor, match)
     run.second_stage_at = utcnow()
     run.candidates += stored
     session.add(run)
@@ -153,14 +158,101 @@ def review(session: Session, actor: Actor, match: Match, *, confirm: bool, note:
     return match
 
 
-def candidates_for(session: Session, image_id: int) -> list[Match]:
-    """Every candidate either side of the pair, best first: near-duplicates by distance,
-    then feature matches by score."""
+def ranked_candidates(session: Session, image_id: int) -> candidates.Ranked:
+    """The image's candidates, one per cell then one per other held image, strongest first
+    (see app/matching/candidates.py)."""
+    image = session.get(Image, image_id)
+    if image is None:
+        return candidates.Ranked([], {}, {})
     rows = session.exec(select(Match).where(
         (col(Match.query_image_id) == image_id) | (col(Match.candidate_image_id) == image_id)
     )).all()
-    return sorted(rows, key=lambda m: (m.method == "features", m.distance, -(m.inliers or 0),
-                                       m.id or 0))
+    return candidates.ranked(session, image, list(rows))
+
+
+def candidates_for(session: Session, image_id: int) -> list[Match]:
+    """Every candidate either side of the pair, each once, in the order of the ranked
+    candidates (a cell's pairs together, its strongest first)."""
+    seen: set[int] = set()
+    out: list[Match] = []
+    for entry in ranked_candidates(session, image_id).entries:
+        for pair in entry.pairs:
+            if (pair.match.id or 0) not in seen:
+                seen.add(pair.match.id or 0)
+                out.append(pair.match)
+    return out
+
+
+def _same_cell(session: Session, match: Match, statuses: list[str]) -> list[Match]:
+    """Pairs of `match`'s image with the other active reference photos of the cell(s) its
+    reference photo shows, in these statuses."""
+    found: list[Match] = []
+    for image_id, reference_id in ((match.query_image_id, match.candidate_image_id),
+                                   (match.candidate_image_id, match.query_image_id)):
+        cells = _active_cells(session, reference_id)
+        if not cells:
+            continue
+        photos = set(session.exec(select(ReferencePhoto.image_id).where(
+            col(ReferencePhoto.cell_id).in_(cells),
+            col(ReferencePhoto.removed_at).is_(None))).all()) - {image_id}
+        found += session.exec(select(Match).where(
+            col(Match.id) != match.id, col(Match.status).in_(statuses),
+            ((col(Match.query_image_id) == image_id)
+             & col(Match.candidate_image_id).in_(photos))
+            | ((col(Match.candidate_image_id) == image_id)
+               & col(Match.query_image_id).in_(photos)))).all()
+    return sorted({m.id: m for m in found}.values(), key=lambda m: m.id or 0)
+
+
+def same_cell_pairs(session: Session, match: Match) -> list[Match]:
+    """The other pending pairs that a decision on `match` decides too: its image's pairs with
+    the other active reference photos of the cell(s) its reference photo shows."""
+    return _same_cell(session, match, ["pending"])
+
+
+def follow_cell_decision(session: Session, actor: Actor, match: Match) -> bool:
+    """A new pair of an image with a reference photo of a cell already decided for that image
+    (another photo of the cell came in, or the second stage found one after the analyst's
+    decision) takes that decision instead of waiting for a second one: same status and
+    reviewer, a note naming the match it follows, and an audit event. Returns whether."""
+    decided = _same_cell(session, match, ["confirmed", "rejected"])
+    if match.status != "pending" or not decided:
+        return False
+    latest = max(decided, key=lambda m: (m.reviewed_at or m.created_at, m.id or 0))
+    match.status, match.reviewed_by = latest.status, latest.reviewed_by
+    match.reviewed_at = utcnow()
+    match.review_note = f"Decided with match {latest.id} (same cell)."
+    session.add(match)
+    session.flush()
+    record(session, actor, "match.confirm" if latest.status == "confirmed" else "match.reject",
+           object_type="match", object_ids=[match.id or 0],
+           details={"with_match": latest.id, "same_cell": True, "follows_earlier": True})
+    return True
+
+
+def review_cell(session: Session, actor: Actor, match: Match, *, confirm: bool,
+                note: str = "", expected_status: str = "pending") -> list[Match]:
+    """A decision on a cell candidate: `match` (its strongest pair, shown side by side) is
+    decided as `review` does, and with it every other pending pair of the same image with a
+    reference photo of the same cell, so none is left for a second decision. Those carry a
+    note naming the match they were decided with, and one audit event lists them."""
+    review(session, actor, match, confirm=confirm, note=note, expected_status=expected_status)
+    siblings = same_cell_pairs(session, match)
+    decided: list[Match] = []
+    words = f"Decided with match {match.id} (same cell)."
+    for other in siblings:
+        done = session.execute(
+            update(Match).where(col(Match.id) == other.id, col(Match.status) == "pending")
+            .values(status=match.status, reviewed_by=actor.user_id, reviewed_at=utcnow(),
+                    review_note=f"{words} {note.strip()}".strip()[:500]))
+        if done.rowcount == 1:  # type: ignore[attr-defined]
+            session.refresh(other)
+            decided.append(other)
+    if decided:
+        record(session, actor, "match.confirm" if confirm else "match.reject",
+               object_type="match", object_ids=[m.id or 0 for m in decided],
+               details={"with_match": match.id, "same_cell": True})
+    return [match, *decided]
 
 
 def run_for(session: Session, image_id: int) -> MatchRun | None:

@@ -1,8 +1,9 @@
 """Per establishment, over the period:
 
 - accounts: suspect accounts created, by Account.establishment_id
-- attributions: attributions confirmed (decided_at, or created_at when confirmed at once), at
-  the establishment of the attribution's cell, else of the account
+- attributions: account-prisoner pairs confirmed, each once: at its first confirmation
+  (decided_at, or created_at when confirmed at once), at the establishment of that
+  attribution's cell, else of the account
 - searches: cell searches requested; completed: those of them with an outcome recorded
 - finds: items found by those searches (phones + SIM cards + chargers + other items)
 
@@ -53,15 +54,24 @@ def _accounts(session: Session, period: Period) -> dict[int | None, int]:
 
 
 def _attributions(session: Session, period: Period) -> dict[int | None, int]:
+    """Account-prisoner attributions, each counted once: when and where it was first
+    confirmed (an account attributed to a prisoner on two bases, or by two matches, is one
+    attribution)."""
     where = func.coalesce(col(Cell.establishment_id), col(Account.establishment_id))
     decided = func.coalesce(col(Attribution.decided_at), col(Attribution.created_at))
-    rows = session.exec(
-        select(where, func.count()).select_from(Attribution)
+    first = func.row_number().over(
+        partition_by=(col(Attribution.account_id), col(Attribution.prisoner_id)),
+        order_by=(decided, col(Attribution.id)))
+    confirmed = (
+        select(where.label("establishment_id"), decided.label("decided"), first.label("nth"))
+        .select_from(Attribution)
         .join(Account, col(Account.id) == Attribution.account_id)
         .join(Cell, col(Cell.id) == Attribution.cell_id, isouter=True)
-        .where(Attribution.status == AttributionStatus.confirmed.value,
-               *in_period(decided, period))
-        .group_by(where)).all()
+        .where(Attribution.status == AttributionStatus.confirmed.value)).subquery()
+    rows = session.exec(
+        select(confirmed.c.establishment_id, func.count())
+        .where(confirmed.c.nth == 1, *in_period(confirmed.c.decided, period))
+        .group_by(confirmed.c.establishment_id)).all()
     return {est: int(n) for est, n in rows}
 
 

@@ -228,3 +228,66 @@ def test_two_analysts_decide_one_attribution_at_once_one_decides(factory, monkey
         decisions = session.exec(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action.in_(["attribution.confirm", "attribution.reject"]))).one()
         assert decisions == 1
+
+
+def test_two_cell_matches_of_one_account_confirmed_at_once_suggest_a_prisoner_once(
+        factory, monkeypatch):
+    """Two images of one account, each matched to cell A-1-001, confirmed by two reviewers at
+    the same moment: the cell's occupant is suggested once (the second decision waits for
+    the first's account lock, then sees its suggestion)."""
+    from datetime import UTC, date, datetime
+
+    from app.accounts import attribution
+    from app.accounts.models import Attribution
+    from app.estate.models import Cell, Establishment, Occupancy, Prisoner
+    from app.evidence.models import EvidenceImage, Image, ReferencePhoto
+    from app.matching import service as matching
+    from app.matching.models import Match
+
+    def image(n):
+        return Image(sha256=f"{n:064x}", format="jpeg", byte_size=1, width=1, height=1,
+                     storage_key=f"{n:064x}", wrapped_key=b"x", phash=n, phash_mirror=n,
+                     phash_trim=n, dhash=n)
+
+    with unit_of_work(factory) as session:
+        users = [User(username=n, role="analyst", password_hash="!", must_change_password=False)
+                 for n in ("ana", "bob")]
+        account = Account(platform="instagram", handle="two_posts")
+        est = Establishment(code="MDI", name="Moorland")
+        session.add_all([*users, account, est])
+        session.flush()
+        cell = Cell(establishment_id=est.id, label="A-1-001", wing="A", landing="1")
+        prisoner = Prisoner(prison_number="A1234BC", surname="Smith", forenames="John",
+                            surname_key="smith", forenames_key="john",
+                            date_of_birth=date(1990, 1, 1))
+        images = [image(n) for n in (1, 2, 3, 4)]
+        session.add_all([cell, prisoner, *images])
+        session.flush()
+        session.add(Occupancy(prisoner_id=prisoner.id, cell_id=cell.id,
+                              starts_on=date(2025, 1, 1)))
+        posts, refs = images[:2], images[2:]
+        session.add_all([EvidenceImage(image_id=i.id, account_id=account.id,
+                                       posted_at=datetime(2025, 6, 1, 12, tzinfo=UTC))
+                         for i in posts])
+        session.add_all([ReferencePhoto(image_id=i.id, cell_id=cell.id) for i in refs])
+        matches = [Match(query_image_id=p.id, candidate_image_id=r.id, method="phash",
+                         distance=0) for p, r in zip(posts, refs, strict=True)]
+        session.add_all(matches)
+        session.flush()
+        actors = [Actor(user_id=u.id, name=u.username) for u in users]
+        match_ids, account_id = [m.id for m in matches], account.id
+
+    def confirm(actor, match_id):
+        return lambda session: len(attribution.decide_match(
+            session, actor, session.get(Match, match_id), confirm=True, note="",
+            tz="Europe/London"))
+
+    outcomes = _decide_at_once(factory, monkeypatch, matching,
+                               [confirm(actors[0], match_ids[0]),
+                                confirm(actors[1], match_ids[1])])
+    assert sorted(outcomes) == [("ok", 0), ("ok", 1)]
+    with factory() as session:
+        rows = session.exec(select(Attribution).where(Attribution.account_id == account_id)
+                            ).all()
+        assert [(r.prisoner_id, r.status) for r in rows] == [(prisoner.id, "suggested")]
+        assert {session.get(Match, i).status for i in match_ids} == {"confirmed"}

@@ -3,7 +3,8 @@
 Each scene is a 3D room (walls, floor, ceiling, barred window, door, bed, table, shelf, toilet,
 posters, stains, graffiti) rendered through a pinhole camera by warping textured planes, so
 "another photo from a nearby viewpoint" is a genuine re-render from a moved camera (parallax,
-new exposure and noise). Posters use photos bundled in scikit-image's wheel.
+new exposure and noise). Posters use real photographs from Debian packages
+(bench/photo_sources.py). Real photographs themselves: bench/matching_accuracy_real.py.
 
 Run: .venv/bin/python -m bench.matching_accuracy [--quick]
 """
@@ -46,19 +47,18 @@ _POOL: list[np.ndarray] = []
 
 
 def photo_pool() -> list[np.ndarray]:
-    """RGB photos that ship inside the scikit-image wheel (loaded without network)."""
+    """RGB photos from Debian packages (bench/photo_sources.py), at most 640 px: posters.
+    Never the photos bundled with scikit-image, scikit-learn or PyWavelets (the independent
+    check uses those)."""
     if not _POOL:
-        import skimage.data as sd
+        from bench.photo_sources import sources
 
-        for name in ["astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "camera",
-                     "horse", "moon", "coins", "clock", "page", "text", "cell", "retina",
-                     "immunohistochemistry", "colorwheel", "logo", "cat"]:
-            img = np.asarray(getattr(sd, name)())
-            if img.dtype != np.uint8:
-                img = (img.astype(np.float32) / max(1, img.max()) * 255).astype(np.uint8)
-            if img.ndim == 2:
-                img = np.repeat(img[:, :, None], 3, axis=2)
-            _POOL.append(np.ascontiguousarray(img[:, :, :3]))
+        for src in sources():
+            img = Image.open(src.path)
+            img.draft("RGB", (640, 640))
+            img = img.convert("RGB")
+            img.thumbnail((640, 640))
+            _POOL.append(np.ascontiguousarray(np.asarray(img)))
     return _POOL
 
 

@@ -816,8 +816,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="60 + 60 scenes instead of 150 + 150")
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    ap.add_argument("--scenes", type=int, default=0, help="scenes per split (overrides)")
     args = ap.parse_args()
-    per_split = 60 if args.quick else 150
+    per_split = args.scenes or (60 if args.quick else 150)
     t0 = time.time()
     built = pmap(build_scene, list(range(2 * per_split)), args.workers)
     calib, held = built[0::2], built[1::2]  # even seeds calibrate, odd seeds are held out
@@ -825,7 +826,7 @@ def main() -> None:
     m_cal, m_held = measure(calib, args.workers), measure(held, args.workers)
     t_global = {name: global_threshold(m_cal, name) for name in GLOBAL_METHODS}
     t_verify = verify_threshold(m_cal)
-    flag = " --quick" if args.quick else ""
+    flag = (" --quick" if args.quick else "") + (f" --scenes {args.scenes}" if args.scenes else "")
     report = ["# Matching accuracy", "",
               f"Command: `.venv/bin/python -m bench.matching_accuracy{flag}`"
               f" ({time.time() - t0:.0f} s, {args.workers} workers). Thresholds are chosen on the "
@@ -848,7 +849,7 @@ def main() -> None:
     text = "\n".join(report)
     print(text)
     RESULTS.mkdir(exist_ok=True)
-    name = "matching_accuracy_quick" if args.quick else "matching_accuracy"
+    name = "matching_accuracy_quick" if args.quick or args.scenes else "matching_accuracy"
     (RESULTS / f"{name}.md").write_text(text + "\n")
     data = {"thresholds": {"global": t_global, "verify": t_verify,
                            "shortlist_global": SHORT_GLOBAL, "shortlist_votes": SHORT_VOTES},

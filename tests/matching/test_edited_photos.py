@@ -56,3 +56,28 @@ def test_different_photos_are_not_linked(client, make_user, cells):
     for seed in (54, 55):
         assert _candidates(client, scenes.jpeg(scenes.photo_like(seed))) == []
     assert _candidates(client, scenes.text_overlay(scenes.photo_like(56))) == []
+
+
+def test_a_stale_feature_blob_is_ignored_not_misread(client, make_user, cells, session):
+    """A reference photo whose features were stored in the old format (version 1) is not
+    verified against (it scores 0) and the second stage still completes without an error."""
+    from sqlmodel import select
+
+    from app.evidence.models import ImageFeatures, ReferencePhoto
+    from app.matching.models import MatchRun
+
+    _library(client, make_user, cells[:1], (61,))
+    ref = session.exec(select(ReferencePhoto)).one()
+    row = session.get(ImageFeatures, ref.image_id)
+    row.data = bytes([1]) + row.data[1:]
+    session.add(row)
+    session.commit()
+    r = client.post("/api/v1/images", headers={"X-CSRF-Token": page_csrf(client)},
+                    files=[("files", ("post.jpg", scenes.strong_perspective(
+                        scenes.photo_like(61)), "image/jpeg"))])
+    assert r.status_code in (200, 201), r.text
+    [image] = r.json()["images"]
+    found = client.get(f"/api/v1/images/{image['image_id']}/candidates").json()
+    assert found["second_stage_done"] and found["candidates"] == []
+    session.expire_all()
+    assert not session.get(MatchRun, image["image_id"]).error  # "" when none

@@ -3,7 +3,8 @@
 Each scene is a 3D room (walls, floor, ceiling, barred window, door, bed, table, shelf, toilet,
 posters, stains, graffiti) rendered through a pinhole camera by warping textured planes, so
 "another photo from a nearby viewpoint" is a genuine re-render from a moved camera (parallax,
-new exposure and noise). Posters use photos bundled in scikit-image's wheel.
+new exposure and noise). Posters use real photographs from Debian packages
+(bench/photo_sources.py). Real photographs themselves: bench/matching_accuracy_real.py.
 
 Run: .venv/bin/python -m bench.matching_accuracy [--quick]
 """
@@ -46,19 +47,18 @@ _POOL: list[np.ndarray] = []
 
 
 def photo_pool() -> list[np.ndarray]:
-    """RGB photos that ship inside the scikit-image wheel (loaded without network)."""
+    """RGB photos from Debian packages (bench/photo_sources.py), at most 640 px: posters.
+    Never the photos bundled with scikit-image, scikit-learn or PyWavelets (the independent
+    check uses those)."""
     if not _POOL:
-        import skimage.data as sd
+        from bench.photo_sources import sources
 
-        for name in ["astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "camera",
-                     "horse", "moon", "coins", "clock", "page", "text", "cell", "retina",
-                     "immunohistochemistry", "colorwheel", "logo", "cat"]:
-            img = np.asarray(getattr(sd, name)())
-            if img.dtype != np.uint8:
-                img = (img.astype(np.float32) / max(1, img.max()) * 255).astype(np.uint8)
-            if img.ndim == 2:
-                img = np.repeat(img[:, :, None], 3, axis=2)
-            _POOL.append(np.ascontiguousarray(img[:, :, :3]))
+        for src in sources():
+            img = Image.open(src.path)
+            img.draft("RGB", (640, 640))
+            img = img.convert("RGB")
+            img.thumbnail((640, 640))
+            _POOL.append(np.ascontiguousarray(np.asarray(img)))
     return _POOL
 
 
@@ -816,8 +816,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="60 + 60 scenes instead of 150 + 150")
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
+    ap.add_argument("--scenes", type=int, default=0, help="scenes per split (overrides)")
     args = ap.parse_args()
-    per_split = 60 if args.quick else 150
+    per_split = args.scenes or (60 if args.quick else 150)
     t0 = time.time()
     built = pmap(build_scene, list(range(2 * per_split)), args.workers)
     calib, held = built[0::2], built[1::2]  # even seeds calibrate, odd seeds are held out
@@ -825,7 +826,7 @@ def main() -> None:
     m_cal, m_held = measure(calib, args.workers), measure(held, args.workers)
     t_global = {name: global_threshold(m_cal, name) for name in GLOBAL_METHODS}
     t_verify = verify_threshold(m_cal)
-    flag = " --quick" if args.quick else ""
+    flag = (" --quick" if args.quick else "") + (f" --scenes {args.scenes}" if args.scenes else "")
     report = ["# Matching accuracy", "",
               f"Command: `.venv/bin/python -m bench.matching_accuracy{flag}`"
               f" ({time.time() - t0:.0f} s, {args.workers} workers). Thresholds are chosen on the "
@@ -848,7 +849,7 @@ def main() -> None:
     text = "\n".join(report)
     print(text)
     RESULTS.mkdir(exist_ok=True)
-    name = "matching_accuracy_quick" if args.quick else "matching_accuracy"
+    name = "matching_accuracy_quick" if args.quick or args.scenes else "matching_accuracy"
     (RESULTS / f"{name}.md").write_text(text + "\n")
     data = {"thresholds": {"global": t_global, "verify": t_verify,
                            "shortlist_global": SHORT_GLOBAL, "shortlist_votes": SHORT_VOTES},

@@ -16,14 +16,23 @@ import numpy as np
 from PIL import Image, ImageOps
 
 WORK_SIDE = 512  # long side of the working image; ORB and hashes are measured at this size
-MAX_FEATURES = 500  # ORB keypoints kept per image (~18 KB serialised)
+MAX_FEATURES = 500  # ORB keypoints kept per image (36 bytes each)
+MIRROR_FEATURES = 300  # ...plus this many of the mirrored image (front-camera selfies)
 PREFILTER_KEYPOINTS = 64  # descriptors per image used to rank candidates (see DescriptorIndex)
-_FEATURES_VERSION = 1
+# Version 2: contrast-equalised working image, and a mirrored set. A blob of an older version
+# is stale: it is never misread, it scores 0 and never votes (recompute it to match it again).
+_FEATURES_VERSION = 2
+_STALE_VERSIONS = frozenset({1})
 _COORD_SCALE = 16  # keypoint coordinates stored as uint16 in 1/16 px
-_HEADER = struct.Struct("<BHHH")  # version, keypoint count, image width, height
+_HEADER = struct.Struct("<BHHHH")  # version, keypoints, mirrored keypoints, width, height
+_VERSION = struct.Struct("<B")
 
 _GRID = 8  # keypoints are spread over an 8x8 grid so overlays/stickers cannot take them all
-_ORB = cv2.ORB_create(nfeatures=3 * MAX_FEATURES, scaleFactor=1.2, nlevels=8, fastThreshold=10)
+# FAST threshold 5 (was 10): more corners on dark, hazy and flat photos (real-photo bench)
+_ORB = cv2.ORB_create(nfeatures=3 * MAX_FEATURES, scaleFactor=1.2, nlevels=8, fastThreshold=5)
+# Local contrast equalisation before ORB: dark, hazy or flat photos (fog, night, a filter that
+# lifts the blacks) otherwise give too few keypoints to verify (bench: matching_accuracy_real).
+_CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,8 +181,8 @@ def hashes_from_gray(gray: np.ndarray, content: np.ndarray, full: tuple[int, int
     )
 
 
-def _spread(keypoints: tuple, width: int, height: int) -> list:
-    """Up to MAX_FEATURES keypoints, spread over an 8x8 grid and ordered so that any prefix
+def _spread(keypoints: tuple, width: int, height: int, keep: int) -> list:
+    """Up to `keep` keypoints, spread over an 8x8 grid and ordered so that any prefix
     is spread too: every cell's strongest first, then every cell's second..., then the rest."""
     resp = np.array([kp.response for kp in keypoints], dtype=np.float32)
     xy = np.array([kp.pt for kp in keypoints], dtype=np.float32)
@@ -183,43 +192,67 @@ def _spread(keypoints: tuple, width: int, height: int) -> list:
     first = np.searchsorted(cell[order], cell[order], side="left")
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order)) - first
-    tier = np.minimum(rank, MAX_FEATURES // (_GRID * _GRID))
-    chosen = np.lexsort((-resp, tier))[:MAX_FEATURES]
+    tier = np.minimum(rank, keep // (_GRID * _GRID))
+    chosen = np.lexsort((-resp, tier))[:keep]
     return [keypoints[i] for i in chosen]
 
 
-def features_from_gray(gray: np.ndarray) -> bytes:
-    """ORB keypoints (x, y) and 32-byte descriptors, serialised compactly."""
+def _orb(gray: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
     keypoints = _ORB.detect(gray, None)
     desc = None
     if keypoints:
-        keypoints, desc = _ORB.compute(gray, _spread(keypoints, gray.shape[1], gray.shape[0]))
+        keypoints, desc = _ORB.compute(gray, _spread(keypoints, gray.shape[1], gray.shape[0],
+                                                     keep))
     if desc is None or not keypoints:
-        return _HEADER.pack(_FEATURES_VERSION, 0, gray.shape[1], gray.shape[0])
-    xy = np.array([kp.pt for kp in keypoints], dtype=np.float32)
-    coords = np.clip(np.rint(xy * _COORD_SCALE), 0, 65535).astype("<u2")
-    head = _HEADER.pack(_FEATURES_VERSION, len(keypoints), gray.shape[1], gray.shape[0])
-    return head + coords.tobytes() + desc.tobytes()
+        return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
+    return np.array([kp.pt for kp in keypoints], dtype=np.float32), desc
 
 
-def unpack_features(blob: bytes) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
-    """-> (float32 N x 2 keypoint coordinates, uint8 N x 32 descriptors, (width, height))."""
+def _coords(xy: np.ndarray) -> bytes:
+    return np.clip(np.rint(xy * _COORD_SCALE), 0, 65535).astype("<u2").tobytes()
+
+
+def features_from_gray(gray: np.ndarray) -> bytes:
+    """ORB keypoints (x, y) and 32-byte descriptors of the contrast-equalised image, then of
+    its mirror image, serialised compactly."""
+    eq = _CLAHE.apply(np.ascontiguousarray(gray))
+    xy, desc = _orb(eq, MAX_FEATURES)
+    mxy, mdesc = _orb(np.ascontiguousarray(eq[:, ::-1]), MIRROR_FEATURES)
+    head = _HEADER.pack(_FEATURES_VERSION, len(desc), len(mdesc), gray.shape[1], gray.shape[0])
+    return head + _coords(xy) + desc.tobytes() + _coords(mxy) + mdesc.tobytes()
+
+
+def is_stale(blob: bytes) -> bool:
+    """A blob written by an older version of this module (to recompute, never to misread)."""
+    return len(blob) >= 1 and _VERSION.unpack_from(blob)[0] in _STALE_VERSIONS
+
+
+def unpack_features(blob: bytes, mirrored: bool = False
+                    ) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """-> (float32 N x 2 keypoint coordinates, uint8 N x 32 descriptors, (width, height)),
+    of the image or (`mirrored`) of its mirror image."""
     if len(blob) < _HEADER.size:
         raise ValueError("unknown or corrupt feature blob")
-    version, n, width, height = _HEADER.unpack_from(blob)
-    if version != _FEATURES_VERSION or len(blob) != _HEADER.size + n * (4 + 32):
+    version, n, m, width, height = _HEADER.unpack_from(blob)
+    if version != _FEATURES_VERSION or len(blob) != _HEADER.size + (n + m) * (4 + 32):
         raise ValueError("unknown or corrupt feature blob")
-    start = _HEADER.size
-    coords = np.frombuffer(blob, dtype="<u2", count=2 * n, offset=start).reshape(n, 2)
-    desc = np.frombuffer(blob, dtype=np.uint8, count=32 * n, offset=start + 4 * n).reshape(n, 32)
+    start = _HEADER.size + (n * 36 if mirrored else 0)
+    count = m if mirrored else n
+    coords = np.frombuffer(blob, dtype="<u2", count=2 * count, offset=start).reshape(count, 2)
+    desc = np.frombuffer(blob, dtype=np.uint8, count=32 * count,
+                         offset=start + 4 * count).reshape(count, 32)
     return coords.astype(np.float32) / _COORD_SCALE, desc, (width, height)
 
 
-def prefilter_descriptors(blob: bytes, n: int = PREFILTER_KEYPOINTS) -> np.ndarray:
+def prefilter_descriptors(blob: bytes, n: int = PREFILTER_KEYPOINTS,
+                          mirrored: bool = False) -> np.ndarray:
     """The first `n` descriptors (n x 32 uint8; the strongest keypoint of each grid cell),
-    zero-padded: a cheap signature for ranking candidates before full verification."""
-    _, desc, _ = unpack_features(blob)
+    zero-padded: a cheap signature for ranking candidates before full verification.
+    A stale blob gives only padding (it never votes)."""
     out = np.zeros((n, 32), dtype=np.uint8)
+    if is_stale(blob):
+        return out
+    _, desc, _ = unpack_features(blob, mirrored)
     out[: min(n, len(desc))] = desc[:n]
     return out
 
@@ -236,15 +269,8 @@ def _capped(points: np.ndarray, size: tuple[int, int]) -> int:
     return int(np.minimum(counts, _CELL_CAP).sum())
 
 
-def verify_features(a: bytes, b: bytes, ratio: float = 0.8, reproj_px: float = 4.0) -> int:
-    """Geometric verification score of two feature blobs (0 = unrelated).
-
-    ORB matches passing the ratio test, RANSAC homography inliers, then counted at most
-    _CELL_CAP per cell of an 8x8 grid (the smaller of the two images' counts), so the score
-    measures how much of the picture agrees rather than how textured one object is.
-    """
-    pa, da, size_a = unpack_features(a)
-    pb, db, size_b = unpack_features(b)
+def _verify(pa: np.ndarray, da: np.ndarray, size_a: tuple[int, int], pb: np.ndarray,
+            db: np.ndarray, size_b: tuple[int, int], ratio: float, reproj_px: float) -> int:
     if len(da) < 8 or len(db) < 8:
         return 0
     pairs = _MATCHER.knnMatch(da, db, k=2)
@@ -258,6 +284,23 @@ def verify_features(a: bytes, b: bytes, ratio: float = 0.8, reproj_px: float = 4
         return 0
     keep = mask.ravel().astype(bool)
     return min(_capped(src[keep], size_a), _capped(dst[keep], size_b))
+
+
+def verify_features(a: bytes, b: bytes, ratio: float = 0.8, reproj_px: float = 4.0) -> int:
+    """Geometric verification score of two feature blobs (0 = unrelated).
+
+    ORB matches passing the ratio test, RANSAC homography inliers, then counted at most
+    _CELL_CAP per cell of an 8x8 grid (the smaller of the two images' counts), so the score
+    measures how much of the picture agrees rather than how textured one object is. `a`'s
+    mirror image is compared with `b` too (a front-camera selfie); the better score counts.
+    A stale blob (older version) scores 0.
+    """
+    if is_stale(a) or is_stale(b):
+        return 0
+    pb, db, size_b = unpack_features(b)
+    score = _verify(*unpack_features(a), pb, db, size_b, ratio, reproj_px)
+    mirrored = _verify(*unpack_features(a, mirrored=True), pb, db, size_b, ratio, reproj_px)
+    return max(score, mirrored)
 
 
 def analyse_image(data: bytes) -> ImageAnalysis:

@@ -232,16 +232,19 @@ class MatchEngine:
         batch.add([image.id or 0], [[image.phash, image.phash_mirror, image.phash_trim]])
 
     def shortlist(self, session: Session, image: Image, features: bytes) -> list[Hit]:
-        """Stage two's candidates: nearest global hashes plus most descriptor votes."""
+        """Stage two's candidates: nearest global hashes plus most descriptor votes (of the
+        photo and of its mirror image)."""
         self.refresh(session)
         nearest = self.hashes.query(self._query_values(image), 64,
                                     limit=self.limits.shortlist_global + 1)
         hits = {i: d for i, d in nearest if i != image.id}
-        voted = self.votes.query(prefilter_descriptors(features),
-                                 limit=self.limits.shortlist_votes + 1)
-        for image_id, _votes in voted:
-            if image_id != image.id:
-                hits.setdefault(image_id, 64)
+        # most votes for the photo, and for its mirror image (a front-camera selfie)
+        for mirrored in (False, True):
+            voted = self.votes.query(prefilter_descriptors(features, mirrored=mirrored),
+                                     limit=self.limits.shortlist_votes + 1)
+            for image_id, _votes in voted:
+                if image_id != image.id:
+                    hits.setdefault(image_id, 64)
         return [Hit(i, d) for i, d in hits.items()]
 
     def close(self) -> None:

@@ -81,6 +81,21 @@ def first_stage(session: Session, engine: MatchEngine, actor: Actor,
     return found
 
 
+def scored(features: bytes, shortlist: list[Hit], blobs: dict[int, bytes]
+           ) -> list[tuple[Hit, int]]:
+    """Every shortlisted candidate with its geometric verification score (pure: what
+    bench/matching_accuracy_real.py measures)."""
+    return [(hit, verify_features(features, blob)) for hit in shortlist
+            if (blob := blobs.get(hit.image_id))]
+
+
+def verified(engine: MatchEngine, features: bytes, shortlist: list[Hit],
+             blobs: dict[int, bytes]) -> list[tuple[Hit, int]]:
+    """The shortlisted candidates whose score passes the threshold in force."""
+    return [(hit, score) for hit, score in scored(features, shortlist, blobs)
+            if score >= engine.limits.verify_min_score]
+
+
 def second_stage(session: Session, engine: MatchEngine, actor: Actor, image_id: int) -> int:
     """Local-feature verification over a short list; stores what passes. Returns how many."""
     run = session.get(MatchRun, image_id)
@@ -100,9 +115,7 @@ def second_stage(session: Session, engine: MatchEngine, actor: Actor, image_id: 
             col(ImageFeatures.image_id).in_([h.image_id for h in shortlist]))).all())
         # Verify every candidate before writing anything: the slow part runs holding no
         # write lock (on SQLite one writer at a time, and a niced worker must not hold it).
-        passed = [(hit, score) for hit in shortlist if (blob := blobs.get(hit.image_id))
-                  and (score := verify_features(features.data, blob))
-                  >= engine.limits.verify_min_score]
+        passed = verified(engine, features.data, shortlist, blobs)
         for hit, score in passed:
             if match := _store(session, image, hit.image_id, "features", hit.distance, score):
                 stored += 1

@@ -11,11 +11,13 @@ from PIL import Image
 
 from app.evidence.hashing import (
     MAX_FEATURES,
+    MIRROR_FEATURES,
     PREFILTER_KEYPOINTS,
     analyse_image,
     compute_features,
     compute_hashes,
     hamming,
+    is_stale,
     load_working_image,
     prefilter_descriptors,
     to_signed,
@@ -152,7 +154,7 @@ def test_features_are_bounded_deterministic_and_verify_the_same_scene_only():
     xy, desc, (w, h) = unpack_features(blob)
     assert 50 < len(desc) <= MAX_FEATURES and desc.shape[1] == 32
     assert (w, h) == (512, 384) and xy[:, 0].max() < w and xy[:, 1].max() < h
-    assert len(blob) <= 7 + MAX_FEATURES * 36
+    assert len(blob) <= 9 + (MAX_FEATURES + MIRROR_FEATURES) * 36 <= 40_000
     img = np.asarray(Image.open(io.BytesIO(PHOTOS[0])))
     m = cv2.getRotationMatrix2D((400, 300), 5, 1.1)
     rotated = compute_features(jpeg(cv2.warpAffine(img, m, (800, 600)), 70))
@@ -188,3 +190,25 @@ def test_corrupt_feature_blob_is_rejected():
     for bad in (b"", blob[:-1], b"\x09" + blob[1:]):
         with pytest.raises(ValueError):
             unpack_features(bad)
+
+
+def test_a_mirrored_and_cropped_copy_verifies_through_the_mirrored_set():
+    img = np.asarray(Image.open(io.BytesIO(PHOTOS[0])))
+    selfie = compute_features(jpeg(np.ascontiguousarray(img[40:560, 60:740, :][:, ::-1])))
+    original = compute_features(PHOTOS[0])
+    _, mirrored, _ = unpack_features(selfie, mirrored=True)
+    assert 50 < len(mirrored) <= MIRROR_FEATURES
+    assert verify_features(selfie, original) >= 40
+    assert verify_features(selfie, compute_features(PHOTOS[1])) < 15
+    assert prefilter_descriptors(selfie, mirrored=True).any()
+
+
+def test_a_stale_feature_blob_is_never_misread():
+    """A version-1 blob (stored before this format) scores 0 and never votes; no crash."""
+    blob = compute_features(PHOTOS[0])
+    old = bytes([1]) + blob[1:]
+    assert is_stale(old) and not is_stale(blob)
+    assert verify_features(old, blob) == 0 and verify_features(blob, old) == 0
+    assert not prefilter_descriptors(old).any()
+    with pytest.raises(ValueError):
+        unpack_features(old)

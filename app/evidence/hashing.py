@@ -22,6 +22,7 @@ PREFILTER_KEYPOINTS = 64  # descriptors per image used to rank candidates (see D
 # Version 2: contrast-equalised working image, and a mirrored set. A blob of an older version
 # is stale: it is never misread, it scores 0 and never votes (recompute it to match it again).
 _FEATURES_VERSION = 2
+FEATURES_VERSION = _FEATURES_VERSION  # what app/evidence/reanalysis.py brings stale blobs to
 _STALE_VERSIONS = frozenset({1})
 _COORD_SCALE = 16  # keypoint coordinates stored as uint16 in 1/16 px
 _HEADER = struct.Struct("<BHHHH")  # version, keypoints, mirrored keypoints, width, height

@@ -81,3 +81,39 @@ def test_a_stale_feature_blob_is_ignored_not_misread(client, make_user, cells, s
     assert found["second_stage_done"] and found["candidates"] == []
     session.expire_all()
     assert not session.get(MatchRun, image["image_id"]).error  # "" when none
+
+
+def test_reanalysis_brings_a_stale_reference_photo_back_into_the_second_stage(
+        client, make_user, cells, session, settings, connection):
+    """After an upgrade of the features, `reanalyse_stale` recomputes old blobs from the
+    sealed originals (audited), and the photo is matched by its features again."""
+    from sqlmodel import Session as DbSession
+    from sqlmodel import select
+
+    from app.audit.models import AuditEvent
+    from app.audit.service import SYSTEM
+    from app.evidence.hashing import is_stale
+    from app.evidence.models import ImageFeatures, ReferencePhoto
+    from app.evidence.reanalysis import count_stale, reanalyse_stale
+
+    _library(client, make_user, cells[:1], (62,))
+    ref = session.exec(select(ReferencePhoto)).one()
+    row = session.get(ImageFeatures, ref.image_id)
+    row.data = bytes([1]) + row.data[1:]
+    session.add(row)
+    session.commit()
+    assert count_stale(session) == 1
+
+    def factory() -> DbSession:
+        return DbSession(bind=connection, join_transaction_mode="create_savepoint",
+                         expire_on_commit=False)
+
+    done = reanalyse_stale(factory, settings, SYSTEM)
+    assert (done.recomputed, done.failed) == (1, 0)
+    session.expire_all()
+    assert not is_stale(session.get(ImageFeatures, ref.image_id).data)
+    assert count_stale(session) == 0
+    assert session.exec(select(AuditEvent).where(
+        AuditEvent.action == "evidence.features.recomputed")).one()
+    client.app.state.match_engine.votes.remove([ref.image_id])  # a restarted worker's index
+    assert _candidates(client, scenes.strong_perspective(scenes.photo_like(62))) != []

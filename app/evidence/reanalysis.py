@@ -1,0 +1,85 @@
+"""Bringing stored local features up to the current feature version.
+
+A blob of an older version is never misread (it scores 0 and never votes), but until it is
+recomputed that image links only through its global hashes. After an upgrade that changes the
+features, `cellwatch matching reanalyse` recomputes them from the sealed originals, a batch at
+a time: decoding runs before the batch's write, so no write lock is held through it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from app.audit.service import Actor, record
+from app.db import unit_of_work
+from app.evidence.errors import StoredImageDamaged
+from app.evidence.hashing import FEATURES_VERSION, analyse_image
+from app.evidence.images import read_original
+from app.evidence.models import Image, ImageFeatures
+from app.settings import Settings
+
+log = logging.getLogger("cellwatch.evidence")
+BATCH = 100
+
+
+@dataclass
+class Reanalysed:
+    recomputed: int = 0
+    failed: int = 0  # originals that failed their integrity check (logged, left stale)
+
+
+def _stale(session: Session, after: int, limit: int) -> list[int]:
+    current = bytes([FEATURES_VERSION])
+    return list(session.exec(
+        select(ImageFeatures.image_id)
+        .join(Image, col(Image.id) == col(ImageFeatures.image_id))
+        .where(func.substr(ImageFeatures.data, 1, 1) != current,
+               col(Image.erased_at).is_(None), col(ImageFeatures.image_id) > after)
+        .order_by(col(ImageFeatures.image_id)).limit(limit)).all())
+
+
+def count_stale(session: Session) -> int:
+    current = bytes([FEATURES_VERSION])
+    return session.exec(select(func.count()).select_from(ImageFeatures)
+                        .join(Image, col(Image.id) == col(ImageFeatures.image_id))
+                        .where(func.substr(ImageFeatures.data, 1, 1) != current,
+                               col(Image.erased_at).is_(None))).one()
+
+
+def reanalyse_stale(factory: Callable[[], Session], settings: Settings, actor: Actor,
+                    batch: int = BATCH) -> Reanalysed:
+    """Recompute every stale feature blob; one transaction (and one audit event) a batch."""
+    done = Reanalysed()
+    after = 0
+    while True:
+        with factory() as session:  # read and decode outside any write
+            ids = _stale(session, after, batch)
+            fresh: dict[int, bytes] = {}
+            for image_id in ids:
+                image = session.get(Image, image_id)
+                try:
+                    fresh[image_id] = analyse_image(read_original(settings, image)).features
+                except (StoredImageDamaged, ValueError) as exc:  # left stale, said once
+                    log.error("features of image %s not recomputed: %s", image_id, exc)
+                    done.failed += 1
+        if not ids:
+            return done
+        after = ids[-1]
+        if not fresh:
+            continue
+        with unit_of_work(factory) as session:
+            for image_id, blob in fresh.items():
+                row = session.get(ImageFeatures, image_id)
+                image = session.get(Image, image_id)
+                if row is None or image is None or image.erased_at is not None:
+                    continue  # withdrawn meanwhile: nothing to bring up to date
+                row.data = blob
+                session.add(row)
+                done.recomputed += 1
+            record(session, actor, "evidence.features.recomputed", object_type="image",
+                   object_ids=sorted(fresh), details={"version": FEATURES_VERSION})

@@ -1,5 +1,8 @@
 """Decoding an upload once vs the intake code it replaced (used by bench/intake_speed.py).
 
+Run alone (.venv/bin/python -m bench.intake_decode) it measures how closely intake's analysis
+of the one decoded picture agrees with analyse_image, which the accuracy benchmark measures.
+
 The baseline below is the former preparation, kept verbatim in substance: the display copy
 decoded the upload (JPEG draft to the display size), then `analyse_image(data)` decoded it
 again at its own draft size, and a screenshot a third time for its trimmed photo.
@@ -9,10 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import math
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from PIL import Image, ImageFile, ImageOps
 from sqlmodel import Session, SQLModel, create_engine
@@ -105,3 +110,54 @@ def prepare_comparison(uploads: dict[str, bytes], repeat: int = 15) -> dict:
     engine.dispose()
     out["lines"] = lines
     return out
+
+
+def agreement(scenes: int = 20) -> dict:
+    """Intake's analysis (one decode) against analyse_image's on the accuracy benchmark's
+    images: each scene's reference photo, its ten edited copies and a moved-camera photo."""
+    import numpy as np
+
+    from app.evidence.derive import decode
+    from app.evidence.hashing import hamming, verify_features
+    from app.evidence.validation import sniff
+    from bench.matching_accuracy import TRANSFORMS, make_scene, moved_camera, photograph, render
+
+    bits: list[int] = []
+    ratios: list[float] = []
+    for seed in range(10_000, 10_000 + scenes):  # not the accuracy benchmark's own seeds
+        scene = make_scene(seed)
+        rng = np.random.default_rng(seed)
+        ref = photograph(render(scene, scene.camera), rng)
+        uploads = [ref] + [fn(ref, rng) for fn in TRANSFORMS.values()]
+        uploads.append(photograph(render(scene, moved_camera(scene, rng)[0]), rng))
+        for data in uploads:
+            ours = decode(data, sniff(data) or "", "upload", long_side=1600,
+                          local_timezone="Europe/London").analysis
+            theirs = analyse_image(data)
+            bits.append(max(hamming(getattr(ours.hashes, f), getattr(theirs.hashes, f))
+                            for f in ("phash", "phash_mirror", "phash_trim", "dhash")))
+            own = verify_features(theirs.features, theirs.features)
+            ratios.append(verify_features(ours.features, theirs.features) / max(1, own))
+    n = len(bits)
+    return {"images": n, "max_bits": max(bits),
+            "bits_apart_share": {b: round(bits.count(b) / n, 3) for b in sorted(set(bits))},
+            "verify_ratio_p5_p50": [round(float(x), 3)
+                                    for x in np.percentile(ratios, [5, 50])]}
+
+
+def main() -> None:
+    res = agreement()
+    lines = ["Intake's one-decode analysis vs analyse_image (the benchmarks' path), "
+             f"{res['images']} images (rendered cells, their edited copies, moved cameras):",
+             f"  largest of the four hash distances: {res['bits_apart_share']} "
+             "(share of images per bits apart)",
+             "  verify score of one's features against the other's, over analyse_image's own "
+             f"score: p5 {res['verify_ratio_p5_p50'][0]}, p50 {res['verify_ratio_p5_p50'][1]}"]
+    print("\n".join(lines))
+    results = Path(__file__).resolve().parent / "results"
+    (results / "intake_decode.json").write_text(json.dumps(res, indent=2) + "\n")
+    (results / "intake_decode.md").write_text("```\n" + "\n".join(lines) + "\n```\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -3,6 +3,10 @@
 A submission is all-or-nothing: every file is checked first, and if any is refused the
 whole submission is refused, naming every bad file, and nothing is stored. An analyst then
 fixes or drops the bad files and sends the set again, with no half-submitted batch to untangle.
+
+Routes take images in through the one intake path (accounts/intake.py `take_in`), which runs
+check_files before its first write and store_checked after it. Each file is decoded once
+(images.prepare, derive.decode).
 """
 
 from __future__ import annotations

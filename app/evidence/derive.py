@@ -11,6 +11,7 @@ import io
 import math
 from dataclasses import dataclass
 
+import cv2
 from PIL import Image, ImageOps
 
 from app.errors import Unprocessable
@@ -56,6 +57,9 @@ def decode(data: bytes, fmt: str, filename: str, *, long_side: int,
         analysis = analyse_picture(picture, jpeg_size=stored_size if fmt == "jpeg" else None)
     except ValueError:
         raise Unprocessable(f"“{filename}” could not be decoded for hashing.") from None
+    except cv2.error:  # OpenCV refuses a picture a pixel or so thin (its feature pyramid)
+        raise Unprocessable(f"“{filename}” is {picture.width}×{picture.height} pixels: too "
+                            "thin to compare with other pictures.") from None
     return Decoded(display=display, exif=exif, analysis=analysis)
 
 

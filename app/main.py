@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import health, home
 from app.accounts import api as accounts_api
+from app.accounts import api_intake as accounts_api_intake
 from app.accounts import pages as accounts_pages
 from app.accounts import pages_intake as accounts_pages_intake
 from app.accounts import pages_review as accounts_pages_review
@@ -101,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    audit_pages.router, audit_api.router, home.router,
                    estate_pages_prisoners.router, estate_pages.router, estate_api.router,
                    accounts_pages_intake.router, accounts_pages_review.router,
-                   accounts_pages.router, accounts_api.router,
+                   accounts_pages.router, accounts_api.router, accounts_api_intake.router,
                    matching_pages.router, matching_api.router,
                    matching_pages_withdraw.router, matching_api_withdraw.router,
                    evidence_pages.router, evidence_api.router,

@@ -636,7 +636,7 @@ HASH_FIELDS = ["phash", "phash_mirror", "phash_trim", "dhash"]
 
 def build_scene(seed: int) -> dict:
     """Reference photo plus one query per change; hashes (11 x 4 int64) and ORB features."""
-    from app.evidence.hashing import analyse_image
+    from app.evidence.derive import analyse_stored
 
     scene = make_scene(seed)
     rng = np.random.default_rng(seed + 1_000_003)
@@ -644,7 +644,7 @@ def build_scene(seed: int) -> dict:
     images = [ref] + [fn(ref, rng) for fn in TRANSFORMS.values()]
     cam, step, turn = moved_camera(scene, rng)
     images.append(photograph(render(scene, cam), rng))
-    analyses = [analyse_image(b) for b in images]
+    analyses = [analyse_stored(b, long_side=1600) for b in images]  # as intake stores them
     hashes = np.array([[getattr(a.hashes, f) for f in HASH_FIELDS] for a in analyses], np.int64)
     return {"seed": seed, "step_m": step, "turn_deg": turn, "hashes": hashes,
             "features": [a.features for a in analyses]}

@@ -4,7 +4,7 @@ Source photographs come from Debian packages (bench/photo_sources.py; fetched on
 never committed), split by source photo into a calibration and a held-out half (fixed seed).
 Every source's original is a reference photo in one library, with rendered cell photos as
 distractors. Each change of bench/real_changes.py is applied to every source of a half; the
-edited copy is analysed by app.evidence.hashing.analyse_image and matched by the product's
+edited copy is analysed as intake does (derive.analyse_stored) and matched by the product's
 own MatchEngine (near_duplicates, shortlist) and second-stage scoring (app.matching.service
 `scored`), at the thresholds in force (app.matching.thresholds).
 
@@ -39,6 +39,7 @@ from bench.real_changes import CHANGES, PAIR_FLOORS, jpeg
 RESULTS = Path(__file__).resolve().parent / "results"
 SPLIT_SEED = 20261130
 MAX_SIDE = 2048  # sources are kept at most this large (phone photos are 1080-4032 px)
+DISPLAY_LONG_SIDE = 1600  # CELLWATCH_DISPLAY_LONG_SIDE's default: intake decodes to it
 DISTRACTOR_ID0 = 100_000
 
 
@@ -84,9 +85,9 @@ class BenchEngine(MatchEngine):
 
 
 def _analyse(data: bytes) -> tuple[SimpleNamespace, bytes]:
-    from app.evidence.hashing import analyse_image
+    from app.evidence.derive import analyse_stored
 
-    a = analyse_image(data)
+    a = analyse_stored(data, long_side=DISPLAY_LONG_SIDE)  # exactly what intake stores
     return SimpleNamespace(id=None, phash=a.hashes.phash, phash_mirror=a.hashes.phash_mirror,
                            phash_trim=a.hashes.phash_trim), a.features
 

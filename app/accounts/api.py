@@ -1,28 +1,22 @@
-"""The accounts API: the queue, an account, intake of an account with its images, and the
-decisions on matches and attributions."""
+"""The accounts API: the queue, an account, and the decisions on matches and attributions
+(intake of an account with its images: api_intake.py)."""
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, BackgroundTasks, Form, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from app.accounts import attribution, presenters
 from app.accounts.deps import AccountDep, AttributionDep
-from app.accounts.forms import Text, parse_account_text, queue_filter
-from app.accounts.intake import claim_key, request_fingerprint, store_answer, take_in_once
+from app.accounts.forms import Text, queue_filter
 from app.audit.service import record
 from app.auth.deps import SettingsDep
-from app.auth.guards import AccountReader, Attributor, Reviewer, Submitter
+from app.auth.guards import AccountReader, Attributor, Reviewer
 from app.db import SessionDep
 from app.errors import Unprocessable
-from app.evidence.forms import Files, PerFile, submitted_files
-from app.evidence.intake import check_files
 from app.matching.deps import MatchDep
-from app.matching.jobs import after_answer
 from app.web.paging import PageNumber
 
 router = APIRouter()
@@ -44,44 +38,6 @@ def account_api(who: AccountReader, account: AccountDep, db: SessionDep,
     record(db, who.actor, "account.view", object_type="account", object_ids=[account.id or 0],
            details={"prisoners_shown": [p.id for _, p in context["attributions"]]})
     return presenters.account_json(account, context)
-
-
-@router.post("/api/v1/accounts", status_code=201)
-def intake_api(
-    request: Request, who: Submitter, db: SessionDep, settings: SettingsDep,
-    tasks: BackgroundTasks, files: Files = None,
-    account: Annotated[str, Form(max_length=2048)] = "",
-    platform: Annotated[str, Form(max_length=16)] = "",
-    post_url: PerFile = None, posted_at: PerFile = None,
-    notes: Annotated[str, Form(max_length=4000)] = "",
-    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
-) -> JSONResponse:
-    """An account (profile URL, post URL or @handle with `platform`) with its images, each
-    with its own post URL and time if given. Send an `Idempotency-Key` header: the same key
-    again returns the first answer instead of a second submission. One transaction: the key's
-    claim, the intake and the stored answer commit together, or none of them does."""
-    submitted = submitted_files(files, settings, post_url, posted_at)
-    # the slow checks before the first write (the key's claim), so no lock is held
-    checked = check_files(db, settings, submitted) if submitted else []
-    user_id = who.user.id or 0
-    if idempotency_key:
-        fingerprint = request_fingerprint(
-            {"account": account, "platform": platform, "post_url": post_url,
-             "posted_at": posted_at, "notes": notes}, submitted)
-        earlier = claim_key(db, user_id, idempotency_key, fingerprint)
-        if earlier is not None:
-            return JSONResponse(json.loads(earlier.response), status_code=earlier.status_code,
-                                headers={"Idempotent-Replay": "true"})
-    parsed = parse_account_text(account, platform)
-    state = request.app.state
-    outcome = take_in_once(db, settings, state.match_engine, who.actor, parsed=parsed,
-                           files=submitted, notes=notes, checked=checked)
-    body = presenters.intake_json(outcome, settings.local_timezone)
-    status = 201 if outcome.created else 200
-    if idempotency_key:
-        store_answer(db, user_id, idempotency_key, status, body)
-    after_answer(tasks, state, who.actor, [r.image.id or 0 for r in outcome.results])
-    return JSONResponse(body, status_code=status)
 
 
 class MatchDecision(BaseModel):

@@ -1,6 +1,11 @@
-"""Taking in an account with its images: the evidence path, matching, links, priority.
+"""One intake path: every route that takes images in (`POST /api/v1/images`, `POST
+/api/v1/accounts`, the intake form and the new-account form) calls `take_in`, with or without
+an account, and gets one result back.
 
-One request is one transaction: the idempotency key's claim, the intake and the stored answer
+The path: every file is checked, decoded once, hashed and featured before the first write
+(no lock is held through the slow work); then the idempotency key's claim, the account, the
+images and their posts, matching's first stage, and (for an account) its links, priority and
+audit event. One request is one transaction: the key's claim, the intake and the stored answer
 commit together when the route returns. So a request that fails leaves no claimed key behind
 (a retry with the same key is a fresh attempt, never "still being processed" for ever), and a
 key is never answered for an intake that was not stored.
@@ -10,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -22,25 +27,35 @@ from app.accounts.models import Account, IdempotencyKey
 from app.accounts.service import get_or_create, refresh_priority, touch
 from app.audit.service import Actor, record
 from app.errors import Conflict, Unprocessable
-from app.evidence.intake import (
-    CheckedFile,
-    IntakeResult,
-    SubmittedFile,
-    check_files,
-    store_checked,
-)
+from app.evidence.intake import IntakeResult, SubmittedFile, check_files, store_checked
 from app.evidence.models import EvidenceImage
 from app.matching import service as matching
 from app.matching.engine import MatchEngine
 from app.settings import Settings
 
 
+@dataclass(frozen=True)
+class KeyClaim:
+    """An idempotency key for this submission: the same key again replays the first answer."""
+
+    user_id: int
+    key: str
+    fingerprint: str  # request_fingerprint of what was sent
+
+
 @dataclass
-class AccountIntake:
-    account: Account
-    created: bool
-    results: list[IntakeResult]
-    linked: int  # account links made by this intake
+class Intake:
+    """What one intake did: each image in the order sent, and the account if there is one."""
+
+    results: list[IntakeResult] = field(default_factory=list)
+    account: Account | None = None
+    created: bool = False  # the account is new
+    linked: int = 0  # account links made by this intake
+    replay: IdempotencyKey | None = None  # the key was used before: answer with its response
+
+    @property
+    def image_ids(self) -> list[int]:
+        return [r.image.id or 0 for r in self.results]
 
 
 def _attach(session: Session, account: Account, result: IntakeResult) -> EvidenceImage:
@@ -58,44 +73,54 @@ def _attach(session: Session, account: Account, result: IntakeResult) -> Evidenc
     return copy
 
 
-def take_in(session: Session, settings: Settings, engine: MatchEngine, actor: Actor, *,
-            parsed: ParsedAccount, files: list[SubmittedFile], notes: str = "",
-            checked: list[CheckedFile] | None = None) -> AccountIntake:
-    """One account and its images, all or nothing; matching's first stage runs here.
-    `checked`: the files already checked (check_files) before the caller's first write."""
-    if checked is None:  # the slow part first, before anything is written
-        checked = check_files(session, settings, files) if files else []
-    account, created = get_or_create(session, actor, parsed)
-    if notes.strip():
-        account.notes = (account.notes + "\n" + notes.strip()).strip()[:4000]
-    results = store_checked(session, settings, actor, checked) if checked else []
-    for result in results:
-        _attach(session, account, result)
-    session.flush()
-    image_ids = [r.image.id or 0 for r in results]
-    matching.first_stage(session, engine, actor, image_ids)
-    made = links.link_by_matches(session, actor, account, image_ids)
+def take_in(session: Session, settings: Settings, engine: MatchEngine, actor: Actor,
+            files: list[SubmittedFile], *, account: ParsedAccount | None = None,
+            notes: str = "", key: KeyClaim | None = None) -> Intake:
+    """Images, with the account they were captured from or without one, all or nothing;
+    matching's first stage runs here (the caller queues the second once it has answered).
+    Without an account at least one image is needed. Everything is flushed here, so that the
+    same account or image submitted at the same moment by another request (a unique key lost
+    its race) is a Conflict, which rolls this request back whole, key claim included."""
+    # the slow part first (decoding, hashing, features), before anything is written
+    checked = check_files(session, settings, files) if files or account is None else []
+    if key is not None:
+        earlier = claim_key(session, key.user_id, key.key, key.fingerprint)
+        if earlier is not None:
+            return Intake(replay=earlier)
+    try:
+        outcome = Intake()
+        if account is not None:
+            outcome.account, outcome.created = get_or_create(session, actor, account)
+            if notes.strip():
+                outcome.account.notes = (outcome.account.notes + "\n"
+                                         + notes.strip()).strip()[:4000]
+        outcome.results = store_checked(session, settings, actor, checked) if checked else []
+        if outcome.account is not None:
+            for result in outcome.results:
+                _attach(session, outcome.account, result)
+        session.flush()
+        matching.first_stage(session, engine, actor, outcome.image_ids)
+        if outcome.account is not None:
+            outcome.linked = _follow_up(session, actor, outcome)
+        session.flush()
+    except IntegrityError:
+        raise Conflict("Someone sent the same image at the same moment; send it again."
+                       if account is None else "The same account or image was submitted at "
+                       "the same moment; send it again.") from None
+    return outcome
+
+
+def _follow_up(session: Session, actor: Actor, outcome: Intake) -> int:
+    """An account's links by shared images, its priority and the intake's audit event."""
+    account = outcome.account
+    assert account is not None
+    made = links.link_by_matches(session, actor, account, outcome.image_ids)
     touch(session, account)
     refresh_priority(session, account)
     record(session, actor, "account.intake", object_type="account", object_ids=[account.id or 0],
-           details={"created": created, "images": image_ids, "links": len(made)})
-    return AccountIntake(account, created, results, len(made))
-
-
-def take_in_once(session: Session, settings: Settings, engine: MatchEngine, actor: Actor, *,
-                 parsed: ParsedAccount, files: list[SubmittedFile], notes: str = "",
-                 checked: list[CheckedFile] | None = None) -> AccountIntake:
-    """take_in for a request, flushed here: the same account or image submitted at the same
-    moment by another request (a unique key lost its race) is a Conflict, which rolls this
-    request back whole, key claim included."""
-    try:
-        outcome = take_in(session, settings, engine, actor, parsed=parsed, files=files,
-                          notes=notes, checked=checked)
-        session.flush()
-    except IntegrityError:
-        raise Conflict("The same account or image was submitted at the same moment; "
-                       "send it again.") from None
-    return outcome
+           details={"created": outcome.created, "images": outcome.image_ids,
+                    "links": len(made)})
+    return len(made)
 
 
 def request_fingerprint(fields: dict[str, Any], files: list[SubmittedFile]) -> str:

@@ -1,4 +1,5 @@
-"""Intake of an account with its images: the form.
+"""The intake forms: images alone (`/intake`), or an account with its images
+(`/accounts/new`). Both go through the one intake path (accounts/intake.py `take_in`).
 
 One POST is one transaction: the double-click key's claim, the intake and the answer stored
 for the key commit together when the route returns (see accounts/intake.py).
@@ -14,23 +15,61 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.accounts.forms import PLATFORMS, parse_account_text
-from app.accounts.intake import claim_key, request_fingerprint, store_answer, take_in_once
+from app.accounts.intake import KeyClaim, request_fingerprint, store_answer, take_in
 from app.auth.deps import SettingsDep
 from app.auth.guards import Submitter
 from app.db import SessionDep
 from app.errors import AppError
 from app.evidence.errors import FileProblem
 from app.evidence.forms import Files, problems_of, submitted_files
-from app.evidence.intake import check_files
+from app.evidence.presenters import intake_page, result_facts
 from app.matching.jobs import after_answer
+from app.matching.presenters import candidates_context
+from app.settings import Settings
 from app.web import render
 from app.web.forms import refused
 
 router = APIRouter()
 
 
-def _form_page(request: Request, *, error: str = "", form: dict[str, Any] | None = None,
-               problems: list[FileProblem] | None = None, status: int = 200) -> Response:
+def _images_form(request: Request, settings: Settings, *, error: str = "",
+                 form: dict[str, str] | None = None, problems: list[FileProblem] | None = None,
+                 status: int = 200) -> Response:
+    return render(request, "evidence/intake.html",
+                  intake_page(settings, form=form, error=error, problems=problems or []),
+                  status_code=status)
+
+
+@router.get("/intake")
+def images_form(request: Request, settings: SettingsDep, who: Submitter) -> Response:
+    return _images_form(request, settings)
+
+
+@router.post("/intake")
+def images_submit(
+    request: Request, who: Submitter, db: SessionDep, settings: SettingsDep,
+    tasks: BackgroundTasks, files: Files = None,
+    post_url: Annotated[str, Form(max_length=2048)] = "",
+    posted_at: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    form = {"post_url": post_url, "posted_at": posted_at}
+    state = request.app.state
+    try:
+        submitted = submitted_files(files, settings, [post_url], [posted_at])
+        outcome = take_in(db, settings, state.match_engine, who.actor, submitted)
+    except AppError as exc:
+        return refused(db, exc, _images_form, request, settings, form=form,
+                       problems=problems_of(exc))
+    after_answer(tasks, state, who.actor, outcome.image_ids)
+    tz = settings.local_timezone
+    # each image with its ranked candidates, side by side, right after intake
+    return render(request, "evidence/intake_result.html", {"results": [
+        {**result_facts(r, tz), "matching": candidates_context(db, r.image.id or 0, tz)}
+        for r in outcome.results]})
+
+
+def _account_form(request: Request, *, error: str = "", form: dict[str, Any] | None = None,
+                  problems: list[FileProblem] | None = None, status: int = 200) -> Response:
     # a fresh submission token each time the form is shown: a double click sends it twice
     context = {"platforms": PLATFORMS, "submission": secrets.token_urlsafe(16),
                "form": form or {}, "error": error, "problems": problems or []}
@@ -38,12 +77,12 @@ def _form_page(request: Request, *, error: str = "", form: dict[str, Any] | None
 
 
 @router.get("/accounts/new")
-def intake_form(request: Request, who: Submitter) -> Response:
-    return _form_page(request)
+def account_form(request: Request, who: Submitter) -> Response:
+    return _account_form(request)
 
 
 @router.post("/accounts/new")
-def intake_submit(
+def account_submit(
     request: Request, who: Submitter, db: SessionDep, settings: SettingsDep,
     tasks: BackgroundTasks, files: Files = None,
     account: Annotated[str, Form(max_length=2048)] = "",
@@ -55,23 +94,23 @@ def intake_submit(
 ) -> Response:
     form = {"account": account, "platform": platform, "post_url": post_url,
             "posted_at": posted_at, "notes": notes}
-    user_id, key = who.user.id or 0, f"form:{submission}" if submission else ""
+    user_id = who.user.id or 0
     state = request.app.state
     try:
         submitted = submitted_files(files, settings, [post_url], [posted_at])
-        # the slow checks before the first write (the key's claim), so no lock is held
-        checked = check_files(db, settings, submitted) if submitted else []
-        earlier = claim_key(db, user_id, key, request_fingerprint(form, submitted)) \
-            if key else None
-        if earlier is not None:  # a double click: the first submission's answer
-            return RedirectResponse(json.loads(earlier.response)["location"], status_code=303)
         parsed = parse_account_text(account, platform)
-        outcome = take_in_once(db, settings, state.match_engine, who.actor, parsed=parsed,
-                               files=submitted, notes=notes, checked=checked)
+        key = KeyClaim(user_id, f"form:{submission}", request_fingerprint(form, submitted)) \
+            if submission else None
+        outcome = take_in(db, settings, state.match_engine, who.actor, submitted,
+                          account=parsed, notes=notes, key=key)
+        if outcome.replay is not None:  # a double click: the first submission's answer
+            return RedirectResponse(json.loads(outcome.replay.response)["location"],
+                                    status_code=303)
+        assert outcome.account is not None
         target = f"/accounts/{outcome.account.id}"
-        if key:
-            store_answer(db, user_id, key, 303, {"location": target})
+        if key is not None:
+            store_answer(db, user_id, key.key, 303, {"location": target})
     except AppError as exc:
-        return refused(db, exc, _form_page, request, form=form, problems=problems_of(exc))
-    after_answer(tasks, state, who.actor, [r.image.id or 0 for r in outcome.results])
+        return refused(db, exc, _account_form, request, form=form, problems=problems_of(exc))
+    after_answer(tasks, state, who.actor, outcome.image_ids)
     return RedirectResponse(target, status_code=303)

@@ -12,7 +12,7 @@ from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from app.accounts import attribution, links
-from app.accounts.intake import AccountIntake
+from app.accounts.intake import Intake
 from app.accounts.models import Account, AccountStatus, Attribution
 from app.accounts.platforms import display_name_of, profile_url_of
 from app.accounts.priority import explain
@@ -20,11 +20,12 @@ from app.accounts.service import images_of
 from app.audit.service import EventFilter, list_events
 from app.auth.models import User
 from app.estate.models import Establishment
+from app.evidence.intake import IntakeResult
 from app.evidence.models import Image
 from app.evidence.presenters import evidence_facts, image_facts, result_facts, thumb_size
 from app.evidence.withdrawal import withdrawal_of
 from app.matching.models import Match
-from app.matching.presenters import describe_ranked
+from app.matching.presenters import candidates_json, describe_ranked
 from app.web.paging import Page, page_of
 
 CLOSED_STATUSES = [AccountStatus.removed.value, AccountStatus.no_further_action.value]
@@ -159,12 +160,20 @@ def account_json(account: Account, context: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def intake_json(outcome: AccountIntake, tz: str) -> dict[str, Any]:
+def images_json(session: Session, results: list[IntakeResult], tz: str) -> list[dict[str, Any]]:
+    """Each image of an intake with its ranked candidates: the image part of both intake
+    answers (`POST /api/v1/images` and `POST /api/v1/accounts`), schemas.IntakeImage."""
+    return [{**result_facts(r, tz), **candidates_json(session, r.image.id or 0, tz)}
+            for r in results]
+
+
+def intake_json(session: Session, outcome: Intake, tz: str) -> dict[str, Any]:
     """The answer to an account intake (stored with its idempotency key, replayed as is)."""
     account = outcome.account
+    assert account is not None
     return {
         "account": {"id": account.id, "platform": account.platform, "handle": account.handle,
                     "status": account.status, "url": f"/accounts/{account.id}"},
         "created": outcome.created, "links": outcome.linked,
-        "images": [result_facts(r, tz) for r in outcome.results],
+        "images": images_json(session, outcome.results, tz),
     }

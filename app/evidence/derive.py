@@ -1,5 +1,9 @@
-"""The display copy: a fresh JPEG re-encoded from the pixels alone, so nothing hidden in the
-original (EXIF with GPS, comments, XMP, ICC, trailing data, exploit payloads) is ever served."""
+"""Decoding an upload, once: the display copy, the EXIF facts and the hashes and features all
+come from one decoded picture.
+
+The display copy is a fresh JPEG re-encoded from the pixels alone, so nothing hidden in the
+original (EXIF with GPS, comments, XMP, ICC, trailing data, exploit payloads) is ever served.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,12 @@ import io
 import math
 from dataclasses import dataclass
 
+import cv2
 from PIL import Image, ImageOps
 
 from app.errors import Unprocessable
 from app.evidence.exif import ExifInfo, read_exif
+from app.evidence.hashing import WORK_SIDE, ImageAnalysis, analyse_picture
 from app.evidence.validation import ACCEPTED
 
 DISPLAY_QUALITY = 85
@@ -20,29 +26,52 @@ DISPLAY_QUALITY = 85
 class Decoded:
     display: bytes  # JPEG, long side <= display_long_side, no metadata
     exif: ExifInfo
+    analysis: ImageAnalysis  # hashes and features, from the same decoded picture
 
 
 def decode(data: bytes, fmt: str, filename: str, *, long_side: int,
            local_timezone: str) -> Decoded:
-    """Fully decode (catching truncated or corrupt data) and derive the display copy.
+    """Decode once (catching truncated or corrupt data), apply the EXIF orientation once, and
+    derive the display copy and the analysis from that one picture.
 
     Call only after validation.check_upload: the pixel cap has been checked by then.
     """
     try:
         with Image.open(io.BytesIO(data), formats=[ACCEPTED[fmt]]) as img:
+            stored_size = img.size
             if fmt == "jpeg":
-                # let libjpeg decode at 1/2..1/8 scale when the result is still big enough
-                scale = long_side / max(img.size)
+                # libjpeg decodes at 1/2..1/8 scale when the result is still as big as the
+                # largest consumer needs (the display copy; the working image is smaller)
+                scale = max(long_side, WORK_SIDE) / max(img.size)
                 if scale < 1:
                     img.draft(img.mode, (math.ceil(img.width * scale),
                                          math.ceil(img.height * scale)))
             img.load()  # raises on truncated or corrupt data (LOAD_TRUNCATED_IMAGES is off)
             exif = read_exif(img, local_timezone)  # after load: PNG may keep eXIf after IDAT
-            display = _display_jpeg(img, long_side)
+            picture = ImageOps.exif_transpose(img)
+            display = _display_jpeg(picture, long_side)
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
         raise Unprocessable(f"“{filename}” is damaged or incomplete: it could not be "
                             "decoded.") from None
-    return Decoded(display=display, exif=exif)
+    try:
+        analysis = analyse_picture(picture, jpeg_size=stored_size if fmt == "jpeg" else None)
+    except ValueError:
+        raise Unprocessable(f"“{filename}” could not be decoded for hashing.") from None
+    except cv2.error:  # OpenCV refuses a picture a pixel or so thin (its feature pyramid)
+        raise Unprocessable(f"“{filename}” is {picture.width}×{picture.height} pixels: too "
+                            "thin to compare with other pictures.") from None
+    return Decoded(display=display, exif=exif, analysis=analysis)
+
+
+def analyse_stored(data: bytes, *, long_side: int) -> ImageAnalysis:
+    """The analysis intake stores for these bytes (the same decode as `decode`): what a
+    re-analysis and the accuracy benchmarks must compute, so their figures are intake's."""
+    with Image.open(io.BytesIO(data)) as img:
+        fmt = (img.format or "").lower()
+    if fmt not in ACCEPTED:
+        raise Unprocessable(f"not a JPEG, PNG or WebP picture ({fmt or 'unknown'})")
+    return decode(data, fmt, "stored image", long_side=long_side,
+                  local_timezone="UTC").analysis
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
@@ -56,9 +85,10 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
-def _display_jpeg(img: Image.Image, long_side: int) -> bytes:
-    oriented = ImageOps.exif_transpose(img) or img
-    rgb = _to_rgb(oriented)
+def _display_jpeg(picture: Image.Image, long_side: int) -> bytes:
+    """`picture` is already EXIF-oriented; it is left as it is (the analysis reads it too):
+    _to_rgb always makes a new image, which thumbnail() then shrinks in place."""
+    rgb = _to_rgb(picture)
     rgb.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
     clean = Image.new("RGB", rgb.size)  # empty .info: Pillow re-emits some metadata from it
     clean.paste(rgb)

@@ -1,5 +1,5 @@
-"""Turning multipart form input into service arguments (shared by pages and API, and by the
-matching and accounts intake routes)."""
+"""Turning multipart form input into service arguments (shared by pages and API: the intake
+routes of the one intake path, accounts/intake.py, and the cell library's uploads)."""
 
 from __future__ import annotations
 

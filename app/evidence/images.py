@@ -14,11 +14,10 @@ from sqlmodel import Session, col, select
 
 from app.audit.service import Actor, record
 from app.db import utcnow
-from app.errors import NotFound, Unprocessable
+from app.errors import NotFound
 from app.evidence import crypto, storage
 from app.evidence.derive import Decoded, decode
 from app.evidence.errors import StoredImageDamaged
-from app.evidence.hashing import ImageAnalysis, analyse_image
 from app.evidence.models import Image, ImageFeatures
 from app.evidence.validation import HeaderFacts, check_upload
 from app.settings import Settings
@@ -34,8 +33,7 @@ class Prepared:
     data: bytes
     sha256: str
     facts: HeaderFacts
-    decoded: Decoded | None = None  # None when the bytes are already held
-    analysis: ImageAnalysis | None = None
+    decoded: Decoded | None = None  # display copy, EXIF, analysis; None: the bytes are held
 
 
 def find_by_sha256(session: Session, sha256: str) -> Image | None:
@@ -50,13 +48,10 @@ def prepare(session: Session, settings: Settings, *, data: bytes, filename: str)
     digest = hashlib.sha256(data).hexdigest()
     if find_by_sha256(session, digest) is not None:
         return Prepared(filename, data, digest, facts)
+    # decoded once: the display copy, EXIF facts, hashes and features from one picture
     decoded = decode(data, facts.format, filename, long_side=settings.display_long_side,
                      local_timezone=settings.local_timezone)
-    try:
-        analysis = analyse_image(data)
-    except ValueError:
-        raise Unprocessable(f"“{filename}” could not be decoded for hashing.") from None
-    return Prepared(filename, data, digest, facts, decoded, analysis)
+    return Prepared(filename, data, digest, facts, decoded)
 
 
 def store(session: Session, settings: Settings, actor: Actor,
@@ -65,9 +60,9 @@ def store(session: Session, settings: Settings, actor: Actor,
     held = find_by_sha256(session, prepared.sha256)  # again: an earlier file of this batch
     if held is not None:
         return held, False
-    if prepared.decoded is None or prepared.analysis is None:  # held at prepare, erased since
+    if prepared.decoded is None:  # held at prepare, erased since
         prepared = prepare(session, settings, data=prepared.data, filename=prepared.filename)
-    assert prepared.decoded is not None and prepared.analysis is not None
+    assert prepared.decoded is not None
     image = Image(sha256=prepared.sha256)  # after a withdrawal: a new image, matched afresh
     _fill(session, settings, actor, image, prepared)
     record(session, actor, "evidence.image.stored",
@@ -79,12 +74,13 @@ def store(session: Session, settings: Settings, actor: Actor,
 
 def _fill(session: Session, settings: Settings, actor: Actor, image: Image,
           prepared: Prepared) -> None:
-    assert prepared.decoded is not None and prepared.analysis is not None
+    decoded = prepared.decoded
+    assert decoded is not None
     key, storage_key = crypto.new_key(), storage.new_storage_key()
-    for kind, plain in (("original", prepared.data), ("display", prepared.decoded.display)):
+    for kind, plain in (("original", prepared.data), ("display", decoded.display)):
         blob = crypto.seal(key, plain, storage_key=storage_key, kind=kind)
         storage.store(session, settings, storage_key, kind, blob)
-    hashes, exif = prepared.analysis.hashes, prepared.decoded.exif
+    hashes, exif = decoded.analysis.hashes, decoded.exif
     image.format, image.byte_size = prepared.facts.format, len(prepared.data)
     image.width, image.height = hashes.width, hashes.height  # as displayed (EXIF-rotated)
     image.storage_key = storage_key
@@ -96,7 +92,7 @@ def _fill(session: Session, settings: Settings, actor: Actor, image: Image,
     image.created_at, image.created_by, image.erased_at = utcnow(), actor.user_id, None
     session.add(image)
     session.flush()
-    session.merge(ImageFeatures(image_id=image.id or 0, data=prepared.analysis.features))
+    session.merge(ImageFeatures(image_id=image.id or 0, data=decoded.analysis.features))
 
 
 def ingest_image(session: Session, settings: Settings, actor: Actor, *, data: bytes,

@@ -3,6 +3,10 @@
 A submission is all-or-nothing: every file is checked first, and if any is refused the
 whole submission is refused, naming every bad file, and nothing is stored. An analyst then
 fixes or drops the bad files and sends the set again, with no half-submitted batch to untangle.
+
+Routes take images in through the one intake path (accounts/intake.py `take_in`), which runs
+check_files before its first write and store_checked after it. Each file is decoded once
+(images.prepare, derive.decode).
 """
 
 from __future__ import annotations
@@ -12,12 +16,11 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from app.audit.service import Actor, record
 from app.db import utcnow
-from app.errors import AppError, Conflict, Unprocessable
+from app.errors import AppError, Unprocessable
 from app.evidence import images
 from app.evidence.errors import FileProblem, UploadRefused
 from app.evidence.models import EvidenceImage, Image
@@ -113,19 +116,6 @@ def submit_evidence(session: Session, settings: Settings, actor: Actor,
                     files: list[SubmittedFile]) -> list[IntakeResult]:
     """Check every file, then store them all, or raise UploadRefused and store nothing."""
     return store_checked(session, settings, actor, check_files(session, settings, files))
-
-
-def take_in_evidence(session: Session, settings: Settings, actor: Actor,
-                     files: list[SubmittedFile]) -> list[IntakeResult]:
-    """submit_evidence for a request: everything is flushed here, so that an identical upload
-    sent at the same moment (the unique sha256 loses its race) is a Conflict, which rolls the
-    whole request back, rather than a failed commit after the answer was made."""
-    try:
-        results = submit_evidence(session, settings, actor, files)
-        session.flush()
-    except IntegrityError:
-        raise Conflict("Someone sent the same image at the same moment; send it again.") from None
-    return results
 
 
 def _store_one(session: Session, settings: Settings, actor: Actor, prepared: images.Prepared,

@@ -1,22 +1,21 @@
-"""Evidence pages: the intake form and the display copy of an image.
+"""Evidence pages: the display copy of an image.
 
 Serving a display copy is not audited per fetch (a list of thumbnails would flood the log);
-the pages that show images are. There is no route that serves an original. Taking images in
-(POST /intake) and the image page belong to matching, which adds the match candidates.
+the pages that show images are. There is no route that serves an original. The intake form
+is the one intake path's (accounts/pages_intake.py); the image page is matching's, which adds
+the match candidates.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from app.auth.deps import SettingsDep
-from app.auth.guards import EvidenceReader, Submitter
+from app.auth.guards import EvidenceReader
 from app.evidence.deps import ImageDep
 from app.evidence.errors import ImageWithdrawn
 from app.evidence.images import read_display
-from app.evidence.presenters import intake_page
-from app.web import render
 
 router = APIRouter()
 
@@ -24,11 +23,6 @@ DISPLAY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
 }
-
-
-@router.get("/intake")
-def intake_form(request: Request, settings: SettingsDep, who: Submitter) -> Response:
-    return render(request, "evidence/intake.html", intake_page(settings))
 
 
 @router.get("/images/{image_id}/display")

@@ -70,15 +70,3 @@ class Candidates(BaseModel):
     second_stage_done: bool
     second_stage_error: str | None
     candidates: list[Candidate]
-
-
-class IntakeImage(Candidates):
-    """One image of a submission (its facts, then its candidates)."""
-
-    image_id: int
-    created: bool
-    new_link: bool
-
-
-class IntakeAnswer(BaseModel):
-    images: list[IntakeImage]

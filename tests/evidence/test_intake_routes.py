@@ -139,3 +139,12 @@ def test_only_submitters_may_upload(as_role, role, session, settings):
                     headers={"X-CSRF-Token": "x"})
     assert r.status_code == 403
     assert_nothing_stored(session, settings)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (1, 3000), (4000, 2)])
+def test_a_picture_too_thin_to_compare_is_refused_clearly(analyst, session, settings, size):
+    data = samples.encode(samples.picture(9, size), "PNG")
+    r = analyst.post("/api/v1/images", files=[("files", ("line.png", data, "image/png"))])
+    assert r.status_code == 422, r.text
+    assert "line.png" in r.json()["message"] and "too thin" in r.json()["message"]
+    assert_nothing_stored(session, settings)

@@ -6,10 +6,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app.db import utcnow
 from app.estate.models import Cell, Establishment
 from app.evidence.models import EvidenceImage, Image, ReferencePhoto
 from app.evidence.presenters import image_facts, thumb_size
-from app.matching import service
+from app.matching import queue, service
 from app.matching.models import Match
 from app.web.dates import local_time
 
@@ -70,22 +71,25 @@ def describe(session: Session, image_id: int, matches: list[Match], tz: str) -> 
     return describe_pairs(session, [(m, image_id) for m in matches], tz)
 
 
-def candidates_context(session: Session, image_id: int, tz: str) -> dict[str, Any]:
-    """The candidates block of an image page; `pending` keeps it polling for the second stage
-    (not once the stage has failed: the failure is shown instead)."""
-    run = service.run_for(session, image_id)
-    return {"image_id": image_id, "run": run,
-            "pending": run is None or (run.second_stage_at is None and not run.error),
+def candidates_context(session: Session, image_id: int, tz: str,
+                       policy: queue.Policy = queue.DEFAULT) -> dict[str, Any]:
+    """The candidates block of an image page; `pending` keeps it polling while the second
+    stage is queued or running (not once it has failed: the reason is shown instead)."""
+    stage = queue.stage_of(session, service.run_for(session, image_id), utcnow(), policy)
+    return {"image_id": image_id, "stage": stage, "pending": stage.waiting,
             "candidates": describe(session, image_id, service.candidates_for(session, image_id),
                                    tz)}
 
 
 def candidates_json(session: Session, image_id: int, tz: str) -> dict[str, Any]:
     run = service.run_for(session, image_id)
+    stage = queue.stage_of(session, run, utcnow())
     rows = describe(session, image_id, service.candidates_for(session, image_id), tz)
     return {
-        "second_stage_done": bool(run and run.second_stage_at),
-        "second_stage_error": run.error if run and run.error else None,
+        "second_stage_done": stage.state == "done",
+        "second_stage_error": stage.error if stage.state == "failed" else None,
+        "second_stage": {"state": stage.state, "ahead": stage.ahead,
+                         "attempts": stage.attempts, "last_error": stage.error or None},
         "candidates": [{
             "match_id": c["match"].id, "image_id": c["other"]["image_id"],
             "method": c["match"].method, "distance": c["match"].distance,

@@ -51,6 +51,8 @@ def run_second_stage(factory: Callable[[], Session], engine: MatchEngine, actor:
         with unit_of_work(factory) as session:
             service.second_stage(session, engine, actor, taken.image_id)
             if pause:  # tests only (refused in production): a window to kill the worker in
+                log.warning("test pause: image %s waits %.0f s before its commit",
+                            taken.image_id, pause)
                 time.sleep(pause)
             if not queue.still_mine(session, taken):
                 raise LostClaim

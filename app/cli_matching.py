@@ -7,8 +7,9 @@ from datetime import datetime
 
 import typer
 
-from app.audit.service import Actor, record
+from app.audit.service import Actor
 from app.db import make_engine, make_session_factory, unit_of_work, utcnow
+from app.errors import AppError
 from app.matching import queue
 from app.settings import get_settings
 
@@ -71,18 +72,11 @@ def retry(image_ids: list[int] = typer.Argument(None, help="images whose stage f
     engine = make_engine(settings.effective_database_url)
     try:
         with unit_of_work(make_session_factory(engine)) as session:
-            again = queue.retry(session, None if all_failed else sorted(set(image_ids)))
-            missing = sorted(set(image_ids or []) - {r.image_id for r in again})
-            if missing:  # rolled back: all or nothing
-                typer.secho("no failed second stage for image " + ", ".join(map(str, missing))
-                            + " (see `cellwatch matching queue`); nothing was changed",
-                            fg=typer.colors.RED, err=True)
-                raise typer.Exit(1)
-            if again:
-                record(session, _actor(), "match.second_stage_retry", object_type="image",
-                       object_ids=[r.image_id for r in again],
-                       details={"previous": [{"image": r.image_id, "attempts": r.attempts,
-                                              "reason": r.error} for r in again]})
+            again = queue.retry_failed(session, _actor(), None if all_failed else image_ids)
+    except AppError as exc:  # rolled back: all or nothing
+        typer.secho(f"{exc.message} (see `cellwatch matching queue`)", fg=typer.colors.RED,
+                    err=True)
+        raise typer.Exit(1) from None
     finally:
         engine.dispose()
     typer.echo(f"{len(again)} failed second stage{'' if len(again) == 1 else 's'} queued again"

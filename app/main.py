@@ -34,6 +34,7 @@ from app.evidence import pages_reference as evidence_pages_reference
 from app.evidence.limits import UploadSizeLimit, body_limit
 from app.matching import api as matching_api
 from app.matching import pages as matching_pages
+from app.matching import pages_queue as matching_pages_queue
 from app.matching.engine import Limits, MatchEngine
 from app.memory import Trimmer
 from app.middleware import ErrorBoundary, RetryTransactions, SecurityHeaders
@@ -100,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    estate_pages_prisoners.router, estate_pages.router, estate_api.router,
                    accounts_pages_intake.router, accounts_pages_review.router,
                    accounts_pages.router, accounts_api.router,
-                   matching_pages.router, matching_api.router,
+                   matching_pages.router, matching_pages_queue.router, matching_api.router,
                    evidence_pages.router, evidence_api.router,
                    evidence_pages_reference.router, evidence_api_reference.router,
                    search_pages.router, search_api.router):

@@ -64,7 +64,7 @@ def test_the_queue_shows_depth_claims_and_failures_and_a_failed_stage_can_be_ret
 
     refused = runner.invoke(cli, ["matching", "retry", str(failing), str(waiting)])
     assert refused.exit_code == 1
-    assert f"no failed second stage for image {waiting}" in refused.output
+    assert f"No failed second stage for image {waiting}; nothing was changed" in refused.output
     both = runner.invoke(cli, ["matching", "retry", str(failing), "--all-failed"])
     assert both.exit_code == 2
     with unit_of_work(factory) as s:  # nothing was changed

@@ -27,6 +27,7 @@ Librarian = Annotated[Principal, Depends(requires(P.library_edit))]
 EvidenceReader = Annotated[Principal, Depends(requires(P.evidence_read))]
 Submitter = Annotated[Principal, Depends(requires(P.evidence_submit))]
 Reviewer = Annotated[Principal, Depends(requires(P.matches_review))]
+MatchOperator = Annotated[Principal, Depends(requires(P.matching_operate))]
 
 AccountReader = Annotated[Principal, Depends(requires(P.accounts_read))]
 AccountEditor = Annotated[Principal, Depends(requires(P.accounts_edit))]

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, col, select
 
+from app.audit.service import Actor, record
+from app.errors import Unprocessable
 from app.matching.models import MatchRun
 
 if TYPE_CHECKING:
@@ -163,6 +165,21 @@ def retry(session: Session, image_ids: list[int] | None) -> list[Retried]:
         session.add(run)
     session.flush()
     return out
+
+
+def retry_failed(session: Session, actor: Actor, image_ids: list[int] | None) -> list[Retried]:
+    """`retry`, audited, all or nothing: an image without a failed stage refuses them all."""
+    again = retry(session, None if image_ids is None else sorted(set(image_ids)))
+    missing = sorted(set(image_ids or []) - {r.image_id for r in again})
+    if missing:
+        raise Unprocessable("No failed second stage for image " + ", ".join(map(str, missing))
+                            + "; nothing was changed.")
+    if again:
+        record(session, actor, "match.second_stage_retry", object_type="image",
+               object_ids=[r.image_id for r in again],
+               details={"previous": [{"image": r.image_id, "attempts": r.attempts,
+                                      "reason": r.error} for r in again]})
+    return again
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -24,6 +24,7 @@ from app.evidence.intake import take_in_evidence
 from app.evidence.presenters import image_detail, intake_page, result_facts
 from app.matching.jobs import match_new
 from app.matching.presenters import candidates_context, review_rows
+from app.matching.queue import Policy
 from app.settings import Settings
 from app.web import render
 from app.web.forms import refused
@@ -60,7 +61,8 @@ def intake_submit(
     tz = settings.local_timezone
     # each image with its ranked candidates, side by side, right after intake
     return render(request, "evidence/intake_result.html", {"results": [
-        {**result_facts(r, tz), "matching": candidates_context(db, r.image.id or 0, tz)}
+        {**result_facts(r, tz),
+         "matching": candidates_context(db, r.image.id or 0, tz, Policy.of(settings))}
         for r in results]})
 
 
@@ -71,7 +73,7 @@ def image_page(request: Request, who: EvidenceReader, image: ImageDep, db: Sessi
     context = image_detail(db, image, tz)
     record(db, who.actor, "evidence.image.viewed", object_type="image", object_ids=[image.id or 0])
     return render(request, "evidence/image.html",
-                  {**context, **candidates_context(db, image.id or 0, tz)})
+                  {**context, **candidates_context(db, image.id or 0, tz, Policy.of(settings))})
 
 
 @router.get("/images/{image_id}/candidates")
@@ -79,7 +81,8 @@ def candidates_fragment(request: Request, who: EvidenceReader, image: ImageDep, 
                         settings: SettingsDep) -> Response:
     """The candidates block alone: htmx polls it until the second stage is done."""
     return render(request, "matching/_candidates.html",
-                  candidates_context(db, image.id or 0, settings.local_timezone))
+                  candidates_context(db, image.id or 0, settings.local_timezone,
+                                     Policy.of(settings)))
 
 
 @router.get("/review")

@@ -5,6 +5,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import select
 
 from app import migrations
@@ -230,3 +231,22 @@ def test_images_of_one_submission_are_linked_to_each_other(live):
         again, _ = ingest_image(s, settings, SYSTEM, data=scenes.repost(scene), filename="b.jpg")
         found = service.first_stage(s, index, SYSTEM, [first.id, again.id])
         assert [(m.query_image_id, m.candidate_image_id) for m in found] == [(again.id, first.id)]
+
+
+@pytest.mark.parametrize("live", ["postgres"], indirect=True)  # SQLite: one writer at a time
+def test_on_postgresql_two_workers_claim_different_stages_without_waiting(live):
+    """FOR UPDATE SKIP LOCKED: while one worker's claim is not yet committed, another skips
+    that row and takes the next, instead of waiting for it or taking it too."""
+    settings, factory, index = live
+    ids = [_store(settings, factory, index, scenes.jpeg(scenes.room(60 + n))) for n in range(2)]
+    now = utcnow()
+    with factory() as first, factory() as second:
+        mine = queue.claim_next(first, now, "w:1")  # uncommitted: the row stays locked
+        second.execute(text("SET LOCAL lock_timeout = '2s'"))  # waiting would be an error
+        theirs = queue.claim_next(second, now, "w:2")
+        assert (mine.image_id, theirs.image_id) == (ids[0], ids[1])
+        first.commit()
+        second.commit()
+    with unit_of_work(factory) as s:
+        assert queue.claim_next(s, now) is None
+        assert sorted(r.claimed_by for r in queue.running(s, now)) == ["w:1", "w:2"]

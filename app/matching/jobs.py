@@ -67,11 +67,12 @@ def run_second_stage(factory: Callable[[], Session], engine: MatchEngine, actor:
         log.exception("second matching stage failed for image %s", taken.image_id)
         reason = f"{type(exc).__name__}: {exc}"
         with unit_of_work(factory) as session:  # after the failed one rolled back
-            final = queue.attempt_failed(session, taken, reason, utcnow(), policy)
-            record(session, actor, "match.second_stage_failed", object_type="image",
-                   object_ids=[taken.image_id],
-                   details={"attempt": taken.attempt, "of": policy.attempts,
-                            "final": final, "reason": reason[:500]})
+            outcome = queue.attempt_failed(session, taken, reason, utcnow(), policy)
+            if outcome is not None:  # else a later attempt owns the stage: not ours to say
+                record(session, actor, "match.second_stage_failed", object_type="image",
+                       object_ids=[taken.image_id],
+                       details={"attempt": taken.attempt, "of": policy.attempts,
+                                "final": outcome == "failed", "reason": reason[:500]})
         return False
 
 

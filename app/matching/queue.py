@@ -107,18 +107,20 @@ def still_mine(session: Session, taken: Claim) -> bool:
     return kept.rowcount == 1  # type: ignore[attr-defined]
 
 
-def release(session: Session, image_id: int) -> None:
+def release(session: Session, taken: Claim) -> None:
     """Give a claimed stage back (its run was cut off by the database going away), so that
-    it is taken up again at once rather than when the lease lapses."""
-    session.execute(update(MatchRun).where(col(MatchRun.image_id) == image_id, *_open())
+    it is taken up again at once rather than when the lease lapses, without using an attempt.
+    A claim taken over meanwhile is not this one's to give back."""
+    session.execute(update(MatchRun).where(col(MatchRun.image_id) == taken.image_id,
+                                           col(MatchRun.attempts) == taken.attempt, *_open())
                     .values(claimed_at=None, attempts=col(MatchRun.attempts) - 1))
 
 
 def attempt_failed(session: Session, taken: Claim, reason: str, now: datetime,
-                   policy: Policy = DEFAULT) -> bool:
+                   policy: Policy = DEFAULT) -> str | None:
     """Keep why this attempt failed; try again after a pause, or, out of attempts, record the
-    stage as failed. Returns True when it was failed for good. A claim that is no longer the
-    newest changes nothing (a later attempt owns the stage)."""
+    stage as failed. Returns "retrying" or "failed"; None when the claim is no longer the
+    newest (a later attempt owns the stage) and nothing was changed."""
     final = taken.attempt >= policy.attempts
     done = session.execute(
         update(MatchRun).where(col(MatchRun.image_id) == taken.image_id,
@@ -126,7 +128,9 @@ def attempt_failed(session: Session, taken: Claim, reason: str, now: datetime,
         .values(error=reason[:500], claimed_at=None,
                 retry_at=None if final else now + RETRY_PAUSE * taken.attempt,
                 failed_at=now if final else None))
-    return final and done.rowcount == 1  # type: ignore[attr-defined]
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return "failed" if final else "retrying"
 
 
 def give_up_lapsed(session: Session, now: datetime, policy: Policy = DEFAULT) -> list[int]:

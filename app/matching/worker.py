@@ -46,19 +46,19 @@ def drain(factory: Callable[[], Session], engine: MatchEngine, *,
         try:
             stored = run_second_stage(factory, engine, WORKER_ACTOR, taken, policy, pause)
         except SQLAlchemyError:  # the database went away mid-stage: hand the claim back
-            _release_when_back(factory, taken.image_id, stop)
+            _release_when_back(factory, taken, stop)
             raise
         done += stored
     return done
 
 
-def _release_when_back(factory: Callable[[], Session], image_id: int,
+def _release_when_back(factory: Callable[[], Session], taken: queue.Claim,
                        stop: threading.Event | None, patience: float = 60.0) -> None:
     waited = 0.0
     while waited < patience and (stop is None or not stop.is_set()):
         try:
             with unit_of_work(factory) as session:
-                queue.release(session, image_id)
+                queue.release(session, taken)
             return
         except SQLAlchemyError:
             time.sleep(1.0)

@@ -169,6 +169,11 @@ def test_a_worker_that_outlived_its_lease_stores_nothing(live):
         assert s.get(MatchRun, other).second_stage_at is None
     assert run_second_stage(factory, index, SYSTEM, fresh)
     assert not run_second_stage(factory, index, SYSTEM, slow)  # late again: nothing twice
+    with unit_of_work(factory) as s:  # nor can it fail the stage, or give its claim back
+        assert queue.attempt_failed(s, slow, "late", utcnow()) is None
+        queue.release(s, slow)
+        run = s.get(MatchRun, other)
+        assert (run.error, run.failed_at, run.attempts) == ("", None, 2)
     with unit_of_work(factory) as s:
         assert len(s.exec(select(Match).where(Match.query_image_id == other)).all()) == 1
         events = s.exec(select(AuditEvent).where(AuditEvent.action == "match.second_stage")).all()
@@ -213,9 +218,9 @@ def test_a_claim_given_back_is_taken_up_at_once_without_using_an_attempt(live):
     image_id = _store(settings, factory, index, scenes.jpeg(scenes.room(21)))
     now = utcnow()
     with unit_of_work(factory) as s:
-        assert queue.claim_next(s, now).image_id == image_id
+        taken = queue.claim_next(s, now)
     with unit_of_work(factory) as s:  # the database went away mid-stage, and came back
-        queue.release(s, image_id)
+        queue.release(s, taken)
     with unit_of_work(factory) as s:
         assert queue.claim_next(s, now) == queue.Claim(image_id, 1)
         assert s.get(MatchRun, image_id).attempts == 1

@@ -33,8 +33,10 @@ from app.evidence import pages as evidence_pages
 from app.evidence import pages_reference as evidence_pages_reference
 from app.evidence.limits import UploadSizeLimit, body_limit
 from app.matching import api as matching_api
+from app.matching import api_withdraw as matching_api_withdraw
 from app.matching import pages as matching_pages
 from app.matching import pages_queue as matching_pages_queue
+from app.matching import pages_withdraw as matching_pages_withdraw
 from app.matching.engine import Limits, MatchEngine
 from app.memory import Trimmer
 from app.middleware import ErrorBoundary, RetryTransactions, SecurityHeaders
@@ -102,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    accounts_pages_intake.router, accounts_pages_review.router,
                    accounts_pages.router, accounts_api.router,
                    matching_pages.router, matching_pages_queue.router, matching_api.router,
+                   matching_pages_withdraw.router, matching_api_withdraw.router,
                    evidence_pages.router, evidence_api.router,
                    evidence_pages_reference.router, evidence_api_reference.router,
                    search_pages.router, search_api.router):

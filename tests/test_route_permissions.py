@@ -5,6 +5,7 @@ from fastapi.routing import APIRoute
 
 from app.auth.deps import Requires
 from app.auth.permissions import ROLE_PERMISSIONS, Permission, Role
+from tests.conftest import page_csrf
 
 PUBLIC_PATHS = {"/login", "/healthz", "/readyz"}
 
@@ -75,3 +76,25 @@ def test_analyst_cannot_manage_users_or_read_the_audit_log(as_role):
     assert client.get("/admin/users").status_code == 403
     assert client.get("/audit").status_code == 403
     assert "Your role does not allow this." in client.get("/admin/users").text
+
+
+WITHDRAWAL_ROUTES = {("DELETE", "/api/v1/images/{image_id}"),
+                     ("POST", "/images/{image_id}/withdraw")}
+
+
+def test_withdrawing_an_image_is_for_supervisors_only(app):
+    found = {(method, route.path): {r.permission for r in _declared(route.dependant)}
+             for route in api_routes(app.routes) for method in route.methods
+             if (method, route.path) in WITHDRAWAL_ROUTES}
+    assert found == {key: {Permission.evidence_withdraw} for key in WITHDRAWAL_ROUTES}
+    holders = {r for r, perms in ROLE_PERMISSIONS.items() if Permission.evidence_withdraw in perms}
+    assert holders == {Role.supervisor}  # admins see no prisoner data, so none of its images
+
+
+def test_other_roles_are_refused_a_withdrawal(as_role):
+    for role in ("analyst", "auditor", "admin"):
+        client, _ = as_role(role)
+        r = client.request("DELETE", "/api/v1/images/1",
+                           headers={"X-CSRF-Token": page_csrf(client)},
+                           json={"reason": "not theirs to withdraw"})
+        assert r.status_code == 403 and "Your role does not allow this." in r.text, role

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from app.accounts import attribution, links
 from app.accounts.intake import AccountIntake
-from app.accounts.models import Account, AccountStatus
+from app.accounts.models import Account, AccountStatus, Attribution
 from app.accounts.platforms import display_name_of, profile_url_of
 from app.accounts.priority import explain
 from app.accounts.service import images_of
@@ -20,8 +21,11 @@ from app.audit.service import EventFilter, list_events
 from app.auth.models import User
 from app.db import utcnow
 from app.estate.models import Establishment
+from app.evidence.models import Image
 from app.evidence.presenters import evidence_facts, image_facts, result_facts, thumb_size
+from app.evidence.withdrawal import withdrawal_of
 from app.matching import service as matching
+from app.matching.models import Match
 from app.matching.presenters import describe
 from app.matching.queue import stage_of
 from app.web.paging import Page, page_of
@@ -93,6 +97,19 @@ def assignable(session: Session) -> list[User]:
                              .order_by(col(User.username))).all())
 
 
+def resting_on_withdrawn(session: Session, attributions: list[Attribution]) -> set[int]:
+    """Ids of the attributions whose match involves a withdrawn image: kept as they are (an
+    analyst decides), and shown as resting on a withdrawn image."""
+    by_match = {a.match_id: a.id for a in attributions if a.match_id is not None}
+    if not by_match:
+        return set()
+    withdrawn = set(session.exec(
+        select(Match.id).join(Image, or_(col(Image.id) == col(Match.query_image_id),
+                                         col(Image.id) == col(Match.candidate_image_id)))
+        .where(col(Match.id).in_(list(by_match)), col(Image.erased_at).is_not(None))).all())
+    return {i for m in withdrawn if (i := by_match.get(m)) is not None}
+
+
 def account_page(session: Session, account: Account, tz: str) -> dict[str, Any]:
     held = images_of(session, account.id or 0)
     images = []
@@ -101,7 +118,8 @@ def account_page(session: Session, account: Account, tz: str) -> dict[str, Any]:
                               matching.candidates_for(session, image.id or 0), tz)
         stage = stage_of(session, matching.run_for(session, image.id or 0), utcnow())
         images.append({"image": image_facts(image, tz), "evidence": evidence_facts(evidence, tz),
-                       "thumb": thumb_size(image), "candidates": candidates, "stage": stage})
+                       "thumb": thumb_size(image), "candidates": candidates, "stage": stage,
+                       "withdrawal": withdrawal_of(session, image, tz)})
     attributions = attribution.for_account(session, account.id or 0)
     events = list_events(session, EventFilter(object_type="account",
                                               object_id=str(account.id)), limit=200)
@@ -116,6 +134,7 @@ def account_page(session: Session, account: Account, tz: str) -> dict[str, Any]:
         "images": images, "image_total": len(held),
         "links": links.links_of(session, account.id or 0),
         "attributions": attributions, "timeline": events,
+        "withdrawn_basis": resting_on_withdrawn(session, [a for a, _ in attributions]),
         "earlier": session.get(Account, account.re_emerged_from_id)
         if account.re_emerged_from_id else None,
         "status_label": STATUS_LABELS.get(account.status, account.status),
@@ -135,7 +154,8 @@ def account_json(account: Account, context: dict[str, Any]) -> dict[str, Any]:
         "links": [{"account_id": other.id, "kind": link.kind, "match_id": link.match_id}
                   for link, other in context["links"]],
         "attributions": [{"id": a.id, "prison_number": p.prison_number, "status": a.status,
-                          "basis": a.basis, "time_source": a.time_source}
+                          "basis": a.basis, "time_source": a.time_source,
+                          "basis_image_withdrawn": a.id in context["withdrawn_basis"]}
                          for a, p in context["attributions"]],
     }
 

@@ -22,4 +22,4 @@ def image_api(who: EvidenceReader, image: ImageDep, db: SessionDep,
     context = image_detail(db, image, settings.local_timezone)
     record(db, who.actor, "evidence.image.viewed", object_type="image", object_ids=[image.id or 0])
     return {**context["image"], "evidence": context["evidence"],
-            "references": context["references"]}
+            "references": context["references"], "withdrawal": context["withdrawal"]}

@@ -19,6 +19,13 @@ class StoredImageDamaged(AppError):
     title = "Stored image damaged"
 
 
+class ImageWithdrawn(AppError):
+    """The image was withdrawn: its key is destroyed, there is nothing left to serve."""
+
+    status_code = 410
+    title = "Image withdrawn"
+
+
 @dataclass(frozen=True)
 class FileProblem:
     filename: str

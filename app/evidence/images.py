@@ -39,15 +39,16 @@ class Prepared:
 
 
 def find_by_sha256(session: Session, sha256: str) -> Image | None:
-    return session.exec(select(Image).where(Image.sha256 == sha256)).first()
+    """The held image with these bytes; a withdrawn (erased) one is never found again."""
+    return session.exec(select(Image).where(Image.sha256 == sha256,
+                                            col(Image.erased_at).is_(None))).first()
 
 
 def prepare(session: Session, settings: Settings, *, data: bytes, filename: str) -> Prepared:
     """Every check and derivation that can refuse the file, before anything is stored."""
     facts = check_upload(data, filename, settings)
     digest = hashlib.sha256(data).hexdigest()
-    held = find_by_sha256(session, digest)
-    if held is not None and held.erased_at is None:
+    if find_by_sha256(session, digest) is not None:
         return Prepared(filename, data, digest, facts)
     decoded = decode(data, facts.format, filename, long_side=settings.display_long_side,
                      local_timezone=settings.local_timezone)
@@ -62,14 +63,14 @@ def store(session: Session, settings: Settings, actor: Actor,
           prepared: Prepared) -> tuple[Image, bool]:
     """Seal and record a prepared upload -> (image, created). Same bytes: the held image."""
     held = find_by_sha256(session, prepared.sha256)  # again: an earlier file of this batch
-    if held is not None and held.erased_at is None:
+    if held is not None:
         return held, False
     if prepared.decoded is None or prepared.analysis is None:  # held at prepare, erased since
         prepared = prepare(session, settings, data=prepared.data, filename=prepared.filename)
     assert prepared.decoded is not None and prepared.analysis is not None
-    image = held or Image(sha256=prepared.sha256)  # an erased image comes back to its row
+    image = Image(sha256=prepared.sha256)  # after a withdrawal: a new image, matched afresh
     _fill(session, settings, actor, image, prepared)
-    record(session, actor, "evidence.image.restored" if held else "evidence.image.stored",
+    record(session, actor, "evidence.image.stored",
            object_type="image", object_ids=[image.id or 0],
            details={"sha256": image.sha256, "format": image.format,
                     "byte_size": image.byte_size, "filename": prepared.filename})
@@ -147,5 +148,5 @@ def erase_image(session: Session, settings: Settings, actor: Actor, *, image_id:
     session.execute(delete(ImageFeatures).where(col(ImageFeatures.image_id) == image_id))
     storage.delete_on_commit(session, settings, image.storage_key)
     record(session, actor, "evidence.image.erased", object_type="image", object_ids=[image_id],
-           purpose=reason, details={"sha256": image.sha256})
+           purpose=reason, details={})  # nothing of the erased picture, its digest included
     return image

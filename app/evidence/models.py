@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, LargeBinary
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, text
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime, utcnow
@@ -14,11 +14,21 @@ def _hash_column() -> Column[int]:
     return Column(BigInteger, nullable=False, index=True)
 
 
+# The same bytes are one image while it is held; a withdrawn (erased) image keeps its row and
+# sha256 for the record, and the same bytes sent again are a new image, matched afresh.
+HELD_ONLY = "erased_at IS NULL"
+
+
 class Image(SQLModel, table=True):
-    """One stored image, whatever brought it in: the same bytes are always this one row."""
+    """One stored image, whatever brought it in: the same bytes held are always this one row."""
+
+    __table_args__ = (
+        Index("uq_image_sha256_held", "sha256", unique=True,
+              sqlite_where=text(HELD_ONLY), postgresql_where=text(HELD_ONLY)),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    sha256: str = Field(max_length=64, unique=True)
+    sha256: str = Field(max_length=64)  # unique among images not erased (uq_image_sha256_held)
     format: str = Field(max_length=8)  # jpeg, png, webp
     byte_size: int
     width: int
@@ -37,6 +47,9 @@ class Image(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     created_by: int | None = Field(default=None, foreign_key="app_user.id")
     erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    # a withdrawal: who and why (erased_at is when); the image itself is gone
+    withdrawn_by: int | None = Field(default=None, foreign_key="app_user.id")
+    withdrawal_reason: str = Field(default="", max_length=500)
 
 
 class ImageFeatures(SQLModel, table=True):

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from app.auth.deps import SettingsDep
 from app.auth.guards import EvidenceReader, Submitter
 from app.evidence.deps import ImageDep
+from app.evidence.errors import ImageWithdrawn
 from app.evidence.images import read_display
 from app.evidence.presenters import intake_page
 from app.web import render
@@ -32,7 +33,10 @@ def intake_form(request: Request, settings: SettingsDep, who: Submitter) -> Resp
 
 @router.get("/images/{image_id}/display")
 def image_display(who: EvidenceReader, image: ImageDep, settings: SettingsDep) -> Response:
-    """The re-encoded, metadata-free JPEG; never the original."""
+    """The re-encoded, metadata-free JPEG; never the original. 410 once it was withdrawn."""
+    if image.erased_at is not None:
+        raise ImageWithdrawn(f"Image {image.id} was withdrawn on {image.erased_at:%Y-%m-%d}; "
+                             "its key was destroyed and there is no copy to show.")
     data = read_display(settings, image)
     return Response(data, media_type="image/jpeg", headers={
         **DISPLAY_HEADERS, "Content-Disposition": f'inline; filename="image-{image.id}.jpg"'})

@@ -11,6 +11,7 @@ from app.estate.models import Cell
 from app.evidence.intake import IntakeResult
 from app.evidence.models import EvidenceImage, Image, ReferencePhoto
 from app.evidence.reference import active_photos, cell_name
+from app.evidence.withdrawal import withdrawal_of
 from app.settings import Settings
 from app.web.dates import local_time
 
@@ -89,8 +90,10 @@ def image_detail(session: Session, image: Image, tz: str) -> dict[str, Any]:
         references.append({"photo_id": photo.id, "cell_id": photo.cell_id,
                            "cell": cell_name(session, cell) if cell else str(photo.cell_id),
                            "source": photo.source, "removed": photo.removed_at is not None})
+    withdrawn = withdrawal_of(session, image, tz)
     return {"image": image_facts(image, tz), "thumb": thumb_size(image, 800),
-            "evidence": [evidence_facts(e, tz) for e in evidence], "references": references}
+            "evidence": [evidence_facts(e, tz) for e in evidence], "references": references,
+            "withdrawal": withdrawn}
 
 
 def photo_facts(photo: ReferencePhoto, image: Image, tz: str) -> dict[str, Any]:

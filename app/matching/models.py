@@ -22,7 +22,8 @@ class Match(SQLModel, table=True):
     method: str = Field(max_length=16)  # phash | phash_mirror | phash_trim | dhash | features
     distance: int  # Hamming bits for hashes; for features, 64 - min(inliers, 64)
     inliers: int | None = None  # geometric verification, when the second stage ran
-    status: str = Field(default="pending", max_length=16)  # pending | confirmed | rejected
+    # pending | confirmed | rejected | withdrawn (its image was withdrawn while pending)
+    status: str = Field(default="pending", max_length=16)
     reviewed_by: int | None = Field(default=None, foreign_key="app_user.id")
     reviewed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     review_note: str = Field(default="", max_length=500)

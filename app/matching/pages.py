@@ -81,8 +81,9 @@ def candidates_fragment(request: Request, who: EvidenceReader, image: ImageDep, 
                         settings: SettingsDep) -> Response:
     """The candidates block alone: htmx polls it until the second stage is done."""
     return render(request, "matching/_candidates.html",
-                  candidates_context(db, image.id or 0, settings.local_timezone,
-                                     Policy.of(settings)))
+                  {**candidates_context(db, image.id or 0, settings.local_timezone,
+                                        Policy.of(settings)),
+                   "this_withdrawn": image.erased_at is not None})
 
 
 @router.get("/review")

@@ -38,6 +38,14 @@ def _store(session: Session, query: Image, candidate_id: int, method: str, dista
         (col(Match.query_image_id) == candidate_id) & (col(Match.candidate_image_id) == query.id))
     if session.exec(select(Match.id).where(pair)).first() is not None:
         return None  # one candidate per pair, whichever image came in first
+    # Both images still held, and kept so until this commits (FOR SHARE on PostgreSQL; SQLite
+    # has one writer): a withdrawal either waits for this match and then settles it, or
+    # commits first and no match to its image is stored.
+    held = session.exec(select(Image.id).where(
+        col(Image.id).in_([query.id or 0, candidate_id]), col(Image.erased_at).is_(None))
+        .with_for_update(read=True)).all()
+    if len(set(held)) < 2:
+        return None
     match = Match(query_image_id=query.id or 0, candidate_image_id=candidate_id, method=method,
                   distance=distance, inliers=inliers)
     session.add(match)

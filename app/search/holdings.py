@@ -13,6 +13,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from app.accounts.models import Account, Attribution, AttributionStatus
+from app.auth.models import User
 from app.estate.models import Cell, Establishment
 from app.evidence.models import EvidenceImage, Image, ReferencePhoto
 from app.matching.models import Match
@@ -70,7 +71,7 @@ def _images(
     ranked = (select(EvidenceImage.id, rank)
               .where(col(EvidenceImage.account_id).in_(account_ids)).subquery())
     rows = session.exec(
-        select(EvidenceImage, Image.erased_at)
+        select(EvidenceImage, Image.erased_at, Image.withdrawn_by, Image.withdrawal_reason)
         .join(ranked, ranked.c.id == EvidenceImage.id)
         .join(Image, col(Image.id) == EvidenceImage.image_id)
         .where(ranked.c.rank <= IMAGES_PER_ACCOUNT)
@@ -81,12 +82,16 @@ def _images(
         .where(col(EvidenceImage.account_id).in_(account_ids))
         .group_by(col(EvidenceImage.account_id))
     ).all())
-    links = _matches(session, {e.image_id for e, _ in rows})
+    links = _matches(session, {e.image_id for e, *_ in rows})
+    by_ids = {by for _, _, by, _ in rows if by is not None}
+    names = {u.id: u.display_name or u.username for u in session.exec(
+        select(User).where(col(User.id).in_(by_ids))).all()} if by_ids else {}
     by_account: dict[int, list[EvidenceItem]] = defaultdict(list)
-    for evidence, erased_at in rows:
+    for evidence, erased_at, by, reason in rows:
         by_account[evidence.account_id or 0].append(EvidenceItem(
             evidence.id or 0, evidence.image_id, evidence.post_url, evidence.posted_at,
-            evidence.submitted_at, erased_at is not None, links.get(evidence.image_id, [])))
+            evidence.submitted_at, erased_at is not None, links.get(evidence.image_id, []),
+            erased_at, names.get(by, "system") if by else "", reason))
     return dict(by_account), {k or 0: int(v) for k, v in totals.items()}
 
 

@@ -89,6 +89,9 @@ class EvidenceItem:
     submitted_at: datetime
     erased: bool
     matches: list[MatchLink] = field(default_factory=list)
+    withdrawn_at: datetime | None = None  # a withdrawal: when, by whom, why (shown instead)
+    withdrawn_by: str = ""
+    withdrawal_reason: str = ""
 
 
 @dataclass(frozen=True)

@@ -46,12 +46,15 @@ def held_notices(session: Session, takedown_id: int) -> list[Notice]:
 
 def pack_for(session: Session, settings: Settings, takedown: Takedown, account: Account,
              now: datetime, held: list[Notice]) -> StoredPack:
-    """Notice #1 makes the pack; re-notices attach the same one (same sha256 for the platform)."""
-    first = next((n for n in held if n.pack_key), None)
+    """Notice #1 makes the pack; re-notices attach the same one (same sha256 for the platform),
+    unless an image in it was withdrawn since: then a new pack is made without it."""
+    first = next((n for n in reversed(held) if n.pack_key), None)  # the latest pack made
     if first is not None:
         try:
             data = packfiles.read(settings, first.pack_key)
-            return StoredPack(first.pack_key, first.pack_sha256, data, packs.manifest_of(data))
+            manifest = packs.manifest_of(data)
+            if not packs.withdrawn_in(session, manifest):
+                return StoredPack(first.pack_key, first.pack_sha256, data, manifest)
         except packfiles.PackMissing:
             pass  # rebuilt below from what is held now, under a new key and sha256
     pack = packs.build_pack(session, settings, takedown, account, now)

@@ -32,7 +32,7 @@ from app.audit.service import Actor, record
 from app.db import compare_and_set, unit_of_work, utcnow
 from app.errors import Conflict
 from app.settings import Settings
-from app.takedowns import channels, delivery, notices, packfiles, service
+from app.takedowns import channels, delivery, notices, packfiles, packs, service
 from app.takedowns.delivery import FAILED, PENDING, SENDING, Outcome
 from app.takedowns.machine import AWAITING_PLATFORM
 from app.takedowns.models import Notice, Takedown
@@ -93,6 +93,10 @@ def claim(session: Session, settings: Settings, notice: Notice, now: datetime) -
         error = ""
     except packfiles.PackMissing as exc:
         out, error = None, f"The evidence pack cannot be opened: {exc}"[:1000]
+    gone = packs.withdrawn_in(session, packs.manifest_of(out.pack)) if out else []
+    if gone:  # withdrawn after the pack was made: it must not go; sending again makes a new one
+        out, error = None, (f"Not sent: the evidence pack holds image(s) {gone} withdrawn since "
+                            "it was made. Send the notice again: a new pack leaves them out.")
     return Attempt(notice.id or 0, notice.takedown_id, notice.number, notice.version, out,
                    interrupted, error)
 

@@ -19,8 +19,9 @@ from app.auth.guards import Drafter, Sender, TakedownReader
 from app.auth.permissions import Permission as P
 from app.db import SessionDep, utcnow
 from app.errors import AppError, NotFound
+from app.evidence.errors import ImageWithdrawn
 from app.settings import Settings
-from app.takedowns import delivery, machine, notices, packfiles, queries, service, tasks
+from app.takedowns import delivery, machine, notices, packfiles, packs, queries, service, tasks
 from app.takedowns.channels import CHANNELS, get_platform
 from app.takedowns.deps import NoticeDep, TakedownDep
 from app.takedowns.forms import doer
@@ -98,9 +99,19 @@ PACK_MISSING = ("The evidence pack of this notice is missing from storage; this 
                 "logged, tell the system administrator.")
 
 
-def _pack(settings: Settings, notice: Notice) -> bytes:
+def _not_withdrawn(db: Session, data: bytes) -> bytes:
+    """A pack holding a picture withdrawn since it was made is not given out again."""
+    gone = packs.withdrawn_in(db, packs.manifest_of(data))
+    if gone:
+        raise ImageWithdrawn(f"This notice's evidence pack holds image(s) {gone}, withdrawn "
+                             "since it was made, so it is no longer given out; its sha256 "
+                             "stays on the notice. Later notices carry a pack without them.")
+    return data
+
+
+def _pack(db: Session, settings: Settings, notice: Notice) -> bytes:
     try:
-        return packfiles.read(settings, notice.pack_key)
+        return _not_withdrawn(db, packfiles.read(settings, notice.pack_key))
     except packfiles.PackMissing:
         raise NotFound(PACK_MISSING) from None
 
@@ -111,6 +122,7 @@ def eml_bytes(db: Session, settings: Settings, takedown: Takedown, notice: Notic
                                   notice)
     except packfiles.PackMissing:
         raise NotFound(PACK_MISSING) from None
+    _not_withdrawn(db, out.pack)
     return delivery.email_message(settings, out).as_bytes()
 
 
@@ -130,6 +142,6 @@ def download_eml(db: SessionDep, settings: SettingsDep, who: Sender, takedown: T
 @router.get("/takedowns/{takedown_id:int}/notices/{number:int}/pack")
 def download_pack(db: SessionDep, settings: SettingsDep, who: Sender, takedown: TakedownDep,
                   notice: NoticeDep) -> Response:
-    data = _pack(settings, notice)
+    data = _pack(db, settings, notice)
     notices.disclosure(db, who.actor, takedown, notice, via="pack download")
     return _download(data, "application/zip", f"TD-{takedown.id}-evidence.zip")

@@ -98,7 +98,7 @@ def test_one_kind_of_refusal_keeps_its_status(session, settings):
     assert caught.value.status_code == 415 and caught.value.message.startswith("The file was")
 
 
-def test_erased_bytes_sent_again_are_held_again(session, settings):
+def test_erased_bytes_sent_again_are_a_new_image(session, settings):
     data = samples.png()
     image, _ = ingest_image(session, settings, TEST_ACTOR, data=data, filename="a.png")
     session.commit()
@@ -108,10 +108,13 @@ def test_erased_bytes_sent_again_are_held_again(session, settings):
     before = seen(index, session)  # the erased image left the index
     again, created = ingest_image(session, settings, TEST_ACTOR, data=data, filename="a.png")
     session.commit()
-    assert created and again.id == image.id and again.erased_at is None
+    session.refresh(image)
+    assert created and again.id != image.id and again.erased_at is None
+    assert image.erased_at is not None and image.wrapped_key == b""  # the old row stays erased
+    assert again.sha256 == image.sha256 and again.storage_key != image.storage_key
     assert again.wrapped_key and len(stored_files(settings)) == 2
-    assert seen(index, session) == (before[0] + 1, before[1])  # and came back with it
-    assert actions(session)[-1] == "evidence.image.restored"
+    assert seen(index, session) == (before[0] + 1, before[1])  # the new image is matched
+    assert actions(session)[-1] == "evidence.image.stored"
 
 
 def test_reference_photos_enter_and_leave_the_index(session, settings, cell):

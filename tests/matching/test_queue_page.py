@@ -58,8 +58,8 @@ def test_supervisors_see_the_queue_and_run_a_failed_stage_again(as_role, session
         "RuntimeError: features unreadable"
 
 
-def test_analysts_and_admins_have_no_queue_page(as_role):
-    for role in ("analyst", "admin"):
+def test_analysts_auditors_and_admins_have_no_queue_page(as_role):
+    for role in ("analyst", "auditor", "admin"):
         client, _ = as_role(role)
         assert client.get("/matching/queue").status_code == 403
         assert "/matching/queue" not in client.get("/").text

@@ -55,3 +55,27 @@ def test_each_instance_picks_up_the_others_changes(shared):
         assert held["image_id"] not in ids
         assert seen["image_id"] in ids  # the other copy is still held
         assert first["candidates"] == []
+
+
+def test_a_withdrawal_through_one_instance_leaves_both_indexes_at_once(shared):
+    settings, factory = shared
+    with factory() as s:
+        s.add(User(username="sue", role="supervisor", password_hash=hash_password(PASSWORD),
+                   must_change_password=False))
+        s.commit()
+    with TestClient(create_app(settings)) as a, TestClient(create_app(settings)) as b:
+        login(a, "sue")
+        login(b, "ana")
+        scene = scenes.room(6)
+        held = _submit(a, scenes.jpeg(scene))
+        assert [c["image_id"] for c in _submit(b, scenes.repost(scene))["candidates"]] == \
+            [held["image_id"]]  # b's index holds it
+        r = a.request("DELETE", f"/api/v1/images/{held['image_id']}",
+                      headers={"X-CSRF-Token": page_csrf(a)},
+                      json={"reason": "Withdrawn in a test of two instances"})
+        assert r.status_code == 200, r.text
+        # the very next query in each process, with no wait: neither links to it
+        for client, quality in ((b, 60), (a, 50)):
+            found = _submit(client, scenes.repost(scene, quality=quality))
+            assert held["image_id"] not in [c["image_id"] for c in found["candidates"]]
+        assert b.get(f"/images/{held['image_id']}/display").status_code == 410

@@ -156,3 +156,17 @@ def test_reveal_dob_api_with_a_key_needs_no_csrf(client, world, make_user, sessi
     assert r.json() == {"prison_number": "A1234BC", "date_of_birth": "1990-03-14"}
     assert client.get("/api/v1/prisoners/a1234bc/reveal-dob", headers=auth).status_code == 405
     assert len(events(session, "prisoner.reveal_dob")) == 1
+
+
+def test_a_withdrawn_image_shows_who_withdrew_it_and_why(as_role, world, session, make_user):
+    supervisor = make_user("supervisor")
+    world.erased_image.withdrawn_by = supervisor.id
+    world.erased_image.withdrawal_reason = "Not from this account after all"
+    session.add(world.erased_image)
+    session.commit()
+    client, _ = as_role("analyst")
+    r = client.post(DOSSIER, data={"purpose": PURPOSE, "csrf_token": page_csrf(client, DOSSIER)})
+    assert r.status_code == 200
+    assert (f"withdrawn on 01/01/2026 12:00 UTC by {supervisor.username}: "
+            "Not from this account after all") in r.text
+    assert f"/images/{world.erased_image.id}/" not in r.text

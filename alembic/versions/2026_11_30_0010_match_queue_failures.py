@@ -1,7 +1,7 @@
 """match queue: who holds a claim, when a failed attempt is tried again, failed for good
 
-Revision ID: 0009_queue
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-30 17:30:00
 """
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 import app.db  # noqa: F401  custom column types
 
 
-revision: str = '0009_queue'
-down_revision: str | None = '0008'
+revision: str = '0010'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

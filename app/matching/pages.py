@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from app.audit.service import record
 from app.auth.deps import SettingsDep
 from app.auth.guards import EvidenceReader, Reviewer, Submitter
-from app.db import SessionDep
+from app.db import SessionDep, utcnow
 from app.errors import AppError
 from app.evidence.deps import ImageDep
 from app.evidence.errors import FileProblem
@@ -24,7 +24,8 @@ from app.evidence.intake import take_in_evidence
 from app.evidence.presenters import image_detail, intake_page, result_facts
 from app.matching.jobs import match_new
 from app.matching.presenters import candidates_context, review_rows
-from app.matching.queue import Policy
+from app.matching.queue import Policy, stage_of
+from app.matching.service import run_for
 from app.settings import Settings
 from app.web import render
 from app.web.forms import refused
@@ -84,6 +85,15 @@ def candidates_fragment(request: Request, who: EvidenceReader, image: ImageDep, 
                   {**candidates_context(db, image.id or 0, settings.local_timezone,
                                         Policy.of(settings)),
                    "this_withdrawn": image.erased_at is not None})
+
+
+@router.get("/images/{image_id}/stage")
+def stage_fragment(request: Request, who: EvidenceReader, image: ImageDep, db: SessionDep,
+                   settings: SettingsDep) -> Response:
+    """The second stage's line alone: the account page polls it while the stage waits."""
+    stage = stage_of(db, run_for(db, image.id or 0), utcnow(), Policy.of(settings))
+    return render(request, "matching/_stage_poll.html",
+                  {"image_id": image.id, "stage": stage, "polled": True})
 
 
 @router.get("/review")

@@ -237,6 +237,7 @@ class Stage:
     ahead: int = 0  # queued: stages that will be taken before this one
     attempts: int = 0
     error: str = ""
+    candidates: int = 0  # done: how many candidates the image has from both stages
 
     @property
     def waiting(self) -> bool:
@@ -248,7 +249,7 @@ def stage_of(session: Session, run: MatchRun | None, now: datetime,
     if run is None:
         return Stage("none")
     if run.second_stage_at is not None:
-        return Stage("done", attempts=run.attempts)
+        return Stage("done", attempts=run.attempts, candidates=run.candidates)
     if run.failed_at is not None:
         return Stage("failed", attempts=run.attempts, error=run.error)
     claimed = _aware(run.claimed_at)

@@ -74,7 +74,10 @@ def test_pages_say_how_many_are_queued_ahead_until_a_worker_takes_them(as_role, 
     account = submit(client, "@queued_one", [scenes.jpeg(scenes.room(84))], platform="x")
     account_page = client.get(f"/accounts/{account.json()['account']['id']}").text
     assert "2 images ahead of it" in account_page
-    assert "hx-trigger=\"every 1s\"" in account_page  # the account page waits too
+    # the account page waits too, polling the stage's line only: its candidates (and their
+    # Confirm buttons) are not replaced under the analyst's pointer
+    assert 'hx-get="/images/' in account_page and '/stage"' in account_page
+    assert "/candidates\" hx-trigger" not in account_page
 
     state = client.app.state  # a worker takes the oldest
     with state.session_factory() as s:
@@ -83,6 +86,10 @@ def test_pages_say_how_many_are_queued_ahead_until_a_worker_takes_them(as_role, 
     assert taken.image_id == first
     assert "Comparing local features with the cell library now" in _fragment(client, first)
     assert "next in line" in _fragment(client, second)
+    assert 'data-stage="running"' in client.get(f"/images/{first}/stage").text
     jobs.run_second_stage(state.session_factory, state.match_engine, SYSTEM, taken)
     done = _fragment(client, first)
     assert "data-stage" not in done and "hx-trigger" not in done
+    line = client.get(f"/images/{first}/stage").text  # what the account page's poll gets
+    assert 'data-stage="done"' in line and "Reload the page" in line
+    assert "hx-trigger" not in line

@@ -20,6 +20,7 @@ from sqlmodel import Session
 from app import migrations
 from app.audit.service import Actor, verify_chain
 from app.auth import users as user_service
+from app.cli_matching import matching_cli
 from app.db import make_engine, make_session_factory, unit_of_work, utcnow
 from app.errors import AppError
 from app.settings import Settings, get_settings
@@ -33,6 +34,7 @@ cli.add_typer(audit_cli, name="audit")
 cli.add_typer(import_cli, name="import")
 jobs_cli = typer.Typer(help="Scheduled work (cron or a systemd timer).", no_args_is_help=True)
 cli.add_typer(jobs_cli, name="jobs")
+cli.add_typer(matching_cli, name="matching")
 
 
 def _actor() -> Actor:
@@ -159,11 +161,13 @@ def worker() -> None:
     """Run one match worker (second matching stages) until Ctrl-C or SIGTERM."""
     from app.matching.worker import run
 
+    settings = get_settings()
+    settings.check_safe()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     logging.basicConfig(level=logging.INFO)
-    run(get_settings(), stop)
+    run(settings, stop)
 
 
 @users_cli.command("create")
@@ -337,12 +341,13 @@ def jobs_run() -> None:
 def _drain_second_stages(settings: Settings) -> int:
     """Second stages nobody has run (no match workers, or a worker that died)."""
     from app.matching.engine import Limits, MatchEngine
+    from app.matching.queue import Policy
     from app.matching.worker import drain
 
     engine = make_engine(settings.effective_database_url)
     index = MatchEngine(Limits.of(settings), db=make_engine(settings.effective_database_url))
     try:
-        return drain(make_session_factory(engine), index)
+        return drain(make_session_factory(engine), index, policy=Policy.of(settings))
     finally:
         index.close()
         engine.dispose()

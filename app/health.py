@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.audit.service import lag
 from app.auth.deps import PUBLIC
 from app.db import utcnow
-from app.matching.queue import backlog
+from app.matching.queue import Policy, backlog
 from app.migrations import alembic_config
 
 router = APIRouter()
@@ -35,13 +35,15 @@ def readyz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
     if current != head:
         return JSONResponse({"status": "unavailable", "database": "migrations pending"}, 503)
-    with request.app.state.session_factory() as session:
-        waiting, queued = lag(session), backlog(session)
     now = utcnow()
+    with request.app.state.session_factory() as session:
+        waiting = lag(session)
+        queued = backlog(session, now, Policy.of(request.app.state.settings))
     oldest = 0.0 if queued.oldest_at is None else (now - queued.oldest_at).total_seconds()
     # How far the audit chain's linker and the match workers are behind: a figure that keeps
-    # growing means no linker, or too few match workers, run.
+    # growing means no linker, or too few match workers, run. `running`: claims held now;
+    # `failed`: stages out of attempts (`cellwatch matching queue` says why).
     return JSONResponse({"status": "ready", "audit_chain": {
         "unlinked": waiting.unlinked, "oldest_seconds": round(waiting.seconds(now), 1)},
-        "second_stages": {"waiting": queued.waiting, "oldest_seconds": round(max(0, oldest), 1),
-                          "failed": queued.failed}})
+        "second_stages": {"waiting": queued.waiting, "running": queued.running,
+                          "oldest_seconds": round(max(0, oldest), 1), "failed": queued.failed}})

@@ -36,6 +36,7 @@ from app.evidence.limits import UploadSizeLimit, body_limit
 from app.matching import api as matching_api
 from app.matching import api_withdraw as matching_api_withdraw
 from app.matching import pages as matching_pages
+from app.matching import pages_queue as matching_pages_queue
 from app.matching import pages_withdraw as matching_pages_withdraw
 from app.matching.engine import Limits, MatchEngine
 from app.memory import Trimmer
@@ -103,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    estate_pages_prisoners.router, estate_pages.router, estate_api.router,
                    accounts_pages_intake.router, accounts_pages_review.router,
                    accounts_pages.router, accounts_api.router, accounts_api_intake.router,
-                   matching_pages.router, matching_api.router,
+                   matching_pages.router, matching_pages_queue.router, matching_api.router,
                    matching_pages_withdraw.router, matching_api_withdraw.router,
                    evidence_pages.router, evidence_api.router,
                    evidence_pages_reference.router, evidence_api_reference.router,

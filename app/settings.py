@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     # Match worker processes `cellwatch serve` starts beside the web workers, for the slow
     # second matching stage; 0: each web process runs it itself after its answer.
     match_workers: int = Field(default=1, ge=0, le=32)
+    # A match worker's claim on a second stage lapses after this long (its process died), and
+    # the stage is taken again; after this many attempts in all it is recorded as failed.
+    match_lease_seconds: float = Field(default=120.0, gt=0, le=3600)
+    match_attempts: int = Field(default=3, ge=1, le=20)
+    # Tests only (refused in production): each second stage waits this long before its
+    # commit, so that a test can kill a worker in the middle of one.
+    test_second_stage_pause: float = Field(default=0.0, ge=0, le=600)
     # Attempts at a request whose transaction hit a deadlock or serialization failure.
     transaction_attempts: int = Field(default=4, ge=1, le=10)
 
@@ -113,6 +120,8 @@ class Settings(BaseSettings):
             reasons.append("CELLWATCH_API_DOCS is on (API docs would be public)")
         if not self.database_url:
             reasons.append("CELLWATCH_DATABASE_URL is not set")
+        if self.test_second_stage_pause:
+            reasons.append("CELLWATCH_TEST_SECOND_STAGE_PAUSE is set (a test-only delay)")
         return reasons
 
     def check_safe(self) -> None:

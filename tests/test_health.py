@@ -12,7 +12,8 @@ def test_readyz_ready_when_migrations_are_current(client):
     body = client.get("/readyz").json()
     assert body["status"] == "ready"
     assert set(body["audit_chain"]) == {"unlinked", "oldest_seconds"}
-    assert body["second_stages"] == {"waiting": 0, "oldest_seconds": 0.0, "failed": 0}
+    assert body["second_stages"] == {"waiting": 0, "running": 0, "oldest_seconds": 0.0,
+                                     "failed": 0}
 
 
 def test_readyz_shows_how_far_audit_linking_is_behind(client, session):
@@ -56,3 +57,14 @@ def test_readyz_shows_the_second_stages_waiting(client, session, settings):
     session.commit()  # stored, first stage done; no worker has taken its second stage yet
     queued = client.get("/readyz").json()["second_stages"]
     assert queued["waiting"] == 1 and queued["failed"] == 0 and queued["oldest_seconds"] >= 0
+    assert queued["running"] == 0
+    from app.db import utcnow
+    from app.matching import queue
+
+    taken = queue.claim(session, image.id, utcnow(), "host:1")  # a worker takes it
+    session.commit()
+    assert client.get("/readyz").json()["second_stages"]["running"] == 1
+    queue.attempt_failed(session, taken, "RuntimeError: x", utcnow(), queue.Policy(attempts=1))
+    session.commit()  # ...and it fails for good
+    queued = client.get("/readyz").json()["second_stages"]
+    assert (queued["waiting"], queued["running"], queued["failed"]) == (0, 0, 1)

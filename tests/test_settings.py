@@ -51,3 +51,25 @@ def test_matching_thresholds_are_settings_defaulting_to_the_measured_ones(monkey
     monkeypatch.setenv("CELLWATCH_MATCH_VERIFY_MIN_SCORE", "30")
     app = create_app(Settings(data_dir=tmp_path))
     assert app.state.match_engine.limits.verify_min_score == 30
+
+
+def test_the_test_only_pause_in_second_stages_is_refused_in_production(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+    from app.settings import get_settings
+
+    safe = {"environment": "production", "data_dir": tmp_path, "api_docs": False,
+            "master_key": GOOD_KEY, "database_url": f"sqlite:///{tmp_path}/p.db"}
+    assert Settings(**safe, test_second_stage_pause=0).unsafe_reasons() == []
+    with pytest.raises(UnsafeSettingsError, match="CELLWATCH_TEST_SECOND_STAGE_PAUSE"):
+        create_app(Settings(**safe, test_second_stage_pause=5))
+    for name, value in {**safe, "test_second_stage_pause": 5}.items():  # a worker refuses too
+        monkeypatch.setenv(f"CELLWATCH_{name.upper()}", str(value))
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["worker"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code != 0
+    assert "CELLWATCH_TEST_SECOND_STAGE_PAUSE" in str(result.exception)

@@ -25,6 +25,7 @@ from app.evidence.forms import Files, problems_of, submitted_files
 from app.evidence.presenters import intake_page, result_facts
 from app.matching.jobs import after_answer
 from app.matching.presenters import candidates_context
+from app.matching.queue import Policy
 from app.settings import Settings
 from app.web import render
 from app.web.forms import refused
@@ -64,7 +65,8 @@ def images_submit(
     tz = settings.local_timezone
     # each image with its ranked candidates, side by side, right after intake
     return render(request, "evidence/intake_result.html", {"results": [
-        {**result_facts(r, tz), "matching": candidates_context(db, r.image.id or 0, tz)}
+        {**result_facts(r, tz),
+         "matching": candidates_context(db, r.image.id or 0, tz, Policy.of(settings))}
         for r in outcome.results]})
 
 

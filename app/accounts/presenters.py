@@ -19,13 +19,16 @@ from app.accounts.priority import explain
 from app.accounts.service import images_of
 from app.audit.service import EventFilter, list_events
 from app.auth.models import User
+from app.db import utcnow
 from app.estate.models import Establishment
 from app.evidence.intake import IntakeResult
 from app.evidence.models import Image
 from app.evidence.presenters import evidence_facts, image_facts, result_facts, thumb_size
 from app.evidence.withdrawal import withdrawal_of
+from app.matching import service as matching
 from app.matching.models import Match
 from app.matching.presenters import candidates_json, describe_ranked
+from app.matching.queue import stage_of
 from app.web.paging import Page, page_of
 
 CLOSED_STATUSES = [AccountStatus.removed.value, AccountStatus.no_further_action.value]
@@ -113,8 +116,9 @@ def account_page(session: Session, account: Account, tz: str) -> dict[str, Any]:
     images = []
     for evidence, image in held[:IMAGES_SHOWN]:
         candidates = describe_ranked(session, image.id or 0, tz)
+        stage = stage_of(session, matching.run_for(session, image.id or 0), utcnow())
         images.append({"image": image_facts(image, tz), "evidence": evidence_facts(evidence, tz),
-                       "thumb": thumb_size(image), "candidates": candidates,
+                       "thumb": thumb_size(image), "candidates": candidates, "stage": stage,
                        "withdrawal": withdrawal_of(session, image, tz)})
     attributions = attribution.for_account(session, account.id or 0)
     events = list_events(session, EventFilter(object_type="account",

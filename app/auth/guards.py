@@ -28,6 +28,7 @@ EvidenceReader = Annotated[Principal, Depends(requires(P.evidence_read))]
 Submitter = Annotated[Principal, Depends(requires(P.evidence_submit))]
 Withdrawer = Annotated[Principal, Depends(requires(P.evidence_withdraw))]
 Reviewer = Annotated[Principal, Depends(requires(P.matches_review))]
+MatchOperator = Annotated[Principal, Depends(requires(P.matching_operate))]
 
 AccountReader = Annotated[Principal, Depends(requires(P.accounts_read))]
 AccountEditor = Annotated[Principal, Depends(requires(P.accounts_edit))]

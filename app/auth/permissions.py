@@ -21,6 +21,7 @@ class Permission(StrEnum):
     evidence_submit = "evidence:submit"
     evidence_withdraw = "evidence:withdraw"  # destroy an image's key, with a reason
     matches_review = "matches:review"
+    matching_operate = "matching:operate"  # the second-stage queue: watch it, retry failures
     # accounts and attribution
     accounts_read = "accounts:read"
     accounts_edit = "accounts:edit"
@@ -60,7 +61,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.analyst: _ANALYST,
     Role.supervisor: _ANALYST
     | {P.estate_edit, P.library_edit, P.takedowns_approve, P.platforms_edit,
-       P.evidence_withdraw},
+       P.evidence_withdraw, P.matching_operate},
     Role.auditor: frozenset({P.self_manage, P.audit_read, P.reports_read}),
     Role.admin: frozenset({P.self_manage, P.users_manage}),
 }

@@ -6,46 +6,97 @@ CPU-heavy: match workers (`cellwatch worker`, started by `cellwatch serve`) take
 queue (app/matching/queue.py) at a lower CPU priority than the web processes. With
 `CELLWATCH_MATCH_WORKERS=0` the web process runs it itself once its answer has gone. Either
 way each image runs in a unit of work of its own, so one image's failure costs only that
-image, and its reason is kept on the image's MatchRun.
+image: its reason is kept on the image's MatchRun, and it is tried again a bounded number of
+times before it is recorded as failed.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import BackgroundTasks
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from app.audit.service import Actor
-from app.db import unit_of_work, utcnow
+from app.audit.service import Actor, record
+from app.db import retryable, unit_of_work, unreachable, utcnow
 from app.matching import queue, service
 from app.matching.engine import MatchEngine
 
 log = logging.getLogger("cellwatch.matching")
 
 
+class LostClaim(Exception):
+    """This attempt's claim lapsed and was taken by a newer one: its work is dropped."""
+
+
+def worker_name() -> str:
+    """Who holds a claim, as an operator finds it: host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:64]
+
+
 def run_second_stage(factory: Callable[[], Session], engine: MatchEngine, actor: Actor,
-                     image_id: int) -> None:
-    """One image's second stage, already claimed; a failure is recorded, never raised."""
+                     taken: queue.Claim, policy: queue.Policy = queue.DEFAULT,
+                     pause: float = 0.0) -> bool:
+    """One image's second stage, already claimed. A failure is recorded, never raised (but a
+    database that went away, or a lost race, is raised for the caller to give the claim
+    back). Returns
+    whether this attempt stored the stage."""
     try:
         with unit_of_work(factory) as session:
-            service.second_stage(session, engine, actor, image_id)
+            service.second_stage(session, engine, actor, taken.image_id)
+            if pause:  # tests only (refused in production): a window to kill the worker in
+                log.warning("test pause: image %s waits %.0f s before its commit",
+                            taken.image_id, pause)
+                time.sleep(pause)
+            if not queue.still_mine(session, taken):
+                raise LostClaim
+        return True
+    except LostClaim:
+        log.warning("second stage of image %s: claim %d lapsed and was taken again; dropped",
+                    taken.image_id, taken.attempt)
+        return False
     except Exception as exc:  # noqa: BLE001 - nobody to raise to: the reason is kept instead
-        log.exception("second matching stage failed for image %s", image_id)
+        if isinstance(exc, SQLAlchemyError) and (unreachable(exc) or retryable(exc)):
+            raise  # not this stage's fault: the caller gives the claim back
+        log.exception("second matching stage failed for image %s", taken.image_id)
+        reason = f"{type(exc).__name__}: {exc}"
         with unit_of_work(factory) as session:  # after the failed one rolled back
-            service.second_stage_failed(session, image_id, f"{type(exc).__name__}: {exc}")
+            outcome = queue.attempt_failed(session, taken, reason, utcnow(), policy)
+            if outcome is not None:  # else a later attempt owns the stage: not ours to say
+                record(session, actor, "match.second_stage_failed", object_type="image",
+                       object_ids=[taken.image_id],
+                       details={"attempt": taken.attempt, "of": policy.attempts,
+                                "final": outcome == "failed", "reason": reason[:500]})
+        return False
+
+
+def give_up_lapsed(factory: Callable[[], Session], actor: Actor,
+                   policy: queue.Policy = queue.DEFAULT) -> list[int]:
+    """Record as failed the stages whose every attempt's worker died (audited)."""
+    with unit_of_work(factory) as session:
+        ids = queue.give_up_lapsed(session, utcnow(), policy)
+        if ids:
+            record(session, actor, "match.second_stage_failed", object_type="image",
+                   object_ids=ids, details={"final": True, "of": policy.attempts,
+                                            "reason": queue.LAPSED.format(
+                                                lease=policy.lease.total_seconds())})
+    return ids
 
 
 def second_stage_job(factory: Callable[[], Session], engine: MatchEngine, actor: Actor,
-                     image_ids: list[int]) -> None:
+                     image_ids: list[int], policy: queue.Policy = queue.DEFAULT) -> None:
     """Runs after the response (no match workers): claim each image, then verify it."""
     for image_id in image_ids:
         with unit_of_work(factory) as session:
-            claimed = queue.claim(session, image_id, utcnow())
-        if claimed:
-            run_second_stage(factory, engine, actor, image_id)
+            taken = queue.claim(session, image_id, utcnow(), worker_name(), policy)
+        if taken is not None:
+            run_second_stage(factory, engine, actor, taken, policy)
 
 
 def after_answer(tasks: BackgroundTasks, state: Any, actor: Actor, image_ids: list[int]) -> None:
@@ -53,7 +104,7 @@ def after_answer(tasks: BackgroundTasks, state: Any, actor: Actor, image_ids: li
     workers this process runs them once the answer has gone."""
     if state.settings.match_workers == 0 and image_ids:
         tasks.add_task(second_stage_job, state.session_factory, state.match_engine, actor,
-                       image_ids)
+                       image_ids, queue.Policy.of(state.settings))
 
 
 def match_new(db: Session, state: Any, actor: Actor, image_ids: list[int],

@@ -35,7 +35,8 @@ class MatchRun(SQLModel, table=True):
 
     Also the queue of second stages: a run without `second_stage_at` is pending; a worker
     claims it (`claimed_at`, `attempts`) so that no two run it at once, and a claim that is
-    never finished (a process killed) lapses and is taken up again.
+    never finished (a process killed) lapses and is taken up again; out of attempts, the stage
+    is failed (`failed_at`, with its reason in `error`) until someone retries it.
     """
 
     __tablename__ = "match_run"
@@ -49,4 +50,7 @@ class MatchRun(SQLModel, table=True):
     candidates: int = 0
     error: str = Field(default="", max_length=500)
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    attempts: int = 0
+    attempts: int = 0  # claims so far; the newest one's number is its fencing token
+    claimed_by: str = Field(default="", max_length=64)  # host:pid of the newest claim
+    retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # after a failure
+    failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # out of attempts

@@ -21,6 +21,7 @@ from app.evidence.models import Image
 from app.evidence.presenters import image_detail
 from app.evidence.withdrawal import REASON_MAX
 from app.matching.presenters import candidates_context
+from app.matching.queue import Policy
 from app.matching.withdrawal import withdraw
 from app.settings import Settings
 from app.web import render
@@ -36,7 +37,8 @@ def _image_page(request: Request, db: Session, settings: Settings, image: Image,
     """The image page again, with why the withdrawal was refused and what was typed."""
     tz = settings.local_timezone
     return render(request, "evidence/image.html",
-                  {**image_detail(db, image, tz), **candidates_context(db, image.id or 0, tz),
+                  {**image_detail(db, image, tz), **candidates_context(db, image.id or 0, tz,
+                                                                    Policy.of(settings)),
                    "withdraw_error": error, "withdraw_form": form or {}}, status_code=status)
 
 

@@ -6,9 +6,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app.db import utcnow
 from app.evidence.models import EvidenceImage, Image
 from app.evidence.presenters import image_facts, thumb_size
-from app.matching import service
+from app.matching import queue, service
 from app.matching.candidates import Candidate, Ranked, agreement, cells_of_images, strength
 from app.matching.models import Match
 from app.web.dates import local_time
@@ -102,12 +103,12 @@ def describe_ranked(session: Session, image_id: int, tz: str) -> list[dict]:
     return out
 
 
-def candidates_context(session: Session, image_id: int, tz: str) -> dict[str, Any]:
-    """The candidates block of an image page; `pending` keeps it polling for the second stage
-    (not once the stage has failed: the failure is shown instead)."""
-    run = service.run_for(session, image_id)
-    return {"image_id": image_id, "run": run,
-            "pending": run is None or (run.second_stage_at is None and not run.error),
+def candidates_context(session: Session, image_id: int, tz: str,
+                       policy: queue.Policy = queue.DEFAULT) -> dict[str, Any]:
+    """The candidates block of an image page; `pending` keeps it polling while the second
+    stage is queued or running (not once it has failed: the reason is shown instead)."""
+    stage = queue.stage_of(session, service.run_for(session, image_id), utcnow(), policy)
+    return {"image_id": image_id, "stage": stage, "pending": stage.waiting,
             "candidates": describe_ranked(session, image_id, tz)}
 
 
@@ -124,10 +125,13 @@ def candidates_json(session: Session, image_id: int, tz: str) -> dict[str, Any]:
     `cell`, `rank`, `agreement`, `decision` and `photos` (every pair of the entry) were
     added (see app/matching/schemas.py)."""
     run = service.run_for(session, image_id)
+    stage = queue.stage_of(session, run, utcnow())
     rows = describe_ranked(session, image_id, tz)
     return {
-        "second_stage_done": bool(run and run.second_stage_at),
-        "second_stage_error": run.error if run and run.error else None,
+        "second_stage_done": stage.state == "done",
+        "second_stage_error": stage.error if stage.state == "failed" else None,
+        "second_stage": {"state": stage.state, "ahead": stage.ahead,
+                         "attempts": stage.attempts, "last_error": stage.error or None},
         "candidates": [{**_pair_json(c), "rank": c["rank"], "kind": c["kind"],
                         "cell": c["cell"], "decision": c["status"],
                         "photos": [_pair_json(p) for p in c["photos"]]} for c in rows],

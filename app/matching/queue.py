@@ -1,76 +1,266 @@
 """The queue of second matching stages: match runs that have no `second_stage_at` yet.
 
 Whoever runs a second stage (a match worker, the web process after its answer, `jobs run`)
-claims it first with a conditional UPDATE, so no two run the same image at once. A claim that
-is never finished (its process was killed) lapses after LEASE and is claimed again, at most
-MAX_ATTEMPTS times in all: every stored image gets its matching done, or a recorded reason.
+claims it first: on PostgreSQL the next one is picked with FOR UPDATE SKIP LOCKED, on SQLite
+(one writer at a time) a conditional UPDATE is the claim. A claim holds a lease: a claim that
+is never finished (its process was killed) lapses and is claimed again. Each claim counts as
+an attempt and is its fencing token: a stage commits only while its claim is still the newest
+(`still_mine`), so a worker that outlived its lease can never store a stage twice.
+
+A failed attempt is tried again after a pause; after `Policy.attempts` attempts (failed, or
+lapsed with their worker) the stage is recorded as failed with its reason (`failed_at`,
+`error`), and pages stop waiting and show it. `retry` puts a failed stage back in the queue.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, col, select
 
+from app.audit.service import Actor, record
+from app.errors import Unprocessable
 from app.matching.models import MatchRun
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 3
+RETRY_PAUSE = timedelta(seconds=5)  # after a failed attempt: 5 s, then 10 s, 15 s...
+LAPSED = "the worker running it stopped before finishing (its lease of {lease:.0f} s lapsed)"
 
 
-def _claimable(now: datetime) -> list[object]:
-    return [col(MatchRun.second_stage_at).is_(None), col(MatchRun.attempts) < MAX_ATTEMPTS,
-            or_(col(MatchRun.claimed_at).is_(None), col(MatchRun.claimed_at) < now - LEASE)]
+@dataclass(frozen=True)
+class Policy:
+    """How long a claim holds, and how many attempts a stage gets before it is failed."""
+
+    lease: timedelta = LEASE
+    attempts: int = MAX_ATTEMPTS
+
+    @classmethod
+    def of(cls, settings: Settings) -> Policy:
+        return cls(lease=timedelta(seconds=settings.match_lease_seconds),
+                   attempts=settings.match_attempts)
 
 
-def claim(session: Session, image_id: int, now: datetime) -> bool:
-    """Take this image's second stage, unless it is done or someone holds it."""
+DEFAULT = Policy()
+
+
+@dataclass(frozen=True)
+class Claim:
+    image_id: int
+    attempt: int  # the fencing token: this claim's number
+
+
+def _open() -> list[object]:
+    """Neither done nor given up."""
+    return [col(MatchRun.second_stage_at).is_(None), col(MatchRun.failed_at).is_(None)]
+
+
+def _claimable(now: datetime, policy: Policy) -> list[object]:
+    return [*_open(), col(MatchRun.attempts) < policy.attempts,
+            or_(col(MatchRun.claimed_at).is_(None), col(MatchRun.claimed_at) < now - policy.lease),
+            or_(col(MatchRun.retry_at).is_(None), col(MatchRun.retry_at) <= now)]
+
+
+def claim(session: Session, image_id: int, now: datetime, worker: str = "",
+          policy: Policy = DEFAULT) -> Claim | None:
+    """Take this image's second stage, unless it is done, failed, or someone holds it."""
     taken = session.execute(
-        update(MatchRun).where(col(MatchRun.image_id) == image_id, *_claimable(now))
-        .values(claimed_at=now, attempts=col(MatchRun.attempts) + 1))
-    return taken.rowcount == 1  # type: ignore[attr-defined]
+        update(MatchRun).where(col(MatchRun.image_id) == image_id, *_claimable(now, policy))
+        .values(claimed_at=now, claimed_by=worker[:64], attempts=col(MatchRun.attempts) + 1))
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    attempt = session.exec(select(MatchRun.attempts)
+                           .where(col(MatchRun.image_id) == image_id)).one()
+    return Claim(image_id, int(attempt))
 
 
-def claim_next(session: Session, now: datetime) -> int | None:
+def claim_next(session: Session, now: datetime, worker: str = "",
+               policy: Policy = DEFAULT) -> Claim | None:
     """The oldest claimable second stage, taken; None when there is nothing to do."""
     while True:
         image_id = session.exec(
-            select(MatchRun.image_id).where(*_claimable(now))
-            .order_by(col(MatchRun.first_stage_at)).limit(1)
+            select(MatchRun.image_id).where(*_claimable(now, policy))
+            .order_by(col(MatchRun.first_stage_at), col(MatchRun.image_id)).limit(1)
             .with_for_update(skip_locked=True)).first()
         if image_id is None:
             return None
-        if claim(session, image_id, now):
-            return image_id
+        if (taken := claim(session, image_id, now, worker, policy)) is not None:
+            return taken
         # another worker took it between the look and the claim (SQLite): look again
 
 
-def release(session: Session, image_id: int) -> None:
+def still_mine(session: Session, taken: Claim) -> bool:
+    """In the unit of work that stores the stage, last: is this claim still the newest one?
+    The UPDATE locks the row until the commit, so a later claimant waits and then finds the
+    stage done; a claim that lapsed and was taken again finds a newer token and gives up."""
+    kept = session.execute(
+        update(MatchRun).where(col(MatchRun.image_id) == taken.image_id,
+                               col(MatchRun.attempts) == taken.attempt,
+                               col(MatchRun.failed_at).is_(None))
+        .values(claimed_at=None, error="", retry_at=None))
+    return kept.rowcount == 1  # type: ignore[attr-defined]
+
+
+def release(session: Session, taken: Claim) -> None:
     """Give a claimed stage back (its run was cut off by the database going away), so that
-    it is taken up again at once rather than when the lease lapses."""
-    session.execute(update(MatchRun).where(col(MatchRun.image_id) == image_id,
-                                           col(MatchRun.second_stage_at).is_(None))
+    it is taken up again at once rather than when the lease lapses, without using an attempt.
+    A claim taken over meanwhile is not this one's to give back."""
+    session.execute(update(MatchRun).where(col(MatchRun.image_id) == taken.image_id,
+                                           col(MatchRun.attempts) == taken.attempt, *_open())
                     .values(claimed_at=None, attempts=col(MatchRun.attempts) - 1))
+
+
+def attempt_failed(session: Session, taken: Claim, reason: str, now: datetime,
+                   policy: Policy = DEFAULT) -> str | None:
+    """Keep why this attempt failed; try again after a pause, or, out of attempts, record the
+    stage as failed. Returns "retrying" or "failed"; None when the claim is no longer the
+    newest (a later attempt owns the stage) and nothing was changed."""
+    final = taken.attempt >= policy.attempts
+    done = session.execute(
+        update(MatchRun).where(col(MatchRun.image_id) == taken.image_id,
+                               col(MatchRun.attempts) == taken.attempt, *_open())
+        .values(error=reason[:500], claimed_at=None,
+                retry_at=None if final else now + RETRY_PAUSE * taken.attempt,
+                failed_at=now if final else None))
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return "failed" if final else "retrying"
+
+
+def give_up_lapsed(session: Session, now: datetime, policy: Policy = DEFAULT) -> list[int]:
+    """Stages whose every attempt ended with its worker gone (lease lapsed): failed, with that
+    reason. Returns their image ids (for the audit event)."""
+    lapsed = and_(*_open(), col(MatchRun.attempts) >= policy.attempts,
+                  col(MatchRun.claimed_at) < now - policy.lease)
+    ids = [int(i) for i in session.exec(select(MatchRun.image_id).where(lapsed)).all()]
+    if ids:
+        reason = LAPSED.format(lease=policy.lease.total_seconds())
+        session.execute(update(MatchRun).where(col(MatchRun.image_id).in_(ids), lapsed)
+                        .values(failed_at=now, claimed_at=None, error=func.coalesce(
+                            func.nullif(MatchRun.error, ""), reason)))
+    return ids
+
+
+@dataclass(frozen=True)
+class Retried:
+    image_id: int
+    attempts: int
+    error: str
+
+
+def retry(session: Session, image_ids: list[int] | None) -> list[Retried]:
+    """Put failed stages back in the queue with fresh attempts (None: every failed one).
+    Returns what each had been (attempts, reason), for the audit event."""
+    query = select(MatchRun).where(col(MatchRun.failed_at).is_not(None),
+                                   col(MatchRun.second_stage_at).is_(None))
+    if image_ids is not None:
+        query = query.where(col(MatchRun.image_id).in_(image_ids))
+    out = []
+    for run in session.exec(query.order_by(col(MatchRun.image_id))).all():
+        out.append(Retried(run.image_id, run.attempts, run.error))
+        run.failed_at = run.claimed_at = run.retry_at = None
+        run.attempts, run.claimed_by, run.error = 0, "", ""
+        session.add(run)
+    session.flush()
+    return out
+
+
+def retry_failed(session: Session, actor: Actor, image_ids: list[int] | None) -> list[Retried]:
+    """`retry`, audited, all or nothing: an image without a failed stage refuses them all."""
+    again = retry(session, None if image_ids is None else sorted(set(image_ids)))
+    missing = sorted(set(image_ids or []) - {r.image_id for r in again})
+    if missing:
+        raise Unprocessable("No failed second stage for image " + ", ".join(map(str, missing))
+                            + "; nothing was changed.")
+    if again:
+        record(session, actor, "match.second_stage_retry", object_type="image",
+               object_ids=[r.image_id for r in again],
+               details={"previous": [{"image": r.image_id, "attempts": r.attempts,
+                                      "reason": r.error} for r in again]})
+    return again
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:  # aggregates skip the column type
+        return value.replace(tzinfo=UTC)
+    return value
 
 
 @dataclass(frozen=True)
 class Backlog:
     """The queue as an operator watches it: stages to run, since when, and given up."""
 
-    waiting: int
+    waiting: int  # not done and not failed: queued, running, or pausing between attempts
     oldest_at: datetime | None
-    failed: int  # no attempt left: the reason is on the match run, the page shows it
+    failed: int  # failed for good: the reason is on the match run, the page shows it
+    running: int = 0
 
 
-def backlog(session: Session) -> Backlog:
-    pending = col(MatchRun.second_stage_at).is_(None)
+def backlog(session: Session, now: datetime | None = None,
+            policy: Policy = DEFAULT) -> Backlog:
     count, oldest = session.exec(
-        select(func.count(), func.min(MatchRun.first_stage_at))
-        .where(pending, col(MatchRun.attempts) < MAX_ATTEMPTS)).one()
+        select(func.count(), func.min(MatchRun.first_stage_at)).where(*_open())).one()
     failed = session.exec(select(func.count()).select_from(MatchRun)
-                          .where(pending, col(MatchRun.attempts) >= MAX_ATTEMPTS)).one()
-    if oldest is not None and oldest.tzinfo is None:  # aggregates skip the column type
-        oldest = oldest.replace(tzinfo=UTC)
-    return Backlog(int(count or 0), oldest, int(failed or 0))
+                          .where(col(MatchRun.failed_at).is_not(None),
+                                 col(MatchRun.second_stage_at).is_(None))).one()
+    running = 0
+    if now is not None:
+        running = session.exec(select(func.count()).select_from(MatchRun).where(
+            *_open(), col(MatchRun.claimed_at) >= now - policy.lease)).one()
+    return Backlog(int(count or 0), _aware(oldest), int(failed or 0), int(running or 0))
+
+
+def running(session: Session, now: datetime, policy: Policy = DEFAULT) -> list[MatchRun]:
+    """Claims held now: image, worker, attempt, and when each lease ends."""
+    return list(session.exec(select(MatchRun).where(
+        *_open(), col(MatchRun.claimed_at) >= now - policy.lease)
+        .order_by(col(MatchRun.claimed_at))).all())
+
+
+def failed(session: Session, limit: int = 100) -> list[MatchRun]:
+    return list(session.exec(select(MatchRun).where(
+        col(MatchRun.failed_at).is_not(None), col(MatchRun.second_stage_at).is_(None))
+        .order_by(col(MatchRun.failed_at).desc()).limit(limit)).all())
+
+
+@dataclass(frozen=True)
+class Stage:
+    """An image's second stage as a page shows it."""
+
+    state: str  # done | queued | running | retrying | failed | none
+    ahead: int = 0  # queued: stages that will be taken before this one
+    attempts: int = 0
+    error: str = ""
+    candidates: int = 0  # done: how many candidates the image has from both stages
+
+    @property
+    def waiting(self) -> bool:
+        return self.state in ("queued", "running", "retrying")
+
+
+def stage_of(session: Session, run: MatchRun | None, now: datetime,
+             policy: Policy = DEFAULT) -> Stage:
+    if run is None:
+        return Stage("none")
+    if run.second_stage_at is not None:
+        return Stage("done", attempts=run.attempts, candidates=run.candidates)
+    if run.failed_at is not None:
+        return Stage("failed", attempts=run.attempts, error=run.error)
+    claimed = _aware(run.claimed_at)
+    if claimed is not None and claimed >= now - policy.lease:
+        return Stage("running", attempts=run.attempts, error=run.error)
+    first = _aware(run.first_stage_at)
+    ahead = session.exec(select(func.count()).select_from(MatchRun).where(
+        *_open(), or_(col(MatchRun.claimed_at).is_(None),
+                      col(MatchRun.claimed_at) < now - policy.lease),
+        or_(col(MatchRun.first_stage_at) < first,
+            and_(col(MatchRun.first_stage_at) == first,
+                 col(MatchRun.image_id) < run.image_id)))).one()
+    return Stage("retrying" if run.error else "queued", ahead=int(ahead or 0),
+                 attempts=run.attempts, error=run.error)

@@ -130,16 +130,6 @@ def second_stage(session: Session, engine: MatchEngine, actor: Actor, image_id: 
     return stored
 
 
-def second_stage_failed(session: Session, image_id: int, error: str) -> None:
-    """Keep why an image's second stage failed on its run (the failed work was rolled back),
-    so pages stop waiting for it and the reason is not lost with the background task."""
-    run = session.get(MatchRun, image_id)
-    if run is None:
-        return
-    run.error = error[:500]
-    session.add(run)
-
-
 def get_match(session: Session, match_id: int) -> Match:
     match = session.get(Match, match_id)
     if match is None:

@@ -20,7 +20,7 @@ from app.audit.service import Actor
 from app.db import make_engine, make_session_factory, unit_of_work, utcnow
 from app.matching import queue
 from app.matching.engine import Limits, MatchEngine
-from app.matching.jobs import run_second_stage
+from app.matching.jobs import give_up_lapsed, run_second_stage, worker_name
 from app.memory import release_freed_memory
 from app.settings import Settings
 
@@ -31,30 +31,34 @@ NICENESS = 10
 
 
 def drain(factory: Callable[[], Session], engine: MatchEngine, *,
-          stop: threading.Event | None = None, limit: int | None = None) -> int:
-    """Run claimable second stages until none is left (or `stop`, or `limit`)."""
+          stop: threading.Event | None = None, limit: int | None = None,
+          policy: queue.Policy = queue.DEFAULT, pause: float = 0.0) -> int:
+    """Run claimable second stages until none is left (or `stop`, or `limit`); record as
+    failed those whose every attempt's worker died. Returns how many stages it stored."""
     done = 0
+    give_up_lapsed(factory, WORKER_ACTOR, policy)
+    me = worker_name()
     while (stop is None or not stop.is_set()) and (limit is None or done < limit):
         with unit_of_work(factory) as session:
-            image_id = queue.claim_next(session, utcnow())
-        if image_id is None:
+            taken = queue.claim_next(session, utcnow(), me, policy)
+        if taken is None:
             break
         try:
-            run_second_stage(factory, engine, WORKER_ACTOR, image_id)
+            stored = run_second_stage(factory, engine, WORKER_ACTOR, taken, policy, pause)
         except SQLAlchemyError:  # the database went away mid-stage: hand the claim back
-            _release_when_back(factory, image_id, stop)
+            _release_when_back(factory, taken, stop)
             raise
-        done += 1
+        done += stored
     return done
 
 
-def _release_when_back(factory: Callable[[], Session], image_id: int,
+def _release_when_back(factory: Callable[[], Session], taken: queue.Claim,
                        stop: threading.Event | None, patience: float = 60.0) -> None:
     waited = 0.0
     while waited < patience and (stop is None or not stop.is_set()):
         try:
             with unit_of_work(factory) as session:
-                queue.release(session, image_id)
+                queue.release(session, taken)
             return
         except SQLAlchemyError:
             time.sleep(1.0)
@@ -72,11 +76,13 @@ def run(settings: Settings, stop: threading.Event) -> None:
                          db=make_engine(settings.effective_database_url, pool_size=1,
                                         max_overflow=1))
     factory = make_session_factory(db)
-    log.info("match worker %d started", os.getpid())
+    policy, pause = queue.Policy.of(settings), settings.test_second_stage_pause
+    log.info("match worker %s started (lease %.0f s, %d attempts)", worker_name(),
+             policy.lease.total_seconds(), policy.attempts)
     try:
         while not stop.is_set():
             try:
-                if drain(factory, engine, stop=stop) == 0:
+                if drain(factory, engine, stop=stop, policy=policy, pause=pause) == 0:
                     stop.wait(IDLE_SECONDS)
                 else:
                     release_freed_memory()

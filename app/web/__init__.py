@@ -25,6 +25,7 @@ NAV: list[tuple[str, str, str]] = [
     ("Estate", "/estate", "estate:read"),
     ("Reports", "/reports", "reports:read"),
     ("Audit", "/audit", "audit:read"),
+    ("Queue", "/matching/queue", "matching:operate"),
     ("Admin", "/admin/users", "users:manage"),
 ]
 

@@ -184,12 +184,12 @@ def test_a_failed_second_stage_keeps_its_error_and_the_first_stage(as_role, sess
     assert run.error == "RuntimeError: feature index unavailable"
     assert run.second_stage_at is None  # the failed unit of work was rolled back
     assert not second["second_stage_done"]
-    assert second["second_stage_error"] == run.error
+    assert second["second_stage"]["state"] == "retrying"  # attempt 1 of 3: tried again
+    assert second["second_stage"]["last_error"] == run.error
     # the first stage's candidate, committed with the request, is kept
     assert [c["image_id"] for c in second["candidates"]] == [first["image_id"]]
     fragment = client.get(f"/images/{second['image_id']}/candidates").text
-    assert "hx-trigger" not in fragment  # the page stops waiting
-    assert "Comparing local features with the cell library failed" in fragment
+    assert "Comparing local features with the cell library failed on attempt 1" in fragment
 
 
 def test_review_queue_takes_the_same_queries_however_many_matches(as_role, session, engine):

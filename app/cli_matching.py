@@ -1,0 +1,83 @@
+"""`cellwatch matching`: watch the queue of second matching stages, and retry failed ones."""
+
+from __future__ import annotations
+
+import getpass
+from datetime import datetime
+
+import typer
+
+from app.audit.service import Actor
+from app.db import make_engine, make_session_factory, unit_of_work, utcnow
+from app.errors import AppError
+from app.matching import queue
+from app.settings import get_settings
+
+matching_cli = typer.Typer(help="The queue of second matching stages (match workers).",
+                           no_args_is_help=True)
+
+
+def _actor() -> Actor:
+    return Actor(user_id=None, name=f"cli:{getpass.getuser()}"[:64], client_addr="local")
+
+
+def _ago(now: datetime, then: datetime | None) -> str:
+    if then is None:
+        return "-"
+    return f"{max(0.0, (now - then).total_seconds()):.0f} s"
+
+
+@matching_cli.command("queue")
+def show_queue(limit: int = typer.Option(20, min=1, help="how many failed stages to list")
+               ) -> None:
+    """Depth and age of the queue, the claims held now (worker, lease), failed stages and why."""
+    settings = get_settings()
+    policy = queue.Policy.of(settings)
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            now = utcnow()
+            depth = queue.backlog(session, now, policy)
+            held = queue.running(session, now, policy)
+            failed = queue.failed(session, limit)
+    finally:
+        engine.dispose()
+    typer.echo(f"second stages waiting: {depth.waiting} ({depth.running} running), oldest "
+               f"waiting {_ago(now, depth.oldest_at)}; failed for good: {depth.failed}")
+    typer.echo(f"lease {policy.lease.total_seconds():.0f} s, {policy.attempts} attempts "
+               "per stage")
+    if held:
+        typer.echo("running:")
+    for run in held:
+        ends = (run.claimed_at + policy.lease - now).total_seconds() if run.claimed_at else 0
+        typer.echo(f"  image {run.image_id}: attempt {run.attempts} by {run.claimed_by or '?'}, "
+                   f"claimed {_ago(now, run.claimed_at)} ago, lease ends in {ends:.0f} s")
+    if failed:
+        typer.echo(f"failed (newest first{', first ' + str(limit) if depth.failed > limit else ''};"
+                   " `cellwatch matching retry IMAGE_ID` runs one again):")
+    for run in failed:
+        typer.echo(f"  image {run.image_id}: failed {_ago(now, run.failed_at)} ago after "
+                   f"{run.attempts} attempt{'' if run.attempts == 1 else 's'}: {run.error}")
+
+
+@matching_cli.command("retry")
+def retry(image_ids: list[int] = typer.Argument(None, help="images whose stage failed"),
+          all_failed: bool = typer.Option(False, "--all-failed", help="every failed stage")
+          ) -> None:
+    """Put failed second stages back in the queue with a fresh set of attempts (audited)."""
+    if bool(image_ids) == all_failed:
+        typer.secho("give image ids, or --all-failed (not both)", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    settings = get_settings()
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            again = queue.retry_failed(session, _actor(), None if all_failed else image_ids)
+    except AppError as exc:  # rolled back: all or nothing
+        typer.secho(f"{exc.message} (see `cellwatch matching queue`)", fg=typer.colors.RED,
+                    err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"{len(again)} failed second stage{'' if len(again) == 1 else 's'} queued again"
+               + (": image " + ", ".join(str(r.image_id) for r in again) if again else ""))

@@ -1,0 +1,87 @@
+"""`cellwatch matching queue` and `retry` as an operator uses them."""
+
+import json
+import re
+
+import pytest
+from sqlmodel import select
+from typer.testing import CliRunner
+
+from app.audit.models import AuditEvent
+from app.audit.service import SYSTEM
+from app.cli import cli
+from app.db import make_engine, make_session_factory, unit_of_work, utcnow
+from app.evidence.images import ingest_image
+from app.matching import queue, service
+from app.matching.engine import MatchEngine
+from app.matching.models import MatchRun
+from app.settings import get_settings
+from tests.matching import scenes
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    monkeypatch.setenv("CELLWATCH_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("CELLWATCH_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    assert runner.invoke(cli, ["migrate"]).exit_code == 0
+    settings = get_settings()
+    engine = make_engine(settings.effective_database_url)
+    index = MatchEngine(db=make_engine(settings.effective_database_url))
+    yield runner, settings, make_session_factory(engine), index
+    index.close()
+    engine.dispose()
+    get_settings.cache_clear()
+
+
+def _stored(settings, factory, index, n):
+    with unit_of_work(factory) as s:
+        image, _ = ingest_image(s, settings, SYSTEM, data=scenes.jpeg(scenes.room(n)),
+                                filename="x.jpg")
+        service.first_stage(s, index, SYSTEM, [image.id])
+        return image.id
+
+
+def test_the_queue_shows_depth_claims_and_failures_and_a_failed_stage_can_be_retried(env):
+    runner, settings, factory, index = env
+    failing, running, waiting = (_stored(settings, factory, index, n) for n in (91, 92, 93))
+    policy = queue.Policy(attempts=1)
+    with unit_of_work(factory) as s:
+        taken = queue.claim(s, failing, utcnow(), "host-a:11", policy)
+        queue.attempt_failed(s, taken, "RuntimeError: features unreadable", utcnow(), policy)
+        queue.claim(s, running, utcnow(), "host-b:22", policy)
+
+    shown = runner.invoke(cli, ["matching", "queue"])
+    assert shown.exit_code == 0, shown.output
+    assert "second stages waiting: 2 (1 running)" in shown.output
+    assert "failed for good: 1" in shown.output
+    assert f"image {running}: attempt 1 by host-b:22" in shown.output
+    assert 0 < int(re.search(r"lease ends in (\d+) s", shown.output).group(1)) <= 120
+    assert f"image {failing}: failed" in shown.output
+    assert "after 1 attempt: RuntimeError: features unreadable" in shown.output
+    assert f"image {waiting}" not in shown.output  # queued, neither running nor failed
+
+    refused = runner.invoke(cli, ["matching", "retry", str(failing), str(waiting)])
+    assert refused.exit_code == 1
+    assert f"No failed second stage for image {waiting}; nothing was changed" in refused.output
+    both = runner.invoke(cli, ["matching", "retry", str(failing), "--all-failed"])
+    assert both.exit_code == 2
+    with unit_of_work(factory) as s:  # nothing was changed
+        assert s.get(MatchRun, failing).failed_at is not None
+
+    again = runner.invoke(cli, ["matching", "retry", "--all-failed"])
+    assert again.exit_code == 0 and f"1 failed second stage queued again: image {failing}" \
+        in again.output
+    with unit_of_work(factory) as s:
+        run = s.get(MatchRun, failing)
+        assert (run.failed_at, run.attempts, run.error) == (None, 0, "")
+        [event] = s.exec(select(AuditEvent).where(
+            AuditEvent.action == "match.second_stage_retry")).all()
+        assert event.actor_name.startswith("cli:")
+        assert json.loads(event.details)["previous"] == [
+            {"image": failing, "attempts": 1, "reason": "RuntimeError: features unreadable"}]
+    after = runner.invoke(cli, ["matching", "queue"]).output
+    assert "second stages waiting: 3 (1 running)" in after and "failed for good: 0" in after
+    assert runner.invoke(cli, ["matching", "retry", "--all-failed"]).output.startswith(
+        "0 failed second stages queued again")

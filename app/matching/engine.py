@@ -67,10 +67,13 @@ class MatchEngine:
 
     The vote index holds only the cell library: "another photo of the same cell" is what it
     finds, and a library is far smaller than the evidence held, so memory stays bounded.
+    `descriptors=False` (web processes, whose second stages run in match workers): global
+    hashes only, no vote index at all, no feature blob ever read.
     """
 
     def __init__(self, limits: Limits | None = None,
-                 sessions: Callable[[], Session] | None = None, db: Engine | None = None) -> None:
+                 sessions: Callable[[], Session] | None = None, db: Engine | None = None,
+                 *, descriptors: bool = True) -> None:
         self.limits = limits or Limits()
         # Committed rows only: sessions of the index's own (`db`: an engine just for it, so an
         # index read never waits for a connection that requests hold), else the caller's.
@@ -78,7 +81,7 @@ class MatchEngine:
         self._sessions = make_session_factory(db) if db is not None else sessions
         self._lock = threading.RLock()
         self.hashes = HammingIndex(columns=3)  # phash, phash_mirror, phash_trim
-        self.votes = DescriptorIndex(keypoints=PREFILTER_KEYPOINTS)
+        self.votes = DescriptorIndex(keypoints=PREFILTER_KEYPOINTS) if descriptors else None
         self._max_image_id = 0
         self._max_reference_id = 0
         self._recent = np.zeros(0, dtype=np.int64)  # held image ids of the late-id window
@@ -118,7 +121,8 @@ class MatchEngine:
         fresh = [i for i, at in erased.items() if self._erasures.get(i) != at]
         if fresh:
             self.hashes.remove(fresh)
-            self.votes.remove(fresh)
+            if self.votes is not None:
+                self.votes.remove(fresh)
             self._recent = self._recent[~np.isin(self._recent, fresh)]
         self._erasures = erased
 
@@ -159,6 +163,9 @@ class MatchEngine:
             self._max_image_id = max(self._max_image_id, int(ids.max()))
 
     def _load_references(self, session: Session) -> None:
+        if self.votes is None:
+            return
+        votes = self.votes
         first = self._synced_at is None
         floor = 0 if first else max(0, self._max_reference_id - _LATE_ID_WINDOW)
         rows = session.exec(
@@ -191,16 +198,16 @@ class MatchEngine:
             for chunk in _chunks(sorted(touched), _IN_BATCH):
                 active |= set(session.exec(
                     current.where(col(ReferencePhoto.image_id).in_(chunk))).all())
-        self.votes.remove(list(touched - active))
+        votes.remove(list(touched - active))
         wanted = np.array(sorted(active), dtype=np.int64)
-        missing = wanted[~np.isin(wanted, self.votes.ids())].tolist()
+        missing = wanted[~np.isin(wanted, votes.ids())].tolist()
         # a few thousand ~18 KB blobs at a time, so a first build never holds them all
         for chunk in _chunks(missing, _FEATURE_BATCH):
             blobs = session.exec(select(ImageFeatures.image_id, ImageFeatures.data)
                                  .where(col(ImageFeatures.image_id).in_(chunk))).all()
             if blobs:
-                self.votes.add([i for i, _ in blobs],
-                               np.stack([prefilter_descriptors(b) for _, b in blobs]))
+                votes.add([i for i, _ in blobs],
+                          np.stack([prefilter_descriptors(b) for _, b in blobs]))
 
     # --- searching -------------------------------------------------------------------
     @staticmethod
@@ -233,6 +240,9 @@ class MatchEngine:
 
     def shortlist(self, session: Session, image: Image, features: bytes) -> list[Hit]:
         """Stage two's candidates: nearest global hashes plus most descriptor votes."""
+        if self.votes is None:
+            raise RuntimeError("this match index holds no descriptors (a web process's): "
+                               "second stages run in match workers")
         self.refresh(session)
         nearest = self.hashes.query(self._query_values(image), 64,
                                     limit=self.limits.shortlist_global + 1)
@@ -249,5 +259,5 @@ class MatchEngine:
             self._db.dispose()
 
     def size(self) -> tuple[int, int]:
-        return len(self.hashes), len(self.votes)
+        return len(self.hashes), 0 if self.votes is None else len(self.votes)
 

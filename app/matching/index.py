@@ -337,27 +337,20 @@ class DescriptorIndex(_Rows):
         image_ids, votes = np.unique(passing, return_counts=True)
         return _best(np.arange(image_ids.size), votes, image_ids, limit, ascending=False)
 
-    # --- persistence (bytes only: the caller decides where they live) ----------------------
-    def snapshot(self) -> dict[str, np.ndarray] | None:
-        """The approximate index as arrays, or None while the library is scanned exactly."""
-        if self._ann is None:
-            return None
-        return {"ids": self.ids(), "ann": self._ann.to_bytes(),
-                "keypoints": np.array([self.keypoints], dtype=np.int64)}
+    # --- persistence (the caller writes and reads the file: app/matching/snapshot.py) -----
+    def ann_index(self) -> object | None:
+        """The faiss index, or None while the library is scanned exactly (small: not kept)."""
+        return None if self._ann is None else self._ann.faiss_index
 
     @classmethod
-    def restore(cls, parts: dict[str, np.ndarray], **options: Any) -> DescriptorIndex:
-        """The inverse of snapshot; ValueError on anything inconsistent."""
-        ids = np.asarray(parts["ids"], dtype=np.int64)
-        keypoints = int(np.asarray(parts["keypoints"]).reshape(-1)[0])
-        index = cls(keypoints=keypoints, **options)
-        ann = BinaryIVF.from_bytes(np.asarray(parts["ann"], dtype=np.uint8),
-                                   nprobe=index._nprobe)
-        if not np.array_equal(np.unique(ann.held_ids()), np.unique(ids)):
-            raise ValueError("the descriptor index and its id list disagree")
-        index._ann = ann
-        index._append_ids(_as_ids(ids))
-        return index
+    def from_ann(cls, index: object, keypoints: int, **options: Any) -> DescriptorIndex:
+        """An index around a faiss index read back from a file (ValueError if not ours)."""
+        out = cls(keypoints=keypoints, **options)
+        out._ann = BinaryIVF.adopt(index, nprobe=out._nprobe)
+        ids = np.unique(out._ann.held_ids())
+        if ids.size:
+            out._append_ids(ids)
+        return out
 
 
 def _real_rows(words: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -345,7 +345,9 @@ def _drain_second_stages(settings: Settings) -> int:
     from app.matching.worker import drain
 
     engine = make_engine(settings.effective_database_url)
-    index = MatchEngine(Limits.of(settings), db=make_engine(settings.effective_database_url))
+    # the index a match worker keeps (loaded, not rebuilt from every reference photo)
+    index = MatchEngine(Limits.of(settings), db=make_engine(settings.effective_database_url),
+                        keep=settings.data_dir / "index")
     try:
         return drain(make_session_factory(engine), index, policy=Policy.of(settings))
     finally:

@@ -81,3 +81,27 @@ def retry(image_ids: list[int] = typer.Argument(None, help="images whose stage f
         engine.dispose()
     typer.echo(f"{len(again)} failed second stage{'' if len(again) == 1 else 's'} queued again"
                + (": image " + ", ".join(str(r.image_id) for r in again) if again else ""))
+
+
+@matching_cli.command("reanalyse")
+def reanalyse(batch: int = typer.Option(100, min=1, max=1000, help="images a transaction")
+              ) -> None:
+    """Recompute local features stored by an older version, from the sealed originals
+    (after an upgrade that changes them; stop the match workers first, start them after)."""
+    from app.evidence.reanalysis import count_stale, reanalyse_stale
+
+    settings = get_settings()
+    engine = make_engine(settings.effective_database_url)
+    factory = make_session_factory(engine)
+    try:
+        with factory() as session:
+            stale = count_stale(session)
+        typer.echo(f"{stale} image{'' if stale == 1 else 's'} with features of an older version")
+        done = reanalyse_stale(factory, settings, _actor(), batch) if stale else None
+    finally:
+        engine.dispose()
+    if done is not None:
+        typer.echo(f"recomputed {done.recomputed}; failed {done.failed} (their originals failed "
+                   "the integrity check: see the log); start the match workers again")
+    if done is not None and done.failed:
+        raise typer.Exit(1)

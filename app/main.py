@@ -92,9 +92,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app.state.engine = make_engine(settings.effective_database_url)
     app.state.session_factory = make_session_factory(app.state.engine)
+    # With match workers, a web process runs only the first stage: no descriptor index here.
     app.state.match_engine = MatchEngine(
         Limits.of(settings),
-        db=make_engine(settings.effective_database_url, pool_size=1, max_overflow=1))
+        db=make_engine(settings.effective_database_url, pool_size=1, max_overflow=1),
+        descriptors=settings.match_workers == 0)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # accounts' intake form (/accounts/new) before the account page (/accounts/{id});
     # matching before evidence: it owns the intake POSTs and the image page

@@ -85,3 +85,30 @@ def test_the_queue_shows_depth_claims_and_failures_and_a_failed_stage_can_be_ret
     assert "second stages waiting: 3 (1 running)" in after and "failed for good: 0" in after
     assert runner.invoke(cli, ["matching", "retry", "--all-failed"]).output.startswith(
         "0 failed second stages queued again")
+
+
+def test_reanalyse_recomputes_stale_features_and_drops_the_kept_index(env):
+    from app.evidence.hashing import is_stale
+    from app.evidence.models import ImageFeatures
+
+    runner, settings, factory, index = env
+    stale_id = _stored(settings, factory, index, 94)
+    current_id = _stored(settings, factory, index, 95)
+    with unit_of_work(factory) as s:
+        row = s.get(ImageFeatures, stale_id)
+        row.data = bytes([1]) + row.data[1:]  # as stored by the former feature version
+        s.add(row)
+    kept = settings.data_dir / "index"
+    kept.mkdir(exist_ok=True)
+    (kept / "descriptors.bin").write_bytes(b"stale")
+
+    result = runner.invoke(cli, ["matching", "reanalyse"])
+    assert result.exit_code == 0, result.output
+    assert "1 image with features of an older version" in result.output
+    assert "recomputed 1; failed 0" in result.output
+    with unit_of_work(factory) as s:
+        assert not is_stale(s.get(ImageFeatures, stale_id).data)
+        assert not is_stale(s.get(ImageFeatures, current_id).data)
+    assert not kept.exists()  # the next worker builds its index from the new features
+    again = runner.invoke(cli, ["matching", "reanalyse"])
+    assert again.exit_code == 0 and "0 images with features" in again.output

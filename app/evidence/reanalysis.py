@@ -3,12 +3,15 @@
 A blob of an older version is never misread (it scores 0 and never votes), but until it is
 recomputed that image links only through its global hashes. After an upgrade that changes the
 features, `cellwatch matching reanalyse` recomputes them from the sealed originals, a batch at
-a time: decoding runs before the batch's write, so no write lock is held through it.
+a time: decoding runs before the batch's write, so no write lock is held through it. Run it
+with the match workers stopped: their indexes (in memory and kept on disk) hold the stale
+descriptors until they start again.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -53,6 +56,12 @@ def count_stale(session: Session) -> int:
                                col(Image.erased_at).is_(None))).one()
 
 
+def forget_kept_index(settings: Settings) -> None:
+    """A match worker's kept descriptor index (app/matching/snapshot.py) holds the stale
+    descriptors: dropped, so the next worker start builds it from the recomputed ones."""
+    shutil.rmtree(settings.data_dir / "index", ignore_errors=True)
+
+
 def reanalyse_stale(factory: Callable[[], Session], settings: Settings, actor: Actor,
                     batch: int = BATCH) -> Reanalysed:
     """Recompute every stale feature blob; one transaction (and one audit event) a batch."""
@@ -72,6 +81,8 @@ def reanalyse_stale(factory: Callable[[], Session], settings: Settings, actor: A
                     log.error("features of image %s not recomputed: %s", image_id, exc)
                     done.failed += 1
         if not ids:
+            if done.recomputed:
+                forget_kept_index(settings)
             return done
         after = ids[-1]
         if not fresh:

@@ -10,22 +10,25 @@ sessions, never the request's: a row that is rolled back never enters the index.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from app.db import make_session_factory, utcnow
-from app.evidence.hashing import PREFILTER_KEYPOINTS, prefilter_descriptors
+from app.evidence.hashing import FEATURES_VERSION, PREFILTER_KEYPOINTS, prefilter_descriptors
 from app.evidence.models import Image, ImageFeatures, ReferencePhoto
-from app.matching import thresholds
+from app.matching import snapshot, thresholds
 from app.matching.index import DescriptorIndex, HammingIndex
 from app.settings import Settings
 
+log = logging.getLogger("cellwatch.matching")
 # Ids are handed out before commit, so a transaction with a lower id can commit after one
 # with a higher id; re-reading a window below the highest id seen catches those late rows.
 _LATE_ID_WINDOW = 1000
@@ -67,10 +70,16 @@ class MatchEngine:
 
     The vote index holds only the cell library: "another photo of the same cell" is what it
     finds, and a library is far smaller than the evidence held, so memory stays bounded.
+    `descriptors=False` (web processes, whose second stages run in match workers): global
+    hashes only, no vote index at all, no feature blob ever read.
+    `keep` (match workers): a folder where the descriptor index is kept between runs
+    (app/matching/snapshot.py); it is loaded at the first sync, checked, and brought up to
+    date against the database, and written again once enough has changed.
     """
 
     def __init__(self, limits: Limits | None = None,
-                 sessions: Callable[[], Session] | None = None, db: Engine | None = None) -> None:
+                 sessions: Callable[[], Session] | None = None, db: Engine | None = None,
+                 *, descriptors: bool = True, keep: Path | None = None) -> None:
         self.limits = limits or Limits()
         # Committed rows only: sessions of the index's own (`db`: an engine just for it, so an
         # index read never waits for a connection that requests hold), else the caller's.
@@ -78,7 +87,7 @@ class MatchEngine:
         self._sessions = make_session_factory(db) if db is not None else sessions
         self._lock = threading.RLock()
         self.hashes = HammingIndex(columns=3)  # phash, phash_mirror, phash_trim
-        self.votes = DescriptorIndex(keypoints=PREFILTER_KEYPOINTS)
+        self.votes = DescriptorIndex(keypoints=PREFILTER_KEYPOINTS) if descriptors else None
         self._max_image_id = 0
         self._max_reference_id = 0
         self._recent = np.zeros(0, dtype=np.int64)  # held image ids of the late-id window
@@ -86,6 +95,10 @@ class MatchEngine:
         self._erasures: dict[int, datetime] = {}  # erasures already applied (id -> when)
         self._removals: set[int] = set()  # reference photo removals already applied
         self._synced_at: datetime | None = None
+        self._keep = keep if descriptors else None
+        self._unkept = 0  # feature blobs read since the kept file was written (or loaded)
+        self._kept_at_start = False
+        self.blobs_read = 0  # feature blobs read from the database by this engine, in all
 
     # --- keeping current -------------------------------------------------------------
     def sync(self, session: Session) -> None:
@@ -93,8 +106,11 @@ class MatchEngine:
         with self._lock:
             started = utcnow()
             self._load_images(session)
+            if self._synced_at is None and self._keep is not None:
+                self._restore(session)
             self._load_references(session)
             self._synced_at = started
+            self._keep_if_due(session)
 
     def refresh(self, caller: Session | None) -> None:
         """Bring the index up to date before a query, from the index's own sessions."""
@@ -118,7 +134,8 @@ class MatchEngine:
         fresh = [i for i, at in erased.items() if self._erasures.get(i) != at]
         if fresh:
             self.hashes.remove(fresh)
-            self.votes.remove(fresh)
+            if self.votes is not None:
+                self.votes.remove(fresh)
             self._recent = self._recent[~np.isin(self._recent, fresh)]
         self._erasures = erased
 
@@ -159,6 +176,9 @@ class MatchEngine:
             self._max_image_id = max(self._max_image_id, int(ids.max()))
 
     def _load_references(self, session: Session) -> None:
+        if self.votes is None:
+            return
+        votes = self.votes
         first = self._synced_at is None
         floor = 0 if first else max(0, self._max_reference_id - _LATE_ID_WINDOW)
         rows = session.exec(
@@ -191,16 +211,60 @@ class MatchEngine:
             for chunk in _chunks(sorted(touched), _IN_BATCH):
                 active |= set(session.exec(
                     current.where(col(ReferencePhoto.image_id).in_(chunk))).all())
-        self.votes.remove(list(touched - active))
+        votes.remove(list(touched - active))
+        if first:  # a loaded file may hold photos removed since it was written
+            votes.remove(list(set(votes.ids().tolist()) - active))
         wanted = np.array(sorted(active), dtype=np.int64)
-        missing = wanted[~np.isin(wanted, self.votes.ids())].tolist()
+        missing = wanted[~np.isin(wanted, votes.ids())].tolist()
+        self._unkept += len(missing)
+        self.blobs_read += len(missing)
         # a few thousand ~18 KB blobs at a time, so a first build never holds them all
         for chunk in _chunks(missing, _FEATURE_BATCH):
             blobs = session.exec(select(ImageFeatures.image_id, ImageFeatures.data)
                                  .where(col(ImageFeatures.image_id).in_(chunk))).all()
             if blobs:
-                self.votes.add([i for i, _ in blobs],
-                               np.stack([prefilter_descriptors(b) for _, b in blobs]))
+                votes.add([i for i, _ in blobs],
+                          np.stack([prefilter_descriptors(b) for _, b in blobs]))
+
+    # --- the kept descriptor index ------------------------------------------------------
+    _LAYOUT = {"keypoints": PREFILTER_KEYPOINTS, "index": "faiss-binary-ivf",
+               "features": FEATURES_VERSION}
+    _PROBES = 5
+
+    def _probes(self, session: Session, ids: list[int]) -> dict[int, str]:
+        """Digest of each image's prefilter descriptors as computed now (blobs read here)."""
+        rows = session.exec(select(ImageFeatures.image_id, ImageFeatures.data)
+                            .where(col(ImageFeatures.image_id).in_(ids))).all()
+        return {i: snapshot.probe_digest(prefilter_descriptors(b)) for i, b in rows}
+
+    def _restore(self, session: Session) -> None:
+        assert self._keep is not None
+        kept = snapshot.load(self._keep, self._LAYOUT)
+        if kept is None:
+            return
+        votes, probes = kept
+        now = self._probes(session, list(probes))
+        # the descriptors of a few photos, chosen as today: a change in how they are chosen
+        # (or a file from another library) shows here, and the file is not used
+        if not now or any(now[i] != probes[i] for i in now):
+            log.warning("kept descriptor index does not fit this library: rebuilding")
+            return
+        self.votes, self._kept_at_start = votes, True
+
+    def _keep_if_due(self, session: Session) -> None:
+        if self._keep is None or self.votes is None or self.votes.ann_index() is None:
+            return
+        if self._kept_at_start and self._unkept < max(1000, len(self.votes) // 50):
+            return
+        ids = np.sort(self.votes.ids())
+        chosen = np.unique(ids[np.linspace(0, ids.size - 1, self._PROBES).astype(np.int64)])
+        try:
+            snapshot.save(self._keep, self.votes, self._LAYOUT,
+                          self._probes(session, chosen.tolist()))
+        except OSError:
+            log.warning("could not keep the descriptor index", exc_info=True)
+            return
+        self._unkept, self._kept_at_start = 0, True
 
     # --- searching -------------------------------------------------------------------
     @staticmethod
@@ -234,6 +298,9 @@ class MatchEngine:
     def shortlist(self, session: Session, image: Image, features: bytes) -> list[Hit]:
         """Stage two's candidates: nearest global hashes plus most descriptor votes (of the
         photo and of its mirror image)."""
+        if self.votes is None:
+            raise RuntimeError("this match index holds no descriptors (a web process's): "
+                               "second stages run in match workers")
         self.refresh(session)
         nearest = self.hashes.query(self._query_values(image), 64,
                                     limit=self.limits.shortlist_global + 1)
@@ -252,5 +319,5 @@ class MatchEngine:
             self._db.dispose()
 
     def size(self) -> tuple[int, int]:
-        return len(self.hashes), len(self.votes)
+        return len(self.hashes), 0 if self.votes is None else len(self.votes)
 

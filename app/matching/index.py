@@ -2,14 +2,18 @@
 
 HammingIndex: 64-bit perceptual hashes (int64, one column per hash kind), exact Hamming search
 by a vectorised scan (XOR + popcount over contiguous columns, reused buffers).
-DescriptorIndex: a few ORB descriptors per image, to rank second-stage candidates.
+DescriptorIndex: a few ORB descriptors per image, to rank second-stage candidates (an exact
+scan while the library is small, an approximate nearest-neighbour index beyond).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+
+from app.matching.ann import BinaryIVF
 
 _DEAD = 255  # distance given to removed rows: above any real distance (0..64)
 _MASK = (1 << 64) - 1
@@ -201,22 +205,44 @@ def _best(
 
 class DescriptorIndex(_Rows):
     """Ranks images by ORB "votes": how many of the query's descriptors have a nearest
-    neighbour in that image passing Lowe's ratio test. Cheap enough to run over a whole
-    library (k x k distances per image), it finds other viewpoints that global hashes miss.
+    neighbour in that image passing Lowe's ratio test (nearest < ratio x second nearest, both
+    within that image); it finds other viewpoints that global hashes miss.
+
+    A small library is scanned exactly (k x k distances per image). From `ann_from` images on,
+    the descriptors move to an approximate nearest-neighbour index (app/matching/ann.py): each
+    query descriptor's `neighbours` nearest library descriptors are found without a scan, and
+    an image in that list votes if its nearest there passes the ratio test against its second
+    nearest there, or, if that is not in the list, against the list's farthest (a lower bound
+    of the image's real second nearest). Images with no descriptor among the neighbours get no
+    vote: the ones a scan would give them are chance agreements between unrelated photos.
     """
 
-    def __init__(self, keypoints: int = 64, ratio: float = 0.8, chunk: int = 512) -> None:
+    def __init__(self, keypoints: int = 64, ratio: float = 0.8, chunk: int = 512, *,
+                 ann_from: int = 5_000, neighbours: int = 32, nprobe: int = 16) -> None:
         super().__init__()
+        if keypoints < 1:
+            raise ValueError("keypoints must be >= 1")
         self.keypoints, self.ratio, self.chunk = keypoints, ratio, chunk
+        self.ann_from, self.neighbours = ann_from, neighbours
         self._desc = np.empty((0, keypoints, 4), dtype=np.uint64)
+        self._ann: BinaryIVF | None = None
+        self._nprobe = nprobe
+
+    @property
+    def approximate(self) -> bool:
+        """True once the descriptors live in the nearest-neighbour index (no scan)."""
+        return self._ann is not None
 
     def _grow(self, capacity: int) -> None:
+        if self._ann is not None:
+            return  # descriptors live in the ANN index; only ids are kept here
         grown = np.zeros((capacity, self.keypoints, 4), dtype=np.uint64)
         grown[: self._n] = self._desc[: self._n]
         self._desc = grown
 
     def _move(self, keep: np.ndarray) -> None:
-        self._desc[: keep.size] = self._desc[keep]
+        if self._ann is None:
+            self._desc[: keep.size] = self._desc[keep]
 
     def _words(self, desc: np.ndarray) -> np.ndarray:
         d = np.ascontiguousarray(desc, dtype=np.uint8)
@@ -230,16 +256,40 @@ class DescriptorIndex(_Rows):
         words = self._words(descriptors)
         if words.shape[0] != id_arr.size:
             raise ValueError("one descriptor set per id")
+        if self._ann is not None:
+            known = id_arr[np.isin(id_arr, self.ids())]
+            if known.size:
+                self.remove(known)
+            self._append_ids(id_arr)
+            self._ann.add(*_real_rows(words, id_arr))
+            return
         start = self._append_ids(id_arr)
         self._desc[start : start + id_arr.size] = words
+        if len(self) >= self.ann_from:
+            self._to_ann()
+
+    def remove(self, ids: Sequence[int] | np.ndarray) -> int:
+        removed = super().remove(ids)
+        if removed and self._ann is not None:
+            self._ann.remove(np.asarray(ids, dtype=np.int64).reshape(-1))
+        return removed
+
+    def _to_ann(self) -> None:
+        live = np.flatnonzero(self._alive[: self._n])
+        ann = BinaryIVF(nprobe=self._nprobe)
+        ann.add(*_real_rows(self._desc[live], self._ids[live]))
+        self._ann = ann
+        self._desc = np.empty((0, self.keypoints, 4), dtype=np.uint64)
 
     def query(self, descriptors: np.ndarray, limit: int) -> list[tuple[int, int]]:
         """(id, votes) with votes > 0, most votes first then id, at most `limit`."""
         q = self._words(descriptors)
         q = q[np.any(q != 0, axis=1)]  # padding never votes
-        n = self._n
-        if n - self._dead == 0 or q.size == 0:
+        if len(self) == 0 or q.size == 0:
             return []
+        if self._ann is not None:
+            return self._query_ann(q, limit)
+        n = self._n
         votes = np.zeros(n, dtype=np.int32)
         for lo in range(0, n, self.chunk):
             lib = self._desc[lo : min(lo + self.chunk, n)]
@@ -256,3 +306,56 @@ class DescriptorIndex(_Rows):
             votes[self._dead_index()] = 0
         hits = np.flatnonzero(votes > 0)
         return _best(hits, votes[hits], self._ids[hits], limit, ascending=False)
+
+    def _query_ann(self, q: np.ndarray, limit: int) -> list[tuple[int, int]]:
+        assert self._ann is not None
+        k = self.neighbours
+        dist, found = self._ann.search(q.view(np.uint8).reshape(-1, 32), k)
+        dist = dist.astype(np.float64)
+        # the farthest neighbour bounds every unlisted distance (a short row: nothing more)
+        bound = np.where(found[:, -1] >= 0, dist[:, -1], np.inf)
+        rows = np.repeat(np.arange(found.shape[0]), k)
+        flat_ids, flat_d = found.reshape(-1), dist.reshape(-1)
+        ok = flat_ids >= 0
+        rows, flat_ids, flat_d = rows[ok], flat_ids[ok], flat_d[ok]
+        # per (query row, image): rank of each neighbour within the pair (lists are sorted)
+        order = np.lexsort((flat_d, flat_ids, rows))
+        rows, flat_ids, flat_d = rows[order], flat_ids[order], flat_d[order]
+        first = np.ones(rows.size, dtype=bool)
+        first[1:] = (rows[1:] != rows[:-1]) | (flat_ids[1:] != flat_ids[:-1])
+        starts = np.flatnonzero(first)
+        second = starts + 1
+        has_second = np.zeros(starts.size, dtype=bool)
+        inside = second < rows.size
+        has_second[inside] = ~first[second[inside]]
+        d1 = flat_d[starts]
+        d2 = bound[rows[starts]].copy()
+        d2[has_second] = flat_d[second[has_second]]
+        passing = flat_ids[starts][d1 < self.ratio * d2]
+        if passing.size == 0:
+            return []
+        image_ids, votes = np.unique(passing, return_counts=True)
+        return _best(np.arange(image_ids.size), votes, image_ids, limit, ascending=False)
+
+    # --- persistence (the caller writes and reads the file: app/matching/snapshot.py) -----
+    def ann_index(self) -> object | None:
+        """The faiss index, or None while the library is scanned exactly (small: not kept)."""
+        return None if self._ann is None else self._ann.faiss_index
+
+    @classmethod
+    def from_ann(cls, index: object, keypoints: int, **options: Any) -> DescriptorIndex:
+        """An index around a faiss index read back from a file (ValueError if not ours)."""
+        out = cls(keypoints=keypoints, **options)
+        out._ann = BinaryIVF.adopt(index, nprobe=out._nprobe)
+        ids = np.unique(out._ann.held_ids())
+        if ids.size:
+            out._append_ids(ids)
+        return out
+
+
+def _real_rows(words: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flatten (n, k, 4) uint64 descriptor sets to (codes, owner ids), padding rows dropped."""
+    flat = np.ascontiguousarray(words).reshape(-1, 4)
+    owners = np.repeat(ids, words.shape[1])
+    real = np.any(flat != 0, axis=1)
+    return flat[real].view(np.uint8).reshape(-1, 32), owners[real]

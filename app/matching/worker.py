@@ -72,9 +72,12 @@ def run(settings: Settings, stop: threading.Event) -> None:
     except OSError:  # not allowed here: run at normal priority
         log.warning("match worker runs at normal CPU priority")
     db = make_engine(settings.effective_database_url, pool_size=2, max_overflow=0)
+    # the descriptor index is kept under the data folder: a restart loads it (and brings it
+    # up to date) instead of reading every reference photo's features again
     engine = MatchEngine(Limits.of(settings),
                          db=make_engine(settings.effective_database_url, pool_size=1,
-                                        max_overflow=1))
+                                        max_overflow=1),
+                         keep=settings.data_dir / "index")
     factory = make_session_factory(db)
     policy, pause = queue.Policy.of(settings), settings.test_second_stage_pause
     log.info("match worker %s started (lease %.0f s, %d attempts)", worker_name(),

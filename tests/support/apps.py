@@ -33,6 +33,7 @@ class _Shared:
     app: FastAPI
     routes: list[object]  # the routes as built, to notice a test that added one
     limits: Limits  # the match thresholds create_app() read from these settings
+    descriptors: bool  # whether create_app() gave its match index a descriptor index
 
 
 _shared: dict[str, _Shared] = {}
@@ -52,7 +53,8 @@ def app_for_test(settings: Settings, session_factory: Callable[[], Session]) -> 
     if shared is None:
         app = create_app(settings)
         shared = _shared[key] = _Shared(app, list(app.router.routes),
-                                        app.state.match_engine.limits)
+                                        app.state.match_engine.limits,
+                                        app.state.match_engine.votes is not None)
     app = shared.app
     unknown = set(app.state._state) - PER_TEST_STATE
     assert not unknown, (f"create_app() keeps {sorted(unknown)} on app.state: give each test "
@@ -63,7 +65,8 @@ def app_for_test(settings: Settings, session_factory: Callable[[], Session]) -> 
     app.state.session_factory = session_factory
     # an empty index, as at start-up, reading through the test's own transaction
     app.state.match_engine = MatchEngine(shared.limits,
-                                         sessions=lambda: app.state.session_factory())
+                                         sessions=lambda: app.state.session_factory(),
+                                         descriptors=shared.descriptors)
     return app
 
 

@@ -287,21 +287,25 @@ def _verify(pa: np.ndarray, da: np.ndarray, size_a: tuple[int, int], pb: np.ndar
     return min(_capped(src[keep], size_a), _capped(dst[keep], size_b))
 
 
-def verify_features(a: bytes, b: bytes, ratio: float = 0.8, reproj_px: float = 4.0) -> int:
+def verify_features(a: bytes, b: bytes, ratio: float = 0.8, reproj_px: float = 4.0, *,
+                    mirrored: bool = True) -> int:
     """Geometric verification score of two feature blobs (0 = unrelated).
 
     ORB matches passing the ratio test, RANSAC homography inliers, then counted at most
     _CELL_CAP per cell of an 8x8 grid (the smaller of the two images' counts), so the score
     measures how much of the picture agrees rather than how textured one object is. `a`'s
-    mirror image is compared with `b` too (a front-camera selfie); the better score counts.
+    mirror image is compared with `b` too (a front-camera selfie; `mirrored=False`: not),
+    and the better score counts.
     A stale blob (older version) scores 0.
     """
     if is_stale(a) or is_stale(b):
         return 0
     pb, db, size_b = unpack_features(b)
     score = _verify(*unpack_features(a), pb, db, size_b, ratio, reproj_px)
-    mirrored = _verify(*unpack_features(a, mirrored=True), pb, db, size_b, ratio, reproj_px)
-    return max(score, mirrored)
+    if not mirrored:
+        return score
+    return max(score, _verify(*unpack_features(a, mirrored=True), pb, db, size_b, ratio,
+                              reproj_px))
 
 
 def analyse_image(data: bytes) -> ImageAnalysis:

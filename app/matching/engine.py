@@ -63,6 +63,7 @@ class Limits:
 class Hit:
     image_id: int
     distance: int  # global Hamming distance (min over the compared hash kinds)
+    mirrored: bool = False  # voted for by the photo's mirror image: verify that side too
 
 
 class MatchEngine:
@@ -305,14 +306,19 @@ class MatchEngine:
         nearest = self.hashes.query(self._query_values(image), 64,
                                     limit=self.limits.shortlist_global + 1)
         hits = {i: d for i, d in nearest if i != image.id}
-        # most votes for the photo, and for its mirror image (a front-camera selfie)
+        # most votes for the photo, and for its mirror image (a front-camera selfie); only
+        # the candidates its mirror image voted for are verified mirrored (it costs a second
+        # verification of every pair)
+        mirror_voted: set[int] = set()
         for mirrored in (False, True):
             voted = self.votes.query(prefilter_descriptors(features, mirrored=mirrored),
                                      limit=self.limits.shortlist_votes + 1)
             for image_id, _votes in voted:
                 if image_id != image.id:
                     hits.setdefault(image_id, 64)
-        return [Hit(i, d) for i, d in hits.items()]
+                    if mirrored:
+                        mirror_voted.add(image_id)
+        return [Hit(i, d, i in mirror_voted) for i, d in hits.items()]
 
     def close(self) -> None:
         if self._db is not None:

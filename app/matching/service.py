@@ -85,7 +85,7 @@ def scored(features: bytes, shortlist: list[Hit], blobs: dict[int, bytes]
            ) -> list[tuple[Hit, int]]:
     """Every shortlisted candidate with its geometric verification score (pure: what
     bench/matching_accuracy_real.py measures)."""
-    return [(hit, verify_features(features, blob)) for hit in shortlist
+    return [(hit, verify_features(features, blob, mirrored=hit.mirrored)) for hit in shortlist
             if (blob := blobs.get(hit.image_id))]
 
 

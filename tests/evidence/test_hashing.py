@@ -199,6 +199,8 @@ def test_a_mirrored_and_cropped_copy_verifies_through_the_mirrored_set():
     _, mirrored, _ = unpack_features(selfie, mirrored=True)
     assert 50 < len(mirrored) <= MIRROR_FEATURES
     assert verify_features(selfie, original) >= 40
+    # the second stage verifies the mirrored side only for what the mirror image voted for
+    assert verify_features(selfie, original, mirrored=False) < 20
     assert verify_features(selfie, compute_features(PHOTOS[1])) < 15
     assert prefilter_descriptors(selfie, mirrored=True).any()
 

@@ -51,6 +51,17 @@ def test_an_edited_copy_is_linked_to_its_cell_only(client, make_user, cells, edi
     assert found[0]["method"] == "features" and found[0]["score"] >= 20
 
 
+def test_a_mirrored_and_cropped_selfie_is_linked_to_its_cell_only(client, make_user, cells):
+    """A front-camera selfie: mirrored, and cropped; only the mirror image's votes find it."""
+    _library(client, make_user, cells, (44, 45, 46))
+    rgb = scenes.photo_like(45)
+    h, w = rgb.shape[:2]
+    selfie = rgb[h // 10: h - h // 10, w // 8: w - w // 10][:, ::-1]
+    found = _candidates(client, scenes.jpeg(selfie.copy()))
+    assert [c["cells"][0]["label"] for c in found] == ["A-1-015"]
+    assert found[0]["method"] == "features" and found[0]["score"] >= 20
+
+
 def test_different_photos_are_not_linked(client, make_user, cells):
     _library(client, make_user, cells, (51, 52, 53))
     for seed in (54, 55):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from app.audit.service import Actor, record
 from app.db import unit_of_work
@@ -38,22 +39,22 @@ class Reanalysed:
     failed: int = 0  # originals that failed their integrity check (logged, left stale)
 
 
+def _held_stale(query: Select) -> Select:
+    """Features of held images whose first byte (the version) is not the current one."""
+    return (query.join(Image, col(Image.id) == col(ImageFeatures.image_id))
+            .where(func.substr(ImageFeatures.data, 1, 1) != bytes([FEATURES_VERSION]),
+                   col(Image.erased_at).is_(None)))
+
+
 def _stale(session: Session, after: int, limit: int) -> list[int]:
-    current = bytes([FEATURES_VERSION])
     return list(session.exec(
-        select(ImageFeatures.image_id)
-        .join(Image, col(Image.id) == col(ImageFeatures.image_id))
-        .where(func.substr(ImageFeatures.data, 1, 1) != current,
-               col(Image.erased_at).is_(None), col(ImageFeatures.image_id) > after)
+        _held_stale(select(ImageFeatures.image_id))
+        .where(col(ImageFeatures.image_id) > after)
         .order_by(col(ImageFeatures.image_id)).limit(limit)).all())
 
 
 def count_stale(session: Session) -> int:
-    current = bytes([FEATURES_VERSION])
-    return session.exec(select(func.count()).select_from(ImageFeatures)
-                        .join(Image, col(Image.id) == col(ImageFeatures.image_id))
-                        .where(func.substr(ImageFeatures.data, 1, 1) != current,
-                               col(Image.erased_at).is_(None))).one()
+    return session.exec(_held_stale(select(func.count()).select_from(ImageFeatures))).one()
 
 
 def forget_kept_index(settings: Settings) -> None:

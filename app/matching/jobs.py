@@ -105,10 +105,3 @@ def after_answer(tasks: BackgroundTasks, state: Any, actor: Actor, image_ids: li
     if state.settings.match_workers == 0 and image_ids:
         tasks.add_task(second_stage_job, state.session_factory, state.match_engine, actor,
                        image_ids, queue.Policy.of(state.settings))
-
-
-def match_new(db: Session, state: Any, actor: Actor, image_ids: list[int],
-              tasks: BackgroundTasks) -> None:
-    """First stage now, in the caller's transaction; second stage after the response."""
-    service.first_stage(db, state.match_engine, actor, image_ids)
-    after_answer(tasks, state, actor, image_ids)

@@ -173,19 +173,6 @@ def ranked_candidates(session: Session, image_id: int) -> candidates.Ranked:
     return candidates.ranked(session, image, list(rows))
 
 
-def candidates_for(session: Session, image_id: int) -> list[Match]:
-    """Every candidate either side of the pair, each once, in the order of the ranked
-    candidates (a cell's pairs together, its strongest first)."""
-    seen: set[int] = set()
-    out: list[Match] = []
-    for entry in ranked_candidates(session, image_id).entries:
-        for pair in entry.pairs:
-            if (pair.match.id or 0) not in seen:
-                seen.add(pair.match.id or 0)
-                out.append(pair.match)
-    return out
-
-
 def _same_cell(session: Session, match: Match, statuses: list[str]) -> list[Match]:
     """Pairs of `match`'s image with the other active reference photos of the cell(s) its
     reference photo shows, in these statuses."""

@@ -45,6 +45,7 @@ timed assertions.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -126,8 +127,12 @@ def _to_1080(data: bytes) -> bytes:
 
 def render_images(workdir: Path) -> dict[str, list[bytes]]:
     """Real reference photos, other views of the same cells, distractor features. Cached: the
-    rendering takes a minute or two and is a pure function of the seeds."""
-    cache = workdir / f"images-v{IMAGES_VERSION}.pickle"
+    rendering takes a minute or two and is a pure function of the seeds, the renderer's code
+    and the feature format (a cache from older code would feed stale blobs to the library)."""
+    from app.evidence.hashing import FEATURES_VERSION
+    renderer = hashlib.sha256(Path(__file__).with_name("matching_accuracy.py").read_bytes())
+    cache = workdir / (f"images-v{IMAGES_VERSION}-f{FEATURES_VERSION}-"
+                       f"{renderer.hexdigest()[:12]}.pickle")
     if cache.exists():
         return pickle.loads(cache.read_bytes())
     from app.evidence.hashing import analyse_image

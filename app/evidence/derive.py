@@ -93,5 +93,6 @@ def _display_jpeg(picture: Image.Image, long_side: int) -> bytes:
     clean = Image.new("RGB", rgb.size)  # empty .info: Pillow re-emits some metadata from it
     clean.paste(rgb)
     out = io.BytesIO()
-    clean.save(out, "JPEG", quality=DISPLAY_QUALITY, optimize=True)
+    # no optimize pass: it halves the encoding time for files ~3% larger (bench: load)
+    clean.save(out, "JPEG", quality=DISPLAY_QUALITY)
     return out.getvalue()

@@ -349,7 +349,8 @@ def _drain_second_stages(settings: Settings) -> int:
     index = MatchEngine(Limits.of(settings), db=make_engine(settings.effective_database_url),
                         keep=settings.data_dir / "index")
     try:
-        return drain(make_session_factory(engine), index, policy=Policy.of(settings))
+        return drain(make_session_factory(engine), index, settings=settings,
+                     policy=Policy.of(settings))
     finally:
         index.close()
         engine.dispose()

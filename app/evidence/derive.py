@@ -16,7 +16,7 @@ from PIL import Image, ImageOps
 
 from app.errors import Unprocessable
 from app.evidence.exif import ExifInfo, read_exif
-from app.evidence.hashing import WORK_SIDE, ImageAnalysis, analyse_picture
+from app.evidence.hashing import WORK_SIDE, ImageAnalysis, TooThin, analyse_picture
 from app.evidence.validation import ACCEPTED
 
 DISPLAY_QUALITY = 85
@@ -26,14 +26,16 @@ DISPLAY_QUALITY = 85
 class Decoded:
     display: bytes  # JPEG, long side <= display_long_side, no metadata
     exif: ExifInfo
-    analysis: ImageAnalysis  # hashes and features, from the same decoded picture
+    analysis: ImageAnalysis  # hashes (and features, if asked), from the same decoded picture
 
 
 def decode(data: bytes, fmt: str, filename: str, *, long_side: int,
-           local_timezone: str) -> Decoded:
+           local_timezone: str, features: bool = True) -> Decoded:
     """Decode once (catching truncated or corrupt data), apply the EXIF orientation once, and
     derive the display copy and the analysis from that one picture.
 
+    `features=False` leaves the local features out (evidence intake: the second stage computes
+    them with analyse_stored, which decodes exactly as this does).
     Call only after validation.check_upload: the pixel cap has been checked by then.
     """
     try:
@@ -54,18 +56,20 @@ def decode(data: bytes, fmt: str, filename: str, *, long_side: int,
         raise Unprocessable(f"“{filename}” is damaged or incomplete: it could not be "
                             "decoded.") from None
     try:
-        analysis = analyse_picture(picture, jpeg_size=stored_size if fmt == "jpeg" else None)
+        analysis = analyse_picture(picture, jpeg_size=stored_size if fmt == "jpeg" else None,
+                                   features=features)
     except ValueError:
         raise Unprocessable(f"“{filename}” could not be decoded for hashing.") from None
-    except cv2.error:  # OpenCV refuses a picture a pixel or so thin (its feature pyramid)
+    except (TooThin, cv2.error):  # OpenCV refuses a picture a pixel thin (feature pyramid)
         raise Unprocessable(f"“{filename}” is {picture.width}×{picture.height} pixels: too "
                             "thin to compare with other pictures.") from None
     return Decoded(display=display, exif=exif, analysis=analysis)
 
 
 def analyse_stored(data: bytes, *, long_side: int) -> ImageAnalysis:
-    """The analysis intake stores for these bytes (the same decode as `decode`): what a
-    re-analysis and the accuracy benchmarks must compute, so their figures are intake's."""
+    """The analysis intake stores for these bytes (the same decode as `decode`), features
+    included: what a second stage, a re-analysis and the accuracy benchmarks compute, so that
+    their figures are intake's."""
     with Image.open(io.BytesIO(data)) as img:
         fmt = (img.format or "").lower()
     if fmt not in ACCEPTED:

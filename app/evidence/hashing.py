@@ -36,6 +36,18 @@ _ORB = cv2.ORB_create(nfeatures=3 * MAX_FEATURES, scaleFactor=1.2, nlevels=8, fa
 _CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
 
 
+class TooThin(Exception):
+    """A picture a pixel thin: nothing to compare (OpenCV's contrast equalisation and feature
+    pyramid refuse it)."""
+
+
+def check_comparable(gray: np.ndarray) -> None:
+    """Raise TooThin for a working image that local features cannot be computed from; intake
+    calls it even when the features themselves are left to the second stage."""
+    if min(gray.shape[:2]) < 2:
+        raise TooThin(f"{gray.shape[1]}x{gray.shape[0]} px")
+
+
 @dataclass(frozen=True, slots=True)
 class ImageHashes:
     """Global 64-bit hashes as signed int64 (database-friendly), plus the oriented size."""
@@ -51,7 +63,7 @@ class ImageHashes:
 @dataclass(frozen=True, slots=True)
 class ImageAnalysis:
     hashes: ImageHashes
-    features: bytes
+    features: bytes | None  # None: left to the second matching stage (see analyse_picture)
 
 
 def to_signed(value: int) -> int:
@@ -216,6 +228,7 @@ def _coords(xy: np.ndarray) -> bytes:
 def features_from_gray(gray: np.ndarray) -> bytes:
     """ORB keypoints (x, y) and 32-byte descriptors of the contrast-equalised image, then of
     its mirror image, serialised compactly."""
+    check_comparable(gray)
     eq = _CLAHE.apply(np.ascontiguousarray(gray))
     xy, desc = _orb(eq, MAX_FEATURES)
     mxy, mdesc = _orb(np.ascontiguousarray(eq[:, ::-1]), MIRROR_FEATURES)
@@ -330,15 +343,18 @@ def compute_features(data: bytes) -> bytes:
 # trimming, hashes, features) on a picture intake has already decoded for its display copy.
 
 
-def analyse_picture(img: Image.Image, *, jpeg_size: tuple[int, int] | None = None
-                    ) -> ImageAnalysis:
+def analyse_picture(img: Image.Image, *, jpeg_size: tuple[int, int] | None = None,
+                    features: bool = True) -> ImageAnalysis:
     """analyse_image for a picture already decoded and EXIF-oriented: no decode here, not
     even a second one for a screenshot's trimmed photo (it is cropped from `img`).
 
     `jpeg_size`: the stored (un-rotated) size of the JPEG `img` was decoded from, perhaps at a
     reduced draft scale. Each working image is then first reduced to the size analyse_image's
     own draft decode gives, so that both agree to rounding (same sizes, hashes within a bit or
-    two, the same keypoints bar a few)."""
+    two, the same keypoints bar a few).
+
+    `features=False`: hashes only (an evidence upload: its features are computed by its second
+    stage in a match worker, from the sealed original, by this same function)."""
     big = _picture_gray(img)
     full = jpeg_size or (img.width, img.height)
     if (full[0] > full[1]) != (big.shape[1] > big.shape[0]):
@@ -355,7 +371,9 @@ def analyse_picture(img: Image.Image, *, jpeg_size: tuple[int, int] | None = Non
         f = sharp.shape[0] / h
         crop = sharp[round(top * f) : round(bottom * f), round(left * f) : round(right * f)]
         content = _fit(crop, WORK_SIDE)
-    return ImageAnalysis(hashes_from_gray(gray, content, full), features_from_gray(content))
+    check_comparable(content)
+    return ImageAnalysis(hashes_from_gray(gray, content, full),
+                         features_from_gray(content) if features else None)
 
 
 def _picture_gray(img: Image.Image) -> np.ndarray:

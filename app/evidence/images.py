@@ -16,7 +16,7 @@ from app.audit.service import Actor, record
 from app.db import utcnow
 from app.errors import NotFound
 from app.evidence import crypto, storage
-from app.evidence.derive import Decoded, decode
+from app.evidence.derive import Decoded, analyse_stored, decode
 from app.evidence.errors import StoredImageDamaged
 from app.evidence.models import Image, ImageFeatures
 from app.evidence.validation import HeaderFacts, check_upload
@@ -34,6 +34,7 @@ class Prepared:
     sha256: str
     facts: HeaderFacts
     decoded: Decoded | None = None  # display copy, EXIF, analysis; None: the bytes are held
+    features: bool = True  # whether the analysis includes the local features
 
 
 def find_by_sha256(session: Session, sha256: str) -> Image | None:
@@ -42,16 +43,21 @@ def find_by_sha256(session: Session, sha256: str) -> Image | None:
                                             col(Image.erased_at).is_(None))).first()
 
 
-def prepare(session: Session, settings: Settings, *, data: bytes, filename: str) -> Prepared:
-    """Every check and derivation that can refuse the file, before anything is stored."""
+def prepare(session: Session, settings: Settings, *, data: bytes, filename: str,
+            features: bool = True) -> Prepared:
+    """Every check and derivation that can refuse the file, before anything is stored.
+
+    `features=False`: no local features now (evidence intake: the image's second stage, in a
+    match worker, computes them; see ensure_features). The web process is spared the costliest
+    part of an upload, and the second stage needs them first anyway."""
     facts = check_upload(data, filename, settings)
     digest = hashlib.sha256(data).hexdigest()
     if find_by_sha256(session, digest) is not None:
-        return Prepared(filename, data, digest, facts)
-    # decoded once: the display copy, EXIF facts, hashes and features from one picture
+        return Prepared(filename, data, digest, facts, features=features)
+    # decoded once: the display copy, EXIF facts, hashes (and features) from one picture
     decoded = decode(data, facts.format, filename, long_side=settings.display_long_side,
-                     local_timezone=settings.local_timezone)
-    return Prepared(filename, data, digest, facts, decoded)
+                     local_timezone=settings.local_timezone, features=features)
+    return Prepared(filename, data, digest, facts, decoded, features)
 
 
 def store(session: Session, settings: Settings, actor: Actor,
@@ -61,7 +67,8 @@ def store(session: Session, settings: Settings, actor: Actor,
     if held is not None:
         return held, False
     if prepared.decoded is None:  # held at prepare, erased since
-        prepared = prepare(session, settings, data=prepared.data, filename=prepared.filename)
+        prepared = prepare(session, settings, data=prepared.data, filename=prepared.filename,
+                           features=prepared.features)
     assert prepared.decoded is not None
     image = Image(sha256=prepared.sha256)  # after a withdrawal: a new image, matched afresh
     _fill(session, settings, actor, image, prepared)
@@ -92,7 +99,24 @@ def _fill(session: Session, settings: Settings, actor: Actor, image: Image,
     image.created_at, image.created_by, image.erased_at = utcnow(), actor.user_id, None
     session.add(image)
     session.flush()
-    session.merge(ImageFeatures(image_id=image.id or 0, data=decoded.analysis.features))
+    if decoded.analysis.features is not None:
+        session.merge(ImageFeatures(image_id=image.id or 0, data=decoded.analysis.features))
+
+
+def features_of(settings: Settings, image: Image) -> bytes:
+    """The local features intake would have stored, from the sealed original (which is
+    checked against its sha256 first: StoredImageDamaged if it fails)."""
+    features = analyse_stored(read_original(settings, image),
+                              long_side=settings.display_long_side).features
+    assert features is not None
+    return features
+
+
+def ensure_features(session: Session, settings: Settings, image: Image) -> None:
+    """Local features for an image that was stored without them (evidence whose second stage
+    has not run yet), in the caller's transaction: a reference photo needs them to vote."""
+    if session.get(ImageFeatures, image.id) is None:
+        session.merge(ImageFeatures(image_id=image.id or 0, data=features_of(settings, image)))
 
 
 def ingest_image(session: Session, settings: Settings, actor: Actor, *, data: bytes,

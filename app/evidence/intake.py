@@ -76,7 +76,7 @@ class CheckedFile:
 
 def check_files(session: Session, settings: Settings,
                 files: list[SubmittedFile]) -> list[CheckedFile]:
-    """Every check and the slow work (decoding, hashing, features) of a submission, writing
+    """Every check and the slow work (decoding, hashing) of a submission, writing
     nothing: callers do this before their first write, so that no transaction holds its
     locks (on SQLite, the one write lock) through it. Raises UploadRefused naming every bad
     file."""
@@ -90,7 +90,9 @@ def check_files(session: Session, settings: Settings,
         name = clean_filename(item.filename)
         try:
             url, posted_at = check_post(settings, item.post_url, item.posted_at, name)
-            prepared = images.prepare(session, settings, data=item.data, filename=name)
+            # local features are left to the image's second stage (a match worker)
+            prepared = images.prepare(session, settings, data=item.data, filename=name,
+                                      features=False)
             checked.append(CheckedFile(prepared, url, posted_at))
         except AppError as exc:
             problems.append(FileProblem(name, exc.status_code, exc.message))

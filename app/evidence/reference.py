@@ -72,6 +72,7 @@ def add_reference_from_image(
         raise Conflict(f"This photo is already a reference photo of cell "
                        f"{cell_name(session, other) if other else photo.cell_id}; remove it "
                        "there first if it was filed under the wrong cell.")
+    images.ensure_features(session, settings, image)  # evidence may be waiting for its stage
     photo = ReferencePhoto(image_id=image_id, cell_id=cell_id, source=source,
                            taken_on=taken_on or image.exif_taken_at, added_by=actor.user_id)
     session.add(photo)

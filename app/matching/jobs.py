@@ -21,12 +21,15 @@ from typing import Any
 
 from fastapi import BackgroundTasks
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.audit.service import Actor, record
 from app.db import retryable, unit_of_work, unreachable, utcnow
+from app.evidence.images import features_of
+from app.evidence.models import Image, ImageFeatures
 from app.matching import queue, service
 from app.matching.engine import MatchEngine
+from app.settings import Settings
 
 log = logging.getLogger("cellwatch.matching")
 
@@ -40,14 +43,36 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:64]
 
 
+def features_first(factory: Callable[[], Session], settings: Settings, image_id: int) -> None:
+    """The local features intake left to this stage, computed from the sealed original with no
+    transaction open, then committed on their own before the stage starts: of two images whose
+    stages run at once, the later stage to start then sees the other's features (so one of
+    the two finds the pair)."""
+    with factory() as session:
+        image = session.get(Image, image_id)
+        if (image is None or image.erased_at is not None
+                or session.get(ImageFeatures, image_id) is not None):
+            return
+    blob = features_of(settings, image)  # detached: its columns are loaded, nothing is lazy
+    with unit_of_work(factory) as session:
+        # FOR SHARE: a withdrawal waits for this commit, then deletes these features too
+        held = session.exec(select(Image.id).where(col(Image.id) == image_id,
+                                                   col(Image.erased_at).is_(None))
+                            .with_for_update(read=True)).first()
+        if held is not None and session.get(ImageFeatures, image_id) is None:
+            session.add(ImageFeatures(image_id=image_id, data=blob))
+
+
 def run_second_stage(factory: Callable[[], Session], engine: MatchEngine, actor: Actor,
                      taken: queue.Claim, policy: queue.Policy = queue.DEFAULT,
-                     pause: float = 0.0) -> bool:
-    """One image's second stage, already claimed. A failure is recorded, never raised (but a
-    database that went away, or a lost race, is raised for the caller to give the claim
-    back). Returns
-    whether this attempt stored the stage."""
+                     pause: float = 0.0, *, settings: Settings) -> bool:
+    """One image's second stage, already claimed: its features first if intake left them (see
+    features_first), then the shortlist and verification. A failure (an original that fails
+    its integrity check included) is recorded, never raised (but a database that went away,
+    or a lost race, is raised for the caller to give the claim back). Returns whether this
+    attempt stored the stage."""
     try:
+        features_first(factory, settings, taken.image_id)
         with unit_of_work(factory) as session:
             service.second_stage(session, engine, actor, taken.image_id)
             if pause:  # tests only (refused in production): a window to kill the worker in
@@ -90,13 +115,14 @@ def give_up_lapsed(factory: Callable[[], Session], actor: Actor,
 
 
 def second_stage_job(factory: Callable[[], Session], engine: MatchEngine, actor: Actor,
-                     image_ids: list[int], policy: queue.Policy = queue.DEFAULT) -> None:
+                     image_ids: list[int], policy: queue.Policy = queue.DEFAULT, *,
+                     settings: Settings) -> None:
     """Runs after the response (no match workers): claim each image, then verify it."""
     for image_id in image_ids:
         with unit_of_work(factory) as session:
             taken = queue.claim(session, image_id, utcnow(), worker_name(), policy)
         if taken is not None:
-            run_second_stage(factory, engine, actor, taken, policy)
+            run_second_stage(factory, engine, actor, taken, policy, settings=settings)
 
 
 def after_answer(tasks: BackgroundTasks, state: Any, actor: Actor, image_ids: list[int]) -> None:
@@ -104,4 +130,4 @@ def after_answer(tasks: BackgroundTasks, state: Any, actor: Actor, image_ids: li
     workers this process runs them once the answer has gone."""
     if state.settings.match_workers == 0 and image_ids:
         tasks.add_task(second_stage_job, state.session_factory, state.match_engine, actor,
-                       image_ids, queue.Policy.of(state.settings))
+                       image_ids, queue.Policy.of(state.settings), settings=state.settings)

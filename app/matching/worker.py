@@ -30,7 +30,7 @@ IDLE_SECONDS = 0.25  # how long an idle worker waits before looking at the queue
 NICENESS = 10
 
 
-def drain(factory: Callable[[], Session], engine: MatchEngine, *,
+def drain(factory: Callable[[], Session], engine: MatchEngine, *, settings: Settings,
           stop: threading.Event | None = None, limit: int | None = None,
           policy: queue.Policy = queue.DEFAULT, pause: float = 0.0) -> int:
     """Run claimable second stages until none is left (or `stop`, or `limit`); record as
@@ -44,7 +44,8 @@ def drain(factory: Callable[[], Session], engine: MatchEngine, *,
         if taken is None:
             break
         try:
-            stored = run_second_stage(factory, engine, WORKER_ACTOR, taken, policy, pause)
+            stored = run_second_stage(factory, engine, WORKER_ACTOR, taken, policy, pause,
+                                      settings=settings)
         except SQLAlchemyError:  # the database went away mid-stage: hand the claim back
             _release_when_back(factory, taken, stop)
             raise
@@ -85,7 +86,8 @@ def run(settings: Settings, stop: threading.Event) -> None:
     try:
         while not stop.is_set():
             try:
-                if drain(factory, engine, stop=stop, policy=policy, pause=pause) == 0:
+                if drain(factory, engine, settings=settings, stop=stop, policy=policy,
+                         pause=pause) == 0:
                     stop.wait(IDLE_SECONDS)
                 else:
                     release_freed_memory()

@@ -66,7 +66,9 @@ def test_the_two_api_routes_and_the_two_forms_take_in_through_the_one_path(as_ro
                           "submission": token})
     assert r.status_code == 303, r.text
     assert calls == [(False, 1), (False, 1), (True, 1), (True, 1)]
-    assert decodes == [(1200, 900)] * 4  # each upload decoded once, whichever way it came
+    # each upload decoded once by intake, whichever way it came, and once more by its second
+    # stage (run after the answer here) for its local features
+    assert decodes == [(1200, 900)] * 8
 
 
 def test_an_account_intake_lists_the_candidates_an_image_intake_lists(as_role, estate):

@@ -12,10 +12,10 @@ from app import migrations
 from app.audit.models import AuditEvent
 from app.audit.service import SYSTEM
 from app.db import make_engine, make_session_factory, unit_of_work, utcnow
-from app.evidence.images import ingest_image
+from app.evidence.images import ingest_image, prepare, store
 from app.matching import queue, service
 from app.matching.engine import MatchEngine
-from app.matching.jobs import run_second_stage
+from app.matching.jobs import features_first, run_second_stage
 from app.matching.models import Match, MatchRun
 from app.matching.worker import drain
 from app.settings import Settings
@@ -43,9 +43,11 @@ def live(request, tmp_path):
 
 
 def _store(settings, factory, index, data):
-    """An upload as a request makes it: image and first stage in one unit of work."""
+    """An upload as a request makes it: image (its features left to its second stage) and
+    first stage in one unit of work."""
     with unit_of_work(factory) as s:
-        image, _ = ingest_image(s, settings, SYSTEM, data=data, filename="x.jpg")
+        image, _ = store(s, settings, SYSTEM, prepare(s, settings, data=data, filename="x.jpg",
+                                                       features=False))
         service.first_stage(s, index, SYSTEM, [image.id])
         return image.id
 
@@ -75,12 +77,12 @@ def test_a_worker_finishes_what_a_killed_process_left(live):
     held = _store(settings, factory, index, scenes.jpeg(scenes.room(7)))
     with unit_of_work(factory) as s:  # the held photo's own stage is done already
         taken = queue.claim(s, held, utcnow())
-    assert run_second_stage(factory, index, SYSTEM, taken)
+    assert run_second_stage(factory, index, SYSTEM, taken, settings=settings)
     # another photo of the same room comes in; its process dies before the second stage
     other = _store(settings, factory, index, scenes.other_viewpoint(scenes.room(7)))
     with unit_of_work(factory) as s:
         assert queue.backlog(s).waiting == 1
-    assert drain(factory, index) == 1
+    assert drain(factory, index, settings=settings) == 1
     with unit_of_work(factory) as s:
         assert queue.backlog(s).waiting == 0
         run = s.get(MatchRun, other)
@@ -102,7 +104,7 @@ def test_a_stage_that_keeps_failing_is_tried_again_then_failed_with_its_reason(l
     now = utcnow()
     with unit_of_work(factory) as s:
         taken = queue.claim_next(s, now)
-    assert not run_second_stage(factory, index, SYSTEM, taken)
+    assert not run_second_stage(factory, index, SYSTEM, taken, settings=settings)
     with unit_of_work(factory) as s:  # tried again after a pause, not at once
         stage = queue.stage_of(s, s.get(MatchRun, image_id), now)
         assert (stage.state, stage.error) == ("retrying", "RuntimeError: features unreadable")
@@ -113,7 +115,7 @@ def test_a_stage_that_keeps_failing_is_tried_again_then_failed_with_its_reason(l
         with unit_of_work(factory) as s:
             taken = queue.claim_next(s, at)
             assert taken == queue.Claim(image_id, attempt)
-        run_second_stage(factory, index, SYSTEM, taken)
+        run_second_stage(factory, index, SYSTEM, taken, settings=settings)
     with unit_of_work(factory) as s:
         assert queue.claim_next(s, now + timedelta(hours=1)) is None
         run = s.get(MatchRun, image_id)
@@ -144,7 +146,7 @@ def test_a_stage_whose_every_worker_died_is_failed_with_that_reason(live):
         assert queue.claim_next(s, now + timedelta(hours=1), policy=policy) is None
     with unit_of_work(factory) as s:  # put back by an operator: a fresh set of attempts
         assert [r.image_id for r in queue.retry(s, [image_id])] == [image_id]
-    assert drain(factory, index, policy=policy) == 1
+    assert drain(factory, index, settings=settings, policy=policy) == 1
     with unit_of_work(factory) as s:
         run = s.get(MatchRun, image_id)
         assert run.second_stage_at is not None and run.error == "" and run.attempts == 1
@@ -156,19 +158,22 @@ def test_a_worker_that_outlived_its_lease_stores_nothing(live):
     settings, factory, index = live
     held = _store(settings, factory, index, scenes.jpeg(scenes.room(8)))
     other = _store(settings, factory, index, scenes.other_viewpoint(scenes.room(8)))
+    features_first(factory, settings, held)  # held is done: its features are stored
     with unit_of_work(factory) as s:
-        s.get(MatchRun, held).second_stage_at = utcnow()  # held is done
+        s.get(MatchRun, held).second_stage_at = utcnow()
     now = utcnow()
     with unit_of_work(factory) as s:
         slow = queue.claim_next(s, now)
     with unit_of_work(factory) as s:
         fresh = queue.claim_next(s, now + queue.LEASE + timedelta(seconds=1))
     assert (slow.image_id, fresh.image_id) == (other, other)
-    assert not run_second_stage(factory, index, SYSTEM, slow)  # done, but dropped
+    # done, but dropped
+    assert not run_second_stage(factory, index, SYSTEM, slow, settings=settings)
     with unit_of_work(factory) as s:
         assert s.get(MatchRun, other).second_stage_at is None
-    assert run_second_stage(factory, index, SYSTEM, fresh)
-    assert not run_second_stage(factory, index, SYSTEM, slow)  # late again: nothing twice
+    assert run_second_stage(factory, index, SYSTEM, fresh, settings=settings)
+    # late again: nothing twice
+    assert not run_second_stage(factory, index, SYSTEM, slow, settings=settings)
     with unit_of_work(factory) as s:  # nor can it fail the stage, or give its claim back
         assert queue.attempt_failed(s, slow, "late", utcnow()) is None
         queue.release(s, slow)

@@ -52,7 +52,7 @@ def test_a_stage_that_fails_says_why_and_stops_waiting_after_its_last_attempt(
         taken = queue.claim_next(s, utcnow() + timedelta(minutes=1))
         s.commit()
     jobs.run_second_stage(state.session_factory, state.match_engine, SYSTEM, taken,
-                          queue.Policy.of(state.settings))
+                          queue.Policy.of(state.settings), settings=state.settings)
     page = _fragment(client, image_id)
     assert 'data-stage="failed"' in page and "hx-trigger" not in page  # stops waiting
     assert "failed after 2 attempts: RuntimeError: feature index unavailable" in page
@@ -87,7 +87,8 @@ def test_pages_say_how_many_are_queued_ahead_until_a_worker_takes_them(as_role, 
     assert "Comparing local features with the cell library now" in _fragment(client, first)
     assert "next in line" in _fragment(client, second)
     assert 'data-stage="running"' in client.get(f"/images/{first}/stage").text
-    jobs.run_second_stage(state.session_factory, state.match_engine, SYSTEM, taken)
+    jobs.run_second_stage(state.session_factory, state.match_engine, SYSTEM, taken,
+                          settings=state.settings)
     done = _fragment(client, first)
     assert "data-stage" not in done and "hx-trigger" not in done
     line = client.get(f"/images/{first}/stage").text  # what the account page's poll gets

@@ -16,7 +16,8 @@ from PIL import Image, ImageOps
 
 from app.errors import Unprocessable
 from app.evidence.exif import ExifInfo, read_exif
-from app.evidence.hashing import WORK_SIDE, ImageAnalysis, TooThin, analyse_picture
+from app.evidence.hashing import WORK_SIDE, ImageAnalysis, TooThin
+from app.evidence.picture import analyse_picture
 from app.evidence.validation import ACCEPTED
 
 DISPLAY_QUALITY = 85

@@ -13,12 +13,12 @@ from app.evidence import images
 from app.evidence.derive import decode
 from app.evidence.hashing import (
     analyse_image,
-    analyse_picture,
     hamming,
     unpack_features,
     verify_features,
 )
 from app.evidence.models import Image as HeldImage
+from app.evidence.picture import analyse_picture
 from app.evidence.validation import sniff
 from tests.conftest import TEST_ACTOR, page_csrf
 from tests.evidence import samples

@@ -28,7 +28,7 @@ from app.settings import Settings
 
 HEIGHT = 600.0  # both pictures at this height in the SVG's own units
 GAP = 32.0
-MAX_LINES = 150  # more are unreadable; the count says how many agree in all
+MAX_LINES = 80  # more hide the pictures; the caption says how many agree in all
 Box = tuple[float, float, float, float]  # left, top, right, bottom as fractions of the picture
 WHOLE: Box = (0.0, 0.0, 1.0, 1.0)
 

@@ -80,6 +80,7 @@ def queue(session, make_user):
     return {"ana": ana, "bob": bob, "order": [close_old, same_new, strong, possible, pair]}
 
 
+@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
 def test_the_queue_is_in_priority_order_and_says_why(as_role, queue):
     client, _ = as_role("analyst")
     page = client.get("/review")
@@ -113,6 +114,7 @@ def test_filters_in_the_url(as_role, queue, query, expected):
     assert "Clear the filters" in page.text
 
 
+@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
 def test_filter_by_who_took_the_image_in(as_role, queue):
     client, _ = as_role("analyst")
     page = client.get(f"/review?submitted_by={queue['bob'].id}")

@@ -115,3 +115,22 @@ def test_a_match_is_shown_large_with_its_agreeing_points(waiting, session):
     assert zoom.lstrip().startswith('<figure class="compare"') and "<html" not in zoom
     events = session.exec(select(AuditEvent).where(AuditEvent.action == "match.compared")).all()
     assert len(events) == 2 and all(e.object_ids == f'["{match.id}"]' for e in events)
+
+
+def test_points_on_a_screenshot_land_on_the_photo_inside_it(as_role, session):
+    from tests.evidence.test_decode_once import screenshot
+    from tests.evidence.test_hashing import jpeg, scene
+
+    client, _ = as_role("analyst")
+    for name, data in (("photo.jpg", jpeg(scene(7))), ("shot.png", screenshot())):
+        r = client.post("/api/v1/images", headers={"X-CSRF-Token": page_csrf(client)},
+                        files=[("files", (name, data, "image/png"))])
+        assert r.status_code in (200, 201), r.text
+    shot = r.json()["images"][0]["image_id"]
+    match = session.exec(select(Match).where(Match.query_image_id == shot)).one()
+    seen = compare(session, client.app.state.settings, match)
+    assert seen.agreement.score >= 40 and seen.drawn > 10
+    # the photo fills x 90-990 and y 700-1300 of the 1080 x 2200 screenshot (left side)
+    scale = seen.height / 2200
+    for x1, y1, _, _ in seen.lines:
+        assert 85 * scale <= x1 <= 995 * scale and 695 * scale <= y1 <= 1305 * scale

@@ -42,6 +42,15 @@
     }
   }
 
+  // One decision per item: a key held down or pressed twice sends one request, not a second
+  // that would only be refused (the item is replaced, or freed again on an error).
+  function decide(item, action) {
+    const button = item && item.querySelector(`[data-action=${action}]`);
+    if (!button || item.dataset.busy) return;
+    item.dataset.busy = "1";
+    button.click();
+  }
+
   function typing(target) {
     return target instanceof HTMLElement &&
       (target.isContentEditable || ["INPUT", "SELECT", "TEXTAREA"].includes(target.tagName));
@@ -67,8 +76,8 @@
     switch (event.key) {
       case "j": case "ArrowDown": select(current + 1); break;
       case "k": case "ArrowUp": select(current < 0 ? 0 : current - 1); break;
-      case "c": if (item) item.querySelector("[data-action=confirm]")?.click(); break;
-      case "r": if (item) item.querySelector("[data-action=reject]")?.click(); break;
+      case "c": decide(item, "confirm"); break;
+      case "r": decide(item, "reject"); break;
       case "z": if (item) zoom(item); break;
       case "Escape": if (item && !item.querySelector(".zoom").hidden) zoom(item); break;
       case "?": toggleHelp(); break;
@@ -99,6 +108,7 @@
   document.body.addEventListener("htmx:responseError", (event) => {
     const item = event.target instanceof Element && event.target.closest(".review-item");
     if (!item) return;
+    delete item.dataset.busy;
     let box = item.querySelector(".review-error");
     if (!box) {
       box = document.createElement("div");

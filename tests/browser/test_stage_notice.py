@@ -12,7 +12,7 @@ from playwright.sync_api import Page
 
 from app.matching import queue
 from tests.browser.conftest import GOOD_PASSWORD, LiveServer
-from tests.browser.test_login_flow import sign_in
+from tests.browser.test_login_flow import screenshot_dir, sign_in
 from tests.matching import scenes
 
 pytestmark = pytest.mark.browser
@@ -59,3 +59,10 @@ def test_the_account_page_offers_new_candidates_without_a_reload(
     expect(candidate).to_contain_text("same scene")
     expect(candidate.get_by_role("button", name="Confirm")).to_be_visible()
     expect(page.get_by_role("heading", name="Match candidates")).to_be_focused()
+
+    candidate.get_by_role("link", name="agreeing points, large").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_contain_text("Match")
+    expect(page.locator("figure.compare svg g.agree line").first).to_be_attached()
+    expect(page.locator("figure.compare figcaption")).to_contain_text("point pairs agree")
+    page.screenshot(path=str(screenshot_dir(tmp_path) / "match-points.png"), full_page=True)

@@ -104,7 +104,7 @@ def test_a_match_is_shown_large_with_its_agreeing_points(waiting, session):
     assert page.status_code == 200
     lines = page.text.count("<line ") // 2  # each drawn over a dark shadow of itself
     assert lines > 10 and f'href="/images/{held}/display"' in page.text
-    assert re.search(r"<strong>\d+ points agree</strong>", page.text)
+    assert re.search(r"<strong>\d+ point pairs agree</strong>", page.text)
     assert f"Possible: {match.inliers} matching points agree" in page.text \
         or f"Strong: {match.inliers} matching points agree" in page.text
     seen = compare(session, client.app.state.settings, match)

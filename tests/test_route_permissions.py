@@ -98,3 +98,20 @@ def test_other_roles_are_refused_a_withdrawal(as_role):
                            headers={"X-CSRF-Token": page_csrf(client)},
                            json={"reason": "not theirs to withdraw"})
         assert r.status_code == 403 and "Your role does not allow this." in r.text, role
+
+
+REVIEW_ROUTES = {("GET", "/review"): Permission.matches_review,
+                 ("POST", "/matches/{match_id}/confirm"): Permission.matches_review,
+                 ("POST", "/matches/{match_id}/reject"): Permission.matches_review,
+                 ("GET", "/matches/{match_id}"): Permission.evidence_read,
+                 ("GET", "/matches/{match_id}/compare"): Permission.evidence_read,
+                 ("GET", "/images/{image_id}/stage"): Permission.evidence_read}
+
+
+def test_the_review_queue_and_the_comparisons_declare_their_permissions(app):
+    found = {(method, route.path): {r.permission for r in _declared(route.dependant)}
+             for route in api_routes(app.routes) for method in route.methods
+             if (method, route.path) in REVIEW_ROUTES}
+    assert found == {key: {perm} for key, perm in REVIEW_ROUTES.items()}
+    for role in (Role.admin, Role.auditor):  # neither sees a match nor decides one
+        assert not set(REVIEW_ROUTES.values()) & ROLE_PERMISSIONS[role], role

@@ -14,7 +14,8 @@ PLATFORMS = [(p.value, p.display_name) for p in Platform]
 
 Text = Annotated[str, Query(max_length=64)]  # a queue filter
 Note = Annotated[str, Form(max_length=500)]  # said with a decision
-ReturnTo = Annotated[str, Form(max_length=64)]  # the page a decision was taken on
+ReturnTo = Annotated[str, Form(max_length=300)]  # the page a decision was taken on (filters too)
+InPlace = Annotated[str, Form(max_length=16)]  # "review": answer an htmx post with the item
 BackTo = Annotated[int | None, Form()]  # the image a decision was taken from
 
 

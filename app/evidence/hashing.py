@@ -284,21 +284,30 @@ def _capped(points: np.ndarray, size: tuple[int, int]) -> int:
     return int(np.minimum(counts, _CELL_CAP).sum())
 
 
-def _verify(pa: np.ndarray, da: np.ndarray, size_a: tuple[int, int], pb: np.ndarray,
-            db: np.ndarray, size_b: tuple[int, int], ratio: float, reproj_px: float) -> int:
+def _inliers(pa: np.ndarray, da: np.ndarray, pb: np.ndarray, db: np.ndarray, ratio: float,
+             reproj_px: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """The keypoints of a and of b that the homography agrees on, pairwise; None: too few."""
     if len(da) < 8 or len(db) < 8:
-        return 0
+        return None
     pairs = _MATCHER.knnMatch(da, db, k=2)
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < ratio * p[1].distance]
     if len(good) < 8:
-        return 0
+        return None
     src = pa[[m.queryIdx for m in good]]
     dst = pb[[m.trainIdx for m in good]]
     _, mask = cv2.findHomography(src, dst, _ROBUST, reproj_px, maxIters=2000)
     if mask is None or mask.sum() < 4:
-        return 0
+        return None
     keep = mask.ravel().astype(bool)
-    return min(_capped(src[keep], size_a), _capped(dst[keep], size_b))
+    return src[keep], dst[keep]
+
+
+def _verify(pa: np.ndarray, da: np.ndarray, size_a: tuple[int, int], pb: np.ndarray,
+            db: np.ndarray, size_b: tuple[int, int], ratio: float, reproj_px: float) -> int:
+    found = _inliers(pa, da, pb, db, ratio, reproj_px)
+    if found is None:
+        return 0
+    return min(_capped(found[0], size_a), _capped(found[1], size_b))
 
 
 def verify_features(a: bytes, b: bytes, ratio: float = 0.8, reproj_px: float = 4.0, *,
@@ -320,6 +329,41 @@ def verify_features(a: bytes, b: bytes, ratio: float = 0.8, reproj_px: float = 4
         return score
     return max(score, _verify(*unpack_features(a, mirrored=True), pb, db, size_b, ratio,
                               reproj_px))
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    """What `verify_features` saw: its score, and the keypoint pairs that agree, as fractions
+    (0-1) of each analysed picture's width and height; `a`'s points are given on the picture
+    itself even when its mirror image agreed (`mirrored`)."""
+
+    score: int
+    mirrored: bool
+    pairs: list[tuple[tuple[float, float], tuple[float, float]]]
+
+
+def agreeing_points(a: bytes, b: bytes, ratio: float = 0.8, reproj_px: float = 4.0) -> Agreement:
+    """`verify_features(a, b)` with the agreeing pairs it counted (to draw, not to score: the
+    score stays that one function's). Twice its work at most; for one pair on a page."""
+    if is_stale(a) or is_stale(b):
+        return Agreement(0, False, [])
+    pb, db, size_b = unpack_features(b)
+    best = Agreement(0, False, [])
+    for mirrored in (False, True):
+        pa, da, size_a = unpack_features(a, mirrored=mirrored)
+        found = _inliers(pa, da, pb, db, ratio, reproj_px)
+        if found is None:
+            continue
+        score = min(_capped(found[0], size_a), _capped(found[1], size_b))
+        if score <= best.score:
+            continue
+        src = found[0] / np.array(size_a, dtype=np.float32)
+        if mirrored:  # the mirror's column x is the picture's column width - 1 - x
+            src[:, 0] = (size_a[0] - 1 - found[0][:, 0]) / size_a[0]
+        dst = found[1] / np.array(size_b, dtype=np.float32)
+        best = Agreement(score, mirrored, [((float(s[0]), float(s[1])), (float(d[0]), float(d[1])))
+                                           for s, d in zip(src, dst, strict=True)])
+    return best
 
 
 def analyse_image(data: bytes) -> ImageAnalysis:

@@ -6,12 +6,15 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app.auth.models import User
 from app.db import utcnow
 from app.evidence.models import EvidenceImage, Image
 from app.evidence.presenters import image_facts, thumb_size
 from app.matching import queue, service
-from app.matching.candidates import Candidate, Ranked, agreement, cells_of_images, strength
+from app.matching.candidates import Candidate, Ranked, cells_of_images
+from app.matching.confidence import confidence
 from app.matching.models import Match
+from app.matching.review import Item
 from app.web.dates import local_time
 
 METHOD_LABELS = {
@@ -59,6 +62,7 @@ def describe_pairs(session: Session, pairs: list[tuple[Match, int]], tz: str,
             continue
         out.append({
             "match": match, "method": METHOD_LABELS.get(match.method, match.method),
+            "confidence": confidence(match.method, match.distance, match.inliers),
             "other": image_facts(other, tz), "thumb": thumb_size(other, 320),
             "cells": cells.get(other.id or 0, []), "posts": posts.get(other.id or 0, []),
             "direction": "found for this image" if match.query_image_id == image_id
@@ -138,31 +142,40 @@ def candidates_json(session: Session, image_id: int, tz: str) -> dict[str, Any]:
     }
 
 
-def review_rows(session: Session, limit: int, tz: str) -> list[tuple[Match, dict]]:
-    """The newest pending matches, each described from its new image's side; an image's
-    pending pairs with one cell's reference photos are one row (they are decided together),
-    shown by its strongest pair with `more_photos` counting the others."""
-    pending = session.exec(select(Match).where(Match.status == "pending")
-                           .order_by(col(Match.created_at).desc()).limit(limit)).all()
-    ids = {i for m in pending for i in (m.query_image_id, m.candidate_image_id)}
+QUEUE_WIDTH = 480  # two pictures side by side within the page's width
+
+
+def _fit(width: int, height: int) -> tuple[int, int]:
+    w = min(QUEUE_WIDTH, width)
+    return w, max(1, round(height * w / max(1, width)))
+
+
+def review_items(session: Session, items: list[Item], tz: str) -> list[dict[str, Any]]:
+    """Queue items as the queue shows them: the pair described from the new image's side,
+    the new image itself, who took it in and from which account, and the confidence in
+    words. Three queries for the pairs and two for the new images, however many items."""
+    described = {d["match"].id: d for d in describe_pairs(
+        session, [(i.match, i.match.query_image_id) for i in items], tz)}
+    ids = sorted({i.match.query_image_id for i in items})
     images = {i.id: i for i in session.exec(select(Image).where(col(Image.id).in_(ids)))}
-
-    def key_of(m: Match) -> tuple[int, int, int, int]:
-        query, other = images.get(m.query_image_id), images.get(m.candidate_image_id)
-        return strength(m, agreement(m, query, other) if query and other else 0)
-
-    rows: dict[tuple[int, str], tuple[Match, dict]] = {}
-    for d in describe_pairs(session, [(m, m.query_image_id) for m in pending], tz):
-        match: Match = d["match"]
-        key = (match.query_image_id,
-               f"cell {d['cells'][0]['cell_id']}" if d["cells"] else f"image {match.id}")
-        earlier = rows.get(key)
-        if earlier is None:
-            rows[key] = (match, {**d, "more_photos": 0})
+    sources: dict[int, list[dict[str, Any]]] = {}
+    for ev, username in session.exec(
+            select(EvidenceImage, User.username)
+            .outerjoin(User, col(User.id) == col(EvidenceImage.submitted_by))
+            .where(col(EvidenceImage.image_id).in_(ids)).order_by(col(EvidenceImage.id))):
+        sources.setdefault(ev.image_id, []).append({
+            "account_id": ev.account_id, "by": username or "",
+            "at": local_time(ev.submitted_at, tz)})
+    out = []
+    for item in items:
+        d = described.get(item.match.id)
+        image = images.get(item.match.query_image_id)
+        if d is None or image is None:
             continue
-        more = earlier[1]["more_photos"] + 1
-        if key_of(match) < key_of(earlier[0]):
-            rows[key] = (match, {**d, "more_photos": more})
-        else:
-            earlier[1]["more_photos"] = more
-    return list(rows.values())
+        out.append({**d, "item": item, "confidence": item.confidence,
+                    "more_photos": item.more_photos, "image": image_facts(image, tz),
+                    "image_thumb": thumb_size(image, QUEUE_WIDTH),
+                    "other_thumb": _fit(d["other"]["width"], d["other"]["height"]),
+                    "sources": sources.get(image.id or 0, []),
+                    "found": local_time(item.match.created_at, tz)})
+    return out

@@ -7,3 +7,11 @@ document.addEventListener("submit", (event) => {
   form.dataset.submitted = "1";
   setTimeout(() => { delete form.dataset.submitted; }, 5000);
 });
+// New candidates shown at the analyst's request replace the button pressed: put the focus on
+// their heading, not back at the top of the page.
+document.addEventListener("htmx:afterSettle", (event) => {
+  const block = event.target;
+  if (block instanceof Element && block.classList.contains("match-candidates")) {
+    block.querySelector("h2")?.focus();
+  }
+});

@@ -76,7 +76,7 @@ def test_pages_say_how_many_are_queued_ahead_until_a_worker_takes_them(as_role, 
     assert "2 images ahead of it" in account_page
     # the account page waits too, polling the stage's line only: its candidates (and their
     # Confirm buttons) are not replaced under the analyst's pointer
-    assert 'hx-get="/images/' in account_page and '/stage"' in account_page
+    assert 'hx-get="/images/' in account_page and '/stage?shown=0"' in account_page
     assert "/candidates\" hx-trigger" not in account_page
 
     state = client.app.state  # a worker takes the oldest
@@ -92,5 +92,5 @@ def test_pages_say_how_many_are_queued_ahead_until_a_worker_takes_them(as_role, 
     done = _fragment(client, first)
     assert "data-stage" not in done and "hx-trigger" not in done
     line = client.get(f"/images/{first}/stage").text  # what the account page's poll gets
-    assert 'data-stage="done"' in line and "Reload the page" in line
+    assert 'data-stage="done"' in line and "Local features compared" in line
     assert "hx-trigger" not in line

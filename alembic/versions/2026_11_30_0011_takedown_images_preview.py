@@ -123,6 +123,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(['takedown_id'], ['takedown.id'],
                                 name=op.f('fk_notice_preview_takedown_id_takedown')),
         sa.PrimaryKeyConstraint('takedown_id', name=op.f('pk_notice_preview')))
+    # plain string defaults: on SQLite the columns are added in place, not by copying the
+    # table (which rows of notice and takedown_event refer to)
     with op.batch_alter_table('takedown', schema=None) as batch_op:
         batch_op.add_column(sa.Column('legal_basis', sqlmodel.sql.sqltypes.AutoString(
             length=1000), nullable=False, server_default=''))
@@ -131,7 +133,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('contact', sqlmodel.sql.sqltypes.AutoString(length=500),
                                       nullable=False, server_default=''))
         batch_op.add_column(sa.Column('good_faith', sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
+                                      server_default='0'))
     with op.batch_alter_table('notice', schema=None) as batch_op:
         batch_op.add_column(sa.Column('submitted_by', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('submitted_at', app.db.UTCDateTime(), nullable=True))
@@ -141,7 +143,7 @@ def upgrade() -> None:
                                     ['submitted_by'], ['id'])
     with op.batch_alter_table('platform_settings', schema=None) as batch_op:
         batch_op.add_column(sa.Column('tells_holder', sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
+                                      server_default='0'))
         batch_op.add_column(sa.Column('tells_holder_note', sqlmodel.sql.sqltypes.AutoString(
             length=500), nullable=False, server_default=''))
     # what earlier takedowns sent: every evidence image of the account, oldest first

@@ -32,7 +32,7 @@ def _beside(html, field):
 
 
 def test_missing_parts_are_refused_beside_each_field_and_the_form_is_kept(client, session,
-                                                                           world):
+                                                                           settings, world):
     sign_in(client, world.analyst)
     r = _post(client, world, evidence_ids=None, legal_basis="", contact="call me",
               platform_account_id="ig-123", good_faith=None,
@@ -51,6 +51,7 @@ def test_missing_parts_are_refused_beside_each_field_and_the_form_is_kept(client
     assert 'value="call me"' in html and 'value="ig-123"' in html
     assert session.exec(select(Takedown)).all() == []
     assert audits(session, "takedown.create") == []
+    assert list((settings.data_dir / "packs").rglob("*.pack")) == []  # no preview was made
 
 
 def test_only_the_accounts_own_images_can_go_in(client, session, world):
@@ -166,3 +167,20 @@ def test_a_numeric_profile_id_goes_in_the_notice(client, session, world):
     body = session.get(NoticePreview, td.id).body
     assert "account id 100012345678901" in body
     assert "https://www.facebook.com/photo/?fbid=42" in body
+
+
+def test_a_withdrawn_image_cannot_be_chosen(client, session, settings, world):
+    from app.matching.withdrawal import withdraw
+    from tests.conftest import TEST_ACTOR
+
+    withdraw(session, settings, TEST_ACTOR, image=world.images[1],
+             reason="Posted by the victim, not from the cell")
+    session.commit()
+    sign_in(client, world.analyst)
+    form = _form(client, world).text
+    assert f'name="evidence_ids" value="{world.evidence[1].id}" disabled' in form
+    r = _post(client, world)
+    assert r.status_code == 422
+    assert f"Withdrawn images cannot go out: #{world.evidence[1].id}" in \
+        _beside(r.text, "evidence_ids")
+    assert session.exec(select(Takedown)).all() == []

@@ -99,6 +99,8 @@ def test_the_author_changes_a_draft_and_the_preview_follows(client, session, wor
     form = client.get(f"/takedowns/{td.id}/edit")
     assert form.status_code == 200
     assert f'name="evidence_ids" value="{first.id}" checked' in form.text
+    shown = details(audits(session, "takedown.form_view")[-1])  # the account's images were read
+    assert (shown["takedown_id"], shown["evidence_ids"]) == (td.id, [first.id, second.id])
     data = draft_form([second.id], csrf_from(form.text), version=str(td.version),
                       reason="Selling drugs from the cell, shown in the second post.")
     r = client.post(f"/takedowns/{td.id}/edit", data=data, follow_redirects=False)

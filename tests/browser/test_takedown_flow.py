@@ -11,7 +11,7 @@ from playwright.sync_api import Browser, Page
 
 from tests.browser.conftest import GOOD_PASSWORD, LiveServer
 from tests.browser.test_attribution_flow import _estate_with_reference
-from tests.browser.test_login_flow import sign_in
+from tests.browser.test_login_flow import screenshot_dir, sign_in
 from tests.matching import scenes
 
 pytestmark = pytest.mark.browser
@@ -52,6 +52,7 @@ def test_draft_with_chosen_image_preview_approve_and_record_submission(
     expect(preview).to_contain_text("Notice #1 as it will go")
     expect(preview.locator("pre")).to_contain_text("Prison Act 1952, section 40D")
     expect(preview.locator("pre")).to_contain_text("Evidence (1 image)")
+    page.screenshot(path=str(screenshot_dir(tmp_path) / "takedown-preview.png"), full_page=True)
     page.get_by_role("button", name="Submit for approval").click()
     expect(page.locator("h1")).to_contain_text("Awaiting approval")
     takedown_url = page.url
@@ -62,6 +63,8 @@ def test_draft_with_chosen_image_preview_approve_and_record_submission(
     evidence = supervisor.locator("#basis")
     expect(evidence.locator("img")).to_have_count(1)
     expect(evidence).to_contain_text("cell MDI A-1-014")
+    supervisor.screenshot(path=str(screenshot_dir(tmp_path) / "takedown-approval.png"),
+                          full_page=True)
     supervisor.get_by_role("button", name="Approve").click()
     expect(supervisor.locator("h1")).to_contain_text("Approved, not sent")
     supervisor.context.close()

@@ -7,6 +7,7 @@ from sqlmodel import select
 
 from app.accounts.models import Account
 from app.evidence.models import EvidenceImage
+from app.takedowns import packfiles
 from app.takedowns.models import NoticePreview, Takedown, TakedownImage
 from tests.conftest import csrf_from
 from tests.takedowns.helpers import act, audits, details, draft_form, fresh, sign_in
@@ -89,12 +90,15 @@ def test_the_choice_is_stored_audited_and_used_by_the_pack(client, session, worl
     assert "Evidence (1 image)" in preview.body
 
 
-def test_the_author_changes_a_draft_and_the_preview_follows(client, session, world, make_user):
+def test_the_author_changes_a_draft_and_the_preview_follows(client, session, settings, world,
+                                                            make_user):
     first, second = world.evidence
     sign_in(client, world.analyst)
     assert _post(client, world, evidence_ids=[str(first.id)]).status_code == 303
     td = session.exec(select(Takedown)).one()
     before = session.get(NoticePreview, td.id).body
+    old_pack = packfiles.path_for(settings, session.get(NoticePreview, td.id).pack_key)
+    assert old_pack.is_file()
 
     form = client.get(f"/takedowns/{td.id}/edit")
     assert form.status_code == 200
@@ -109,6 +113,7 @@ def test_the_author_changes_a_draft_and_the_preview_follows(client, session, wor
     after = session.get(NoticePreview, td.id).body
     assert after != before and second.post_url in after and first.post_url not in after
     assert "Selling drugs from the cell" in after
+    assert not old_pack.exists()  # the superseded preview's pack is not kept
     edit = audits(session, "takedown.edit")
     assert [(details(edit[0])["evidence_ids_before"], details(edit[0])["evidence_ids"])] == \
         [([first.id], [second.id])]

@@ -133,6 +133,12 @@ def chosen_ids(session: Session, takedown_id: int) -> list[int]:
                                                             col(TakedownImage.evidence_id))))
 
 
+def withdrawn_chosen(session: Session, takedown_id: int) -> list[int]:
+    """Chosen images withdrawn since the preview: what was previewed can no longer go."""
+    return [e.id or 0 for e, i in packs.chosen_of(session, takedown_id)
+            if i.erased_at is not None]
+
+
 def preview_of(session: Session, takedown_id: int) -> NoticePreview | None:
     return session.get(NoticePreview, takedown_id)
 

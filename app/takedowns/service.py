@@ -226,6 +226,14 @@ def transition(session: Session, settings: Settings, doer: Doer, takedown_id: in
     if t.action is Action.submit and drafts.preview_of(session, takedown_id) is None:
         raise Unprocessable(f"Notice #1 of TD-{takedown_id} has not been previewed: edit the "
                             "draft, give what is missing and save it to see the notice.")
+    if t.action in (Action.submit, Action.approve):
+        gone = drafts.withdrawn_chosen(session, takedown_id)
+        if gone:  # the previewed notice holds them: it must be made again without them
+            raise Unprocessable(
+                "Image(s) " + ", ".join(f"#{i}" for i in gone) + " were withdrawn since notice "
+                "#1 was previewed: " + ("change the draft to preview it again."
+                                        if t.action is Action.submit else
+                                        "return it to the author to preview it again."))
     if takedown.state == State.approved.value and notices.in_flight(session, takedown_id):
         raise Conflict(f"Notice #1 of TD-{takedown_id} is on its way to the platform; wait "
                        f"for its outcome, then {t.label.lower()}.")

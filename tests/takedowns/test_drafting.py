@@ -191,3 +191,29 @@ def test_a_withdrawn_image_cannot_be_chosen(client, session, settings, world):
     assert f"Withdrawn images cannot go out: #{world.evidence[1].id}" in \
         _beside(r.text, "evidence_ids")
     assert session.exec(select(Takedown)).all() == []
+
+
+def test_an_image_withdrawn_after_the_preview_stops_submission_and_approval(client, session,
+                                                                           settings, world):
+    from app.matching.withdrawal import withdraw
+    from tests.conftest import TEST_ACTOR
+
+    sign_in(client, world.analyst)
+    assert _post(client, world).status_code == 303
+    td = session.exec(select(Takedown)).one()
+    assert act(client, session, td.id, "submit").status_code == 303
+    withdraw(session, settings, TEST_ACTOR, image=world.images[1],
+             reason="Posted by the victim, not from the cell")
+    session.commit()
+    sign_in(client, world.sup1)
+    r = act(client, session, td.id, "approve")
+    assert r.status_code == 422
+    assert f"#{world.evidence[1].id} were withdrawn since notice #1 was previewed: return it " \
+           "to the author" in r.text
+    assert fresh(session, td.id).state == "awaiting_approval"
+    page = client.get(f"/takedowns/{td.id}").text
+    assert f"Image #{world.evidence[1].id} withdrawn" in page  # shown in the evidence
+    assert act(client, session, td.id, "return", note="image withdrawn").status_code == 303
+    sign_in(client, world.analyst)
+    r = act(client, session, td.id, "submit")
+    assert r.status_code == 422 and "change the draft to preview it again" in r.text

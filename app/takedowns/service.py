@@ -5,8 +5,11 @@ moves: of two people acting on the same takedown at once exactly one row update 
 other gets 409, and only the winner writes its event row and audit event. Services never
 commit; the caller's unit of work does, once.
 
-Sending notice #1 is two steps: the person's request stores it as due (send), and once that is
-committed outbox.py delivers it and records the outcome here (first_notice_outcome).
+Creating or changing a draft previews notice #1 (drafts.py); that text and pack are what the
+approver approves and what goes. Sending notice #1 by email or webhook is two steps: the
+person's request stores it as due (send), and once that is committed outbox.py delivers it and
+records the outcome here (first_notice_outcome). A portal's notice is made ready to submit; a
+person files it and records that (the `submitted` move), which starts the cadence.
 """
 
 from __future__ import annotations

@@ -86,3 +86,27 @@ def test_only_senders_record_and_only_portal_notices(client, session, settings, 
                            data={"csrf_token": token})
     assert by_email.status_code == 409 and "nothing to file" in by_email.text
     assert fresh(session, td.id).state == "sent"
+
+
+def test_no_re_notice_is_made_while_the_last_portal_notice_is_unfiled(session, settings, world):
+    from app.accounts.models import Account
+    from app.takedowns import channels, renotices
+    from app.takedowns.jobs import JOBS_ACTOR
+    from app.takedowns.models import Takedown
+
+    td, again = _submitted_portal_takedown(session, settings, world)  # #2 not filed yet
+    takedown = session.get(Takedown, td.id)
+    claimed = renotices.Claimed(takedown, session.get(Account, world.account.id),
+                                channels.get_platform(session, "instagram"),
+                                list(session.exec(select(Notice).order_by(Notice.number))))
+    prepared = renotices.prepare_batch(session, settings, JOBS_ACTOR, [claimed], utcnow())
+    assert (prepared.unfiled, prepared.ready) == (1, [])
+    assert [n.number for n in session.exec(select(Notice))] == [1, 2]
+
+    again.submitted_at, again.submitted_by = utcnow(), world.analyst.id  # filed: the next goes
+    session.add(again)
+    takedown.notices_sent = 2
+    session.flush()
+    claimed.held = list(session.exec(select(Notice).order_by(Notice.number)))
+    prepared = renotices.prepare_batch(session, settings, JOBS_ACTOR, [claimed], utcnow())
+    assert prepared.unfiled == 0 and [a.number for _, a in prepared.ready] == [3]

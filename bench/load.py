@@ -585,9 +585,14 @@ def seed(base: str, lead_key: str, url: str, images: dict[str, list[bytes]],
                 ok(client.post(f"/api/v1/attributions/{attribution_id}/confirm"),
                    "attributions confirmed")
         for account_id in accounts[:SEED_TAKEDOWNS]:
+            with engine.connect() as conn:
+                evidence = [r[0] for r in conn.execute(text(
+                    "SELECT id FROM evidence_image WHERE account_id = :a"), {"a": account_id})]
             ok(client.post("/api/v1/takedowns", json={
-                "account_id": account_id,
-                "reason": "Account run from a smuggled phone inside a prison cell."}),
+                "account_id": account_id, "evidence_ids": evidence,
+                "reason": "Account run from a smuggled phone inside a prison cell.",
+                "legal_basis": "Prison Act 1952, section 40D.",
+                "contact": "Load test unit, unit@cellwatch.test", "good_faith": True}),
                "takedowns")
         with engine.connect() as conn:
             firsts = [r[0] for r in conn.execute(text(

@@ -22,11 +22,14 @@ from app.auth import apikeys
 from app.auth.models import User
 from app.db import make_engine, make_session_factory, unit_of_work
 from app.estate import service as estate
+from app.evidence.images import ingest_image
+from app.evidence.models import EvidenceImage
 from app.main import create_app
 from app.matching import worker as match_worker
 from app.matching.queue import backlog
 from app.settings import Settings
 from tests.conftest import PASSWORD
+from tests.evidence import samples
 from tests.matching import scenes
 from tests.support.postgres import create_database
 from tests.test_request_errors import _free_port
@@ -57,8 +60,13 @@ def unit(pg_server, tmp_path):
             s.add(user)
             s.flush()
             keys[name] = apikeys.create(s, settings, SYSTEM, user, name="load", days=1)[1]
-        for n in range(6):
-            s.add(Account(platform="instagram", handle=f"suspect_{n}"))
+        for n in range(6):  # each with one image, for its takedown to carry
+            account = Account(platform="instagram", handle=f"suspect_{n}")
+            s.add(account)
+            s.flush()
+            image, _ = ingest_image(s, settings, SYSTEM, data=samples.jpeg(seed=900 + n),
+                                    filename=f"suspect_{n}.jpg")
+            s.add(EvidenceImage(image_id=image.id, account_id=account.id))
     app = create_app(settings)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
@@ -112,8 +120,14 @@ def test_a_unit_at_work_at_once_sees_no_error_and_keeps_its_chain(unit):
         with _client(base, keys["ana"]) as drafter, _client(base, keys["sue"]) as sup1, \
                 _client(base, keys["sam"]) as sup2:
             for account_id in (n * 3 + 1, n * 3 + 2, n * 3 + 3):
+                with engine.connect() as conn:
+                    evidence = [r[0] for r in conn.execute(text(
+                        "SELECT id FROM evidence_image WHERE account_id = :a"),
+                        {"a": account_id})]
                 made = note(drafter.post("/api/v1/takedowns", json={
-                    "account_id": account_id, "reason": "posting from inside a cell"}))
+                    "account_id": account_id, "reason": "posting from inside a cell",
+                    "evidence_ids": evidence, "legal_basis": "Prison Act 1952, section 40D",
+                    "contact": "Unit, du@prisons.example", "good_faith": True}))
                 td = made.json()
                 moved = note(drafter.post(f"/api/v1/takedowns/{td['id']}/transitions",
                                           json={"action": "submit", "version": td["version"]}))

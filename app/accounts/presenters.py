@@ -149,6 +149,7 @@ def account_json(account: Account, context: dict[str, Any]) -> dict[str, Any]:
         "priority": account.priority, "factors": context["factors"],
         "version": account.version, "re_emerged_from": account.re_emerged_from_id,
         "images": [{"image_id": i["image"]["image_id"], "post_url": i["evidence"]["post_url"],
+                    "evidence_id": i["evidence"]["evidence_id"],  # what a takedown names
                     "candidates": list(dict.fromkeys(p["match"].id for c in i["candidates"]
                                                      for p in c["photos"])),
                     "ranked": [{"kind": c["kind"], "cell": c["cell"], "match_id": c["match"].id,

@@ -1,5 +1,6 @@
-"""JSON API under /api/v1/takedowns: list, create, read, transition (with version), claim,
-bulk approve, platforms. The same services as the pages."""
+"""JSON API under /api/v1/takedowns: list, create, change a draft, read (with notice #1's
+preview and the evidence basis), transition (with version), claim, platforms. The same
+services as the pages; no bulk approval (each approval follows reading its evidence)."""
 
 from __future__ import annotations
 
@@ -9,23 +10,47 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlmodel import Session
 
 from app.audit.service import record
-from app.auth.deps import SettingsDep
-from app.auth.guards import Approver, Drafter, Sender, TakedownReader
+from app.auth.deps import Principal, SettingsDep
+from app.auth.guards import Drafter, Sender, TakedownReader
 from app.db import SessionDep, utcnow
-from app.takedowns import claims, queries, service, tasks
-from app.takedowns.channels import list_platforms
+from app.settings import Settings
+from app.takedowns import basis, claims, drafts, queries, service, tasks
+from app.takedowns.channels import get_platform, list_platforms
 from app.takedowns.deps import TakedownDep
+from app.takedowns.drafts import Draft
 from app.takedowns.forms import board_filter, doer
+from app.takedowns.models import Takedown
 from app.takedowns.presenters import notice_public
 
 router = APIRouter(prefix="/api/v1/takedowns")
 
 
-class TakedownIn(BaseModel):
-    account_id: int
+class DraftIn(BaseModel):
+    evidence_ids: list[int] = Field(max_length=500, description="the account's images that "
+                                    "go in the notice and pack (at least one)")
     reason: str = Field(max_length=4000)
+    legal_basis: str = Field(max_length=4000)
+    contact: str = Field(max_length=4000, description="who the platform answers, with an "
+                         "email address")
+    good_faith: bool = Field(description="the drafter makes the good-faith statement")
+    platform_account_id: str = Field(default="", max_length=64,
+                                     description="the platform's numeric account id, if known")
+
+    def draft(self) -> Draft:
+        return Draft(reason=self.reason, evidence_ids=tuple(self.evidence_ids),
+                     legal_basis=self.legal_basis, contact=self.contact,
+                     good_faith=self.good_faith, platform_account_id=self.platform_account_id)
+
+
+class TakedownIn(DraftIn):
+    account_id: int
+
+
+class DraftEdit(DraftIn):
+    version: int = Field(description="the version you read: a stale one is refused with 409")
 
 
 class TransitionIn(BaseModel):
@@ -34,10 +59,6 @@ class TransitionIn(BaseModel):
     note: str = Field(default="", max_length=2000)
     reference: str = Field(default="", max_length=128, description="the platform's reference")
     at: datetime | None = Field(default=None, description="when the platform acted (ISO 8601)")
-
-
-class BulkIn(BaseModel):
-    ids: list[int] = Field(max_length=500)
 
 
 @router.get("")
@@ -57,16 +78,29 @@ def list_api(db: SessionDep, who: TakedownReader,
 
 
 @router.post("", status_code=201)
-def create_api(body: TakedownIn, db: SessionDep, who: Drafter) -> dict[str, Any]:
-    takedown = service.create_takedown(db, doer(who), body.account_id, body.reason)
-    return queries.public(takedown, utcnow())
+def create_api(body: TakedownIn, db: SessionDep, settings: SettingsDep,
+               who: Drafter) -> dict[str, Any]:
+    """A draft with notice #1 previewed (GET it to read the preview before submitting); a
+    missing or wrong field is a 422 whose detail.fields names each."""
+    takedown = service.create_takedown(db, settings, doer(who), body.account_id, body.draft())
+    return _full(db, settings, who, takedown)
+
+
+@router.put("/{takedown_id:int}")
+def edit_api(body: DraftEdit, db: SessionDep, settings: SettingsDep, who: Drafter,
+             takedown: TakedownDep) -> dict[str, Any]:
+    """The author changes a draft; notice #1 is previewed again."""
+    service.edit_draft(db, settings, doer(who), takedown.id or 0, body.draft(),
+                       version=body.version)
+    return _full(db, settings, who, takedown)
 
 
 @router.get("/platforms")
 def platforms_api(db: SessionDep, who: TakedownReader) -> list[dict[str, Any]]:
     return [{"platform": p.platform, "channel": p.channel, "address": p.address,
              "renotice_hours": p.renotice_hours, "target_hours": p.target_hours,
-             "template": p.template} for p in list_platforms(db)]
+             "template": p.template, "tells_holder": p.tells_holder,
+             "tells_holder_note": p.tells_holder_note} for p in list_platforms(db)]
 
 
 @router.post("/claim-next")
@@ -75,20 +109,33 @@ def claim_api(db: SessionDep, who: Sender) -> dict[str, Any]:
     return {"takedown": queries.public(takedown, utcnow()) if takedown else None}
 
 
-@router.post("/bulk-approve")
-def bulk_api(body: BulkIn, db: SessionDep, settings: SettingsDep,
-             who: Approver) -> dict[str, Any]:
-    result = claims.bulk_approve(db, settings, doer(who), body.ids)
-    return {"approved": result.approved,
-            "refused": [{"id": i, "reason": r} for i, r in result.refused]}
-
-
 @router.get("/{takedown_id:int}")
-def read_api(db: SessionDep, who: TakedownReader, takedown: TakedownDep) -> dict[str, Any]:
-    context = queries.detail(db, takedown, utcnow())
+def read_api(db: SessionDep, settings: SettingsDep, who: TakedownReader,
+             takedown: TakedownDep) -> dict[str, Any]:
+    return _full(db, settings, who, takedown)
+
+
+def _full(db: Session, settings: Settings, who: Principal, takedown: Takedown) -> dict[str, Any]:
+    """A takedown with its events, notices, notice #1's preview and the evidence basis; the
+    read of the people and pictures in it is audited."""
+    now = utcnow()
+    context = queries.detail(db, takedown, now)
+    evidence = basis.basis_of(db, takedown, settings.local_timezone)
     record(db, who.actor, "takedown.view", object_type="takedown", object_ids=[takedown.id or 0],
-           details={"account_id": takedown.account_id})
-    return {**queries.public(takedown, utcnow()), "handle": context["account"].handle,
+           details={"account_id": takedown.account_id, "image_ids": evidence.image_ids,
+                    "prisoner_ids": evidence.prisoner_ids})
+    preview = drafts.preview_of(db, takedown.id or 0)
+    platform = get_platform(db, takedown.platform)
+    return {**queries.public(takedown, now), "handle": context["account"].handle,
+            "evidence_ids": drafts.chosen_ids(db, takedown.id or 0),
+            "platform_tells_holder": platform.tells_holder,
+            "platform_tells_holder_note": platform.tells_holder_note,
+            "preview": None if preview is None else {
+                "subject": preview.subject, "body": preview.body,
+                "channel": platform.channel, "recipient": platform.address,
+                "pack_filename": f"TD-{takedown.id}-evidence.zip",
+                "pack_sha256": preview.pack_sha256, "made_at": preview.made_at.isoformat()},
+            "basis": basis.basis_json(evidence),
             "events": [{"from": e["event"].from_state, "to": e["event"].to_state,
                         "actor": e["actor"], "note": e["event"].note,
                         "at": e["event"].at.isoformat()} for e in context["events"]],

@@ -33,6 +33,8 @@ class PlatformDefault:
     address: str
     renotice_hours: int = 24
     target_hours: int = 24
+    tells_holder: bool = False
+    tells_holder_note: str = ""
 
 
 # Each platform's published law-enforcement / abuse route. Portals need a person to file the
@@ -60,7 +62,8 @@ def default_row(platform: Platform) -> PlatformSettings:
     d = DEFAULTS[platform]
     return PlatformSettings(platform=platform.value, channel=d.channel, address=d.address,
                             renotice_hours=d.renotice_hours, target_hours=d.target_hours,
-                            template=notice_text.DEFAULT_TEMPLATE)
+                            template=notice_text.DEFAULT_TEMPLATE, tells_holder=d.tells_holder,
+                            tells_holder_note=d.tells_holder_note)
 
 
 def list_platforms(session: Session) -> list[PlatformSettings]:
@@ -122,24 +125,32 @@ def _hours(value: int, what: str, most: int) -> int:
 
 
 def update_platform(session: Session, actor: Actor, name: str, *, channel: str, address: str,
-                    renotice_hours: int, target_hours: int, template: str) -> PlatformSettings:
+                    renotice_hours: int, target_hours: int, template: str,
+                    tells_holder: bool = False, tells_holder_note: str = "") -> PlatformSettings:
     """Save a platform's settings; a template that fails to compile or render is a 422."""
     address = check_address(channel, address)
+    tells_holder_note = " ".join(tells_holder_note.split())
+    if len(tells_holder_note) > 500:
+        raise Unprocessable("Say what the platform tells the account holder in at most 500 "
+                            "characters.")
     _hours(renotice_hours, "re-notice cadence", MAX_RENOTICE_HOURS)
     _hours(target_hours, "target time to removal", MAX_TARGET_HOURS)
     template = template.replace("\r\n", "\n")
     notice_text.validate(template)
     row = stored_platform(session, name)
     before = {"channel": row.channel, "address": row.address,
-              "renotice_hours": row.renotice_hours, "target_hours": row.target_hours}
+              "renotice_hours": row.renotice_hours, "target_hours": row.target_hours,
+              "tells_holder": row.tells_holder, "tells_holder_note": row.tells_holder_note}
     row.channel, row.address = channel, address
+    row.tells_holder, row.tells_holder_note = tells_holder, tells_holder_note
     row.renotice_hours, row.target_hours = renotice_hours, target_hours
     changed_template = row.template != template
     row.template, row.updated_by, row.updated_at = template, actor.user_id, utcnow()
     session.add(row)
     session.flush()
     after = {"channel": channel, "address": address, "renotice_hours": renotice_hours,
-             "target_hours": target_hours}
+             "target_hours": target_hours, "tells_holder": tells_holder,
+             "tells_holder_note": tells_holder_note}
     record(session, actor, "platform.update", object_type="platform", object_ids=[name],
            details={"changed": {k: [before[k], after[k]] for k in after if before[k] != after[k]},
                     "template_changed": changed_template})

@@ -1,4 +1,4 @@
-"""Working the queue: claim the next takedown, release it, approve many at once.
+"""Working the queue: claim the next takedown, release it.
 
 A claim is a compare-and-set on claimed_by (`... WHERE claimed_by IS NULL`), so two analysts
 pressing "claim next" together never get the same takedown. Claiming does not move the
@@ -7,21 +7,17 @@ version: it is not a decision about the takedown, and must not turn someone's op
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app.audit.service import record
 from app.auth.permissions import Permission
 from app.db import utcnow
-from app.errors import AppError, Conflict, Forbidden
-from app.settings import Settings
+from app.errors import Conflict, Forbidden
 from app.takedowns import machine
 from app.takedowns.machine import Action, State
 from app.takedowns.models import Takedown
-from app.takedowns.service import Doer, get_takedown, transition
+from app.takedowns.service import Doer, get_takedown
 
 CANDIDATES = 10
 
@@ -79,25 +75,3 @@ def release(session: Session, doer: Doer, takedown_id: int) -> Takedown:
     record(session, doer.actor, "takedown.release", object_type="takedown",
            object_ids=[takedown_id], details={"was_claimed_by": takedown.claimed_by})
     return get_takedown(session, takedown_id)
-
-
-@dataclass
-class BulkResult:
-    approved: list[int] = field(default_factory=list)
-    refused: list[tuple[int, str]] = field(default_factory=list)
-
-
-def bulk_approve(session: Session, settings: Settings, doer: Doer,
-                 takedown_ids: Iterable[int]) -> BulkResult:
-    """Approve each one the four-eyes rule allows; report the others with the reason."""
-    result = BulkResult()
-    for takedown_id in sorted(set(takedown_ids)):
-        try:
-            current = get_takedown(session, takedown_id)
-            transition(session, settings, doer, takedown_id, Action.approve.value,
-                       version=current.version)
-        except AppError as exc:  # refused before anything was written for this one
-            result.refused.append((takedown_id, exc.message))
-        else:
-            result.approved.append(takedown_id)
-    return result

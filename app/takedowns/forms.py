@@ -13,6 +13,10 @@ from app.takedowns.queries import BoardFilter
 from app.takedowns.service import Doer
 
 PLATFORMS = [(p.value, p.display_name) for p in Platform]
+# Offered on a new draft; the drafter may change it (a platform acts on a stated basis).
+DEFAULT_LEGAL_BASIS = ("Prison Act 1952, section 40D: taking photographs inside a prison, and "
+                       "transmitting images from inside a prison, without authorisation are "
+                       "offences. The account also breaches your terms on illegal activity.")
 
 
 def doer(who: Principal) -> Doer:

@@ -45,6 +45,7 @@ class JobReport:
     failed: int = 0
     escalated: int = 0
     skipped: int = 0  # taken by another runner, or changed by a person meanwhile
+    unfiled: int = 0  # due, but the last portal notice is not filed yet: none made on top
     left_over: int = 0  # notices due or interrupted before this run, delivered now
     resent: int = 0  # of those, attempts that had died: the platform may have them twice
 
@@ -53,7 +54,8 @@ class JobReport:
             return "another runner holds the takedowns lock; nothing done"
         return (f"overdue flagged {self.overdue_flagged}; re-notices delivered {self.delivered}, "
                 f"ready for portal {self.manual}, failed {self.failed}; escalated "
-                f"{self.escalated}; skipped {self.skipped}; left over from before "
+                f"{self.escalated}; skipped {self.skipped}; waiting for a portal notice to be "
+                f"filed {self.unfiled}; left over from before "
                 f"{self.left_over}, of which re-sent after an interruption {self.resent}")
 
     def count(self, outcome: delivery.Outcome) -> None:
@@ -125,6 +127,7 @@ def _send_batch(factory: Callable[[], Session], settings: Settings, actor: Actor
         prepared = renotices.prepare_batch(session, settings, actor, batch, now)
     report.failed += prepared.failed
     report.skipped += prepared.skipped
+    report.unfiled += prepared.unfiled
     pending: dict[Future[delivery.Outcome], tuple[renotices.Claimed, Attempt]] = {
         pool.submit(outbox.deliver, settings, attempt): (item, attempt)
         for item, attempt in prepared.ready}

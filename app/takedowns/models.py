@@ -19,6 +19,10 @@ class PlatformSettings(SQLModel, table=True):
     renotice_hours: int = 24
     target_hours: int = 24  # target time from first notice to removal
     template: str = Field(default="")  # Jinja2 text of the notice
+    # The platform is known to tell the account holder about requests: sending may alert the
+    # prisoner (phone hidden before a cell search), so drafters and approvers are warned.
+    tells_holder: bool = False
+    tells_holder_note: str = Field(default="", max_length=500)
     updated_by: int | None = Field(default=None, foreign_key="app_user.id")
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -45,6 +49,11 @@ class Takedown(SQLModel, table=True):
     overdue: bool = False
     platform_reference: str = Field(default="", max_length=128)
     refusal_reason: str = Field(default="", max_length=2000)
+    # What the platform needs to act, given by the drafter (drafts.py checks them).
+    legal_basis: str = Field(default="", max_length=1000)
+    platform_account_id: str = Field(default="", max_length=32)  # the platform's numeric id
+    contact: str = Field(default="", max_length=500)  # who the platform answers
+    good_faith: bool = False  # the drafter made the good-faith statement
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     first_sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -87,4 +96,33 @@ class Notice(SQLModel, table=True):
     attempts: int = 0
     attempt_started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     resent: bool = False  # re-sent after an attempt that never recorded its outcome
+    # A portal notice (delivery=manual) is ready to submit until a person records filing it.
+    submitted_by: int | None = Field(default=None, foreign_key="app_user.id")
+    submitted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    submission_reference: str = Field(default="", max_length=128)
+
+
+class TakedownImage(SQLModel, table=True):
+    """An evidence image the drafter chose to go in the takedown's notice and pack."""
+
+    __tablename__ = "takedown_image"
+
+    takedown_id: int = Field(foreign_key="takedown.id", primary_key=True)
+    evidence_id: int = Field(foreign_key="evidence_image.id", primary_key=True)
+    position: int = 0  # the order in the notice and the pack
+
+
+class NoticePreview(SQLModel, table=True):
+    """Notice #1 as the drafter previewed it and the approver approves it: the exact text and
+    the sealed pack that are sent (see notices.first_notice)."""
+
+    __tablename__ = "notice_preview"
+
+    takedown_id: int = Field(foreign_key="takedown.id", primary_key=True)
+    subject: str = Field(default="", max_length=255)
+    body: str = Field(default="")
+    pack_key: str = Field(max_length=64)
+    pack_sha256: str = Field(max_length=64)
+    made_by: int | None = Field(default=None, foreign_key="app_user.id")
+    made_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

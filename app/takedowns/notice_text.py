@@ -37,6 +37,11 @@ class _Sandbox(SandboxedEnvironment):
 _ENV = _Sandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True,
                 trim_blocks=True, lstrip_blocks=True)
 
+GOOD_FAITH_STATEMENT = (
+    "I state in good faith that the information in this notice is accurate, that the images "
+    "listed were captured from the account named above, and that I am authorised to make "
+    "this request on behalf of the prison service.")
+
 # What a template may use; shown on the platforms page and used to test a template on save.
 SAMPLE_CONTEXT: dict[str, Any] = {
     "reference": "TD-123",
@@ -44,10 +49,14 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "first_sent_at": "2026-11-20 09:00 UTC",
     "platform_reference": "CASE-42",
     "account": {"platform": "instagram", "platform_name": "Instagram",
-                "handle": "example.handle", "url": "https://www.instagram.com/example.handle/"},
+                "handle": "example.handle", "url": "https://www.instagram.com/example.handle/",
+                "numeric_id": "17841400000000001"},
     "urls": ["https://www.instagram.com/example.handle/",
              "https://www.instagram.com/p/AbCdEf/"],
     "reason": "Photographs taken inside a prison cell on a smuggled phone.",
+    "legal_basis": "Prison Act 1952, section 40D (images transmitted from inside a prison).",
+    "contact": "Digital investigations unit, du@prisons.example, 0300 000 0000",
+    "good_faith_statement": GOOD_FAITH_STATEMENT,
     "evidence": [{"number": 1, "sha256": "0" * 64, "post_url": "https://www.instagram.com/p/AbCdEf/",
                   "posted_at": "2026-11-19 21:15 UTC", "captured_at": "2026-11-19 21:10 UTC"}],
     "pack": {"filename": "TD-123-evidence.zip", "sha256": "f" * 64},
@@ -59,7 +68,11 @@ Takedown request {{ reference }}{% if notice_number > 1 %} (reminder {{ notice_n
 To the {{ account.platform_name }} trust and safety team,
 
 We ask you to remove the {{ account.platform_name }} account "{{ account.handle }}"
-({{ account.url }}). It is operated from inside a prison on an illicit mobile phone.
+({{ account.url }}){% if account.numeric_id %}, account id {{ account.numeric_id }}{% endif %}.
+It is operated from inside a prison on an illicit mobile phone.
+
+Legal basis:
+{{ legal_basis }}
 
 Reason:
 {{ reason }}
@@ -83,8 +96,34 @@ This is reminder {{ notice_number }}; our first notice was sent on {{ first_sent
 {% endif %}
 {% endif %}
 
+{{ good_faith_statement }}
+
+Contact: {{ contact }}
 Please reply quoting {{ reference }}.
 """
+
+# Parts a platform needs to act; a template whose notice leaves one out is refused.
+REQUIRED_PARTS = {"legal_basis": "the legal basis", "reason": "the reason",
+                  "contact": "the sender's contact", "good_faith_statement":
+                  "the good-faith statement"}
+
+
+def missing_parts(body: str, context: dict[str, Any]) -> list[str]:
+    """What the platform needs that this notice text leaves out (only values that are set)."""
+    gone = [label for key, label in REQUIRED_PARTS.items()
+            if str(context.get(key) or "").strip() and str(context[key]).strip() not in body]
+    gone += [f"the address {url}" for url in context.get("urls", []) if url not in body]
+    numeric = context.get("account", {}).get("numeric_id")
+    if numeric and numeric not in body:
+        gone.append("the platform's account id")
+    return gone
+
+
+def check_complete(body: str, context: dict[str, Any]) -> None:
+    gone = missing_parts(body, context)
+    if gone:
+        raise Unprocessable("The notice template leaves out " + ", ".join(gone) + ": a "
+                            "supervisor adds it on the platforms page.")
 
 
 @lru_cache(maxsize=64)
@@ -122,8 +161,9 @@ def render(text: str, context: dict[str, Any]) -> str:
 
 
 def validate(text: str) -> None:
-    """Refuse a template that does not compile or does not render with the sample values."""
-    render(text, SAMPLE_CONTEXT)
+    """Refuse a template that does not compile, does not render with the sample values, or
+    leaves out what a platform needs to act."""
+    check_complete(render(text, SAMPLE_CONTEXT), SAMPLE_CONTEXT)
 
 
 def subject(reference: str, platform_name: str, handle: str, number: int,

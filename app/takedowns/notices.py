@@ -21,7 +21,7 @@ from app.audit.service import Actor, record
 from app.errors import Conflict
 from app.settings import Settings
 from app.takedowns import delivery, notice_text, packfiles, packs
-from app.takedowns.models import Notice, PlatformSettings, Takedown
+from app.takedowns.models import Notice, NoticePreview, PlatformSettings, Takedown
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,25 @@ def pack_for(session: Session, settings: Settings, takedown: Takedown, account: 
                       pack.manifest)
 
 
+def first_notice(session: Session, settings: Settings,
+                 takedown: Takedown) -> tuple[StoredPack, str, str] | None:
+    """Notice #1 exactly as previewed and approved: (pack, body, subject). None without a
+    preview, or when an image in its pack was withdrawn since (a new pack and text are made
+    without it, as for any notice)."""
+    preview = session.get(NoticePreview, takedown.id)
+    if preview is None:
+        return None
+    try:
+        data = packfiles.read(settings, preview.pack_key)
+    except packfiles.PackMissing:
+        return None
+    manifest = packs.manifest_of(data)
+    if packs.withdrawn_in(session, manifest):
+        return None
+    return (StoredPack(preview.pack_key, preview.pack_sha256, data, manifest), preview.body,
+            preview.subject)
+
+
 def context(takedown: Takedown, account: Account, pack: StoredPack,
             number: int) -> dict[str, Any]:
     manifest = pack.manifest
@@ -76,9 +95,12 @@ def context(takedown: Takedown, account: Account, pack: StoredPack,
         "first_sent_at": utc_text(takedown.first_sent_at),
         "platform_reference": takedown.platform_reference,
         "account": {"platform": account.platform, "platform_name": platform_name,
-                    "handle": account.handle, "url": url},
+                    "handle": account.handle, "url": url,
+                    "numeric_id": takedown.platform_account_id},
         "urls": list(dict.fromkeys([u for u in [url, *posts] if u])),
         "reason": takedown.reason, "evidence": evidence,
+        "legal_basis": takedown.legal_basis, "contact": takedown.contact,
+        "good_faith_statement": notice_text.GOOD_FAITH_STATEMENT if takedown.good_faith else "",
         "pack": {"filename": f"{packs.reference(takedown)}-evidence.zip", "sha256": pack.sha256},
     }
 
@@ -115,16 +137,20 @@ def prepare(session: Session, settings: Settings, takedown: Takedown, account: A
     """Notice number notices_sent + 1, ready to deliver (422 if the template fails)."""
     number = takedown.notices_sent + 1
     held = held_notices(session, takedown.id or 0) if held is None else held
-    pack = pack_for(session, settings, takedown, account, now, held)
-    body = notice_text.render(platform.template, context(takedown, account, pack, number))
     ref = packs.reference(takedown)
+    approved = first_notice(session, settings, takedown) if number == 1 else None
+    if approved is not None:
+        pack, body, subject = approved
+    else:
+        pack = pack_for(session, settings, takedown, account, now, held)
+        body = notice_text.render(platform.template, context(takedown, account, pack, number))
+        subject = notice_text.subject(ref, display_name_of(account.platform), account.handle,
+                                      number, takedown.platform_reference)
     out = delivery.Outgoing(
         takedown_id=takedown.id or 0, reference=ref, number=number, channel=platform.channel,
-        recipient=platform.address,
-        subject=notice_text.subject(ref, display_name_of(account.platform), account.handle,
-                                    number, takedown.platform_reference),
-        body=body, pack_filename=f"{ref}-evidence.zip", pack=pack.data,
-        pack_sha256=pack.sha256, platform=account.platform, handle=account.handle, sent_at=now)
+        recipient=platform.address, subject=subject, body=body,
+        pack_filename=f"{ref}-evidence.zip", pack=pack.data, pack_sha256=pack.sha256,
+        platform=account.platform, handle=account.handle, sent_at=now)
     return Prepared(out, pack, held)
 
 

@@ -1,6 +1,7 @@
 """The evidence pack sent with a takedown's first notice: display copies and a manifest.
 
-Only the account's own evidence images go in (EvidenceImage rows of the account). Reference
+Only the evidence images the drafter chose go in (takedown_image rows, always the account's
+own: drafts.py checks that). Reference
 photos of cells never do, even when an evidence image matched one: the pack leaves the
 service, and cell photos show the inside of a prison. For the same reason the chain of custody
 lists who did what and when, with only a few plain facts from each event's details.
@@ -25,7 +26,7 @@ from app.audit.models import AuditEvent
 from app.evidence.images import read_display
 from app.evidence.models import EvidenceImage, Image
 from app.settings import Settings
-from app.takedowns.models import Takedown
+from app.takedowns.models import Takedown, TakedownImage
 
 MANIFEST = "manifest.json"
 MAX_IMAGES = 200
@@ -58,6 +59,17 @@ def evidence_of(session: Session, account_id: int) -> list[tuple[EvidenceImage, 
         select(EvidenceImage, Image).join(Image, col(Image.id) == col(EvidenceImage.image_id))
         .where(EvidenceImage.account_id == account_id)
         .order_by(col(EvidenceImage.submitted_at), col(EvidenceImage.id))
+        .limit(MAX_IMAGES)).all())
+
+
+def chosen_of(session: Session, takedown_id: int) -> list[tuple[EvidenceImage, Image]]:
+    """The images chosen for this takedown, in the drafter's order."""
+    return list(session.exec(
+        select(EvidenceImage, Image)
+        .join(TakedownImage, col(TakedownImage.evidence_id) == col(EvidenceImage.id))
+        .join(Image, col(Image.id) == col(EvidenceImage.image_id))
+        .where(TakedownImage.takedown_id == takedown_id)
+        .order_by(col(TakedownImage.position), col(EvidenceImage.id))
         .limit(MAX_IMAGES)).all())
 
 
@@ -104,7 +116,7 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes, when: datetime,
 def build_pack(session: Session, settings: Settings, takedown: Takedown, account: Account,
                now: datetime) -> Pack:
     """Zip of images/NN-<sha8>.jpg display copies and manifest.json (sha256 of originals)."""
-    held = evidence_of(session, account.id or 0)
+    held = chosen_of(session, takedown.id or 0)
     buffer = io.BytesIO()
     entries = []
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -126,8 +138,9 @@ def build_pack(session: Session, settings: Settings, takedown: Takedown, account
         manifest = {
             "reference": reference(takedown), "generated_at": now.isoformat(),
             "account": {"platform": account.platform, "handle": account.handle,
-                        "url": profile_url_of(account.platform, account.handle)},
-            "reason": takedown.reason,
+                        "url": profile_url_of(account.platform, account.handle),
+                        "numeric_id": takedown.platform_account_id or None},
+            "reason": takedown.reason, "legal_basis": takedown.legal_basis,
             "note": "sha256 is of each original as captured; files are re-encoded display "
                     "copies without metadata (display_sha256 is of the file in this pack).",
             "images": entries,

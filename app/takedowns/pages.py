@@ -1,14 +1,18 @@
-"""The takedown queue: a board by state, claim next, release, bulk approval."""
+"""The takedown queue: a board by state, claim next, release.
+
+There is no bulk approval: an approver approves on each takedown's own page, where its images,
+matches and attribution basis are shown (approving unseen is what four eyes must prevent).
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from app.auth.deps import SettingsDep
-from app.auth.guards import Approver, Sender, TakedownReader
+from app.auth.guards import Sender, TakedownReader
 from app.auth.permissions import Permission as P
 from app.db import SessionDep, utcnow
 from app.takedowns import claims, queries
@@ -53,16 +57,3 @@ def release(db: SessionDep, who: Sender, takedown: TakedownDep) -> Response:
     claims.release(db, doer(who), takedown.id or 0)
     flash(db, who, f"TD-{takedown.id} is back in the queue.")
     return RedirectResponse(f"/takedowns/{takedown.id}", status_code=303)
-
-
-@router.post("/takedowns/bulk-approve")
-def bulk_approve(db: SessionDep, settings: SettingsDep, who: Approver,
-                 ids: Annotated[list[int] | None, Form(max_length=500)] = None) -> Response:
-    result = claims.bulk_approve(db, settings, doer(who), ids or [])
-    if result.approved:
-        flash(db, who, "Approved " + ", ".join(f"TD-{i}" for i in result.approved) + ".")
-    for takedown_id, reason in result.refused:
-        flash(db, who, f"TD-{takedown_id} not approved: {reason}", "error")
-    if not ids:
-        flash(db, who, "Tick the takedowns to approve.", "error")
-    return RedirectResponse("/takedowns", status_code=303)

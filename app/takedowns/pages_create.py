@@ -1,9 +1,9 @@
-"""Drafting a takedown from an account page: the form, the POST that creates it, and the
-account page's panel of its takedowns."""
+"""Drafting a takedown from an account page: the form (which images go in, and what a platform
+needs to act), the POSTs that create or change a draft, and the account page's panel."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -11,36 +11,85 @@ from sqlmodel import Session, col, select
 
 from app.accounts.models import Account
 from app.accounts.platforms import display_name_of, profile_url_of
+from app.audit.service import record
 from app.auth.deps import Principal, SettingsDep
 from app.auth.guards import Drafter, TakedownReader
 from app.auth.permissions import Permission as P
 from app.db import SessionDep
 from app.errors import AppError
-from app.takedowns import packs, service
+from app.evidence.presenters import thumb_size
+from app.takedowns import drafts, notice_text, packs, service
 from app.takedowns.channels import CHANNELS, get_platform
-from app.takedowns.deps import AccountDep
-from app.takedowns.forms import doer
-from app.takedowns.machine import Action
+from app.takedowns.deps import AccountDep, TakedownDep
+from app.takedowns.drafts import Draft, DraftRefused
+from app.takedowns.forms import DEFAULT_LEGAL_BASIS, doer
 from app.takedowns.models import Takedown
 from app.web import render
+from app.web.dates import local_time
 from app.web.flash import flash
-from app.web.forms import refused
 
 router = APIRouter()
+Text = Annotated[str, Form(max_length=4000)]
+
+
+def _last_contact(db: Session, user_id: int) -> str:
+    """The contact this person gave last time: usually the same unit mailbox."""
+    return db.exec(select(Takedown.contact).where(Takedown.author_id == user_id,
+                                                  Takedown.contact != "")
+                   .order_by(col(Takedown.id).desc())).first() or ""
 
 
 def form_page(request: Request, db: Session, who: Principal, account: Account, *,
-              reason: str = "", error: str = "", status: int = 200) -> Response:
+              takedown: Takedown | None = None, form: dict[str, Any] | None = None,
+              errors: dict[str, str] | None = None, error: str = "",
+              status: int = 200) -> Response:
     account_id = account.id or 0
     platform = get_platform(db, account.platform)
+    if form is None:
+        form = ({"evidence_ids": drafts.chosen_ids(db, takedown.id or 0),
+                 "reason": takedown.reason, "legal_basis": takedown.legal_basis,
+                 "platform_account_id": takedown.platform_account_id,
+                 "contact": takedown.contact, "good_faith": takedown.good_faith}
+                if takedown else
+                {"evidence_ids": [], "reason": "", "legal_basis": DEFAULT_LEGAL_BASIS,
+                 "platform_account_id": drafts.numeric_id_of(account),
+                 "contact": _last_contact(db, who.user.id or 0), "good_faith": False})
+    settings = request.app.state.settings
+    held = packs.evidence_of(db, account_id)
+    images = [{"evidence": e, "image": i, "thumb": thumb_size(i, 160),
+               "posted": local_time(e.posted_at, settings.local_timezone)} for e, i in held]
+    record(db, who.actor, "takedown.form_view", object_type="account", object_ids=[account_id],
+           details={"takedown_id": takedown.id if takedown else None,
+                    "evidence_ids": [e.id for e, _ in held]})
     return render(request, "takedowns/new.html", {
         "account": account, "profile_url": profile_url_of(account.platform, account.handle),
-        "platform_name": display_name_of(account.platform),
+        "platform_name": display_name_of(account.platform), "platform": platform,
         "channel": CHANNELS.get(platform.channel, platform.channel),
-        "address": platform.address, "open": service.open_takedown_of(db, account_id),
-        "images": len(packs.evidence_of(db, account_id)), "reason": reason, "error": error,
-        "reason_min": service.REASON_MIN, "reason_max": service.REASON_MAX,
+        "address": platform.address, "takedown": takedown,
+        "open": None if takedown else service.open_takedown_of(db, account_id),
+        "images": images, "form": form, "errors": errors or {}, "error": error,
+        "reason_min": drafts.REASON_MIN, "reason_max": drafts.REASON_MAX,
+        "good_faith_statement": notice_text.GOOD_FAITH_STATEMENT,
     }, status_code=status)
+
+
+def _draft(evidence_ids: list[int] | None, reason: str, legal_basis: str,
+           platform_account_id: str, contact: str, good_faith: str) -> Draft:
+    return Draft(reason=reason, evidence_ids=tuple(evidence_ids or ()),
+                 legal_basis=legal_basis, contact=contact, good_faith=good_faith == "yes",
+                 platform_account_id=platform_account_id)
+
+
+def _refused(db: Session, exc: AppError, request: Request, who: Principal, account: Account,
+             draft: Draft, takedown: Takedown | None = None) -> Response:
+    """Nothing is kept; the form comes back as typed, each message beside its field."""
+    db.rollback()
+    form = {"evidence_ids": list(draft.evidence_ids), "reason": draft.reason,
+            "legal_basis": draft.legal_basis, "platform_account_id": draft.platform_account_id,
+            "contact": draft.contact, "good_faith": draft.good_faith}
+    fields = exc.fields if isinstance(exc, DraftRefused) else {}
+    return form_page(request, db, who, account, takedown=takedown, form=form, errors=fields,
+                     error="" if fields else exc.message, status=exc.status_code)
 
 
 @router.get("/accounts/{account_id:int}/takedowns/new")
@@ -51,19 +100,46 @@ def new_takedown(request: Request, db: SessionDep, who: Drafter,
 
 @router.post("/accounts/{account_id:int}/takedowns")
 def create_takedown(request: Request, db: SessionDep, settings: SettingsDep, who: Drafter,
-                    account: AccountDep, reason: Annotated[str, Form(max_length=4000)] = "",
-                    submit: Annotated[str, Form(max_length=8)] = "") -> Response:
-    account_id = account.id or 0
+                    account: AccountDep, reason: Text = "", legal_basis: Text = "",
+                    platform_account_id: Annotated[str, Form(max_length=64)] = "",
+                    contact: Text = "", good_faith: Annotated[str, Form(max_length=8)] = "",
+                    evidence_ids: Annotated[list[int] | None, Form(max_length=500)] = None,
+                    ) -> Response:
+    draft = _draft(evidence_ids, reason, legal_basis, platform_account_id, contact, good_faith)
     try:
-        takedown = service.create_takedown(db, doer(who), account_id, reason)
-        if submit == "yes":  # "create and submit for approval" in one go
-            service.transition(db, settings, doer(who), takedown.id or 0,
-                               Action.submit.value, version=takedown.version)
+        takedown = service.create_takedown(db, settings, doer(who), account.id or 0, draft)
     except AppError as exc:
-        return refused(db, exc, form_page, request, db, who, account, reason=reason)
-    flash(db, who, f"Takedown TD-{takedown.id} was created"
-                   f"{' and submitted for approval' if submit == 'yes' else ' as a draft'}.")
-    return RedirectResponse(f"/takedowns/{takedown.id}", status_code=303)
+        return _refused(db, exc, request, who, account, draft)
+    flash(db, who, f"Draft TD-{takedown.id} was saved. Check notice #1 below, exactly as it "
+                   "will go, then submit it for approval.")
+    return RedirectResponse(f"/takedowns/{takedown.id}#preview", status_code=303)
+
+
+@router.get("/takedowns/{takedown_id:int}/edit")
+def edit_form(request: Request, db: SessionDep, who: Drafter,
+              takedown: TakedownDep) -> Response:
+    account = db.get(Account, takedown.account_id)
+    assert account is not None
+    return form_page(request, db, who, account, takedown=takedown)
+
+
+@router.post("/takedowns/{takedown_id:int}/edit")
+def edit_draft(request: Request, db: SessionDep, settings: SettingsDep, who: Drafter,
+               takedown: TakedownDep, version: Annotated[int, Form()],
+               reason: Text = "", legal_basis: Text = "",
+               platform_account_id: Annotated[str, Form(max_length=64)] = "",
+               contact: Text = "", good_faith: Annotated[str, Form(max_length=8)] = "",
+               evidence_ids: Annotated[list[int] | None, Form(max_length=500)] = None,
+               ) -> Response:
+    draft = _draft(evidence_ids, reason, legal_basis, platform_account_id, contact, good_faith)
+    account = db.get(Account, takedown.account_id)
+    assert account is not None
+    try:
+        service.edit_draft(db, settings, doer(who), takedown.id or 0, draft, version=version)
+    except AppError as exc:
+        return _refused(db, exc, request, who, account, draft, takedown)
+    flash(db, who, f"Draft TD-{takedown.id} was saved; notice #1 below is previewed again.")
+    return RedirectResponse(f"/takedowns/{takedown.id}#preview", status_code=303)
 
 
 @router.get("/accounts/{account_id:int}/takedowns/panel")

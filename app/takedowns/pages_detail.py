@@ -21,7 +21,19 @@ from app.db import SessionDep, utcnow
 from app.errors import AppError, NotFound
 from app.evidence.errors import ImageWithdrawn
 from app.settings import Settings
-from app.takedowns import delivery, machine, notices, packfiles, packs, queries, service, tasks
+from app.takedowns import (
+    basis,
+    delivery,
+    drafts,
+    machine,
+    notices,
+    packfiles,
+    packs,
+    queries,
+    service,
+    submissions,
+    tasks,
+)
 from app.takedowns.channels import CHANNELS, get_platform
 from app.takedowns.deps import NoticeDep, TakedownDep
 from app.takedowns.forms import doer
@@ -43,11 +55,19 @@ def page(request: Request, db: Session, settings: Settings, who: Principal, take
     now = utcnow()
     takedown = service.get_takedown(db, takedown_id)
     context = queries.detail(db, takedown, now)
-    buttons = machine.available(State(takedown.state), who.permissions,
-                                actor_id=who.user.id or 0, author_id=takedown.author_id)
     platform = get_platform(db, takedown.platform)
+    buttons = machine.available(State(takedown.state), who.permissions,
+                                actor_id=who.user.id or 0, author_id=takedown.author_id,
+                                channel=platform.channel)
+    evidence = basis.basis_of(db, takedown, settings.local_timezone)
+    # what this page shows of people and pictures is a read of personal data
+    record(db, who.actor, "takedown.view", object_type="takedown", object_ids=[takedown_id],
+           details={"account_id": takedown.account_id, "image_ids": evidence.image_ids,
+                    "prisoner_ids": evidence.prisoner_ids})
     return render(request, "takedowns/takedown.html", {
         **context, **time_helpers(settings.local_timezone, now), "buttons": buttons,
+        "preview": drafts.preview_of(db, takedown_id), "basis": evidence,
+        "can_edit": takedown.state == State.draft and takedown.author_id == who.user.id,
         "platform": platform, "channel_label": CHANNELS.get(platform.channel, platform.channel),
         "can_download": who.can(P.takedowns_send), "error": error,
         "is_author_waiting": takedown.state == State.awaiting_approval
@@ -61,8 +81,6 @@ def page(request: Request, db: Session, settings: Settings, who: Principal, take
 @router.get("/takedowns/{takedown_id:int}")
 def takedown_page(request: Request, db: SessionDep, settings: SettingsDep,
                   who: TakedownReader, takedown: TakedownDep) -> Response:
-    record(db, who.actor, "takedown.view", object_type="takedown", object_ids=[takedown.id or 0],
-           details={"account_id": takedown.account_id})
     return page(request, db, settings, who, takedown.id or 0)
 
 
@@ -92,6 +110,23 @@ def transition(request: Request, db: SessionDep, settings: SettingsDep, who: Dra
         flash(db, who, done.error, "error")
     else:
         flash(db, who, f"TD-{takedown_id} is now {done.takedown.state.replace('_', ' ')}.")
+    return RedirectResponse(f"/takedowns/{takedown_id}", status_code=303)
+
+
+@router.post("/takedowns/{takedown_id:int}/notices/{number:int}/submitted")
+def notice_submitted(request: Request, db: SessionDep, settings: SettingsDep, who: Sender,
+                     takedown: TakedownDep, number: int,
+                     reference: Annotated[str, Form(max_length=128)] = "",
+                     at: Annotated[str, Form(max_length=40)] = "") -> Response:
+    """A portal re-notice filed by hand (notice #1 goes through the transition above)."""
+    takedown_id = takedown.id or 0
+    try:
+        submissions.record_submitted(
+            db, doer(who), takedown_id, number, reference=reference,
+            at=parse_local_datetime(at, settings.local_timezone, "time"), now=utcnow())
+    except AppError as exc:
+        return refused(db, exc, page, request, db, settings, who, takedown_id)
+    flash(db, who, f"Notice #{number} of TD-{takedown_id} is recorded as submitted.")
     return RedirectResponse(f"/takedowns/{takedown_id}", status_code=303)
 
 

@@ -32,7 +32,8 @@ def platforms_page(request: Request, db: Session, who: Principal, *, error: str 
         values = form if failed == row.platform and form else {
             "channel": row.channel, "address": row.address,
             "renotice_hours": row.renotice_hours, "target_hours": row.target_hours,
-            "template": row.template}
+            "template": row.template, "tells_holder": row.tells_holder,
+            "tells_holder_note": row.tells_holder_note}
         rows.append({"platform": row.platform, "name": display_name_of(row.platform),
                      "saved": row in db, "values": values,
                      "error": error if failed == row.platform else ""})
@@ -52,11 +53,14 @@ def save_platform(request: Request, db: SessionDep, who: PlatformEditor, platfor
                   renotice_hours: Annotated[int, Form()],
                   target_hours: Annotated[int, Form()],
                   address: Annotated[str, Form(max_length=512)] = "",
-                  template: Annotated[str, Form(max_length=notice_text.MAX_TEMPLATE_CHARS)] = ""
+                  template: Annotated[str, Form(max_length=notice_text.MAX_TEMPLATE_CHARS)] = "",
+                  tells_holder: Annotated[str, Form(max_length=8)] = "",
+                  tells_holder_note: Annotated[str, Form(max_length=1000)] = "",
                   ) -> Response:
     name = platform.value
     form = {"channel": channel, "address": address, "renotice_hours": renotice_hours,
-            "target_hours": target_hours, "template": template}
+            "target_hours": target_hours, "template": template,
+            "tells_holder": tells_holder == "yes", "tells_holder_note": tells_holder_note}
     try:
         update_platform(db, who.actor, name, **form)
     except AppError as exc:  # a template error is a 422 naming the line; nothing is saved

@@ -36,5 +36,9 @@ def notice_public(notice: Notice) -> dict[str, Any]:
             "subject": notice.subject, "delivery": notice.delivery, "error": notice.error,
             "pack_sha256": notice.pack_sha256, "sent_at": notice.sent_at.isoformat(),
             "attempts": notice.attempts, "resent": notice.resent,
+            "ready_to_submit": notice.delivery == "manual" and notice.submitted_at is None,
+            "submitted_at": notice.submitted_at.isoformat() if notice.submitted_at else None,
+            "submitted_by": notice.submitted_by,
+            "submission_reference": notice.submission_reference,
             "resent_note": RESENT_NOTE if notice.resent else "",
             "eml_url": f"/takedowns/{notice.takedown_id}/notices/{notice.number}.eml"}

@@ -24,11 +24,12 @@ from app.takedowns.models import Notice, Takedown, TakedownEvent
 
 LABELS = {
     State.draft: "Draft", State.awaiting_approval: "Awaiting approval",
-    State.approved: "Approved, not sent", State.sent: "Sent", State.acknowledged: "Acknowledged",
+    State.approved: "Approved, not sent", State.ready_to_submit: "Ready to submit (not sent)",
+    State.sent: "Sent", State.acknowledged: "Acknowledged",
     State.removed: "Removed", State.refused: "Refused", State.withdrawn: "Withdrawn",
 }
 BOARD_STATES = [State.sent, State.acknowledged, State.awaiting_approval, State.approved,
-                State.draft]
+                State.ready_to_submit, State.draft]
 LANE_LIMIT = 25
 _WAITING = {s.value for s in AWAITING_PLATFORM}
 
@@ -182,6 +183,8 @@ def public(t: Takedown, now: datetime) -> dict[str, Any]:
     return {
         "id": t.id, "ref": f"TD-{t.id}", "account_id": t.account_id, "platform": t.platform,
         "state": t.state, "version": t.version, "reason": t.reason, "author_id": t.author_id,
+        "legal_basis": t.legal_basis, "platform_account_id": t.platform_account_id,
+        "contact": t.contact, "good_faith": t.good_faith,
         "approver_id": t.approver_id, "claimed_by": t.claimed_by,
         "notices_sent": t.notices_sent, "escalated": t.escalated, "overdue": is_overdue(t, now),
         "platform_reference": t.platform_reference, "refusal_reason": t.refusal_reason,

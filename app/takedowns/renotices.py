@@ -82,6 +82,7 @@ class Prepared:
     ready: list[tuple[Claimed, Attempt]]
     failed: int = 0  # the template fails: recorded as a failed notice, retried after a fix
     skipped: int = 0  # its number is still on its way from an earlier run (outbox.py)
+    unfiled: int = 0  # a portal notice still waits to be filed: no new one on top of it
 
 
 def prepare_batch(session: Session, settings: Settings, actor: Actor, batch: list[Claimed],
@@ -90,6 +91,10 @@ def prepare_batch(session: Session, settings: Settings, actor: Actor, batch: lis
     out = Prepared([])
     made: list[tuple[Claimed, Notice, delivery.Outgoing]] = []
     for item in batch:
+        last = item.held[-1] if item.held else None
+        if last is not None and last.delivery == delivery.MANUAL and last.submitted_at is None:
+            out.unfiled += 1  # the claim brings it round again after RETRY_AFTER
+            continue
         number = item.takedown.notices_sent + 1
         if any(n.number == number and n.delivery in delivery.IN_FLIGHT for n in item.held):
             out.skipped += 1

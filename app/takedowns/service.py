@@ -5,8 +5,11 @@ moves: of two people acting on the same takedown at once exactly one row update 
 other gets 409, and only the winner writes its event row and audit event. Services never
 commit; the caller's unit of work does, once.
 
-Sending notice #1 is two steps: the person's request stores it as due (send), and once that is
-committed outbox.py delivers it and records the outcome here (first_notice_outcome).
+Creating or changing a draft previews notice #1 (drafts.py); that text and pack are what the
+approver approves and what goes. Sending notice #1 by email or webhook is two steps: the
+person's request stores it as due (send), and once that is committed outbox.py delivers it and
+records the outcome here (first_notice_outcome). A portal's notice is made ready to submit; a
+person files it and records that (the `submitted` move), which starts the cadence.
 """
 
 from __future__ import annotations
@@ -25,13 +28,13 @@ from app.auth.permissions import Permission
 from app.db import compare_and_set, utcnow
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.settings import Settings
-from app.takedowns import channels, machine, notices
+from app.takedowns import channels, drafts, machine, notices
 from app.takedowns.delivery import FAILED, MANUAL, PENDING, Outcome
+from app.takedowns.drafts import Draft
 from app.takedowns.machine import AWAITING_PLATFORM, OPEN_STATES, Action, State
 from app.takedowns.models import Notice, Takedown, TakedownEvent
 
 CLOCK_SKEW = timedelta(minutes=5)
-REASON_MIN, REASON_MAX = 10, 2000
 
 
 @dataclass(frozen=True)
@@ -74,13 +77,17 @@ def add_event(session: Session, takedown: Takedown, source: str, target: str, ac
                               actor_id=actor.user_id, note=note[:2000], at=at))
 
 
-def create_takedown(session: Session, doer: Doer, account_id: int, reason: str) -> Takedown:
+def _draft_values(draft: Draft) -> dict[str, Any]:
+    return {"reason": draft.reason, "legal_basis": draft.legal_basis,
+            "platform_account_id": draft.platform_account_id, "contact": draft.contact,
+            "good_faith": draft.good_faith}
+
+
+def create_takedown(session: Session, settings: Settings, doer: Doer, account_id: int,
+                    draft: Draft) -> Takedown:
+    """A draft with its chosen images and notice #1 previewed (DraftRefused: fields to fix)."""
     if Permission.takedowns_draft not in doer.permissions or not doer.actor.user_id:
         raise Forbidden("Your role may not draft takedowns.")
-    reason = reason.strip()
-    if not REASON_MIN <= len(reason) <= REASON_MAX:
-        raise Unprocessable(f"Give a reason of {REASON_MIN}-{REASON_MAX} characters: the "
-                            "platform reads it.")
     account = accounts.get_account(session, account_id)
     # Take the account row's write lock first, so two people creating at once queue and the
     # second sees the first one's takedown.
@@ -90,14 +97,53 @@ def create_takedown(session: Session, doer: Doer, account_id: int, reason: str) 
     if existing is not None:
         raise Conflict(f"This account already has an open takedown, TD-{existing.id} "
                        f"({existing.state.replace('_', ' ')}).")
-    takedown = Takedown(account_id=account_id, platform=account.platform, reason=reason,
-                        author_id=doer.user_id)
+    draft = drafts.check(session, account, draft)
+    takedown = Takedown(account_id=account_id, platform=account.platform,
+                        author_id=doer.user_id, **_draft_values(draft))
     session.add(takedown)
     session.flush()
+    drafts.store(session, takedown, draft)
     add_event(session, takedown, "", State.draft.value, doer.actor, "created", utcnow())
     record(session, doer.actor, "takedown.create", object_type="takedown",
            object_ids=[takedown.id or 0],
-           details={"account_id": account_id, "platform": account.platform})
+           details={"account_id": account_id, "platform": account.platform,
+                    "evidence_ids": list(draft.evidence_ids)})
+    _preview(session, settings, doer, takedown, account)
+    return takedown
+
+
+def _preview(session: Session, settings: Settings, doer: Doer, takedown: Takedown,
+             account: Account) -> None:
+    """Notice #1 made for the drafter to check (after the event above, so the pack's chain
+    of custody shows who drafted it)."""
+    preview = drafts.make_preview(session, settings, doer.actor, takedown, account, utcnow())
+    record(session, doer.actor, "takedown.preview", object_type="takedown",
+           object_ids=[takedown.id or 0],
+           details={"account_id": takedown.account_id, "pack_sha256": preview.pack_sha256,
+                    "evidence_ids": drafts.chosen_ids(session, takedown.id or 0)})
+
+
+def edit_draft(session: Session, settings: Settings, doer: Doer, takedown_id: int,
+               draft: Draft, *, version: int) -> Takedown:
+    """The author changes a draft (images, wording); notice #1 is previewed again."""
+    takedown = get_takedown(session, takedown_id)
+    if takedown.state != State.draft.value:
+        raise Conflict(f"TD-{takedown_id} is {takedown.state.replace('_', ' ')}: only a draft "
+                       "can be changed.")
+    if takedown.author_id != doer.user_id:
+        raise Forbidden("Only the author changes a draft (the approver must be someone else).")
+    account = accounts.get_account(session, takedown.account_id)
+    draft = drafts.check(session, account, draft)
+    before = drafts.chosen_ids(session, takedown_id)
+    _set(session, takedown, version, **_draft_values(draft))
+    drafts.store(session, takedown, draft)
+    add_event(session, takedown, State.draft.value, State.draft.value, doer.actor, "edited",
+              utcnow())
+    record(session, doer.actor, "takedown.edit", object_type="takedown",
+           object_ids=[takedown_id],
+           details={"account_id": takedown.account_id, "evidence_ids_before": before,
+                    "evidence_ids": drafts.chosen_ids(session, takedown_id)})
+    _preview(session, settings, doer, takedown, account)
     return takedown
 
 
@@ -112,7 +158,8 @@ def _set(session: Session, takedown: Takedown, expected_version: int, **values: 
             from None
 
 
-def _check(takedown: Takedown, action: str, doer: Doer, note: str) -> machine.Transition:
+def _check(takedown: Takedown, action: str, doer: Doer, note: str,
+           channel: str) -> machine.Transition:
     try:
         act = Action(action)
     except ValueError:
@@ -120,7 +167,7 @@ def _check(takedown: Takedown, action: str, doer: Doer, note: str) -> machine.Tr
     try:
         return machine.check(State(takedown.state), act, actor_id=doer.user_id,
                              author_id=takedown.author_id, permissions=doer.permissions,
-                             note=note)
+                             channel=channel, note=note)
     except machine.NotPossible as exc:
         raise Conflict(str(exc)) from None
     except machine.NotPermitted as exc:
@@ -155,6 +202,8 @@ def _values(takedown: Takedown, t: machine.Transition, doer: Doer, note: str, re
         values["approver_id"] = None
     elif t.action is Action.acknowledge:
         values["acknowledged_at"] = _when(takedown, at, now)
+    elif t.action is Action.record_submitted:
+        values["submitted_at"] = _when(takedown, at, now)
     elif t.target in machine.FINAL_STATES:
         values["resolved_at"] = _when(takedown, at, now) if t.source in AWAITING_PLATFORM \
             else now
@@ -173,16 +222,53 @@ def transition(session: Session, settings: Settings, doer: Doer, takedown_id: in
     if version != takedown.version:
         raise Conflict(f"TD-{takedown_id} changed since you opened it (it is now "
                        f"{takedown.state.replace('_', ' ')}). Reload and try again.")
-    t = _check(takedown, action, doer, note)
+    platform = channels.get_platform(session, takedown.platform)
+    t = _check(takedown, action, doer, note, platform.channel)
     if t.action is Action.send:
         return _send(session, settings, doer, takedown, note.strip(), now)
+    if t.action is Action.submit and drafts.preview_of(session, takedown_id) is None:
+        raise Unprocessable(f"Notice #1 of TD-{takedown_id} has not been previewed: edit the "
+                            "draft, give what is missing and save it to see the notice.")
+    if t.action in (Action.submit, Action.approve):
+        gone = drafts.withdrawn_chosen(session, takedown_id)
+        if gone:  # the previewed notice holds them: it must be made again without them
+            raise Unprocessable(
+                "Image(s) " + ", ".join(f"#{i}" for i in gone) + " were withdrawn since notice "
+                "#1 was previewed: " + ("change the draft to preview it again."
+                                        if t.action is Action.submit else
+                                        "return it to the author to preview it again."))
     if takedown.state == State.approved.value and notices.in_flight(session, takedown_id):
         raise Conflict(f"Notice #1 of TD-{takedown_id} is on its way to the platform; wait "
                        f"for its outcome, then {t.label.lower()}.")
     values = _values(takedown, t, doer, note, reference, at, now)
+    notice = None
+    if t.action is Action.record_submitted:
+        notice = _submitted(session, doer, takedown, platform, values, now)
     _set(session, takedown, version, **values)
     _finish(session, doer.actor, takedown, t, note.strip(), now)
-    return Done(takedown)
+    if notice is not None:
+        notices.disclosure(session, doer.actor, takedown, notice, via="submitted on the portal")
+    return Done(takedown, notice)
+
+
+def _submitted(session: Session, doer: Doer, takedown: Takedown, platform: Any,
+               values: dict[str, Any], now: datetime) -> Notice:
+    """A person filed notice #1 on the portal: when (not before it was made ready, not in the
+    future) starts the cadence and the target time; who, when and their reference are kept."""
+    notice = session.exec(select(Notice).where(Notice.takedown_id == takedown.id,
+                                               Notice.number == 1)).first()
+    if notice is None or notice.delivery != MANUAL:
+        raise Conflict(f"TD-{takedown.id} has no notice #1 waiting to be submitted.")
+    when = values.pop("submitted_at")
+    if when < notice.sent_at - CLOCK_SKEW:
+        raise Unprocessable("That time is before notice #1 was made ready to submit.")
+    values.update(first_sent_at=when, notices_sent=1,
+                  next_notice_due_at=when + timedelta(hours=platform.renotice_hours),
+                  target_due_at=when + timedelta(hours=platform.target_hours))
+    notice.submitted_by, notice.submitted_at = doer.user_id, when
+    notice.submission_reference = values.get("platform_reference", "")
+    session.add(notice)
+    return notice
 
 
 def _finish(session: Session, actor: Actor, takedown: Takedown, t: machine.Transition,
@@ -214,7 +300,7 @@ def _send(session: Session, settings: Settings, doer: Doer, takedown: Takedown, 
           now: datetime) -> Done:
     """Store notice #1 as due; outbox.py delivers it once this is committed, so a platform
     never receives a notice that a rolled-back transaction forgot. A portal's notice leaves
-    nothing to deliver (a person files the .eml): it is sent at once."""
+    nothing to deliver: it is ready to submit until a person records filing it."""
     account = accounts.get_account(session, takedown.account_id)
     platform = channels.stored_platform(session, takedown.platform)
     if platform.channel != "portal" and not platform.address:
@@ -229,11 +315,14 @@ def _send(session: Session, settings: Settings, doer: Doer, takedown: Takedown, 
                                 now)
     session.add(notice)
     session.flush()
-    if manual:
-        notices.disclosure(session, doer.actor, takedown, notice, via="sent",
-                           outcome=Outcome(MANUAL))
-        return first_notice_outcome(session, doer.actor, takedown, notice, Outcome(MANUAL), now,
-                                    note, claimed=True)
+    if manual:  # nothing has gone yet: ready to submit until a person records filing it
+        t = machine.transition_for(State.approved, Action.send, platform.channel)
+        takedown.state = t.target.value  # this transaction's claim moved the version
+        session.add(takedown)
+        session.flush()
+        _finish(session, doer.actor, takedown, t,
+                note or "Notice #1 is ready to submit on the platform's portal", now)
+        return Done(takedown, notice)
     return Done(takedown, notice, due=True)
 
 
@@ -262,8 +351,7 @@ def first_notice_outcome(session: Session, actor: Actor, takedown: Takedown, not
         session.flush()
     else:  # a unit of work after the request's: the state changes, so does the version
         _set(session, takedown, takedown.version, **values)
-    how = ("ready to file on the portal" if notice.channel == "portal"
-           else f"delivered by {notice.channel} to {notice.recipient}")
-    t = machine.transition_for(State.approved, Action.send)
+    how = f"delivered by {notice.channel} to {notice.recipient}"
+    t = machine.transition_for(State.approved, Action.send, notice.channel)
     _finish(session, actor, takedown, t, note or f"Notice #1 {how}", now)
     return Done(takedown, notice)

@@ -4,6 +4,7 @@ from app.accounts.models import Account, IdempotencyKey
 from app.evidence.models import EvidenceImage
 from tests.accounts.conftest import submit
 from tests.conftest import page_csrf
+from tests.evidence import samples
 from tests.matching import scenes
 
 
@@ -86,12 +87,16 @@ def test_auditor_and_admin_cannot_see_accounts(as_role):
 
 def test_account_page_panel_lists_its_takedowns(as_role):
     client, _ = as_role("analyst")
-    account_id = submit(client, "@panel_case", platform="x").json()["account"]["id"]
+    made = submit(client, "@panel_case", [samples.jpeg(seed=31)], platform="x").json()
+    account_id = made["account"]["id"]
     empty = client.get(f"/accounts/{account_id}/takedowns/panel")
     assert empty.status_code == 200 and "No takedown requested yet." in empty.text
+    evidence_id = client.get(f"/api/v1/accounts/{account_id}").json()["images"][0]["evidence_id"]
     r = client.post(f"/accounts/{account_id}/takedowns", data={
-        "csrf_token": page_csrf(client),
-        "reason": "Account run from a cell; posts taunt the victim's family."},
+        "csrf_token": page_csrf(client), "evidence_ids": [str(evidence_id)],
+        "reason": "Account run from a cell; posts taunt the victim's family.",
+        "legal_basis": "Prison Act 1952, section 40D.", "good_faith": "yes",
+        "contact": "Digital investigations unit, du@prisons.example"},
         follow_redirects=False)
     assert r.status_code == 303, r.text
     panel = client.get(f"/accounts/{account_id}/takedowns/panel").text

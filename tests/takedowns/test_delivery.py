@@ -12,12 +12,21 @@ from sqlmodel import select
 from app.takedowns import outbox, packfiles, service
 from app.takedowns.models import Notice
 from tests.takedowns.conftest import doer, set_platform
-from tests.takedowns.helpers import audits, details, factory_of, fresh, unzip
+from tests.takedowns.helpers import (
+    api_draft,
+    audits,
+    complete_draft,
+    details,
+    factory_of,
+    fresh,
+    unzip,
+)
 
 
 def approved(session, settings, world):
-    td = service.create_takedown(session, doer(world.analyst), world.account.id,
-                                 "Threats to a victim posted from a cell.")
+    td = service.create_takedown(session, settings, doer(world.analyst), world.account.id,
+                                 complete_draft([e.id for e in world.evidence],
+                                                "Threats to a victim posted from a cell."))
     service.transition(session, settings, doer(world.analyst), td.id, "submit",
                        version=td.version)
     service.transition(session, settings, doer(world.sup1), td.id, "approve",
@@ -46,7 +55,9 @@ def assert_pack(data, world, sha256):
     assert manifest["images"][0]["captured_at"].startswith("2025-06-01T20:15:30")
     assert manifest["images"][1]["captured_at"] is None
     assert manifest["account"] == {"platform": "instagram", "handle": "wing_a_boss",
-                                   "url": "https://www.instagram.com/wing_a_boss/"}
+                                   "url": "https://www.instagram.com/wing_a_boss/",
+                                   "numeric_id": None}
+    assert manifest["legal_basis"].startswith("Prison Act 1952")
     assert all(i["submitted_at"] for i in manifest["images"])
     images = [n for n in names if n.startswith("images/")]
     assert len(images) == 2 and sorted(names) == sorted(images + ["manifest.json"])
@@ -54,7 +65,9 @@ def assert_pack(data, world, sha256):
     assert world.reference.sha256 not in data.decode("latin-1")
     assert all(world.reference.sha256[:12] not in n for n in names)
     actions = {c["action"] for c in manifest["chain_of_custody"]}
-    assert {"evidence.image.stored", "takedown.create", "takedown.approve"} <= actions
+    # the pack is made when notice #1 is previewed: what the approver saw is what goes
+    assert {"evidence.image.stored", "takedown.create"} <= actions
+    assert "takedown.approve" not in actions
     assert not any(a.startswith(("match.", "library.", "attribution.")) for a in actions)
     return manifest
 
@@ -138,7 +151,7 @@ def test_api_accepts_a_send_and_then_shows_the_failed_delivery(client, session, 
     sign_in(client, world.analyst)
     headers = {"X-CSRF-Token": page_csrf(client)}
     made = client.post("/api/v1/takedowns", headers=headers,
-                       json={"account_id": world.account.id, "reason": "Selling drugs inside"})
+                       json={"account_id": world.account.id, **api_draft(world)})
     td = made.json()["id"]
     client.post(f"/api/v1/takedowns/{td}/transitions", headers=headers,
                 json={"action": "submit", "version": 1})
@@ -156,18 +169,31 @@ def test_api_accepts_a_send_and_then_shows_the_failed_delivery(client, session, 
     assert "HTTP 500" in after["notices"][0]["error"]
 
 
-def test_a_template_that_fails_on_real_data_changes_nothing(client, session, world, webhook):
-    from app.takedowns.models import PlatformSettings
-    from tests.takedowns.helpers import act, sign_in
+def test_a_template_that_fails_on_real_data_refuses_the_draft(session, settings, world):
+    import pytest
+
+    from app.errors import Unprocessable
+    from app.takedowns.models import PlatformSettings, Takedown
 
     bad = '{% if account.handle == "wing_a_boss" %}{{ 1 / 0 }}{% endif %}Remove it'
+    session.merge(PlatformSettings(platform="instagram", channel="portal", address="",
+                                   template=bad))
+    with pytest.raises(Unprocessable, match="The notice template failed"):
+        approved(session, settings, world)
+    session.rollback()
+    assert session.exec(select(Takedown)).all() == []
+
+
+def test_what_was_approved_goes_even_if_the_template_changes_after(session, settings, world,
+                                                                   webhook):
+    from app.takedowns.models import NoticePreview, PlatformSettings
+
+    set_platform(session, "webhook", f"{webhook.url}/ok")
+    td = approved(session, settings, world)
+    preview = session.get(NoticePreview, td.id)
     session.merge(PlatformSettings(platform="instagram", channel="webhook",
-                                   address=f"{webhook.url}/ok", template=bad))
-    session.commit()
-    sign_in(client, world.analyst)
-    td = approved(session, client.app.state.settings, world)
-    session.commit()
-    r = act(client, session, td.id, "send")
-    assert r.status_code == 422 and "The notice template failed" in r.text
-    assert fresh(session, td.id).state == "approved"
-    assert session.exec(select(Notice)).all() == [] and webhook.received == []
+                                   address=f"{webhook.url}/ok", template="Changed {{ reference }}"))
+    assert send(session, settings, world, td).error == ""
+    [(_, payload)] = webhook.received
+    assert payload["body"] == preview.body and "Changed" not in payload["body"]
+    assert payload["pack"]["sha256"] == preview.pack_sha256

@@ -17,7 +17,7 @@ from app.settings import get_settings
 from app.takedowns import jobs, outbox, service
 from app.takedowns.models import Notice, Takedown, TakedownEvent
 from tests.takedowns.conftest import doer, seed_people, set_platform
-from tests.takedowns.helpers import audits, details
+from tests.takedowns.helpers import audits, details, draft_for
 
 
 def sent_takedowns(live, n, address, renotice_hours=24, target_hours=36):
@@ -30,8 +30,9 @@ def sent_takedowns(live, n, address, renotice_hours=24, target_hours=36):
     ids, due = [], []
     with live.factory() as session:
         for account in session.exec(select(Account).order_by(col(Account.id))).all():
-            td = service.create_takedown(session, doer(people.analyst), account.id,
-                                         "Posting from inside a cell")
+            td = service.create_takedown(session, live.settings, doer(people.analyst),
+                                         account.id, draft_for(session, live.settings,
+                                                               account.id))
             service.transition(session, live.settings, doer(people.analyst), td.id, "submit",
                                version=td.version)
             service.transition(session, live.settings, doer(people.sup1), td.id, "approve",

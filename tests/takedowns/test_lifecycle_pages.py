@@ -1,53 +1,95 @@
-"""The whole lifecycle through the pages: draft, four-eyes approval, send, outcome."""
+"""The whole lifecycle through the pages: draft with chosen images and a previewed notice,
+four-eyes approval beside the evidence, a portal notice ready to submit until recorded,
+outcome."""
 
 from email import message_from_bytes
 
 from sqlmodel import select
 
 from app.accounts.models import AccountStatus
-from app.takedowns.models import Notice, Takedown
+from app.takedowns.models import Notice, NoticePreview, Takedown
 from tests.conftest import csrf_from
-from tests.takedowns.helpers import act, audits, details, events_of, fresh, sign_in, unzip
+from tests.takedowns.helpers import (
+    act,
+    audits,
+    details,
+    draft_form,
+    events_of,
+    fresh,
+    sign_in,
+    unzip,
+)
 
 
-def _create(client, world, submit="yes"):
+def _create(client, world, submit="yes", evidence=None):
+    """Draft through the form (then submit for approval, as a person does after the
+    preview)."""
     form = client.get(f"/accounts/{world.account.id}/takedowns/new")
-    assert form.status_code == 200 and "2 images" in form.text
-    return client.post(f"/accounts/{world.account.id}/takedowns", follow_redirects=False,
-                       data={"reason": "Photos from inside a cell, taunting a victim.",
-                             "submit": submit, "csrf_token": csrf_from(form.text)})
+    assert form.status_code == 200
+    ids = [e.id for e in (evidence or world.evidence)]
+    made = client.post(f"/accounts/{world.account.id}/takedowns", follow_redirects=False,
+                       data=draft_form(ids, csrf_from(form.text)))
+    if made.status_code != 303 or submit != "yes":
+        return made
+    td_id = int(made.headers["location"].split("/")[2].split("#")[0])
+    assert act(client, None, td_id, "submit", version=1).status_code == 303
+    return made
 
 
-def test_draft_approve_send_acknowledge_remove(client, session, world):
+def test_draft_preview_approve_submit_on_portal_and_remove(client, session, world):
+    first, second = world.evidence
     sign_in(client, world.analyst)
-    created = _create(client, world)
+    form = client.get(f"/accounts/{world.account.id}/takedowns/new").text
+    for e in world.evidence:
+        assert f'name="evidence_ids" value="{e.id}"' in form
+    created = _create(client, world, submit="", evidence=[first])
     assert created.status_code == 303
     td = session.exec(select(Takedown)).one()
-    assert created.headers["location"] == f"/takedowns/{td.id}"
-    assert fresh(session, td.id).state == "awaiting_approval"
+    assert created.headers["location"] == f"/takedowns/{td.id}#preview"
+    assert td.state == "draft"
 
+    # the preview is notice #1 itself: only the chosen image, and all a platform needs
+    preview = session.get(NoticePreview, td.id)
+    page = client.get(f"/takedowns/{td.id}").text
+    assert "Notice #1 as it will go" in page and preview.pack_sha256 in page
+    for part in (first.post_url, "Prison Act 1952, section 40D", "du@prisons.example",
+                 "I state in good faith", world.account.handle):
+        assert part in preview.body, part
+        assert part in page, part
+    assert second.post_url not in preview.body and second.post_url not in page
+
+    assert act(client, session, td.id, "submit").status_code == 303
     page = client.get(f"/takedowns/{td.id}").text
     assert "Approve" not in page and "Withdraw" in page  # buttons come from the machine
     refused = act(client, session, td.id, "approve")
     assert refused.status_code == 403 and "may not approve" in refused.text
     assert fresh(session, td.id).state == "awaiting_approval"
 
+    # the approver sees the image, its cell match and the attribution basis on this page
     sign_in(client, world.sup1)
-    assert 'value="approve"' in client.get(f"/takedowns/{td.id}").text
+    page = client.get(f"/takedowns/{td.id}").text
+    assert 'value="approve"' in page
+    assert f"/images/{world.images[0].id}/display" in page
+    assert f"/images/{world.images[1].id}/display" not in page
+    assert "cell MDI A-1-014" in page and "No attribution" in page
     assert act(client, session, td.id, "approve").status_code == 303
     td = fresh(session, td.id)
     assert td.state == "approved" and td.approver_id == world.sup1.id
 
+    # a portal notice: made ready, not sent
     sign_in(client, world.analyst)
+    page = client.get(f"/takedowns/{td.id}").text
+    assert "Make notice #1 ready to submit" in page and "Send notice #1" not in page
     assert act(client, session, td.id, "send").status_code == 303
     td = fresh(session, td.id)
-    assert (td.state, td.notices_sent) == ("sent", 1)
-    assert td.target_due_at is not None and td.next_notice_due_at is not None
-    assert session.get(type(world.account), world.account.id).status == \
+    assert (td.state, td.notices_sent, td.first_sent_at) == ("ready_to_submit", 0, None)
+    assert session.get(type(world.account), world.account.id).status != \
         AccountStatus.takedown_requested.value
     notice = session.exec(select(Notice).where(Notice.takedown_id == td.id)).one()
     assert (notice.number, notice.channel, notice.delivery) == (1, "portal", "manual")
-    assert world.account.handle in notice.body and "Photos from inside a cell" in notice.body
+    assert (notice.body, notice.pack_sha256) == (preview.body, preview.pack_sha256)
+    page = client.get(f"/takedowns/{td.id}").text
+    assert "ready to submit" in page and "nothing has gone to Instagram yet" in page
 
     eml = client.get(f"/takedowns/{td.id}/notices/1.eml")
     assert eml.status_code == 200 and eml.headers["content-type"] == "message/rfc822"
@@ -56,9 +98,25 @@ def test_draft_approve_send_acknowledge_remove(client, session, world):
     assert message["Subject"].startswith(f"Takedown request TD-{td.id}")
     attachment = next(p for p in message.walk() if p.get_filename())
     manifest, _ = unzip(attachment.get_payload(decode=True))
-    assert {i["sha256"] for i in manifest["images"]} == {i.sha256 for i in world.images}
+    assert [i["sha256"] for i in manifest["images"]] == [world.images[0].sha256]
+
+    early = act(client, session, td.id, "submitted", at="2026-01-01T09:00")
+    assert early.status_code == 422 and "before notice #1 was made ready" in early.text
+    assert fresh(session, td.id).state == "ready_to_submit"
+    assert act(client, session, td.id, "submitted", reference="PORTAL-77").status_code == 303
+    td = fresh(session, td.id)
+    assert (td.state, td.notices_sent, td.platform_reference) == ("sent", 1, "PORTAL-77")
+    assert td.first_sent_at and td.target_due_at and td.next_notice_due_at
+    session.refresh(notice)
+    assert (notice.submitted_by, notice.submission_reference) == (world.analyst.id, "PORTAL-77")
+    assert session.get(type(world.account), world.account.id).status == \
+        AccountStatus.takedown_requested.value
+    page = client.get(f"/takedowns/{td.id}").text
+    assert "submitted on the portal" in page and "(ref PORTAL-77)" in page
+    submitted = audits(session, "takedown.submitted")
+    assert len(submitted) == 1 and details(submitted[0])["to"] == "sent"
     shared = [details(e) for e in audits(session, "takedown.disclosure")]
-    assert [d["via"] for d in shared] == ["sent", "eml download"]
+    assert [d["via"] for d in shared] == ["eml download", "submitted on the portal"]
     assert shared[1]["recipient"] == "https://www.facebook.com/records"
 
     ack = act(client, session, td.id, "acknowledge", reference="IG-2026-991",
@@ -73,8 +131,10 @@ def test_draft_approve_send_acknowledge_remove(client, session, world):
         AccountStatus.removed.value
     assert [(e.from_state, e.to_state) for e in events_of(session, td.id)] == [
         ("", "draft"), ("draft", "awaiting_approval"), ("awaiting_approval", "approved"),
-        ("approved", "sent"), ("sent", "acknowledged"), ("acknowledged", "removed")]
-    for action in ("create", "submit", "approve", "send", "acknowledge", "removed"):
+        ("approved", "ready_to_submit"), ("ready_to_submit", "sent"), ("sent", "acknowledged"),
+        ("acknowledged", "removed")]
+    for action in ("create", "submit", "approve", "send", "submitted", "acknowledge",
+                   "removed"):
         assert len(audits(session, f"takedown.{action}")) == 1, action
     assert "acknowledged → removed" in client.get(f"/takedowns/{td.id}").text
 
@@ -86,6 +146,7 @@ def test_refusal_needs_a_reason_and_reopens_the_account(client, session, world):
     sign_in(client, world.sup2)
     act(client, session, td.id, "approve")
     act(client, session, td.id, "send")
+    act(client, session, td.id, "submitted")
     no_reason = act(client, session, td.id, "refused")
     assert no_reason.status_code == 422 and "needs a reason" in no_reason.text
     assert fresh(session, td.id).state == "sent"
@@ -108,13 +169,8 @@ def test_stale_page_gets_409_and_changes_nothing(client, session, world):
     assert len(events_of(session, td.id)) == 2
 
 
-def test_one_open_takedown_per_account_and_reason_required(client, session, world):
+def test_one_open_takedown_per_account(client, session, world):
     sign_in(client, world.analyst)
-    form = client.get(f"/accounts/{world.account.id}/takedowns/new")
-    short = client.post(f"/accounts/{world.account.id}/takedowns",
-                        data={"reason": "bad", "csrf_token": csrf_from(form.text)})
-    assert short.status_code == 422 and "Give a reason" in short.text
-    assert session.exec(select(Takedown)).all() == []
     assert _create(client, world).status_code == 303
     again = _create(client, world)
     assert again.status_code == 409 and "already has an open takedown" in again.text
@@ -128,6 +184,7 @@ def test_pack_download_is_a_disclosure_and_only_for_senders(client, session, wor
     sign_in(client, world.sup1)
     act(client, session, td.id, "approve")
     act(client, session, td.id, "send")
+    act(client, session, td.id, "submitted")
     notice = session.exec(select(Notice)).one()
     pack = client.get(f"/takedowns/{td.id}/notices/1/pack")
     assert pack.status_code == 200 and pack.headers["content-type"] == "application/zip"
@@ -136,7 +193,7 @@ def test_pack_download_is_a_disclosure_and_only_for_senders(client, session, wor
 
     assert hashlib.sha256(pack.content).hexdigest() == notice.pack_sha256
     assert [details(e)["via"] for e in audits(session, "takedown.disclosure")] == \
-        ["sent", "pack download"]
+        ["submitted on the portal", "pack download"]
     assert client.get(f"/takedowns/{td.id}/notices/2/pack").status_code == 404
     assert client.get(f"/takedowns/{td.id}/notices/2.eml").status_code == 404
     page = client.get(f"/takedowns/{td.id}").text

@@ -11,12 +11,12 @@ from sqlmodel import Session, select
 
 from app.db import unit_of_work, utcnow
 from app.errors import Conflict
-from app.takedowns import jobs, outbox, renotices, service
+from app.takedowns import jobs, outbox, packfiles, renotices, service
 from app.takedowns.models import Notice, Takedown
 from app.takedowns.presenters import notice_public
 from tests.conftest import csrf_from
 from tests.takedowns.conftest import doer, seed_people, set_platform
-from tests.takedowns.helpers import act, audits, details, factory_of, fresh, sign_in
+from tests.takedowns.helpers import act, audits, details, draft_for, factory_of, fresh, sign_in
 from tests.takedowns.test_delivery import approved
 from tests.takedowns.test_jobs import numbers, sent_takedowns
 
@@ -45,7 +45,12 @@ def test_a_failed_commit_sends_nothing(client, connection, session, settings, wo
     assert (fresh(session, td.id).state, fresh(session, td.id).version) == ("approved", 3)
     assert session.exec(select(Notice)).all() == []
     assert outbox.leftovers(session, utcnow(), 10) == []  # nothing due for a job either
-    assert list((settings.data_dir / "packs").rglob("*.pack")) == []  # its pack went too
+    # notice #1 carries the previewed pack: no other pack was left behind
+    from app.takedowns.models import NoticePreview
+
+    preview = session.get(NoticePreview, td.id)
+    assert list((settings.data_dir / "packs").rglob("*.pack")) == [
+        packfiles.path_for(settings, preview.pack_key)]
 
 
 def test_the_page_shows_the_outcome_of_the_delivery_after_the_commit(client, session,
@@ -86,8 +91,9 @@ def test_a_notice_left_sending_is_resent_once_with_the_same_message_id(live, mai
     people = seed_people(live)
     with live.factory() as session:
         set_platform(session, "email", "abuse@instagram.example")
-        td = service.create_takedown(session, doer(people.analyst), people.account.id,
-                                     "Posting from inside a cell")
+        td = service.create_takedown(session, live.settings, doer(people.analyst),
+                                     people.account.id,
+                                     draft_for(session, live.settings, people.account.id))
         for who, action in ((people.analyst, "submit"), (people.sup1, "approve"),
                             (people.analyst, "send")):
             done = service.transition(session, live.settings, doer(who), td.id, action,

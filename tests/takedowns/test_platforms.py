@@ -11,10 +11,15 @@ from app.takedowns.models import PlatformSettings
 from tests.conftest import csrf_from
 from tests.takedowns.helpers import audits
 
+# The shortest template that carries all a platform needs.
+COMPLETE = ("Remove {{ account.handle }} ({{ reference }}) id {{ account.numeric_id }}\n"
+            "{{ legal_basis }}\n{{ reason }}\n{% for u in urls %}{{ u }}\n{% endfor %}"
+            "{{ good_faith_statement }}\n{{ contact }}")
+
 
 def _form(**overrides):
     form = {"channel": "email", "address": "abuse@platform.example", "renotice_hours": "12",
-            "target_hours": "48", "template": "Remove {{ account.handle }} ({{ reference }})"}
+            "target_hours": "48", "template": COMPLETE}
     return {**form, **overrides}
 
 
@@ -52,6 +57,9 @@ def test_supervisor_saves_and_the_change_is_audited(client, session, as_role):
     ("{{ 'x' * 10000000 }}", "not allowed"),
     ("{{ ''.__class__ }}", "not allowed"),
     ("   ", "empty"),
+    ("Remove {{ account.handle }} ({{ reference }})", "leaves out the legal basis, the reason"),
+    (COMPLETE.replace("{{ contact }}", ""), "leaves out the sender&#39;s contact"),
+    (COMPLETE.replace(" id {{ account.numeric_id }}", ""), "the platform&#39;s account id"),
 ])
 def test_a_bad_template_is_a_clear_422_and_nothing_is_saved(client, session, as_role,
                                                              template, message):

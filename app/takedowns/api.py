@@ -19,6 +19,15 @@ from app.takedowns.channels import list_platforms
 from app.takedowns.deps import TakedownDep
 from app.takedowns.forms import board_filter, doer
 from app.takedowns.presenters import notice_public
+from app.takedowns.schemas import (
+    BulkApproval,
+    Claimed,
+    PlatformOut,
+    TakedownDetail,
+    TakedownOut,
+    TakedownPage,
+    TransitionOut,
+)
 
 router = APIRouter(prefix="/api/v1/takedowns")
 
@@ -40,7 +49,7 @@ class BulkIn(BaseModel):
     ids: list[int] = Field(max_length=500)
 
 
-@router.get("")
+@router.get("", response_model=TakedownPage)
 def list_api(db: SessionDep, who: TakedownReader,
              platform: Annotated[str, Query(max_length=16)] = "",
              establishment: Annotated[str, Query(max_length=8)] = "",
@@ -56,26 +65,26 @@ def list_api(db: SessionDep, who: TakedownReader,
     return {"items": items, "next_after_id": items[-1]["id"] if len(items) == limit else None}
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=TakedownOut)
 def create_api(body: TakedownIn, db: SessionDep, who: Drafter) -> dict[str, Any]:
     takedown = service.create_takedown(db, doer(who), body.account_id, body.reason)
     return queries.public(takedown, utcnow())
 
 
-@router.get("/platforms")
+@router.get("/platforms", response_model=list[PlatformOut])
 def platforms_api(db: SessionDep, who: TakedownReader) -> list[dict[str, Any]]:
     return [{"platform": p.platform, "channel": p.channel, "address": p.address,
              "renotice_hours": p.renotice_hours, "target_hours": p.target_hours,
              "template": p.template} for p in list_platforms(db)]
 
 
-@router.post("/claim-next")
+@router.post("/claim-next", response_model=Claimed)
 def claim_api(db: SessionDep, who: Sender) -> dict[str, Any]:
     takedown = claims.claim_next(db, doer(who))
     return {"takedown": queries.public(takedown, utcnow()) if takedown else None}
 
 
-@router.post("/bulk-approve")
+@router.post("/bulk-approve", response_model=BulkApproval)
 def bulk_api(body: BulkIn, db: SessionDep, settings: SettingsDep,
              who: Approver) -> dict[str, Any]:
     result = claims.bulk_approve(db, settings, doer(who), body.ids)
@@ -83,7 +92,7 @@ def bulk_api(body: BulkIn, db: SessionDep, settings: SettingsDep,
             "refused": [{"id": i, "reason": r} for i, r in result.refused]}
 
 
-@router.get("/{takedown_id:int}")
+@router.get("/{takedown_id:int}", response_model=TakedownDetail)
 def read_api(db: SessionDep, who: TakedownReader, takedown: TakedownDep) -> dict[str, Any]:
     context = queries.detail(db, takedown, utcnow())
     record(db, who.actor, "takedown.view", object_type="takedown", object_ids=[takedown.id or 0],
@@ -95,7 +104,9 @@ def read_api(db: SessionDep, who: TakedownReader, takedown: TakedownDep) -> dict
             "notices": [notice_public(n["notice"]) for n in context["notices"]]}
 
 
-@router.post("/{takedown_id:int}/transitions", response_model=None)
+@router.post("/{takedown_id:int}/transitions", response_model=TransitionOut,
+             responses={202: {"model": TransitionOut,
+                              "description": "accepted: notice #1 is delivered after it"}})
 def transition_api(request: Request, body: TransitionIn, db: SessionDep, settings: SettingsDep,
                    who: Drafter, takedown: TakedownDep,
                    background: BackgroundTasks) -> dict[str, Any] | JSONResponse:

@@ -69,7 +69,7 @@ def test_page_upload_shows_each_image(analyst, session, settings):
     assert r.status_code == 200, r.text
     assert "2 new, 0 already held" in r.text
     assert "phone.jpg" in r.text and "Apple iPhone 12" in r.text and "53.408400" in r.text
-    assert "2025-06-01 21:15:30 BST" in r.text  # EXIF time shown in local time
+    assert "1 Jun 2025 21:15 BST" in r.text  # EXIF time shown in local time
     assert re.search(r'src="/images/\d+/display"', r.text)
     rows = session.exec(select(EvidenceImage)).all()
     assert {e.post_url for e in rows} == {"https://www.instagram.com/p/Cx1/"}

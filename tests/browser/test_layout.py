@@ -124,7 +124,9 @@ def test_docs_draw_the_api_from_local_files_within_the_csp(
             if not request.url.startswith(live_server.url) else None)
     sign_in(page, live_server, "ana", GOOD_PASSWORD)
     page.goto(f"{live_server.url}/docs")
-    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Cellwatch")
+    # 1.7 MB of script to parse: give a loaded machine longer than the usual 5 s
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Cellwatch",
+                                                                      timeout=30_000)
     expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
     expect(page.get_by_role("button", name="Authorize")).to_be_visible()
     paths = page.locator(".swagger-ui .opblock-summary-path").all_inner_texts()

@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
+from app.accounts.models import Account
 from app.auth.models import User
+from app.cellsearch.models import CellSearch
+from app.takedowns.models import Takedown
 from tests.browser.conftest import GOOD_PASSWORD, LiveServer
 from tests.browser.test_login_flow import screenshot_dir, sign_in
 from tests.reports.conftest import build_data
@@ -40,7 +43,9 @@ def _overlap(a: list[float], b: list[float]) -> bool:
 
 def _check_page(page: Page, url: str, width: int) -> list[str]:
     problems = []
-    page.goto(url)
+    answer = page.goto(url)
+    if answer is None or answer.status != 200:
+        return [f"{url} answered {answer.status if answer else 'nothing'}"]
     page.wait_for_load_state("load")
     scroll, client = page.evaluate(SIDEWAYS)
     if scroll > client:
@@ -59,14 +64,33 @@ def test_main_pages_fit_at_1280_and_at_200_percent_zoom(
         sup = db.exec(select(User).where(User.username == "sup")).one()
         build_data(db, sup.id or 0)  # the reports' tables and charts have rows
         db.commit()
+        # and a page of each kind that shows one record
+        account = db.exec(select(Account).order_by(col(Account.id))).first()
+        takedown = db.exec(select(Takedown).order_by(col(Takedown.id))).first()
+        search = db.exec(select(CellSearch).order_by(col(CellSearch.id))).first()
+        assert account and takedown and search
+        details = [f"/accounts/{account.id}", f"/takedowns/{takedown.id}",
+                   f"/searches/{search.id}", "/estate/MDI", "/estate/MDI/cells/A-1-001",
+                   "/estate/prisoners/A1234BC", "/takedowns/platforms"]
+    live_server.db.create_user("aud", "auditor")
+    live_server.db.create_user("adm", "admin")
     shots, problems = screenshot_dir(tmp_path), []
     for width, height in VIEWPORTS:
+        for user, paths in (("aud", ["/", "/audit", "/reports"]), ("adm", ["/", "/admin/users"])):
+            other = browser.new_context(viewport={"width": width, "height": height})
+            try:
+                signed_in = other.new_page()
+                sign_in(signed_in, live_server, user, GOOD_PASSWORD)
+                for path in paths:
+                    problems += _check_page(signed_in, live_server.url + path, width)
+            finally:
+                other.close()
         context = browser.new_context(viewport={"width": width, "height": height})
         context.set_default_timeout(10_000)
         page = context.new_page()
         try:
             sign_in(page, live_server, "sup", GOOD_PASSWORD)
-            for path in PAGES:
+            for path in PAGES + details:
                 problems += _check_page(page, live_server.url + path, width)
             page.goto(f"{live_server.url}/reports?start=2024-12-01&end=2025-07-31")
             pairs = page.evaluate(PAIRS)

@@ -55,6 +55,9 @@ def install(app: FastAPI) -> None:
                 "type": "http", "scheme": "bearer", "bearerFormat": "cwk_…",
                 "description": "An API key from /account/keys."}}
             schema["security"] = [{SCHEME: []}]
+            for path, item in schema["paths"].items():  # grouped by what they act on
+                for op in item.values():
+                    op.setdefault("tags", [path.removeprefix(API_PREFIX).split("/")[0]])
             app.openapi_schema = schema
         return app.openapi_schema
 

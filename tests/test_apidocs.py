@@ -23,6 +23,8 @@ def test_the_document_lists_only_the_api_and_declares_the_bearer_key(client):
     scheme = schema["components"]["securitySchemes"]["apiKey"]
     assert scheme["type"] == "http" and scheme["scheme"] == "bearer"
     assert schema["security"] == [{"apiKey": []}]
+    tags = {op["tags"][0] for _, _, op in operations(schema)}
+    assert {"accounts", "images", "takedowns", "cell searches", "prisoners"} <= tags
 
 
 def _named(schema: dict | None) -> bool:

@@ -139,7 +139,7 @@ def test_the_skip_link_comes_first_and_focus_is_visible(
 
 
 def test_docs_draw_the_api_from_local_files_within_the_csp(
-        page: Page, live_server: LiveServer, expect: Any) -> None:
+        page: Page, live_server: LiveServer, expect: Any, tmp_path: Path) -> None:
     live_server.db.create_user("ana", "analyst")
     console: list[str] = []
     page.on("console", lambda message: console.append(message.text))
@@ -155,5 +155,6 @@ def test_docs_draw_the_api_from_local_files_within_the_csp(
     expect(page.get_by_role("button", name="Authorize")).to_be_visible()
     paths = page.locator(".swagger-ui .opblock-summary-path").all_inner_texts()
     assert paths and all(p.replace("\u200b", "").startswith("/api/v1/") for p in paths)
+    page.screenshot(path=str(screenshot_dir(tmp_path) / "docs.png"))
     assert [c for c in console if "Content Security Policy" in c] == []
     assert outside == []

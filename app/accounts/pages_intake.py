@@ -36,10 +36,20 @@ router = APIRouter()
 
 def _images_form(request: Request, settings: Settings, *, error: str = "",
                  form: dict[str, str] | None = None, problems: list[FileProblem] | None = None,
-                 status: int = 200) -> Response:
+                 errors: dict[str, str] | None = None, status: int = 200) -> Response:
     return render(request, "evidence/intake.html",
-                  intake_page(settings, form=form, error=error, problems=problems or []),
+                  intake_page(settings, form=form, error=error, problems=problems or [],
+                              errors=_with_files(errors, problems)),
                   status_code=status)
+
+
+def _with_files(errors: dict[str, str] | None,
+                problems: list[FileProblem] | None) -> dict[str, str]:
+    """Each refused file is listed beside the file field (a browser cannot keep the files)."""
+    errors = dict(errors or {})
+    if problems:
+        errors["files"] = "Nothing was stored: choose the files again, leaving out or fixing these."
+    return errors
 
 
 @router.get("/intake")
@@ -55,6 +65,11 @@ def images_submit(
     posted_at: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     form = {"post_url": post_url, "posted_at": posted_at}
+    try:  # before any file is read: the reason beside its field, the form kept
+        parse_local_datetime(posted_at, settings.local_timezone, "post time")
+    except AppError as exc:
+        return _images_form(request, settings, form=form, errors={"posted_at": exc.message},
+                            status=exc.status_code)
     state = request.app.state
     try:
         submitted = submitted_files(files, settings, [post_url], [posted_at])
@@ -75,9 +90,7 @@ def _account_form(request: Request, *, error: str = "", form: dict[str, Any] | N
                   problems: list[FileProblem] | None = None,
                   errors: dict[str, str] | None = None, status: int = 200) -> Response:
     # a fresh submission token each time the form is shown: a double click sends it twice
-    errors = dict(errors or {})
-    if problems:  # each refused file is listed beside the file field
-        errors["files"] = "Nothing was stored: choose the files again, leaving out or fixing these."
+    errors = _with_files(errors, problems)
     context = {"platforms": PLATFORMS, "submission": secrets.token_urlsafe(16),
                "form": form or {}, "error": error, "problems": problems or [],
                "errors": errors}

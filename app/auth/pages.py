@@ -125,6 +125,7 @@ def _keys_page(request: Request, db: Session, who: Principal, settings: Settings
                extra: dict[str, Any] | None = None, status: int = 200) -> Response:
     return render(request, "auth/keys.html", {
         "keys": apikeys.list_for(db, who.user.id or 0), "max_days": settings.api_key_max_days,
+        "api_docs": settings.api_docs,
         "form": form or {"name": "", "days": str(min(30, settings.api_key_max_days))},
         "errors": errors or {}, **(extra or {})}, status_code=status)
 

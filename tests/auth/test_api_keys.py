@@ -74,6 +74,7 @@ def test_the_key_form_offers_what_the_server_allows_and_keeps_the_form(as_role, 
     client, _ = as_role("analyst")
     form = client.get("/account/keys").text
     assert 'max="90"' in form and "1 to 90" in form and 'max="366"' not in form
+    assert 'href="/docs"' in form
     r = client.post("/account/keys", data={"name": "nightly export", "days": "120",
                                            "csrf_token": page_csrf(client, "/account/keys")})
     assert r.status_code == 422

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 
-from app import health, home
+from app import apidocs, health, home
 from app.accounts import api as accounts_api
 from app.accounts import api_intake as accounts_api_intake
 from app.accounts import pages as accounts_pages
@@ -50,7 +50,7 @@ from app.takedowns import pages as takedown_pages
 from app.takedowns import pages_create as takedown_pages_create
 from app.takedowns import pages_detail as takedown_pages_detail
 from app.takedowns import pages_platforms as takedown_pages_platforms
-from app.web import STATIC_DIR
+from app.web import STATIC_DIR, templates
 
 TRIM_SECONDS = 5.0  # see app/memory.py
 
@@ -85,10 +85,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs = settings.api_docs
     app = FastAPI(
         title="Cellwatch", debug=settings.debug,
-        docs_url="/docs" if docs else None, redoc_url=None,
+        docs_url=None, redoc_url=None,  # /docs is app/apidocs.py: local assets, no CDN
         openapi_url="/openapi.json" if docs else None, lifespan=lifespan,
     )
     app.state.settings = settings
+    templates.env.globals["local_timezone"] = settings.local_timezone  # pages' date filters
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app.state.engine = make_engine(settings.effective_database_url)
     app.state.session_factory = make_session_factory(app.state.engine)
@@ -118,6 +119,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cellsearch_pages.router)
     app.include_router(cellsearch_api.router)
     app.include_router(reports_pages.router)
+    if docs:
+        apidocs.install(app)
     install_error_handlers(app)
     # innermost first: retries see the route's error before anything answers it
     app.add_middleware(RetryTransactions, attempts=settings.transaction_attempts)

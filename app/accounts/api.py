@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from app.accounts import attribution, presenters
 from app.accounts.deps import AccountDep, AttributionDep
 from app.accounts.forms import Text, queue_filter
+from app.accounts.schemas import AccountOut, AttributionDecision, QueuePage
 from app.audit.service import record
 from app.auth.deps import SettingsDep
 from app.auth.guards import AccountReader, Attributor, Reviewer
@@ -23,15 +24,15 @@ router = APIRouter()
 DECISIONS = ("confirm", "reject")
 
 
-@router.get("/api/v1/accounts")
+@router.get("/api/v1/accounts", response_model=QueuePage)
 def queue_api(request: Request, who: AccountReader, db: SessionDep, establishment: Text = "",
               platform: Text = "", status: Text = "", assignee: Text = "",
-              page: PageNumber = 1) -> dict[str, Any]:
-    flt = queue_filter(establishment, platform, status, assignee)
+              attribution: Text = "", page: PageNumber = 1) -> dict[str, Any]:
+    flt = queue_filter(establishment, platform, status, assignee, attribution)
     return presenters.queue_json(presenters.queue(db, flt, who.user.id or 0, page, request))
 
 
-@router.get("/api/v1/accounts/{account_id}")
+@router.get("/api/v1/accounts/{account_id}", response_model=AccountOut)
 def account_api(who: AccountReader, account: AccountDep, db: SessionDep,
                 settings: SettingsDep) -> dict[str, Any]:
     context = presenters.account_page(db, account, settings.local_timezone)
@@ -63,7 +64,8 @@ def decide_match_api(who: Reviewer, match: MatchDep, decision: str, db: SessionD
             "decided_with": [m.id for m in done.matches[1:]]}
 
 
-@router.post("/api/v1/attributions/{attribution_id}/{decision}")
+@router.post("/api/v1/attributions/{attribution_id}/{decision}",
+             response_model=AttributionDecision)
 def decide_attribution_api(who: Attributor, row: AttributionDep, decision: str, db: SessionDep,
                            note: str = "") -> dict[str, Any]:
     if decision not in DECISIONS:

@@ -10,6 +10,7 @@ from app.accounts.handles import HandleError, ParsedAccount, Platform, parse_acc
 from app.accounts.presenters import STATUS_LABELS, QueueFilter
 from app.errors import Unprocessable
 
+OPEN = "open"  # every status but the closed ones: the queue's default
 PLATFORMS = [(p.value, p.display_name) for p in Platform]
 
 Text = Annotated[str, Query(max_length=64)]  # a queue filter
@@ -32,10 +33,16 @@ def parse_account_text(text: str, platform: str) -> ParsedAccount:
 
 
 def queue_filter(establishment: str, platform: str, status: str,
-                 assignee: str) -> QueueFilter:
+                 assignee: str, attribution: str = "") -> QueueFilter:
+    if status == OPEN:  # the default choice, named in links (the home page's counts)
+        status = ""
     if status and status not in STATUS_LABELS:
-        raise Unprocessable(f"Unknown status {status!r}.")
-    return QueueFilter(establishment.strip(), platform.strip(), status, assignee.strip())
+        raise Unprocessable(f"Unknown status {status[:24]!r}: choose open or one of "
+                            f"{', '.join(STATUS_LABELS)}.")
+    if attribution not in ("", "suggested"):
+        raise Unprocessable(f"Unknown attribution filter {attribution[:24]!r}: use suggested.")
+    return QueueFilter(establishment.strip(), platform.strip(), status, assignee.strip(),
+                       suggested=attribution == "suggested")
 
 
 def assignee_from(value: str) -> int | None:

@@ -26,8 +26,8 @@ router = APIRouter()
 @router.get("/accounts")
 def queue_page(request: Request, who: AccountReader, db: SessionDep, establishment: Text = "",
                platform: Text = "", status: Text = "", assignee: Text = "",
-               page: PageNumber = 1) -> Response:
-    flt = queue_filter(establishment, platform, status, assignee)
+               attribution: Text = "", page: PageNumber = 1) -> Response:
+    flt = queue_filter(establishment, platform, status, assignee, attribution)
     return render(request, "accounts/queue.html", {
         "page": presenters.queue(db, flt, who.user.id or 0, page, request), "filters": flt,
         "statuses": presenters.STATUS_LABELS, "platforms": PLATFORMS,

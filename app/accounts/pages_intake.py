@@ -28,6 +28,7 @@ from app.matching.presenters import candidates_context
 from app.matching.queue import Policy
 from app.settings import Settings
 from app.web import render
+from app.web.dates import parse_local_datetime
 from app.web.forms import refused
 
 router = APIRouter()
@@ -35,10 +36,20 @@ router = APIRouter()
 
 def _images_form(request: Request, settings: Settings, *, error: str = "",
                  form: dict[str, str] | None = None, problems: list[FileProblem] | None = None,
-                 status: int = 200) -> Response:
+                 errors: dict[str, str] | None = None, status: int = 200) -> Response:
     return render(request, "evidence/intake.html",
-                  intake_page(settings, form=form, error=error, problems=problems or []),
+                  intake_page(settings, form=form, error=error, problems=problems or [],
+                              errors=_with_files(errors, problems)),
                   status_code=status)
+
+
+def _with_files(errors: dict[str, str] | None,
+                problems: list[FileProblem] | None) -> dict[str, str]:
+    """Each refused file is listed beside the file field (a browser cannot keep the files)."""
+    errors = dict(errors or {})
+    if problems:
+        errors["files"] = "Nothing was stored: choose the files again, leaving out or fixing these."
+    return errors
 
 
 @router.get("/intake")
@@ -54,6 +65,11 @@ def images_submit(
     posted_at: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     form = {"post_url": post_url, "posted_at": posted_at}
+    try:  # before any file is read: the reason beside its field, the form kept
+        parse_local_datetime(posted_at, settings.local_timezone, "post time")
+    except AppError as exc:
+        return _images_form(request, settings, form=form, errors={"posted_at": exc.message},
+                            status=exc.status_code)
     state = request.app.state
     try:
         submitted = submitted_files(files, settings, [post_url], [posted_at])
@@ -71,11 +87,30 @@ def images_submit(
 
 
 def _account_form(request: Request, *, error: str = "", form: dict[str, Any] | None = None,
-                  problems: list[FileProblem] | None = None, status: int = 200) -> Response:
+                  problems: list[FileProblem] | None = None,
+                  errors: dict[str, str] | None = None, status: int = 200) -> Response:
     # a fresh submission token each time the form is shown: a double click sends it twice
+    errors = _with_files(errors, problems)
     context = {"platforms": PLATFORMS, "submission": secrets.token_urlsafe(16),
-               "form": form or {}, "error": error, "problems": problems or []}
+               "form": form or {}, "error": error, "problems": problems or [],
+               "errors": errors}
     return render(request, "accounts/new.html", context, status_code=status)
+
+
+def _field_errors(account: str, platform: str, posted_at: str, tz: str) -> dict[str, str]:
+    errors = {}
+    if platform and platform not in dict(PLATFORMS):
+        errors["platform"] = "Choose a platform from the list, or leave it to the link."
+    else:
+        try:
+            parse_account_text(account, platform)
+        except AppError as exc:
+            errors["account"] = exc.message
+    try:
+        parse_local_datetime(posted_at, tz, "post time")
+    except AppError as exc:
+        errors["posted_at"] = exc.message
+    return errors
 
 
 @router.get("/accounts/new")
@@ -96,6 +131,9 @@ def account_submit(
 ) -> Response:
     form = {"account": account, "platform": platform, "post_url": post_url,
             "posted_at": posted_at, "notes": notes}
+    errors = _field_errors(account, platform, posted_at, settings.local_timezone)
+    if errors:  # before any file is read: each reason beside its field, the form kept
+        return _account_form(request, form=form, errors=errors, status=422)
     user_id = who.user.id or 0
     state = request.app.state
     try:

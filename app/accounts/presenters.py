@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from app.accounts import attribution, links
 from app.accounts.intake import Intake
-from app.accounts.models import Account, AccountStatus, Attribution
+from app.accounts.models import Account, AccountStatus, Attribution, AttributionStatus
 from app.accounts.platforms import display_name_of, profile_url_of
 from app.accounts.priority import explain
 from app.accounts.service import images_of
@@ -44,6 +44,7 @@ class QueueFilter:
     platform: str = ""
     status: str = ""
     assignee: str = ""  # user id, "none", or "" for anyone
+    suggested: bool = False  # only accounts with an attribution suggestion to decide
 
 
 def queue(session: Session, flt: QueueFilter, me: int, number: int = 1,
@@ -68,6 +69,9 @@ def queue(session: Session, flt: QueueFilter, me: int, number: int = 1,
         est = session.exec(select(Establishment.id).where(
             Establishment.code == flt.establishment.upper())).first()
         conditions.append(col(Account.establishment_id) == (est or -1))
+    if flt.suggested:  # by the attribution (status, decided_at) index
+        conditions.append(col(Account.id).in_(select(Attribution.account_id).where(
+            col(Attribution.status) == AttributionStatus.suggested.value)))
     if flt.assignee == "none":
         conditions.append(col(Account.assignee_id).is_(None))
     elif flt.assignee == "me":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.matching.schemas import Candidate
+from app.matching.schemas import Candidate, CellOfCandidate
 
 
 class Gps(BaseModel):
@@ -74,3 +74,79 @@ class AccountIntake(BaseModel):
     created: bool = Field(description="the account is new")
     links: int = Field(description="links to other accounts made by this intake")
     images: list[IntakeImage]
+
+
+class QueueRow(BaseModel):
+    """One account of the triage queue, highest priority first."""
+
+    id: int
+    platform: str
+    handle: str
+    status: str
+    priority: int
+    factors: list[tuple[str, int]] = Field(description="(why, points), largest first")
+    assignee: str | None
+    establishment: str | None
+
+
+class QueuePage(BaseModel):
+    page: int
+    more: bool = Field(description="a next page exists")
+    accounts: list[QueueRow]
+
+
+class RankedCandidate(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    kind: str = Field(description="cell | image")
+    cell: CellOfCandidate | None = Field(description="the cell, for kind = cell")
+    match_id: int | None
+    match_ids: list[int]
+    decision: str
+
+
+class AccountImage(BaseModel):
+    image_id: int
+    evidence_id: int = Field(description="what a takedown draft chooses (evidence_ids)")
+    post_url: str | None
+    candidates: list[int] = Field(description="match ids, strongest first")
+    ranked: list[RankedCandidate]
+
+
+class AccountLinkOut(BaseModel):
+    account_id: int | None
+    kind: str = Field(description="shared_image | re_emergence")
+    match_id: int | None
+
+
+class AttributionOut(BaseModel):
+    id: int
+    prison_number: str
+    status: str = Field(description="suggested | confirmed | rejected")
+    basis: str
+    time_source: str = Field(description="post | capture | intake: which time placed the "
+                                         "photo in the cell")
+    basis_image_withdrawn: bool
+
+
+class AccountOut(BaseModel):
+    """`GET /api/v1/accounts/{id}`: the account, its images, links and attributions."""
+
+    model_config = ConfigDict(extra="allow")
+    id: int
+    platform: str
+    handle: str
+    profile_url: str | None
+    status: str
+    priority: int
+    factors: list[tuple[str, int]]
+    version: int
+    re_emerged_from: int | None
+    images: list[AccountImage]
+    links: list[AccountLinkOut]
+    attributions: list[AttributionOut]
+
+
+class AttributionDecision(BaseModel):
+    attribution_id: int
+    status: str = Field(description="confirmed | rejected")
+    account_id: int

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
 
 from app.audit.service import record
 from app.auth import apikeys, sessions, users
@@ -15,6 +16,7 @@ from app.auth.deps import PUBLIC, Principal, SettingsDep, client_addr, request_a
 from app.auth.guards import Anyone, SelfUser
 from app.db import SessionDep
 from app.errors import AppError, Forbidden
+from app.settings import Settings
 from app.web import render
 from app.web.flash import flash
 
@@ -118,20 +120,39 @@ def password_submit(
     return RedirectResponse("/", status_code=303)
 
 
+def _keys_page(request: Request, db: Session, who: Principal, settings: Settings, *,
+               form: dict[str, str] | None = None, errors: dict[str, str] | None = None,
+               extra: dict[str, Any] | None = None, status: int = 200) -> Response:
+    return render(request, "auth/keys.html", {
+        "keys": apikeys.list_for(db, who.user.id or 0), "max_days": settings.api_key_max_days,
+        "api_docs": settings.api_docs,
+        "form": form or {"name": "", "days": str(min(30, settings.api_key_max_days))},
+        "errors": errors or {}, **(extra or {})}, status_code=status)
+
+
 @router.get("/account/keys")
-def keys_page(request: Request, db: SessionDep, who: Anyone) -> Response:
-    return render(request, "auth/keys.html", {"keys": apikeys.list_for(db, who.user.id or 0)})
+def keys_page(request: Request, db: SessionDep, settings: SettingsDep, who: Anyone) -> Response:
+    return _keys_page(request, db, who, settings)
 
 
 @router.post("/account/keys")
 def keys_create(
     request: Request, db: SessionDep, settings: SettingsDep, who: Anyone,
-    name: Annotated[str, Form(max_length=64)], days: Annotated[int, Form(ge=1, le=366)] = 30,
+    name: Annotated[str, Form(max_length=256)] = "",
+    days: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
-    row, key = apikeys.create(db, settings, who.actor, who.user, name=name, days=days)
-    return render(request, "auth/keys.html",
-                  {"keys": apikeys.list_for(db, who.user.id or 0), "new_key": key,
-                   "new_key_row": row})
+    # Checked here, field by field, so that a refusal shows each reason beside its field with
+    # what was typed; the service checks the same bounds for every other caller.
+    form, errors = {"name": name, "days": days}, {}
+    if not 1 <= len(name.strip()) <= 64:
+        errors["name"] = "Give the key a name of 1 to 64 characters."
+    most = settings.api_key_max_days
+    if not (days.strip().isdigit() and 1 <= int(days) <= most):
+        errors["days"] = f"A key lasts 1 to {most} days: type a whole number in that range."
+    if errors:
+        return _keys_page(request, db, who, settings, form=form, errors=errors, status=422)
+    row, key = apikeys.create(db, settings, who.actor, who.user, name=name, days=int(days))
+    return _keys_page(request, db, who, settings, extra={"new_key": key, "new_key_row": row})
 
 
 @router.post("/account/keys/{key_id}/revoke")

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
 from app.cellsearch import service as svc
 from app.cellsearch.queries import SearchRow
+from app.web.dates import local_time
 
 
 def shown(value: datetime | None, tz: str) -> str:
-    """A time as people in the unit read it, with its zone (GMT or BST)."""
-    if value is None:
-        return ""
-    return value.astimezone(ZoneInfo(tz)).strftime("%d/%m/%Y %H:%M %Z")
+    """A time as people in the unit read it, with its zone (GMT or BST): the one page format."""
+    return local_time(value, tz)
 
 
 def duration(delta: timedelta | None) -> str:

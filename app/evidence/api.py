@@ -12,11 +12,12 @@ from app.auth.guards import EvidenceReader
 from app.db import SessionDep
 from app.evidence.deps import ImageDep
 from app.evidence.presenters import image_detail
+from app.evidence.schemas import ImageOut
 
 router = APIRouter()
 
 
-@router.get("/api/v1/images/{image_id}")
+@router.get("/api/v1/images/{image_id}", response_model=ImageOut)
 def image_api(who: EvidenceReader, image: ImageDep, db: SessionDep,
               settings: SettingsDep) -> dict[str, Any]:
     context = image_detail(db, image, settings.local_timezone)

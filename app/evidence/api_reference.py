@@ -16,12 +16,13 @@ from app.evidence.forms import Files, read_files
 from app.evidence.models import Image
 from app.evidence.presenters import cell_photos, photo_facts
 from app.evidence.reference import add_reference_photos, remove_reference_photo
+from app.evidence.schemas import CellPhotos, PhotoRemoved, PhotosAdded
 from app.web.dates import day_start, parse_date
 
 router = APIRouter()
 
 
-@router.get("/api/v1/cells/{cell_id}/photos")
+@router.get("/api/v1/cells/{cell_id}/photos", response_model=CellPhotos)
 def cell_photos_api(who: EstateReader, cell: CellDep, db: SessionDep,
                     settings: SettingsDep) -> dict[str, Any]:
     listing = cell_photos(db, cell, settings.local_timezone)
@@ -31,7 +32,9 @@ def cell_photos_api(who: EstateReader, cell: CellDep, db: SessionDep,
     return listing
 
 
-@router.post("/api/v1/cells/{cell_id}/photos", status_code=201)
+@router.post("/api/v1/cells/{cell_id}/photos", status_code=201, response_model=PhotosAdded,
+             responses={200: {"model": PhotosAdded,
+                              "description": "every file was already in the library"}})
 def cell_photos_upload_api(
     who: Librarian, cell: CellDep, db: SessionDep, settings: SettingsDep, files: Files = None,
     taken_on: Annotated[str, Form(max_length=10, description="YYYY-MM-DD")] = "",
@@ -48,7 +51,7 @@ def cell_photos_upload_api(
     return JSONResponse(body, status_code=201 if dupes < len(photos) else 200)
 
 
-@router.delete("/api/v1/cells/{cell_id}/photos/{photo_id}")
+@router.delete("/api/v1/cells/{cell_id}/photos/{photo_id}", response_model=PhotoRemoved)
 def cell_photo_remove_api(who: Librarian, cell_id: int, photo_id: int, db: SessionDep,
                           settings: SettingsDep, reason: str = "") -> dict[str, Any]:
     """The photo is looked up with its cell: a photo of another cell is a 404 too."""

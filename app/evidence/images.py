@@ -21,6 +21,7 @@ from app.evidence.errors import StoredImageDamaged
 from app.evidence.models import Image, ImageFeatures
 from app.evidence.validation import HeaderFacts, check_upload
 from app.settings import Settings
+from app.web.dates import local_day
 
 log = logging.getLogger("cellwatch.evidence")
 
@@ -128,7 +129,8 @@ def ingest_image(session: Session, settings: Settings, actor: Actor, *, data: by
 
 def _open(settings: Settings, image: Image, kind: str) -> bytes:
     if image.erased_at is not None:
-        raise NotFound(f"Image {image.id} was erased on {image.erased_at:%Y-%m-%d}.")
+        raise NotFound(f"Image {image.id} was erased on "
+                       f"{local_day(image.erased_at, settings.local_timezone)}.")
     try:
         key = crypto.unwrap_key(settings.master_key_bytes, image.wrapped_key)
         blob = storage.read(settings, image.storage_key, kind)

@@ -16,6 +16,7 @@ from app.auth.guards import EvidenceReader
 from app.evidence.deps import ImageDep
 from app.evidence.errors import ImageWithdrawn
 from app.evidence.images import read_display
+from app.web.dates import local_day
 
 router = APIRouter()
 
@@ -29,7 +30,8 @@ DISPLAY_HEADERS = {
 def image_display(who: EvidenceReader, image: ImageDep, settings: SettingsDep) -> Response:
     """The re-encoded, metadata-free JPEG; never the original. 410 once it was withdrawn."""
     if image.erased_at is not None:
-        raise ImageWithdrawn(f"Image {image.id} was withdrawn on {image.erased_at:%Y-%m-%d}; "
+        raise ImageWithdrawn(f"Image {image.id} was withdrawn on "
+                             f"{local_day(image.erased_at, settings.local_timezone)}; "
                              "its key was destroyed and there is no copy to show.")
     data = read_display(settings, image)
     return Response(data, media_type="image/jpeg", headers={

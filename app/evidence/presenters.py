@@ -13,7 +13,7 @@ from app.evidence.models import EvidenceImage, Image, ReferencePhoto
 from app.evidence.reference import active_photos, cell_name
 from app.evidence.withdrawal import withdrawal_of
 from app.settings import Settings
-from app.web.dates import local_time
+from app.web.dates import local_day, local_time
 
 THUMB_WIDTH = 240
 
@@ -100,7 +100,7 @@ def photo_facts(photo: ReferencePhoto, image: Image, tz: str) -> dict[str, Any]:
     """One reference photo of a cell's library."""
     return {**image_facts(image, tz), "photo_id": photo.id, "source": photo.source,
             "taken_on": photo.taken_on.isoformat() if photo.taken_on else None,
-            "taken_on_local": local_time(photo.taken_on, tz)[:10],
+            "taken_on_local": local_day(photo.taken_on, tz),
             "added_at": photo.added_at.isoformat(), "thumb": thumb_size(image)}
 
 

@@ -30,7 +30,7 @@ from app.errors import Conflict, Unprocessable
 from app.evidence import storage
 from app.evidence.models import EvidenceImage, Image, ImageFeatures, ReferencePhoto
 from app.settings import Settings
-from app.web.dates import local_time
+from app.web.dates import local_day, local_time
 
 REASON_MIN = 5
 REASON_MAX = 500
@@ -74,8 +74,8 @@ def withdraw_image(session: Session, settings: Settings, actor: Actor, *, image:
                 exif_taken_at=None, exif_gps_lat=None, exif_gps_lon=None, exif_device=""))
     if done.rowcount != 1:  # type: ignore[attr-defined]
         session.refresh(image)
-        raise Conflict(f"Image {image.id} was already withdrawn"
-                       f"{f' on {image.erased_at:%Y-%m-%d}' if image.erased_at else ''}.")
+        on = local_day(image.erased_at, settings.local_timezone)
+        raise Conflict(f"Image {image.id} was already withdrawn{f' on {on}' if on else ''}.")
     session.refresh(image)
     image_id = image.id or 0
     session.execute(delete(ImageFeatures).where(col(ImageFeatures.image_id) == image_id))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.auth.deps import SettingsDep
 from app.auth.guards import Withdrawer
@@ -26,7 +26,22 @@ class Withdrawal(BaseModel):
     reason: str
 
 
-@router.delete("/api/v1/images/{image_id}")
+class Withdrawn(BaseModel):
+    """What the withdrawal did (matching/withdrawal.py `withdraw`)."""
+
+    image_id: int
+    withdrawn_at: str = Field(description="ISO 8601 UTC")
+    withdrawn_by: str
+    reason: str
+    key_destroyed: bool
+    evidence_ids: list[int]
+    account_ids: list[int]
+    reference_photos_removed: list[int]
+    matches_withdrawn: list[int] = Field(description="pending matches taken out of review")
+    confirmed_matches_kept: list[int]
+
+
+@router.delete("/api/v1/images/{image_id}", response_model=Withdrawn)
 def withdraw_api(who: Withdrawer, image: ImageDep, body: Withdrawal, db: SessionDep,
                  settings: SettingsDep) -> dict[str, Any]:
     """Destroy the image's key and files, take it out of every index and the cell library,

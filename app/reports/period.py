@@ -8,7 +8,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from app.errors import Unprocessable
-from app.web.dates import day_start, parse_date
+from app.web.dates import day_start, local_day, parse_date
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,10 @@ class Period:
     @property
     def words(self) -> str:
         if self.start and self.end:
-            return f"{self.start:%d/%m/%Y} to {self.end:%d/%m/%Y}"
+            return f"{local_day(self.start, self.tz)} to {local_day(self.end, self.tz)}"
         if self.start:
-            return f"from {self.start:%d/%m/%Y}"
-        return f"up to {self.end:%d/%m/%Y}" if self.end else "all time"
+            return f"from {local_day(self.start, self.tz)}"
+        return f"up to {local_day(self.end, self.tz)}" if self.end else "all time"
 
     @property
     def slug(self) -> str:

@@ -92,9 +92,11 @@ TABLES: dict[str, tuple[list[str], Rows]] = {
 
 def report_charts(report: Report) -> dict[str, charts.Chart]:
     return {
+        # the bars' lengths are times; each is printed in the unit that reads best (35 min,
+        # 3 h 05 min, 4 d 4 h), so the title names no unit
         "platforms": charts.horizontal(
-            "Median time from first notice to removal, hours",
-            [(p.name, (p.median_seconds or 0) / 3600, duration(p.median_seconds))
+            "Median time from first notice to removal",
+            [(p.name, p.median_seconds or 0, duration(p.median_seconds))
              for p in report.platforms]),
         "establishments": charts.horizontal(
             "Items found in cell searches",

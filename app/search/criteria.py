@@ -15,7 +15,7 @@ from typing import Any
 
 from app.errors import Unprocessable
 from app.estate.validation import name_key
-from app.web.dates import parse_date
+from app.web.dates import local_day, parse_date
 
 PRISON_NUMBER_RE = re.compile(r"^[A-Z][0-9]{4}[A-Z]{2}$")
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -133,7 +133,7 @@ def mask_dob(value: date) -> str:
 
 
 def show_dob(value: date) -> str:
-    return value.strftime("%d/%m/%Y")
+    return local_day(value, "UTC")  # a date has no zone: only the page's day format
 
 
 def check_purpose(text: str) -> str:

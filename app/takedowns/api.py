@@ -24,6 +24,13 @@ from app.takedowns.drafts import Draft
 from app.takedowns.forms import board_filter, doer
 from app.takedowns.models import Takedown
 from app.takedowns.presenters import notice_public
+from app.takedowns.schemas import (
+    Claimed,
+    PlatformOut,
+    TakedownDetail,
+    TakedownPage,
+    TransitionOut,
+)
 
 router = APIRouter(prefix="/api/v1/takedowns")
 
@@ -61,7 +68,7 @@ class TransitionIn(BaseModel):
     at: datetime | None = Field(default=None, description="when the platform acted (ISO 8601)")
 
 
-@router.get("")
+@router.get("", response_model=TakedownPage)
 def list_api(db: SessionDep, who: TakedownReader,
              platform: Annotated[str, Query(max_length=16)] = "",
              establishment: Annotated[str, Query(max_length=8)] = "",
@@ -77,7 +84,7 @@ def list_api(db: SessionDep, who: TakedownReader,
     return {"items": items, "next_after_id": items[-1]["id"] if len(items) == limit else None}
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=TakedownDetail)
 def create_api(body: TakedownIn, db: SessionDep, settings: SettingsDep,
                who: Drafter) -> dict[str, Any]:
     """A draft with notice #1 previewed (GET it to read the preview before submitting); a
@@ -86,7 +93,7 @@ def create_api(body: TakedownIn, db: SessionDep, settings: SettingsDep,
     return _full(db, settings, who, takedown)
 
 
-@router.put("/{takedown_id:int}")
+@router.put("/{takedown_id:int}", response_model=TakedownDetail)
 def edit_api(body: DraftEdit, db: SessionDep, settings: SettingsDep, who: Drafter,
              takedown: TakedownDep) -> dict[str, Any]:
     """The author changes a draft; notice #1 is previewed again."""
@@ -95,7 +102,7 @@ def edit_api(body: DraftEdit, db: SessionDep, settings: SettingsDep, who: Drafte
     return _full(db, settings, who, takedown)
 
 
-@router.get("/platforms")
+@router.get("/platforms", response_model=list[PlatformOut])
 def platforms_api(db: SessionDep, who: TakedownReader) -> list[dict[str, Any]]:
     return [{"platform": p.platform, "channel": p.channel, "address": p.address,
              "renotice_hours": p.renotice_hours, "target_hours": p.target_hours,
@@ -103,13 +110,13 @@ def platforms_api(db: SessionDep, who: TakedownReader) -> list[dict[str, Any]]:
              "tells_holder_note": p.tells_holder_note} for p in list_platforms(db)]
 
 
-@router.post("/claim-next")
+@router.post("/claim-next", response_model=Claimed)
 def claim_api(db: SessionDep, who: Sender) -> dict[str, Any]:
     takedown = claims.claim_next(db, doer(who))
     return {"takedown": queries.public(takedown, utcnow()) if takedown else None}
 
 
-@router.get("/{takedown_id:int}")
+@router.get("/{takedown_id:int}", response_model=TakedownDetail)
 def read_api(db: SessionDep, settings: SettingsDep, who: TakedownReader,
              takedown: TakedownDep) -> dict[str, Any]:
     return _full(db, settings, who, takedown)
@@ -142,7 +149,9 @@ def _full(db: Session, settings: Settings, who: Principal, takedown: Takedown) -
             "notices": [notice_public(n["notice"]) for n in context["notices"]]}
 
 
-@router.post("/{takedown_id:int}/transitions", response_model=None)
+@router.post("/{takedown_id:int}/transitions", response_model=TransitionOut,
+             responses={202: {"model": TransitionOut,
+                              "description": "accepted: notice #1 is delivered after it"}})
 def transition_api(request: Request, body: TransitionIn, db: SessionDep, settings: SettingsDep,
                    who: Drafter, takedown: TakedownDep,
                    background: BackgroundTasks) -> dict[str, Any] | JSONResponse:

@@ -2,17 +2,40 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from app.web.dates import local_day, local_time
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+# The unit's zone for the date filters; create_app sets it from the settings (a global, so that
+# macros imported without context format the same way).
+templates.env.globals["local_timezone"] = "Europe/London"
+
+
+@pass_context
+def _when(ctx: Context, value: datetime | None) -> str:
+    return local_time(value, ctx.resolve_or_missing("local_timezone"))
+
+
+@pass_context
+def _day(ctx: Context, value: date | datetime | None) -> str:
+    return local_day(value, ctx.resolve_or_missing("local_timezone"))
+
+
+# The one way pages show a time (`{{ t | when }}`) and a day (`{{ d | day }}`): app/web/dates.py
+templates.env.filters["when"] = _when
+templates.env.filters["day"] = _day
 
 # Navigation areas, in order; each shows only to users holding its permission.
 NAV: list[tuple[str, str, str]] = [

@@ -51,8 +51,27 @@ def local_today(tz: str, now: datetime | None = None) -> date:
     return (now or datetime.now(UTC)).astimezone(ZoneInfo(tz)).date()
 
 
+def _in_zone(value: datetime, tz: str) -> datetime:
+    if value.tzinfo is None:  # stored times are UTC; never read one in the server's zone
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(ZoneInfo(tz))
+
+
 def local_time(value: datetime | None, tz: str) -> str:
-    """How a time reads on a page: the unit's local time, with its zone."""
+    """How a time reads on every page: the unit's local time with its zone, day first and the
+    month in words so that no one reads 01/06 as January (`1 Jun 2025 13:00 BST`). Templates
+    use the `when` filter, which is this. The API gives ISO 8601 UTC instead."""
     if value is None:
         return ""
-    return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S %Z")
+    at = _in_zone(value, tz)
+    return f"{at.day} {at:%b %Y %H:%M %Z}"
+
+
+def local_day(value: date | datetime | None, tz: str) -> str:
+    """A day as it reads on every page (`1 Jun 2025`); a time is first put in the unit's zone.
+    Templates use the `day` filter."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = _in_zone(value, tz).date()
+    return f"{value.day} {value:%b %Y}"

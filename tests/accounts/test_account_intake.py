@@ -1,3 +1,5 @@
+import re
+
 from sqlmodel import func, select
 
 from app.accounts.models import Account, IdempotencyKey
@@ -103,3 +105,34 @@ def test_account_page_panel_lists_its_takedowns(as_role):
     assert "TD-" in panel and "draft" in panel
     page = client.get(f"/accounts/{account_id}").text
     assert f'hx-get="/accounts/{account_id}/takedowns/panel"' in page
+
+
+def test_each_form_error_shows_beside_its_field_and_nothing_is_stored(as_role, session):
+    client, _ = as_role("analyst")
+    r = client.post("/accounts/new", data={
+        "account": "@someone", "posted_at": "last tuesday", "notes": "seen on a drone drop",
+        "post_url": "https://x.com/someone/status/1", "csrf_token": page_csrf(client)},
+        files=[("files", ("a.jpg", scenes.jpeg(scenes.room(63)), "image/jpeg"))])
+    assert r.status_code == 422
+    html = r.text
+    account_error = html.split('id="account-error">')[1].split("</span>")[0]
+    assert "choose the platform" in account_error.lower()
+    assert 'id="posted_at-error">The post time “last tuesday” is not a date and time' in html
+    # the input names its error for screen readers; what was typed stays in the form
+    assert re.search(r'name="account"[^>]*value="@someone"[^>]*aria-invalid="true"'
+                     r'[^>]*aria-describedby="account-error"', html)
+    assert 'value="last tuesday"' in html and "seen on a drone drop</textarea>" in html
+    assert session.exec(select(func.count()).select_from(Account)).one() == 0
+    assert session.exec(select(func.count()).select_from(EvidenceImage)).one() == 0
+
+
+def test_a_refused_file_is_listed_beside_the_file_field(as_role, session):
+    client, _ = as_role("analyst")
+    r = client.post("/accounts/new", data={"account": "https://www.tiktok.com/@yard_talk",
+                                           "csrf_token": page_csrf(client)},
+                    files=[("files", ("notes.txt", b"not a picture at all", "image/jpeg"))])
+    assert r.status_code in (415, 422)
+    beside = r.text.split('id="files-error">')[1].split('<label>Post URL')[0]
+    assert "choose the files again" in beside and "notes.txt" in beside
+    assert 'value="https://www.tiktok.com/@yard_talk"' in r.text
+    assert session.exec(select(func.count()).select_from(Account)).one() == 0

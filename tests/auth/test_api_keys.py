@@ -68,3 +68,27 @@ def test_api_key_of_disabled_user_stops_working(app, as_role, session):
     with TestClient(app) as bare:
         assert bare.get("/api/v1/me", headers={"Authorization": f"Bearer {key}"}
                         ).status_code == 401
+
+
+def test_the_key_form_offers_what_the_server_allows_and_keeps_the_form(as_role, session):
+    client, _ = as_role("analyst")
+    form = client.get("/account/keys").text
+    assert 'max="90"' in form and "1 to 90" in form and 'max="366"' not in form
+    assert 'href="/docs"' in form
+    r = client.post("/account/keys", data={"name": "nightly export", "days": "120",
+                                           "csrf_token": page_csrf(client, "/account/keys")})
+    assert r.status_code == 422
+    # the reason beside the days field, what was typed still there, nothing made
+    assert re.search(r'name="days"[^>]*value="120"[^>]*aria-invalid="true"', r.text)
+    assert '<span class="field-error" id="days-error">A key lasts 1 to 90 days' in r.text
+    assert 'name="name" maxlength="64" required value="nightly export"' in r.text
+    assert 'id="name-error"' not in r.text
+    assert session.exec(select(ApiKey)).all() == []
+    blank = client.post("/account/keys", data={"name": "  ", "days": "ten",
+                                               "csrf_token": page_csrf(client, "/account/keys")})
+    assert blank.status_code == 422
+    assert 'id="name-error">Give the key a name' in blank.text
+    assert 'id="days-error">A key lasts 1 to 90 days' in blank.text
+    made = client.post("/account/keys", data={"name": "ok", "days": "90",
+                                              "csrf_token": page_csrf(client, "/account/keys")})
+    assert made.status_code == 200 and 'class="secret"' in made.text

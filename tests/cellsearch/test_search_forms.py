@@ -42,8 +42,8 @@ def test_the_request_day_is_the_local_day():
 
 
 def test_times_for_people():
-    assert shown(datetime(2025, 6, 1, 12, 0, tzinfo=UTC), TZ) == "01/06/2025 13:00 BST"
-    assert shown(datetime(2025, 1, 1, 12, 0, tzinfo=UTC), TZ) == "01/01/2025 12:00 GMT"
+    assert shown(datetime(2025, 6, 1, 12, 0, tzinfo=UTC), TZ) == "1 Jun 2025 13:00 BST"
+    assert shown(datetime(2025, 1, 1, 12, 0, tzinfo=UTC), TZ) == "1 Jan 2025 12:00 GMT"
     assert shown(None, TZ) == ""
     assert [duration(timedelta(minutes=m)) for m in (0, 35, 65, 60 * 50)] == \
         ["0 min", "35 min", "1 h 05 min", "2 d 2 h"]

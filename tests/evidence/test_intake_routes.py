@@ -69,7 +69,7 @@ def test_page_upload_shows_each_image(analyst, session, settings):
     assert r.status_code == 200, r.text
     assert "2 new, 0 already held" in r.text
     assert "phone.jpg" in r.text and "Apple iPhone 12" in r.text and "53.408400" in r.text
-    assert "2025-06-01 21:15:30 BST" in r.text  # EXIF time shown in local time
+    assert "1 Jun 2025 21:15 BST" in r.text  # EXIF time shown in local time
     assert re.search(r'src="/images/\d+/display"', r.text)
     rows = session.exec(select(EvidenceImage)).all()
     assert {e.post_url for e in rows} == {"https://www.instagram.com/p/Cx1/"}
@@ -148,3 +148,20 @@ def test_a_picture_too_thin_to_compare_is_refused_clearly(analyst, session, sett
     assert r.status_code == 422, r.text
     assert "line.png" in r.json()["message"] and "too thin" in r.json()["message"]
     assert_nothing_stored(session, settings)
+
+
+def test_intake_form_errors_show_beside_their_fields(as_role, session):
+    client, _ = as_role("analyst")
+    token = page_csrf(client, "/intake")
+    bad_time = client.post("/intake", data={"posted_at": "soon", "csrf_token": token,
+                                            "post_url": "https://x.com/a/status/1"},
+                           files=[("files", ("a.jpg", samples.jpeg(71), "image/jpeg"))])
+    assert bad_time.status_code == 422
+    assert 'id="posted_at-error">The post time “soon” is not a date and time' in bad_time.text
+    assert 'value="https://x.com/a/status/1"' in bad_time.text
+    not_a_picture = client.post("/intake", data={"csrf_token": token},
+                                files=[("files", ("notes.txt", b"plain words", "image/jpeg"))])
+    assert not_a_picture.status_code in (415, 422)
+    beside = not_a_picture.text.split('id="files-error">')[1].split("</label>")[0]
+    assert "choose the files again" in beside and "notes.txt" in beside
+    assert image_count(session) == 0

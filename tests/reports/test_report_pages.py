@@ -41,7 +41,7 @@ def test_the_page_shows_tables_and_charts(as_role, data):
     page = client.get("/reports", params=Q1)
     assert page.status_code == 200
     html = page.text
-    assert "01/01/2025 to 31/03/2025" in html
+    assert "1 Jan 2025 to 31 Mar 2025" in html
     assert html.count("<svg") == 3 and "<rect" in html
     assert "style=" not in html and "<style" not in html and "<script>" not in html
     # Instagram: 4 requests, 3 sent, 2 removed, 1 refused; 66.7 %; 2 h median; 2 h 48 min p90
@@ -123,3 +123,16 @@ def test_an_empty_database_reports_nothing(as_role):
     page = client.get("/reports")
     assert page.status_code == 200 and "No takedowns were created" in page.text
     assert rows(client.get("/reports/years.csv")) == [["year", "accounts_removed"]]
+
+
+def test_the_time_chart_prints_its_values_in_the_units_it_names(as_role, data):
+    """The chart's title names no unit its bars do not use: each bar reads as a duration."""
+    client, _ = as_role("analyst")
+    page = client.get("/reports").text
+    chart = page.split('<figcaption>Median time from first notice to removal</figcaption>')[1]
+    chart = chart.split("</figure>")[0]
+    assert "hours" not in chart
+    # Instagram: median 3 h; TikTok: median 6 h (see conftest), printed as such
+    assert "<title>Instagram: 3 h 00 min</title>" in chart
+    assert "<title>TikTok: 6 h 00 min</title>" in chart
+    assert ">3 h 00 min</text>" in chart and ">6 h 00 min</text>" in chart

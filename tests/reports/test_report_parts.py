@@ -23,7 +23,7 @@ def test_periods_are_local_days():
     assert winter.utc_start == datetime(2025, 1, 1, tzinfo=UTC)
     assert winter.utc_end == datetime(2025, 2, 1, tzinfo=UTC)
     assert Period(None, None, TZ).utc_start is None and Period(None, None, TZ).words == "all time"
-    assert winter.words == "01/01/2025 to 31/01/2025"
+    assert winter.words == "1 Jan 2025 to 31 Jan 2025"
 
 
 def test_parse_period_refusals():

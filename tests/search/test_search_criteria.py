@@ -61,7 +61,7 @@ def test_control_characters_are_refused():
 
 def test_dob_masking():
     assert mask_dob(date(1990, 3, 14)) == "**/**/1990"
-    assert show_dob(date(1990, 3, 14)) == "14/03/1990"
+    assert show_dob(date(1990, 3, 14)) == "14 Mar 1990"
 
 
 def test_purpose_is_trimmed_and_bounded():

@@ -84,10 +84,14 @@ def _ready_engine(settings: Settings) -> Engine:
 
 
 def _require_database(settings: Settings) -> None:
+    """A server never creates an empty database; one that is unreachable or not migrated yet
+    is said plainly, and the server starts anyway (/readyz reports it until it is fixed)."""
     try:
         check_database(settings)
     except DatabaseNotReady as exc:
-        _fail(str(exc))
+        if exc.missing:
+            _fail(str(exc))
+        typer.secho(f"warning: {exc}", fg=typer.colors.YELLOW, err=True)
 
 
 @cli.command()

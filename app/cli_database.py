@@ -20,7 +20,12 @@ from app.settings import Settings
 
 
 class DatabaseNotReady(Exception):
-    """The database is missing, unreachable or not migrated; the message says what to do."""
+    """The database is missing, unreachable or not migrated; the message says what to do.
+    `missing`: there is no database file at all (a connection would create an empty one)."""
+
+    def __init__(self, message: str, *, missing: bool = False) -> None:
+        super().__init__(message)
+        self.missing = missing
 
 
 def _where(settings: Settings) -> str:
@@ -53,7 +58,7 @@ def check_database(settings: Settings) -> None:
     path = sqlite_file(url)
     if path is not None and not path.is_file():
         raise DatabaseNotReady(f"There is no Cellwatch database at {path}: nothing found in "
-                               f"{_where(settings)}.\n{_point_it(settings)}")
+                               f"{_where(settings)}.\n{_point_it(settings)}", missing=True)
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     engine = make_engine(url, pool_size=1, max_overflow=0)
     try:

@@ -32,8 +32,9 @@ def demo(tmp_path_factory):
     settings = fresh_database(tmp_path_factory.mktemp("demo"))
     engine = make_engine(settings.effective_database_url)
     said: list[str] = []
+    # one process: the default build (tests/demo/test_demo_cli.py) runs the two-process pool
     built = build_demo(engine, settings, seed=3, today=date.today(), cells_per_landing=SMALL,
-                       say=said.append)
+                       workers=1, say=said.append)
     yield settings, engine, built, said
     engine.dispose()
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ from app.db import unit_of_work
 from app.demo import acts, marker
 from app.demo.edits import unrelated
 from app.demo.estate import Estate, make_estate, write_extract
-from app.demo.photos import StoryCell, copy_of, prepare_all
+from app.demo.photos import Job, StoryCell, copy_of, preparer
 from app.demo.stories import CELL_STORIES, STORIES, Story
 from app.errors import AppError
 from app.estate.importing.run import import_folder
@@ -126,12 +127,14 @@ def build_demo(engine: Engine, settings: Settings, *, seed: int = 1, today: date
         rooms = _reference_photos(factory, crew, estate, chosen, seed, workers, say)
         index = MatchEngine(Limits.of(settings), sessions=factory, descriptors=True)
         t = time.monotonic()
+        say(f"  taking in {len(STORIES)} suspect accounts and matching their images...")
         posted: dict[str, bytes] = {}
         accounts = _take_in(factory, crew, index, [s for s in STORIES if not s.after], rooms,
                             today, posted)
         drain(factory, index, settings=settings, policy=Policy.of(settings))
         say(f"  accounts: {len(accounts)} taken in, both matching stages run "
-            f"({time.monotonic() - t:.1f} s)")
+            f"({time.monotonic() - t:.1f} s); {len(STORIES) - len(accounts)} more (re-emerged) "
+            "after the takedowns")
         t = time.monotonic()
         acts.work_through(factory, crew, accounts, chosen, today, built)
         later = [s for s in STORIES if s.after]
@@ -223,32 +226,36 @@ def _reference_photos(factory: Factory, crew: Crew, estate: Estate,
                       say: Callable[[str], None]) -> dict[int, StoryCell]:
     """A staff photo of every cell, stored and added to its cell's library as
     evidence/reference.add_reference_photo does (its slow part done on `workers` processes
-    beforehand); the first story's cell gets a second photo, from by the door."""
+    while this one renders the story rooms and stores); the first story's cell gets a second
+    photo, from by the door."""
     t = time.monotonic()
-    rooms = {n: StoryCell(seed * 10_000 + n) for n in chosen}
+    say(f"  drawing and analysing a photo of each of the {len(estate.cells)} cells "
+        f"({workers} process{'es' if workers > 1 else ''}; the longest step)...")
     story_of = {cell: n for n, cell in chosen.items()}
-    jobs: list[tuple[str, bytes | int]] = []
-    targets: list[tuple[str, str]] = []
-    for i, (code, label, _) in enumerate(estate.cells):
-        n = story_of.get((code, label))
-        jobs.append((f"{code}-{label}.jpg", rooms[n].reference if n is not None
-                     else seed * 100_000 + i))
-        targets.append((code, label))
-    jobs.append((f"{chosen[0][0]}-{chosen[0][1]}-door.jpg", rooms[0].another_viewpoint(99)))
-    targets.append(chosen[0])
-    prepared = prepare_all(crew.settings, jobs, workers)
+    drawn_cells = [(code, label) for code, label, _ in estate.cells
+                   if (code, label) not in story_of]
+    sketches: list[Job] = [(f"{code}-{label}.jpg", seed * 100_000 + i)
+                           for i, (code, label) in enumerate(drawn_cells)]
     actor = crew.actor(Role.supervisor)
     taken = datetime.combine(estate.today - timedelta(days=400), clock(10), tzinfo=UTC)
-    with unit_of_work(factory) as session:
+    with preparer(crew.settings, workers) as prepare, unit_of_work(factory) as session:
+        drawn = prepare(sketches)  # the workers start on the sketches...
+        rooms = {n: StoryCell(seed * 10_000 + n) for n in chosen}  # ...while this renders
+        stories: list[Job] = [(f"{code}-{label}.jpg", rooms[n].reference)
+                              for n, (code, label) in chosen.items()]
+        stories.append((f"{chosen[0][0]}-{chosen[0][1]}-door.jpg",
+                        rooms[0].another_viewpoint(99)))
+        rendered = prepare(stories)
         ids = {(code, label): cell_id for cell_id, label, code in session.exec(
             select(Cell.id, Cell.label, Establishment.code).join(
                 Establishment, Establishment.id == Cell.establishment_id)).all()}
-        for target, ready in zip(targets, prepared, strict=True):
+        targets = [*drawn_cells, *chosen.values(), chosen[0]]
+        for target, ready in zip(targets, chain(drawn, rendered), strict=True):
             image, _ = images.store(session, crew.settings, actor, ready)
             add_reference_from_image(session, crew.settings, actor, cell_id=ids[target],
                                      image_id=image.id or 0, source="staff", taken_on=taken)
-    say(f"  reference photos: {len(jobs)}, {len(rooms)} of them rendered rooms "
-        f"({time.monotonic() - t:.1f} s)")
+    say(f"  reference photos: {len(sketches) + len(stories)}, {len(rooms)} of them rendered "
+        f"rooms ({time.monotonic() - t:.1f} s)")
     return rooms
 
 

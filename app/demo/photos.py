@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import io
 import multiprocessing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from functools import partial
 
 import numpy as np
@@ -66,7 +67,11 @@ def copy_of(data: bytes) -> bytes:
     return edits.repost(decode(data))
 
 
-def _prepare(settings: Settings, job: tuple[str, bytes | int]) -> Prepared:
+Job = tuple[str, bytes | int]  # (file name, its bytes or the seed of a sketch)
+Preparing = Callable[[list[Job]], Iterator[Prepared]]
+
+
+def _prepare(settings: Settings, job: Job) -> Prepared:
     """What evidence/images.prepare does before its look for the same bytes held (`store`
     looks again): the checks, the display copy, the hashes and the local features. A sketch
     is drawn here too, from its seed."""
@@ -78,13 +83,16 @@ def _prepare(settings: Settings, job: tuple[str, bytes | int]) -> Prepared:
     return Prepared(filename, data, hashlib.sha256(data).hexdigest(), facts, decoded)
 
 
-def prepare_all(settings: Settings, jobs: list[tuple[str, bytes | int]],
-                workers: int) -> list[Prepared]:
+@contextmanager
+def preparer(settings: Settings, workers: int) -> Iterator[Preparing]:
     """Every reference photo's slow part (drawing, decoding, hashing, local features), on
-    `workers` processes: the hundreds of cells are most of the build's time."""
+    `workers` processes: the hundreds of cells are most of the build's time. Jobs are handed
+    out at once and their results come back in order, so the caller stores (and renders)
+    while the workers prepare."""
     work = partial(_prepare, settings)
     if workers <= 1:
-        return [work(job) for job in jobs]
+        yield lambda jobs: map(work, jobs)
+        return
     context = multiprocessing.get_context("spawn")  # no fork of a process holding a database
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(work, jobs, chunksize=16))
+        yield lambda jobs: pool.map(work, jobs, chunksize=16)

@@ -6,16 +6,24 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint install bench clean
 
+# pip's own lines ("Collecting ...", "Installing ...") are the progress of the long first step.
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@echo "==> [1/3] Creating the virtual environment in $(VENV)"
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@echo "==> [2/3] Updating pip"
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "==> [3/3] Installing Cellwatch and its dependencies (a few minutes the first time)"
+	$(BIN)/python -m pip install --progress-bar on -e '.[dev]'
+	@touch $(STAMP)
+	@echo "==> Installed."
 
 install: $(STAMP)
 
+# On a brand-new database in development, `demo --first-run` loads the fictional demo estate and
+# prints one user per role (CELLWATCH_DEMO=false: it does nothing and bootstrap makes `admin`).
 run: $(STAMP)
 	$(BIN)/cellwatch migrate
+	$(BIN)/cellwatch demo --first-run
 	$(BIN)/cellwatch bootstrap
 	$(BIN)/cellwatch serve
 

@@ -1,4 +1,4 @@
-"""The `cellwatch` command: serve, worker, migrate, bootstrap, users, audit, import, jobs."""
+"""The `cellwatch` command: serve, worker, migrate, bootstrap, demo, users, audit, import, jobs."""
 
 from __future__ import annotations
 
@@ -14,12 +14,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import typer
+from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from app import migrations
 from app.audit.service import Actor, verify_chain
 from app.auth import users as user_service
+from app.cli_database import DatabaseNotReady, check_database, ready_engine
 from app.cli_matching import matching_cli
 from app.db import make_engine, make_session_factory, unit_of_work, utcnow
 from app.errors import AppError
@@ -46,8 +48,8 @@ def _unit_of_work() -> Iterator[Session]:
     """One command's transaction: committed when the block ends, rolled back when it raises
     (`_fail` raises typer.Exit, so a refused command stores nothing)."""
     settings = get_settings()
+    engine = _ready_engine(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.effective_database_url)
     try:
         with unit_of_work(make_session_factory(engine)) as session:
             yield session
@@ -59,8 +61,8 @@ def _unit_of_work() -> Iterator[Session]:
 def _factory() -> Iterator[sessionmaker[Session]]:
     """For commands that run several units of work of their own (one per file, say)."""
     settings = get_settings()
+    engine = _ready_engine(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.effective_database_url)
     try:
         yield make_session_factory(engine)
     finally:
@@ -70,6 +72,26 @@ def _factory() -> Iterator[sessionmaker[Session]]:
 def _fail(message: str) -> None:
     typer.secho(message, fg=typer.colors.RED, err=True)
     raise typer.Exit(1)
+
+
+def _ready_engine(settings: Settings) -> Engine:
+    """The command's engine, or its plain refusal when the database is missing or behind."""
+    try:
+        return ready_engine(settings)
+    except DatabaseNotReady as exc:
+        _fail(str(exc))
+        raise  # not reached: _fail exits
+
+
+def _require_database(settings: Settings) -> None:
+    """A server never creates an empty database; one that is unreachable or not migrated yet
+    is said plainly, and the server starts anyway (/readyz reports it until it is fixed)."""
+    try:
+        check_database(settings)
+    except DatabaseNotReady as exc:
+        if exc.missing:
+            _fail(str(exc))
+        typer.secho(f"warning: {exc}", fg=typer.colors.YELLOW, err=True)
 
 
 @cli.command()
@@ -95,6 +117,18 @@ def bootstrap() -> None:
 
 
 @cli.command()
+def demo(
+    seed: int = typer.Option(1, help="another seed, another (equally fictional) estate"),
+    first_run: bool = typer.Option(False, "--first-run",
+                                   help="as make run: only into a brand-new database"),
+) -> None:
+    """Load the fictional demo estate and one demo user per role into an empty database."""
+    from app.demo.command import run_demo
+
+    run_demo(get_settings(), seed=seed, first_run=first_run)
+
+
+@cli.command()
 def serve(
     host: str = typer.Option(None, help="default: CELLWATCH_HOST"),
     port: int = typer.Option(None, help="default: CELLWATCH_PORT"),
@@ -107,6 +141,7 @@ def serve(
 
     settings = get_settings()
     settings.check_safe()
+    _require_database(settings)
     _fewer_malloc_arenas()
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
@@ -163,6 +198,7 @@ def worker() -> None:
 
     settings = get_settings()
     settings.check_safe()
+    _require_database(settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -246,8 +282,7 @@ def audit_link() -> None:
     """Link committed events into the chain now (servers and `jobs run` do it on their own)."""
     from app.audit.linker import link_all
 
-    settings = get_settings()
-    engine = make_engine(settings.effective_database_url)
+    engine = _ready_engine(get_settings())
     try:
         linked = link_all(engine, make_session_factory(engine))
     finally:
@@ -320,8 +355,8 @@ def jobs_run() -> None:
     from app.takedowns import jobs
 
     settings = get_settings()
+    engine = _ready_engine(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.effective_database_url)
     try:
         report = jobs.run(engine, settings)
         linked = link_all(engine, make_session_factory(engine))

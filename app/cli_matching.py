@@ -6,12 +6,14 @@ import getpass
 from datetime import datetime
 
 import typer
+from sqlalchemy import Engine
 
 from app.audit.service import Actor
-from app.db import make_engine, make_session_factory, unit_of_work, utcnow
+from app.cli_database import DatabaseNotReady, ready_engine
+from app.db import make_session_factory, unit_of_work, utcnow
 from app.errors import AppError
 from app.matching import queue
-from app.settings import get_settings
+from app.settings import Settings, get_settings
 
 matching_cli = typer.Typer(help="The queue of second matching stages (match workers).",
                            no_args_is_help=True)
@@ -19,6 +21,14 @@ matching_cli = typer.Typer(help="The queue of second matching stages (match work
 
 def _actor() -> Actor:
     return Actor(user_id=None, name=f"cli:{getpass.getuser()}"[:64], client_addr="local")
+
+
+def _engine(settings: Settings) -> Engine:
+    try:
+        return ready_engine(settings)
+    except DatabaseNotReady as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
 
 
 def _ago(now: datetime, then: datetime | None) -> str:
@@ -33,7 +43,7 @@ def show_queue(limit: int = typer.Option(20, min=1, help="how many failed stages
     """Depth and age of the queue, the claims held now (worker, lease), failed stages and why."""
     settings = get_settings()
     policy = queue.Policy.of(settings)
-    engine = make_engine(settings.effective_database_url)
+    engine = _engine(settings)
     try:
         with unit_of_work(make_session_factory(engine)) as session:
             now = utcnow()
@@ -69,7 +79,7 @@ def retry(image_ids: list[int] = typer.Argument(None, help="images whose stage f
         typer.secho("give image ids, or --all-failed (not both)", fg=typer.colors.RED, err=True)
         raise typer.Exit(2)
     settings = get_settings()
-    engine = make_engine(settings.effective_database_url)
+    engine = _engine(settings)
     try:
         with unit_of_work(make_session_factory(engine)) as session:
             again = queue.retry_failed(session, _actor(), None if all_failed else image_ids)
@@ -91,7 +101,7 @@ def reanalyse(batch: int = typer.Option(100, min=1, max=1000, help="images a tra
     from app.evidence.reanalysis import count_stale, reanalyse_stale
 
     settings = get_settings()
-    engine = make_engine(settings.effective_database_url)
+    engine = _engine(settings)
     factory = make_session_factory(engine)
     try:
         with factory() as session:

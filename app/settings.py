@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     test_second_stage_pause: float = Field(default=0.0, ge=0, le=600)
     # Attempts at a request whose transaction hit a deadlock or serialization failure.
     transaction_attempts: int = Field(default=4, ge=1, le=10)
+    # The fictional demo estate (`cellwatch demo`, loaded by `make run` into an empty
+    # database, with its banner on every page). Unset: on in development, off in production,
+    # which refuses it.
+    demo: bool | None = None
 
     @field_validator("master_key")
     @classmethod
@@ -104,6 +108,10 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'cellwatch.db').resolve()}"
 
     @property
+    def demo_enabled(self) -> bool:
+        return (not self.is_production) if self.demo is None else self.demo
+
+    @property
     def secure_cookies(self) -> bool:
         return self.is_production
 
@@ -120,6 +128,8 @@ class Settings(BaseSettings):
             reasons.append("CELLWATCH_API_DOCS is on (API docs would be public)")
         if not self.database_url:
             reasons.append("CELLWATCH_DATABASE_URL is not set")
+        if self.demo:
+            reasons.append("CELLWATCH_DEMO is on (a fictional demo estate)")
         if self.test_second_stage_pause:
             reasons.append("CELLWATCH_TEST_SECOND_STAGE_PAUSE is set (a test-only delay)")
         return reasons

@@ -11,7 +11,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import pass_context
 from jinja2.runtime import Context
+from sqlalchemy.exc import SQLAlchemyError
 
+from app.demo.marker import holds_demo
 from app.web.dates import local_day, local_time
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates"
@@ -64,8 +66,22 @@ def render(
         "nav": [(label, href) for label, href, perm in NAV if perm in perms],
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "flashes": getattr(request.state, "flashes", []),
+        "demo_banner": _demo_banner(request),
     }
     ctx.update(context or {})
     return templates.TemplateResponse(
         request, template, ctx, status_code=status_code, headers=headers
     )
+
+
+def _demo_banner(request: Request) -> bool:
+    """Whether this database holds the fictional demo estate (never asked in production)."""
+    state = request.app.state
+    settings = getattr(state, "settings", None)
+    if settings is None or not settings.demo_enabled:
+        return False
+    try:
+        with state.session_factory() as session:
+            return holds_demo(session)
+    except SQLAlchemyError:  # no database yet, or not reachable: the page says so itself
+        return False

@@ -211,7 +211,9 @@ def test_the_whole_loop_on_the_demo_estate(page: Page, browser: Browser,
     _shot(page, "07-removal-recorded")
 
     page.goto(f"{server.url}/search?prison_number={prison_number}")
-    page.get_by_role("link", name=prison_number).first.click()
+    found = page.locator("tbody tr", has_text=prison_number)
+    expect(found).to_have_count(1)
+    found.get_by_role("link", name="Dossier").click()
     page.get_by_label("Purpose").fill("Investigation 2026/118: Instagram account in cell")
     page.get_by_role("button", name="Open dossier").click()
     expect(page.get_by_role("link", name="Instagram landing_life_walk")).to_be_visible()

@@ -135,7 +135,13 @@ def test_the_whole_loop_on_the_demo_estate(page: Page, browser: Browser,
                                            tmp_path: Path, expect) -> None:
     server = demo_server
     expect.set_options(timeout=20_000)  # the second stage runs on a busy machine
-    page.on("dialog", lambda d: d.accept())
+    asked: list[str] = []  # what the page asked before an action (and the answer: yes)
+
+    def answer(dialog) -> None:  # noqa: ANN001
+        asked.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", answer)
     server.db.create_user("ana", "analyst")
     server.db.create_user("sue", "supervisor")
     with server.db.session() as db:
@@ -194,6 +200,7 @@ def test_the_whole_loop_on_the_demo_estate(page: Page, browser: Browser,
 
     page.goto(takedown_url)
     page.get_by_role("button", name="Send notice #1").click()
+    assert any("Send notice #1 with the evidence pack" in q for q in asked), asked
     # delivered after the response: the page says "Sent" once the SMTP server has accepted it
     deadline = time.monotonic() + 20
     while "Sent" not in page.locator("h1").inner_text() and time.monotonic() < deadline:

@@ -39,6 +39,31 @@ def decode(data: bytes, fmt: str, filename: str, *, long_side: int,
     them with analyse_stored, which decodes exactly as this does).
     Call only after validation.check_upload: the pixel cap has been checked by then.
     """
+    picture, exif, stored_size = _picture(data, fmt, filename, long_side, local_timezone)
+    try:
+        display = _display_jpeg(picture, long_side)
+    except (OSError, ValueError):
+        raise Unprocessable(f"“{filename}” is damaged or incomplete: it could not be "
+                            "decoded.") from None
+    return Decoded(display=display, exif=exif,
+                   analysis=_analysis(picture, fmt, stored_size, filename, features))
+
+
+def analyse_stored(data: bytes, *, long_side: int) -> ImageAnalysis:
+    """The analysis intake stores for these bytes (the same decode as `decode`, with no display
+    copy made), features included: what a second stage, a re-analysis and the accuracy
+    benchmarks compute, so that their figures are intake's."""
+    with Image.open(io.BytesIO(data)) as img:
+        fmt = (img.format or "").lower()
+    if fmt not in ACCEPTED:
+        raise Unprocessable(f"not a JPEG, PNG or WebP picture ({fmt or 'unknown'})")
+    picture, _, stored_size = _picture(data, fmt, "stored image", long_side, "UTC")
+    return _analysis(picture, fmt, stored_size, "stored image", True)
+
+
+def _picture(data: bytes, fmt: str, filename: str, long_side: int, local_timezone: str
+             ) -> tuple[Image.Image, ExifInfo, tuple[int, int]]:
+    """The decoded, EXIF-oriented picture, its EXIF facts and its stored size."""
     try:
         with Image.open(io.BytesIO(data), formats=[ACCEPTED[fmt]]) as img:
             stored_size = img.size
@@ -51,32 +76,22 @@ def decode(data: bytes, fmt: str, filename: str, *, long_side: int,
                                          math.ceil(img.height * scale)))
             img.load()  # raises on truncated or corrupt data (LOAD_TRUNCATED_IMAGES is off)
             exif = read_exif(img, local_timezone)  # after load: PNG may keep eXIf after IDAT
-            picture = ImageOps.exif_transpose(img)
-            display = _display_jpeg(picture, long_side)
+            return ImageOps.exif_transpose(img), exif, stored_size
     except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
         raise Unprocessable(f"“{filename}” is damaged or incomplete: it could not be "
                             "decoded.") from None
+
+
+def _analysis(picture: Image.Image, fmt: str, stored_size: tuple[int, int], filename: str,
+              features: bool) -> ImageAnalysis:
     try:
-        analysis = analyse_picture(picture, jpeg_size=stored_size if fmt == "jpeg" else None,
-                                   features=features)
+        return analyse_picture(picture, jpeg_size=stored_size if fmt == "jpeg" else None,
+                               features=features)
     except ValueError:
         raise Unprocessable(f"“{filename}” could not be decoded for hashing.") from None
     except (TooThin, cv2.error):  # OpenCV refuses a picture a pixel thin (feature pyramid)
         raise Unprocessable(f"“{filename}” is {picture.width}×{picture.height} pixels: too "
                             "thin to compare with other pictures.") from None
-    return Decoded(display=display, exif=exif, analysis=analysis)
-
-
-def analyse_stored(data: bytes, *, long_side: int) -> ImageAnalysis:
-    """The analysis intake stores for these bytes (the same decode as `decode`), features
-    included: what a second stage, a re-analysis and the accuracy benchmarks compute, so that
-    their figures are intake's."""
-    with Image.open(io.BytesIO(data)) as img:
-        fmt = (img.format or "").lower()
-    if fmt not in ACCEPTED:
-        raise Unprocessable(f"not a JPEG, PNG or WebP picture ({fmt or 'unknown'})")
-    return decode(data, fmt, "stored image", long_side=long_side,
-                  local_timezone="UTC").analysis
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser, Page
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -36,7 +35,7 @@ from app.takedowns.notice_text import DEFAULT_TEMPLATE
 from tests.browser.conftest import GOOD_PASSWORD, AppDB, LiveServer, _bound_socket
 from tests.browser.test_login_flow import sign_in
 from tests.demo.conftest import SMALL
-from tests.takedowns.conftest import Mailbox, free_port
+from tests.takedowns.conftest import Mailbox, smtp_server  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.browser
 
@@ -47,12 +46,10 @@ PLATFORM_ADDRESS = "takedowns@instagram.test"
 
 
 @pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox(free_port())
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    yield box
-    controller.stop()
+def mailbox(smtp_server: Mailbox) -> Mailbox:  # noqa: F811 - the imported fixture
+    """The delivery tests' SMTP server, emptied for this walk."""
+    smtp_server.messages.clear()
+    return smtp_server
 
 
 @pytest.fixture

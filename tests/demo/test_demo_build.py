@@ -145,6 +145,21 @@ def test_casework_is_spread_over_the_days_the_stories_tell(demo):
     assert medians and min(medians) > 3600
 
 
+def test_dossier_says_a_portal_notice_is_ready_to_submit_not_sent(demo, analyst):
+    """@pad_tour's platform takes requests on a web form: its notice waits for a person."""
+    _, engine, _, _ = demo
+    with Session(engine) as s:
+        account = _account(s, "@pad_tour")
+        row = s.exec(select(Attribution).where(Attribution.account_id == account.id,
+                                               Attribution.status == "confirmed")).first()
+        number = s.get(Prisoner, row.prisoner_id).prison_number
+    dossier = analyst.post(f"/search/prisoners/{number}",
+                           data={"purpose": "Demo walk-through", "csrf_token": _csrf(analyst)})
+    assert dossier.status_code == 200
+    assert "ready to submit (not sent)" in dossier.text
+    assert "· manual" not in dossier.text
+
+
 def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 

@@ -225,3 +225,31 @@ def test_a_renotice_whose_template_fails_is_recorded_as_failed(live, webhook):
     with live.factory() as session:
         notice = session.exec(select(Notice).where(Notice.number == 2)).one()
         assert "template failed" in notice.error
+
+
+def test_a_portal_renotice_is_made_ready_to_submit_and_audited_so(live):
+    """A portal platform's re-notice is not sent by the service: the job makes it ready for a
+    person to file, and the audit log says so, not "sent"."""
+    people = seed_people(live, accounts=1)
+    with live.factory() as session:
+        set_platform(session, "portal", "https://portal.example/report", renotice_hours=24)
+        account = session.exec(select(Account)).one()
+        td = service.create_takedown(session, live.settings, doer(people.analyst), account.id,
+                                     draft_for(session, live.settings, account.id))
+        for who, action in ((people.analyst, "submit"), (people.sup1, "approve"),
+                            (people.analyst, "send")):
+            service.transition(session, live.settings, doer(who), td.id, action,
+                               version=td.version)
+        service.transition(session, live.settings, doer(people.analyst), td.id, "submitted",
+                           version=td.version, reference="P-1")
+        session.commit()
+        takedown_id = td.id
+    report = jobs.run(live.engine, live.settings, now=utcnow() + timedelta(hours=25))
+    assert report.failed == 0
+    assert numbers(live, takedown_id) == [(1, "manual"), (2, "manual")]
+    with live.factory() as session:
+        [event] = [e for e in audits(session, "takedown.disclosure")
+                   if details(e).get("notices")]
+        assert details(event)["via"] == "made ready to submit on the portal"
+        assert [n["via"] for n in details(event)["notices"]] == [
+            "made ready to submit on the portal"]

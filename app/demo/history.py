@@ -3,10 +3,11 @@
 The takedown and cell-search services stamp every step with the present moment (and refuse
 times in the past), so a demo built in one minute would show every takedown removed seconds
 after it was sent, and the reports' "time to removal" would read 0. Once the stories are
-walked through, this moves each takedown's and cell search's times onto a plausible calendar:
-drafted the day after the account posted, approved that afternoon, sent the next morning, an
-answer a day or a few later. The order of steps is kept, nothing is later than now, and the
-audit log is left as it is: it records truthfully when the demo was built.
+walked through, this moves the casework's times onto a plausible calendar: each account
+taken in (and its matches and attributions decided) the morning after it posted, its takedown
+drafted soon after, approved that afternoon, sent the next morning, an answer a day or a few
+later; cell searches requested that morning. The order of steps is kept, nothing is later
+than now, and the audit log is left as it is: it records truthfully when the demo was built.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel import Session, col, select
 
+from app.accounts.models import Account, Attribution
 from app.cellsearch.models import CellSearch
 from app.demo.stories import STORIES
+from app.evidence.models import EvidenceImage, Image
+from app.matching.models import Match
 from app.takedowns.machine import State
 from app.takedowns.models import Notice, Takedown, TakedownEvent
 
@@ -63,6 +67,8 @@ def backdate(session: Session, accounts: dict[str, int], today: date, now: datet
     days_ago = {s.handle: s.days_ago for s in STORIES}
     posted = {account_id: today - timedelta(days=days_ago[handle])
               for handle, account_id in accounts.items()}
+    for account_id, day in posted.items():
+        _account(session, account_id, _intake_time(day, now))
     for takedown in session.exec(select(Takedown).order_by(col(Takedown.id))).all():
         if (day := posted.get(takedown.account_id)) is not None:
             _takedown(session, takedown, day, now)
@@ -70,6 +76,42 @@ def backdate(session: Session, accounts: dict[str, int], today: date, now: datet
         if (day := posted.get(search.account_id or 0)) is not None:
             _search(search, day, now)
             session.add(search)
+
+
+def _intake_time(posted: date, now: datetime) -> datetime:
+    """The analysts take an account in at 08:00 the day after its posts."""
+    return min(datetime.combine(posted + timedelta(days=1), time(8, 0), tzinfo=UTC),
+               now - timedelta(hours=1))
+
+
+def _account(session: Session, account_id: int, taken: datetime) -> None:
+    account = session.get(Account, account_id)
+    if account is None:
+        return
+    account.created_at = account.updated_at = taken
+    session.add(account)
+    held = session.exec(select(EvidenceImage).where(
+        EvidenceImage.account_id == account_id)).all()
+    for evidence in held:
+        evidence.submitted_at = taken
+        session.add(evidence)
+        image = session.get(Image, evidence.image_id)
+        if image is not None:  # a copy another account posted first keeps its earlier time
+            image.created_at = min(_aware(image.created_at), taken)
+            session.add(image)
+    image_ids = [e.image_id for e in held]
+    for match in session.exec(select(Match).where(
+            col(Match.query_image_id).in_(image_ids))).all() if image_ids else []:
+        match.created_at = taken + timedelta(minutes=2)
+        if match.reviewed_at is not None:
+            match.reviewed_at = taken + timedelta(minutes=40)
+        session.add(match)
+    for row in session.exec(select(Attribution).where(
+            Attribution.account_id == account_id)).all():
+        row.created_at = taken + timedelta(minutes=40)
+        if row.decided_at is not None:
+            row.decided_at = taken + timedelta(minutes=60)
+        session.add(row)
 
 
 def _takedown(session: Session, takedown: Takedown, posted: date, now: datetime) -> None:

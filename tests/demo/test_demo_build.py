@@ -129,6 +129,11 @@ def test_casework_is_spread_over_the_days_the_stories_tell(demo):
                 select(TakedownEvent).where(TakedownEvent.takedown_id == takedown.id)
                 .order_by(TakedownEvent.id)).all()]
             assert times == sorted(times) and times[-1] < now, takedown.id
+            # taken in, and its attribution decided, before anyone drafted the takedown
+            account = s.get(Account, takedown.account_id)
+            decided = [_utc(a.decided_at) for a in s.exec(select(Attribution).where(
+                Attribution.account_id == account.id)).all() if a.decided_at]
+            assert _utc(account.created_at) <= max(decided, default=times[0]) <= times[0]
             assert now - times[0] > timedelta(hours=6)
             if takedown.first_sent_at and takedown.resolved_at:
                 took = _utc(takedown.resolved_at) - _utc(takedown.first_sent_at)

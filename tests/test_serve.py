@@ -57,8 +57,14 @@ def test_serve_starts_a_match_worker_that_never_outlives_it(tmp_path, how):
                     break
             except httpx.TransportError:
                 time.sleep(0.2)
-        workers = [pid for pid in _children(server.pid)
-                   if "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text()]
+        def workers_now() -> list[int]:
+            return [pid for pid in _children(server.pid)
+                    if "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text()]
+
+        deadline = time.monotonic() + 60
+        while not workers_now() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        workers = workers_now()
         assert len(workers) == 1
         deadline = time.monotonic() + 60
         while _nice(workers[0]) == 0 and time.monotonic() < deadline:  # still starting up

@@ -100,7 +100,11 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else title
         if exc.status_code == 404:
             message = "There is nothing at this address."
-        return error_response(request, exc.status_code, title, message, exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:  # each method is its own route: Allow names them all
+            message = "This address does not take that method."
+            headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+        return error_response(request, exc.status_code, title, message, headers)
 
     @app.exception_handler(OverflowError)
     async def _overflow(request: Request, exc: OverflowError) -> Response:
@@ -138,6 +142,27 @@ def _out_of_range(request: Request) -> Response:
         return error_response(request, 404, "Not found", "There is nothing at this address.")
     return error_response(request, 422, "Cannot accept this",
                           "A number in the request is out of range; nothing was changed.")
+
+
+def _routes(routes: Any) -> Any:
+    for route in routes:  # included routers hold their routes in `original_router`
+        if hasattr(route, "original_router"):
+            yield from _routes(route.original_router.routes)
+        else:
+            yield route
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at this address (Starlette names only the first
+    route's)."""
+    methods: set[str] = set()
+    for route in _routes(request.app.routes):
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(request.url.path):
+            methods |= set(getattr(route, "methods", None) or ())
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
 
 
 def unexpected_response(request: Request) -> Response:

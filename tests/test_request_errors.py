@@ -123,3 +123,12 @@ def test_a_database_that_went_away_is_a_503_that_says_so(app, client):
     r = client.get("/api/v1/test-db-away")
     assert r.status_code == 503 and r.headers["retry-after"] == "5"
     assert "cannot reach its database" in r.json()["message"]
+
+
+def test_a_wrong_method_names_every_method_the_address_takes(as_role):
+    """GET and POST on one address are two routes: Allow must name both."""
+    client, _ = as_role("supervisor")
+    r = client.request("OPTIONS", "/api/v1/estate/establishments")
+    assert r.status_code == 405
+    assert {m.strip() for m in r.headers["allow"].split(",")} >= {"GET", "POST"}
+    assert "does not take that method" in r.json()["message"]

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     api_key_max_days: int = Field(default=90, ge=1, le=366)
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(default=50_000_000, ge=10_000)
+    # Decoding budgets (app/evidence/budget.py): decoded bytes = pixels x bytes per pixel.
+    max_decode_bytes_per_file: int = Field(default=200 * 2**20, ge=2**20)
+    max_decode_bytes_per_request: int = Field(default=2 * 2**30, ge=2**20)
+    decode_budget_bytes: int = Field(default=512 * 2**20, ge=2**20)  # decoding at once, per process
+    decode_wait_seconds: float = Field(default=60.0, gt=0, le=600)
+    decode_threads: int = Field(default=2, ge=1, le=16)  # per process
     display_long_side: int = Field(default=1600, ge=200, le=4096)
     # Matching thresholds: the defaults are the ones bench/matching_accuracy.py justifies.
     match_global_max_distance: int = Field(default=thresholds.GLOBAL_MAX_DISTANCE, ge=0, le=32)

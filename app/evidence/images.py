@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from app.audit.service import Actor, record
 from app.db import utcnow
 from app.errors import NotFound
-from app.evidence import crypto, storage
+from app.evidence import budget, crypto, storage
 from app.evidence.derive import Decoded, analyse_stored, decode
 from app.evidence.errors import StoredImageDamaged
 from app.evidence.models import Image, ImageFeatures
@@ -52,12 +52,18 @@ def prepare(session: Session, settings: Settings, *, data: bytes, filename: str,
     match worker, computes them; see ensure_features). The web process is spared the costliest
     part of an upload, and the second stage needs them first anyway."""
     facts = check_upload(data, filename, settings)
+    size = budget.decoded_size(facts.width, facts.height, facts.mode)
+    budget.check_file(settings, filename, size)
     digest = hashlib.sha256(data).hexdigest()
     if find_by_sha256(session, digest) is not None:
         return Prepared(filename, data, digest, facts, features=features)
-    # decoded once: the display copy, EXIF facts, hashes (and features) from one picture
-    decoded = decode(data, facts.format, filename, long_side=settings.display_long_side,
-                     local_timezone=settings.local_timezone, features=features)
+    # decoded once: the display copy, EXIF facts, hashes (and features) from one picture;
+    # within the process's decode budget, so that large pictures at once cannot exhaust memory
+    with budget.process_budget(settings).hold(budget.working_memory(size),
+                                              settings.decode_wait_seconds):
+        decoded = budget.on_decode_thread(settings, lambda: decode(
+            data, facts.format, filename, long_side=settings.display_long_side,
+            local_timezone=settings.local_timezone, features=features))
     return Prepared(filename, data, digest, facts, decoded, features)
 
 

@@ -21,10 +21,10 @@ from sqlmodel import Session, select
 from app.audit.service import Actor, record
 from app.db import utcnow
 from app.errors import AppError, Unprocessable
-from app.evidence import images
+from app.evidence import budget, images
 from app.evidence.errors import FileProblem, UploadRefused
 from app.evidence.models import EvidenceImage, Image
-from app.evidence.validation import clean_filename
+from app.evidence.validation import check_upload, clean_filename
 from app.settings import Settings
 
 MAX_FILES = 50
@@ -74,6 +74,19 @@ class CheckedFile:
     posted_at: datetime | None
 
 
+def _check_decoding(settings: Settings, files: list[SubmittedFile]) -> None:
+    """Refuse a submission whose pictures together would take too long to decode, before any
+    of them is (a file that fails its own checks is left to them)."""
+    sizes = []
+    for item in files:
+        try:
+            facts = check_upload(item.data, clean_filename(item.filename), settings)
+        except AppError:
+            continue
+        sizes.append(budget.decoded_size(facts.width, facts.height, facts.mode))
+    budget.check_request(settings, sizes)
+
+
 def check_files(session: Session, settings: Settings,
                 files: list[SubmittedFile]) -> list[CheckedFile]:
     """Every check and the slow work (decoding, hashing) of a submission, writing
@@ -84,6 +97,7 @@ def check_files(session: Session, settings: Settings,
         raise Unprocessable("Choose at least one image.")
     if len(files) > MAX_FILES:
         raise Unprocessable(f"{len(files)} files were sent; at most {MAX_FILES} at a time.")
+    _check_decoding(settings, files)
     checked: list[CheckedFile] = []
     problems: list[FileProblem] = []
     for item in files:

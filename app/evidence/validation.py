@@ -33,6 +33,7 @@ class HeaderFacts:
     format: str  # jpeg | png | webp
     width: int
     height: int
+    mode: str = "RGB"  # Pillow's mode: with the size, what decoding it takes (budget.py)
 
 
 def clean_filename(name: str | None) -> str:
@@ -80,14 +81,14 @@ def check_upload(data: bytes, filename: str, settings: Settings) -> HeaderFacts:
     if fmt is None:
         raise UnsupportedImageType(f"“{filename}” is {_describe(data)}: only JPEG, PNG and "
                                    "WebP images are accepted.")
-    width, height, frames = _read_header(data, fmt, filename, settings)
+    width, height, frames, mode = _read_header(data, fmt, filename, settings)
     if width * height > settings.max_image_pixels:  # also when Pillow's check is switched off
         raise _too_many_pixels(filename, width * height, settings, f"{width}×{height} pixels, ")
     if frames != 1:
         raise Unprocessable(f"“{filename}” holds {frames} frames (an animation or a "
                             "multi-picture file); send a single still image, e.g. a "
                             "screenshot of the frame that matters.")
-    return HeaderFacts(fmt, width, height)
+    return HeaderFacts(fmt, width, height, mode)
 
 
 def _too_many_pixels(filename: str, pixels: int | None, settings: Settings,
@@ -98,7 +99,7 @@ def _too_many_pixels(filename: str, pixels: int | None, settings: Settings,
 
 
 def _read_header(data: bytes, fmt: str, filename: str,
-                 settings: Settings) -> tuple[int, int, int]:
+                 settings: Settings) -> tuple[int, int, int, str]:
     # Pillow's own bomb check (here and in any later decode) uses the same cap as ours.
     Image.MAX_IMAGE_PIXELS = settings.max_image_pixels
     try:
@@ -110,6 +111,7 @@ def _read_header(data: bytes, fmt: str, filename: str,
             with Image.open(io.BytesIO(data), formats=[ACCEPTED[fmt]]) as img:
                 width, height = img.size
                 frames = int(getattr(img, "n_frames", 1))
+                mode = img.mode
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         found = re.search(r"\((\d+) pixels\)", str(exc))
         raise _too_many_pixels(filename, int(found.group(1)) if found else None,
@@ -119,4 +121,4 @@ def _read_header(data: bytes, fmt: str, filename: str,
                             f"{fmt.upper()} image.") from None
     if width < 1 or height < 1:
         raise Unprocessable(f"“{filename}” has no pixels.")
-    return width, height, frames
+    return width, height, frames, mode

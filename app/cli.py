@@ -21,6 +21,7 @@ from sqlmodel import Session
 from app import migrations
 from app.audit.service import Actor, verify_chain
 from app.auth import users as user_service
+from app.auth.grants import reset_sign_in
 from app.cli_database import DatabaseNotReady, check_database, ready_engine
 from app.cli_matching import matching_cli
 from app.db import make_engine, make_session_factory, unit_of_work, utcnow
@@ -208,15 +209,25 @@ def worker() -> None:
 
 @users_cli.command("create")
 def users_create(username: str, role: str, display_name: str = "") -> None:
-    """Create a user; prints a one-time password to change at first sign-in."""
+    """Create a user; prints a one-time enrolment code (password and authenticator are chosen
+    with it at /enrol). For the first users; afterwards admins propose and a second approves."""
     with _unit_of_work() as session:
         try:
-            user, secret = user_service.create_user(session, _actor(), username=username,
-                                                    role=role, display_name=display_name)
+            user, code = user_service.create_enrolling_user(
+                session, get_settings(), _actor(), username=username, role=role,
+                display_name=display_name)
         except AppError as exc:
             _fail(exc.message)
             return
-    typer.echo(f"created {user.username} ({user.role}); one-time password: {secret}")
+    _show_code(f"created {user.username} ({user.role})", code)
+
+
+def _show_code(what: str, code: str) -> None:
+    # On the terminal only: never through logging, so no log file ever holds a code.
+    hours = get_settings().enrolment_hours
+    typer.echo(f"{what}; enrolment code {code}")
+    typer.echo(f"  They open /enrol, type it, choose a password and set up an authenticator "
+               f"app. It works once, within {hours} hours.")
 
 
 @users_cli.command("list")
@@ -241,9 +252,9 @@ def _with_user(username: str, action: str, role: str = "") -> str:
             elif action == "enable":
                 user_service.set_active(session, _actor(), user, True)
             elif action == "set-role":
-                user_service.set_role(session, _actor(), user, role)
+                user_service.apply_role(session, _actor(), user, role)
             else:
-                out = user_service.reset_password(session, _actor(), user)
+                out = reset_sign_in(session, get_settings(), _actor(), user)
         except AppError as exc:
             _fail(exc.message)
         return out
@@ -265,16 +276,17 @@ def users_enable(username: str) -> None:
 
 @users_cli.command("set-role")
 def users_set_role(username: str, role: str) -> None:
-    """Change a user's role; their sessions end at once."""
+    """Change a user's role; their sessions end and their API keys are revoked at once."""
     _with_user(username, "set-role", role)
-    typer.echo(f"{username} is now {role}; their sessions were ended")
+    typer.echo(f"{username} is now {role}; their sessions were ended, API keys revoked")
 
 
-@users_cli.command("reset-password")
-def users_reset_password(username: str) -> None:
-    """Give a user a new one-time password; their sessions end at once."""
-    secret = _with_user(username, "reset-password")
-    typer.echo(f"{username}: one-time password {secret}")
+@users_cli.command("reset-sign-in")
+def users_reset_sign_in(username: str) -> None:
+    """Forgotten password or lost authenticator: both are cleared, API keys revoked, sessions
+    ended; prints a one-time enrolment code."""
+    code = _with_user(username, "reset")
+    _show_code(f"{username}: password and authenticator cleared", code)
 
 
 @audit_cli.command("link")

@@ -26,6 +26,10 @@ from app.web.forms import refused
 router = APIRouter(prefix="/admin")
 
 
+def _a(role: str) -> str:
+    return f"{'an' if role[0] in 'aeiou' else 'a'} {role}"
+
+
 def _page(request: Request, db: Session, *, error: str = "", status: int = 200) -> Response:
     names = {u.id: u.username for u in users.list_users(db)}
     return render(request, "admin/users.html",
@@ -52,9 +56,9 @@ def users_create(
                                          display_name=display_name)
     except AppError as exc:
         return refused(db, exc, _page, request, db)
-    approver = grants.APPROVER_ROLE[Role(proposal.role)].value
-    flash(db, who, f"Proposed: {proposal.username} as {proposal.role}. A {approver} must "
-          "approve it; they will receive the enrolment code to hand over.", "info")
+    approver = _a(grants.APPROVER_ROLE[Role(proposal.role)].value)
+    flash(db, who, f"Proposed: {proposal.username} as {proposal.role}. {approver.capitalize()}"
+          " must approve it; they will receive the enrolment code to hand over.", "info")
     return RedirectResponse("/admin/users", status_code=303)
 
 
@@ -71,8 +75,8 @@ def users_set_role(
         raise Unprocessable("You cannot change your own role.")
     if grants.needs_approval(user.role, role):
         proposal = grants.propose_role(db, who.actor, user, role)
-        approver = grants.APPROVER_ROLE[Role(proposal.role)].value
-        flash(db, who, f"Proposed: {user.username} as {role}. It takes effect when a "
+        approver = _a(grants.APPROVER_ROLE[Role(proposal.role)].value)
+        flash(db, who, f"Proposed: {user.username} as {role}. It takes effect when "
               f"{approver} approves it.", "info")
     else:
         users.apply_role(db, who.actor, user, role)
@@ -97,7 +101,7 @@ def users_reset(db: SessionDep, who: Admin, _fresh: FreshBrowserFactor,
     """Lost authenticator or forgotten password: proposed here, approved by a second person,
     who receives the enrolment code."""
     proposal = grants.propose_reset(db, who.actor, user)
-    approver = grants.APPROVER_ROLE[Role(proposal.role)].value
-    flash(db, who, f"Proposed: a new sign-in for {user.username}. A {approver} must approve "
-          "it; they will receive the enrolment code to hand over.", "info")
+    approver = _a(grants.APPROVER_ROLE[Role(proposal.role)].value)
+    flash(db, who, f"Proposed: a new sign-in for {user.username}. {approver.capitalize()} "
+          "must approve it; they will receive the enrolment code to hand over.", "info")
     return RedirectResponse("/admin/users", status_code=303)

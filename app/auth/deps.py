@@ -126,16 +126,16 @@ def safe_next(target: str) -> str:
 
 
 def _page_to_return_to(request: Request) -> str:
-    """This page; for a form post, the nearest page above its path (the dossier for its
-    reveal-date form), so that the person comes back to where they were."""
+    """This page; for a form post, the page at its path or the nearest above it (the dossier
+    for its reveal-date form), so that the person comes back to where they were."""
     path = request.url.path
     if request.method == "GET":
         return path
-    while path.count("/") > 1:
-        path = path.rsplit("/", 1)[0]
+    while path.count("/") >= 1 and path != "/":
         scope = {"type": "http", "path": path, "method": "GET", "root_path": ""}
         if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
             return path
+        path = path.rsplit("/", 1)[0] or "/"
     return "/"
 
 

@@ -28,7 +28,7 @@ def _code_page(request: Request, who: Principal, next_: str, *, error: str = "",
 
 
 @router.get("/login/code")
-def code_form(request: Request, db: SessionDep, who: SigningIn, next: str = "/") -> Response:  # noqa: A002
+def code_form(request: Request, who: SigningIn, next: str = "/") -> Response:  # noqa: A002
     if who.factor_missing:
         return RedirectResponse("/account/factor", status_code=303)
     return _code_page(request, who, next)
@@ -66,13 +66,10 @@ def factor_page(request: Request, db: SessionDep, who: SelfUser) -> Response:
 
 
 def _setup_page(request: Request, secret: str, username: str, *, error: str = "",
-                status: int = 200, action: str = "/account/factor/confirm",
-                hidden: dict[str, str] | None = None) -> Response:
+                status: int = 200) -> Response:
     uri = factors.provisioning_uri(secret, username)
     return render(request, "auth/factor_setup.html", {
-        "qr": factors.qr_svg(uri), "secret": secret, "error": error, "action": action,
-        "hidden": hidden or {},
-    }, status_code=status)
+        "qr": factors.qr_svg(uri), "secret": secret, "error": error}, status_code=status)
 
 
 @router.post("/account/factor/setup")

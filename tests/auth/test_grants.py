@@ -241,3 +241,17 @@ def test_approver_roles_cover_every_role():
     assert set(APPROVER_ROLE) == set(Role)
     assert APPROVER_ROLE[Role.admin] is Role.admin
     assert {APPROVER_ROLE[r] for r in Role if r is not Role.admin} == {Role.supervisor}
+
+
+def test_the_approvers_home_page_counts_what_awaits_them(app, make_user, session):
+    admin = make_user("admin")
+    admin_client = _signed_in(app, admin)
+    _propose(admin_client, "countme")
+    supervisor = _signed_in(app, make_user("supervisor"))
+    home = supervisor.get("/").text
+    assert re.search(r'href="/grants"><span class="figure-count">1</span> '
+                     r'<span class="figure-label">Access proposals for me to decide', home)
+    # the proposer's own home page does not count it: it is not theirs to decide
+    assert re.search(r'<span class="figure-count">0</span> '
+                     r'<span class="figure-label">Access proposals for me to decide',
+                     admin_client.get("/").text)

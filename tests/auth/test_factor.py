@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pyotp
+import pytest
 from sqlmodel import select
 
 from app.audit.models import AuditEvent
@@ -52,6 +53,7 @@ def test_the_password_alone_does_not_sign_in(client, make_user, session, setting
     assert '"method": "totp"' in _events(session, "auth.factor")[-1].details
 
 
+@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
 def test_a_code_works_once(client, make_user, settings):
     user = make_user()
     _password(client, user.username)

@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pyotp
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
@@ -60,6 +61,7 @@ def _enrol(app, code, password="my very own password"):
         return secret, done
 
 
+@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
 def test_a_supervisor_approves_and_alone_receives_the_enrolment_code(app, make_user, session):
     admin, supervisor = make_user("admin"), make_user("supervisor")
     admin_client = _signed_in(app, admin)
@@ -152,6 +154,7 @@ def test_raising_a_role_is_a_proposal_lowering_is_not(app, make_user, session):
     assert supervisor.role == "analyst"
 
 
+@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
 def test_two_decisions_on_one_proposal_one_wins(app, make_user, session):
     _propose(_signed_in(app, make_user("admin")), "twice")
     proposal = _proposal(session, "twice")

@@ -44,6 +44,40 @@ def api_routes(routes: Iterable[Any]) -> list[APIRoute]:
     return found
 
 
+# Every refusal has one shape (app/errors.py): what went wrong, in words, and per-field or
+# per-file detail where there is some.
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object", "title": "Error", "required": ["error", "message"],
+    "properties": {"error": {"type": "string", "description": "What kind of refusal"},
+                   "message": {"type": "string", "description": "What to do, in words"},
+                   "detail": {"description": "Per field or per file, where there is some"}}}
+ERRORS = {
+    "400": "The body could not be read (not valid JSON or multipart)",
+    "401": "No API key, or a key that is expired, revoked or unknown",
+    "403": "The key's user may not do this",
+    "404": "Nothing at this address",
+    "409": "The record changed meanwhile, or the request repeats one under way",
+    "413": "The upload is larger than allowed",
+    "415": "A file is not a JPEG, PNG or WebP image",
+    "422": "The request is not acceptable; nothing was changed",
+    "429": "Too many requests: wait as long as Retry-After says",
+}
+
+
+def error_responses(path: str, method: str, op: dict[str, Any]) -> dict[str, Any]:
+    """The refusals an operation may answer with, each with the one error shape."""
+    codes = ["401", "403", "422", "429"]
+    if "{" in path:
+        codes.append("404")
+    if method != "get":
+        codes += ["400", "409"]
+    if "multipart/form-data" in op.get("requestBody", {}).get("content", {}):
+        codes += ["413", "415"]
+    ref = {"$ref": "#/components/schemas/Error"}
+    return {code: {"description": ERRORS[code],
+                   "content": {"application/json": {"schema": ref}}} for code in sorted(codes)}
+
+
 def install(app: FastAPI) -> None:
     """`/docs` and the filtered document (at the app's openapi_url) on `app`."""
 
@@ -55,9 +89,11 @@ def install(app: FastAPI) -> None:
                 "type": "http", "scheme": "bearer", "bearerFormat": "cwk_…",
                 "description": "An API key from /account/keys."}}
             schema["security"] = [{SCHEME: []}]
+            schema["components"].setdefault("schemas", {})["Error"] = ERROR_SCHEMA
             for path, item in schema["paths"].items():  # grouped by what they act on
-                for op in item.values():
+                for method, op in item.items():
                     op.setdefault("tags", [path.removeprefix(API_PREFIX).split("/")[0]])
+                    op["responses"].update(error_responses(path, method, op))
             app.openapi_schema = schema
         return app.openapi_schema
 

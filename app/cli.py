@@ -25,6 +25,7 @@ from app.cli_database import DatabaseNotReady, check_database, ready_engine
 from app.cli_matching import matching_cli
 from app.cli_users import users_cli
 from app.db import make_engine, make_session_factory, unit_of_work, utcnow
+from app.private import keep_private
 from app.settings import Settings, get_settings
 
 cli = typer.Typer(help="Cellwatch operator commands.", no_args_is_help=True)
@@ -48,7 +49,7 @@ def _unit_of_work() -> Iterator[Session]:
     (`_fail` raises typer.Exit, so a refused command stores nothing)."""
     settings = get_settings()
     engine = _ready_engine(settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    keep_private(settings.data_dir)
     try:
         with unit_of_work(make_session_factory(engine)) as session:
             yield session
@@ -61,7 +62,7 @@ def _factory() -> Iterator[sessionmaker[Session]]:
     """For commands that run several units of work of their own (one per file, say)."""
     settings = get_settings()
     engine = _ready_engine(settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    keep_private(settings.data_dir)
     try:
         yield make_session_factory(engine)
     finally:
@@ -97,7 +98,7 @@ def _require_database(settings: Settings) -> None:
 def migrate() -> None:
     """Apply every pending database migration."""
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    keep_private(settings.data_dir)
     migrations.upgrade(settings.effective_database_url)
     typer.echo("database is at the newest migration")
 
@@ -284,7 +285,7 @@ def jobs_run() -> None:
 
     settings = get_settings()
     engine = _ready_engine(settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    keep_private(settings.data_dir)
     try:
         report = jobs.run(engine, settings)
         linked = link_all(engine, make_session_factory(engine))

@@ -17,6 +17,7 @@ from app.auth.grants import reset_sign_in
 from app.cli_database import DatabaseNotReady, ready_engine
 from app.db import make_session_factory, unit_of_work
 from app.errors import AppError
+from app.private import keep_private
 from app.settings import get_settings
 
 users_cli = typer.Typer(help="Manage users.", no_args_is_help=True)
@@ -40,6 +41,7 @@ def _unit_of_work() -> Iterator[Session]:
     except DatabaseNotReady as exc:
         _fail(str(exc))
         raise
+    keep_private(settings.data_dir)
     try:
         with unit_of_work(make_session_factory(engine)) as session:
             yield session

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("cellwatch")
@@ -101,6 +102,16 @@ def install_error_handlers(app: FastAPI) -> None:
             message = "There is nothing at this address."
         return error_response(request, exc.status_code, title, message, exc.headers)
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> Response:
+        return _out_of_range(request)
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> Response:
+        if "out of range" not in str(exc.orig):
+            raise exc  # anything else is a bug: the error boundary logs it
+        return _out_of_range(request)
+
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         problems = [
@@ -110,6 +121,23 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         text = "; ".join(f"{p['field']}: {p['message']}" for p in problems) or "invalid input"
         return error_response(request, 422, "Cannot accept this", text, detail=problems)
+
+
+INT64_MAX = 2**63 - 1  # as app/web/numbers.py (errors.py imports nothing of the app)
+
+
+def _huge_id_in_path(path: str) -> bool:
+    return any(part.lstrip("-").isascii() and part.lstrip("-").isdigit()
+               and abs(int(part)) > INT64_MAX for part in path.split("/") if part)
+
+
+def _out_of_range(request: Request) -> Response:
+    """A number too large for the database (SQLite raises OverflowError as it binds it,
+    PostgreSQL a DataError): an id in the address names nothing; elsewhere it is bad input."""
+    if _huge_id_in_path(request.url.path):
+        return error_response(request, 404, "Not found", "There is nothing at this address.")
+    return error_response(request, 422, "Cannot accept this",
+                          "A number in the request is out of range; nothing was changed.")
 
 
 def unexpected_response(request: Request) -> Response:

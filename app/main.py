@@ -44,6 +44,7 @@ from app.matching import pages_withdraw as matching_pages_withdraw
 from app.matching.engine import Limits, MatchEngine
 from app.memory import Trimmer
 from app.middleware import ErrorBoundary, RetryTransactions, SecurityHeaders
+from app.private import keep_private
 from app.reports import pages as reports_pages
 from app.search import api as search_api
 from app.search import pages as search_pages
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     templates.env.globals["local_timezone"] = settings.local_timezone  # pages' date filters
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    keep_private(settings.data_dir)
     app.state.engine = make_engine(settings.effective_database_url)
     app.state.session_factory = make_session_factory(app.state.engine)
     # With match workers, a web process runs only the first stage: no descriptor index here.

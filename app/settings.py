@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     smtp_username: str = ""
     smtp_password: SecretStr = SecretStr("")
     delivery_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    # Where notices may go (app/takedowns/outbound.py), comma-separated: host names, domains
+    # (".platform.example": it and its subdomains), IP addresses or networks. Private and
+    # loopback addresses are reached only when an address or network listed here holds them.
+    outbound_destinations: str = ""
     # How often each server process offers to link committed audit events into the chain
     # (one process at a time does it, under the chain's lock); 0 leaves it to `jobs run`.
     audit_link_seconds: float = Field(default=1.0, ge=0, le=3600)

@@ -42,7 +42,7 @@ from bench.scale_support import (
 )
 
 TARGETS_MS = {"prison_number": 50, "surname": 50, "dossier": 250, "dossier_busiest": 250,
-              "queue": 150}
+              "queue": 150, "review": 250}
 PURPOSE = "Investigating an account posting from a cell (case 2026/114)"
 
 
@@ -53,7 +53,7 @@ def sample_requests(e: Estate, n: int, seed: int = 5) -> dict[str, list[str]]:
     by_surname = Counter(p[2] for p in prisoners)
     common = [s for s, _ in by_surname.most_common(20)]
     reqs: dict[str, list[str]] = {"prison_number": [], "surname": [], "dossier": [],
-                                  "dossier_busiest": [], "queue": []}
+                                  "dossier_busiest": [], "queue": [], "review": []}
     for p in rng.sample(prisoners, n):
         number = p[1] if rng.random() < 0.8 else p[1].lower()  # typed in lower case
         reqs["prison_number"].append(f"/search?prison_number={number}")
@@ -92,6 +92,11 @@ def sample_requests(e: Estate, n: int, seed: int = 5) -> dict[str, list[str]]:
         else:
             q = f"?assignee={rng.choice(['me', 'none'])}"
         reqs["queue"].append(f"/accounts{q}")
+    for i in range(n):  # the review queue: every pending match ranked, one page shown
+        kind = i % 10
+        q = ["", "", "", "", "?kind=cell", "?kind=image", "?method=near", "?page=3",
+             f"?establishment={rng.choice(e.codes)}", "?age=older"][kind]
+        reqs["review"].append(f"/review{q}")
     return reqs
 
 
@@ -161,7 +166,9 @@ def report(res: dict) -> str:
              ("dossier_busiest", "dossier of the 10 prisoners with most accounts (extra run)"),
              ("queue", "triage queue first page `GET /accounts`"),
              ("queue_unfiltered", "  of which: no filter (40%)"),
-             ("queue_filtered", "  of which: establishment/platform/status/assignee filter")]
+             ("queue_filtered", "  of which: establishment/platform/status/assignee filter"),
+             ("review", "review queue `GET /review` (every pending match ranked; 40% "
+                        "filtered or a later page)")]
     for key, label in names:
         target = TARGETS_MS.get(key)
         cells = []

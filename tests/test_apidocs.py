@@ -83,3 +83,21 @@ def test_without_api_docs_there_is_neither_page_nor_document(tmp_path, sqlite_ur
     assert bare.get("/docs").status_code == 404
     app.state.engine.dispose()
     app.state.match_engine.close()
+
+
+def test_every_refusal_is_documented_with_the_one_error_shape(client, as_role):
+    """A client reads the same {error, message, detail} for every refusal, and the document
+    says which refusals each operation may give (404 where the address names a record)."""
+    schema = client.get("/openapi.json").json()
+    error = schema["components"]["schemas"]["Error"]
+    assert set(error["required"]) == {"error", "message"}
+    for method, path, op in operations(schema):
+        codes = set(op["responses"])
+        assert {"401", "403", "422", "429"} <= codes, (method, path)
+        assert ("404" in codes) == ("{" in path), (method, path)
+        for code in codes - {"200", "201", "202", "204"}:
+            media = op["responses"][code]["content"]["application/json"]
+            assert media["schema"] == {"$ref": "#/components/schemas/Error"}, (method, path)
+    signed_in, _ = as_role("analyst")
+    refused = signed_in.get("/api/v1/accounts?status=nonsense")
+    assert refused.status_code == 422 and set(refused.json()) >= set(error["required"])

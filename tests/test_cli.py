@@ -61,3 +61,20 @@ def test_audit_verify_reports_tampering(env):
     result = runner.invoke(cli, ["audit", "verify"])
     assert result.exit_code == 1
     assert "BROKEN at event 1" in result.output
+
+
+def test_the_data_folder_and_database_are_the_apps_user_only(env):
+    """Files made before this rule are put right too (an older install's 0644 database)."""
+    import stat
+
+    runner, tmp = env
+    (tmp / "cellwatch.db").touch(mode=0o644)
+    (tmp / "cellwatch.db").chmod(0o644)
+    tmp.chmod(0o755)
+    assert runner.invoke(cli, ["migrate"]).exit_code == 0
+    assert runner.invoke(cli, ["bootstrap"]).exit_code == 0
+    assert stat.S_IMODE(tmp.stat().st_mode) == 0o700
+    made = [p for p in tmp.iterdir() if p.is_file()]
+    assert made and {p.name for p in made} >= {"cellwatch.db"}
+    for path in made:
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path.name

@@ -2,7 +2,7 @@
 the time of the last factor check in each session
 
 Revision ID: 0012_second_factor
-Revises: 0011
+Revises: 0012
 Create Date: 2026-11-30 22:48:58
 
 Users who exist before this revision have no second factor: in production their next sign-in
@@ -18,7 +18,7 @@ import app.db  # noqa: F401  custom column types
 
 
 revision: str = '0012_second_factor'
-down_revision: str | None = '0011'
+down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

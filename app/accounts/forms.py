@@ -9,6 +9,7 @@ from fastapi import Form, Query
 from app.accounts.handles import HandleError, ParsedAccount, Platform, parse_account
 from app.accounts.presenters import STATUS_LABELS, QueueFilter
 from app.errors import Unprocessable
+from app.web.numbers import whole_number
 
 OPEN = "open"  # every status but the closed ones: the queue's default
 PLATFORMS = [(p.value, p.display_name) for p in Platform]
@@ -39,12 +40,16 @@ def queue_filter(establishment: str, platform: str, status: str,
     if status and status not in STATUS_LABELS:
         raise Unprocessable(f"Unknown status {status[:24]!r}: choose open or one of "
                             f"{', '.join(STATUS_LABELS)}.")
+    assignee = assignee.strip()
+    if assignee not in ("", "none", "me") and whole_number(assignee) is None:
+        raise Unprocessable(f"Unknown assignee {assignee[:24]!r}: use me, none or a user's "
+                            "number.")
     if attribution not in ("", "suggested"):
         raise Unprocessable(f"Unknown attribution filter {attribution[:24]!r}: use suggested.")
-    return QueueFilter(establishment.strip(), platform.strip(), status, assignee.strip(),
+    return QueueFilter(establishment.strip(), platform.strip(), status, assignee,
                        suggested=attribution == "suggested")
 
 
 def assignee_from(value: str) -> int | None:
     """The assignee select: a user id, or empty for nobody."""
-    return int(value) if value.isdigit() else None
+    return whole_number(value)

@@ -29,6 +29,7 @@ from app.matching import service as matching
 from app.matching.models import Match
 from app.matching.presenters import candidates_json, describe_ranked
 from app.matching.queue import stage_of
+from app.web.numbers import whole_number
 from app.web.paging import Page, page_of
 
 CLOSED_STATUSES = [AccountStatus.removed.value, AccountStatus.no_further_action.value]
@@ -76,8 +77,8 @@ def queue(session: Session, flt: QueueFilter, me: int, number: int = 1,
         conditions.append(col(Account.assignee_id).is_(None))
     elif flt.assignee == "me":
         conditions.append(col(Account.assignee_id) == me)
-    elif flt.assignee.isdigit():
-        conditions.append(col(Account.assignee_id) == int(flt.assignee))
+    elif (assignee := whole_number(flt.assignee)) is not None:
+        conditions.append(col(Account.assignee_id) == assignee)
     rows = session.exec(query.where(*conditions)
                         .order_by(col(Account.priority).desc(), col(Account.id).desc())
                         .offset((number - 1) * PAGE).limit(PAGE + 1)).all()

@@ -27,6 +27,7 @@ from app.errors import AppError, Forbidden
 from app.settings import Settings
 from app.web import render
 from app.web.flash import flash
+from app.web.numbers import whole_number
 
 router = APIRouter()
 PRELOGIN_COOKIE = "cw_prelogin"
@@ -153,7 +154,7 @@ def keys_create(
     if not 1 <= len(name.strip()) <= 64:
         errors["name"] = "Give the key a name of 1 to 64 characters."
     most = settings.api_key_max_days
-    if not (days.strip().isdigit() and 1 <= int(days) <= most):
+    if not whole_number(days, most):  # None, or 0 days
         errors["days"] = f"A key lasts 1 to {most} days: type a whole number in that range."
     if errors:
         return _keys_page(request, db, who, settings, form=form, errors=errors, status=422)

@@ -5,16 +5,18 @@ from __future__ import annotations
 from app.cellsearch.service import ITEM_MAX, Items, Outcome
 from app.errors import Unprocessable
 from app.web.dates import parse_local_datetime
+from app.web.numbers import whole_number
 
 
 def count(value: str, label: str) -> int:
     value = value.strip()
     if not value:
         return 0
-    if not value.isdigit() or int(value) > ITEM_MAX:
+    number = whole_number(value, ITEM_MAX)
+    if number is None:
         raise Unprocessable(f"The number of {label} must be a whole number from 0 to "
                             f"{ITEM_MAX}.")
-    return int(value)
+    return number
 
 
 def outcome(*, phones: str, sim_cards: str, chargers: str, other_items: str,

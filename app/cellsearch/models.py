@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime, utcnow
@@ -11,6 +12,8 @@ from app.db import UTCDateTime, utcnow
 
 class CellSearch(SQLModel, table=True):
     __tablename__ = "cell_search"
+    # the home page's counts and the list's state filter: one range of this index each
+    __table_args__ = (Index("ix_cell_search_state_requested", "state", "requested_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     establishment_id: int = Field(foreign_key="establishment.id", index=True)

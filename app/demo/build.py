@@ -32,7 +32,7 @@ from app.auth import users as user_service
 from app.auth.models import User
 from app.auth.permissions import Role
 from app.db import unit_of_work
-from app.demo import acts, marker
+from app.demo import acts, history, marker
 from app.demo.edits import unrelated
 from app.demo.estate import Estate, make_estate, write_extract
 from app.demo.photos import Job, StoryCell, copy_of, preparer
@@ -142,6 +142,8 @@ def build_demo(engine: Engine, settings: Settings, *, seed: int = 1, today: date
         drain(factory, index, settings=settings, policy=Policy.of(settings))
         acts.work_through(factory, crew, {s.handle: accounts[s.handle] for s in later},
                           chosen, today, built)
+        with unit_of_work(factory) as session:
+            history.backdate(session, accounts, today, datetime.now(UTC))
         say(f"  decisions, takedowns, cell searches ({time.monotonic() - t:.1f} s)")
         with unit_of_work(factory) as session:
             built.counts = {"establishments": 3, "cells": len(estate.cells),

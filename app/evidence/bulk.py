@@ -8,6 +8,7 @@ DIR), and files are opened with O_NOFOLLOW so a link swapped in after the walk i
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ from app.estate.queries import find_cell, find_establishment
 from app.evidence.reference import add_reference_photo, find_reference
 from app.settings import Settings
 
+log = logging.getLogger("cellwatch")
 SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 _IGNORED = {"thumbs.db", "desktop.ini"}
 
@@ -74,6 +76,8 @@ def _walk_establishment(est_dir: Path, est_rel: str) -> Iterator[_Entry]:
                     yield _Entry(item_rel, reason="symbolic link, not followed")
                 elif item.is_dir():
                     yield _Entry(item_rel, reason="folder inside a cell folder, not searched")
+                elif not item.is_file():  # a FIFO or device would block the import on open
+                    yield _Entry(item_rel, reason="not a regular file, skipped")
                 elif item.suffix.lower() not in SUFFIXES:
                     yield _Entry(item_rel, reason="not a .jpg, .jpeg, .png or .webp file")
                 else:
@@ -81,7 +85,8 @@ def _walk_establishment(est_dir: Path, est_rel: str) -> Iterator[_Entry]:
 
 
 def _read(path: Path, limit: int) -> bytes:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    # O_NONBLOCK: a FIFO swapped in after the walk opens at once, and is refused just below
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     with os.fdopen(fd, "rb") as handle:
         info = os.fstat(handle.fileno())
         if not stat.S_ISREG(info.st_mode):
@@ -135,6 +140,9 @@ def import_photo_tree(factory: Callable[[], Session], settings: Settings,
             summary.rejected.append((entry.rel, exc.message))
         except OSError as exc:
             summary.rejected.append((entry.rel, f"could not be read ({exc.strerror or exc})"))
+        except Exception:  # a bug on one picture must not cost the rest of the folder
+            log.exception("import photos: %s failed", entry.rel)
+            summary.rejected.append((entry.rel, "could not be analysed (the error is logged)"))
         else:
             if outcome == "rejected":
                 summary.rejected.append((entry.rel, reason))

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.errors import error_response
 from app.middleware import WatchedSend
 from app.settings import Settings
+from app.web.numbers import whole_number
 
 # Multipart framing and the form's small fields ride on top of the image itself.
 FRAMING_ALLOWANCE = 256 * 1024
@@ -43,7 +44,8 @@ class UploadSizeLimit:
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
+        size = whole_number(declared) if declared else None
+        if size is not None and size > self.max_body_bytes:
             await self._refuse(scope, receive, send)
             return
         received = 0

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from sqlmodel import Session, col, select
 
@@ -52,7 +53,18 @@ def agreement(match: Match, image: Image, other: Image) -> int:
     return GRID_BITS - hamming(image.dhash, theirs)
 
 
-def strength(match: Match, agrees: int) -> tuple[int, int, int, int]:
+class Scored(Protocol):
+    """What ranks a pair: a Match, or a narrow row of one (review.Pending)."""
+
+    @property
+    def method(self) -> str: ...
+    @property
+    def distance(self) -> int: ...
+    @property
+    def inliers(self) -> int | None: ...
+
+
+def strength(match: Scored, agrees: int) -> tuple[int, int, int, int]:
     """Sort key of one pair, strongest first (smaller sorts first)."""
     features = match.method == "features"
     closeness = -(match.inliers or 0) if features else match.distance

@@ -83,7 +83,8 @@ def review_queue(request: Request, who: Reviewer, db: SessionDep, settings: Sett
     filters = review.Filters(kind, method, establishment.upper(),
                              int(submitted_by) if submitted_by else None, age)
     ranked = review.ranked_queue(db, filters, utcnow())
-    shown = Page(items=ranked[(page - 1) * QUEUE_PAGE:page * QUEUE_PAGE], number=page,
+    shown = Page(items=review.page_items(db, ranked[(page - 1) * QUEUE_PAGE:page * QUEUE_PAGE]),
+                 number=page,
                  size=QUEUE_PAGE, total=len(ranked), params=kept_params(request))
     record(db, who.actor, "match.queue.viewed", object_type="match",
            object_ids=[i.match.id or 0 for i in shown.items],

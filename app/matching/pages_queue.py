@@ -19,6 +19,7 @@ from app.web import render
 from app.web.dates import local_time
 from app.web.flash import flash
 from app.web.forms import refused
+from app.web.numbers import whole_number
 
 router = APIRouter()
 FAILED_SHOWN = 100
@@ -57,8 +58,8 @@ def retry(request: Request, who: MatchOperator, db: SessionDep, settings: Settin
     try:
         if everything:
             again = queue.retry_failed(db, who.actor, None)
-        elif image_id.isdigit():
-            again = queue.retry_failed(db, who.actor, [int(image_id)])
+        elif (number := whole_number(image_id)) is not None:
+            again = queue.retry_failed(db, who.actor, [number])
         else:
             raise Unprocessable("Say which image's second stage to run again.")
     except AppError as exc:

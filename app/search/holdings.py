@@ -157,7 +157,8 @@ def takedowns(session: Session, accounts: list[AttributedAccount]) -> list[Taked
             select(Notice).where(col(Notice.takedown_id).in_([t.id for t in rows]))
             .order_by(col(Notice.number))
         ).all():
-            notices[n.takedown_id].append(NoticeItem(n.number, n.channel, n.delivery, n.sent_at))
+            notices[n.takedown_id].append(NoticeItem(n.number, n.channel, n.delivery, n.sent_at,
+                                                        n.submitted_at))
     return [
         TakedownItem(t.id or 0, t.account_id, t.platform, handles[t.account_id], t.state,
                      t.notices_sent, t.created_at, t.first_sent_at, t.acknowledged_at,

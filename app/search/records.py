@@ -110,8 +110,9 @@ class AttributedAccount:
 class NoticeItem:
     number: int
     channel: str
-    delivery: str
+    delivery: str  # pending | sending | delivered | failed | manual (a portal's notice)
     sent_at: datetime
+    submitted_at: datetime | None = None  # a portal's notice: when a person filed it
 
 
 @dataclass(frozen=True)

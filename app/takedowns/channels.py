@@ -18,7 +18,8 @@ from app.accounts.platforms import Platform
 from app.audit.service import Actor, record
 from app.db import utcnow
 from app.errors import NotFound, Unprocessable
-from app.takedowns import notice_text
+from app.settings import Settings
+from app.takedowns import notice_text, outbound
 from app.takedowns.models import PlatformSettings
 
 CHANNELS = {"email": "Email", "portal": "Web portal (.eml download)", "webhook": "Webhook"}
@@ -124,11 +125,13 @@ def _hours(value: int, what: str, most: int) -> int:
     return value
 
 
-def update_platform(session: Session, actor: Actor, name: str, *, channel: str, address: str,
+def update_platform(session: Session, actor: Actor, name: str, *, settings: Settings,
+                    channel: str, address: str,
                     renotice_hours: int, target_hours: int, template: str,
                     tells_holder: bool = False, tells_holder_note: str = "") -> PlatformSettings:
     """Save a platform's settings; a template that fails to compile or render is a 422."""
     address = check_address(channel, address)
+    outbound.check_destination(settings, channel, address)
     tells_holder_note = " ".join(tells_holder_note.split())
     if len(tells_holder_note) > 500:
         raise Unprocessable("Say what the platform tells the account holder in at most 500 "

@@ -7,17 +7,20 @@ error, never as an exception, so the caller can record them next to the notice.
 from __future__ import annotations
 
 import base64
+import http.client
 import json
+import logging
 import smtplib
 import ssl
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
 from app.settings import Settings
+from app.takedowns import outbound
+
+log = logging.getLogger("cellwatch")
 
 DELIVERED, FAILED, MANUAL = "delivered", "failed", "manual"  # outcomes
 PENDING, SENDING = "pending", "sending"  # a notice before its outcome (outbox.py)
@@ -73,6 +76,9 @@ def email_message(settings: Settings, out: Outgoing) -> EmailMessage:
 def _email(settings: Settings, out: Outgoing) -> Outcome:
     if not settings.smtp_host:
         return Outcome(FAILED, "No SMTP server is configured (CELLWATCH_SMTP_HOST).")
+    if not outbound.Allowed.of(settings).host(out.recipient.rpartition("@")[2]):
+        return Outcome(FAILED, "The recipient's domain is not an allowed destination "
+                               "(CELLWATCH_OUTBOUND_DESTINATIONS).")
     try:
         with smtplib.SMTP(settings.smtp_host, settings.smtp_port,
                           timeout=settings.delivery_timeout_seconds) as smtp:
@@ -86,14 +92,6 @@ def _email(settings: Settings, out: Outgoing) -> Outcome:
     if refused:
         return Outcome(FAILED, f"The mail server refused the recipient: {refused}"[:1000])
     return Outcome(DELIVERED)
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None  # a redirected POST would lose its body or go somewhere unreviewed
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
 
 
 def webhook_payload(out: Outgoing) -> bytes:
@@ -112,22 +110,19 @@ def idempotency_key(out: Outgoing) -> str:
 
 
 def _webhook(settings: Settings, out: Outgoing) -> Outcome:
-    if not out.recipient.startswith(("https://", "http://")):
-        return Outcome(FAILED, "The webhook address is not an http(s) address.")
-    request = urllib.request.Request(  # noqa: S310 - the scheme is checked just above
-        out.recipient, data=webhook_payload(out), method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "Cellwatch",
-                 "Idempotency-Key": idempotency_key(out)})
     try:
-        with _OPENER.open(request, timeout=settings.delivery_timeout_seconds) as response:
-            response.read(1024)
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        return Outcome(FAILED, f"The webhook answered HTTP {exc.code} {exc.reason}"[:1000])
-    except (urllib.error.URLError, OSError) as exc:
-        return Outcome(FAILED, f"The webhook could not be reached: {exc}"[:1000])
+        status = outbound.post(settings, out.recipient, webhook_payload(out), {
+            "Content-Type": "application/json", "User-Agent": "Cellwatch",
+            "Idempotency-Key": idempotency_key(out)})
+    except outbound.Refused as exc:
+        log.warning("notice %s: webhook refused: %s", out.reference, exc)
+        return Outcome(FAILED, "The webhook address is not an allowed destination "
+                               "(CELLWATCH_OUTBOUND_DESTINATIONS).")
+    except (OSError, http.client.HTTPException) as exc:  # why stays in the log (see outbound)
+        log.warning("notice %s: webhook not reached: %s", out.reference, exc)
+        return Outcome(FAILED, "The platform's webhook gave no answer.")
     if not 200 <= status < 300:
-        return Outcome(FAILED, f"The webhook answered HTTP {status}")
+        return Outcome(FAILED, f"The platform's webhook answered HTTP {status}.")
     return Outcome(DELIVERED)
 
 

@@ -3,12 +3,19 @@
 Templates are written by supervisors, so they run in Jinja's SandboxedEnvironment (no
 attribute tricks, no imports) with StrictUndefined (a misspelt name is an error, not a blank
 in a letter to a platform), and with string/list repetition capped so a template cannot
-exhaust memory.
+exhaust memory. Every render is also bounded: the template's own code may run at most
+MAX_TEMPLATE_STEPS lines and MAX_RENDER_SECONDS (a trace function counts the lines of the
+template's frames only), and its output is consumed piece by piece and cut off past
+MAX_OUTPUT_CHARS. So nested loops fail that one render with a reason instead of holding a
+request or `jobs run`; on save a template is rendered against worst-case takedowns too.
 """
 
 from __future__ import annotations
 
+import sys
+import time
 from functools import lru_cache
+from types import FrameType
 from typing import Any
 
 from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError
@@ -18,6 +25,8 @@ from app.errors import Unprocessable
 
 MAX_TEMPLATE_CHARS = 20_000
 MAX_OUTPUT_CHARS = 100_000
+MAX_TEMPLATE_STEPS = 200_000  # lines of template code per render (the default runs ~300)
+MAX_RENDER_SECONDS = 1.0
 
 
 class _Sandbox(SandboxedEnvironment):
@@ -143,11 +152,48 @@ def compile_template(text: str) -> Template:
                             f"{exc.message}") from None
 
 
+class _TooCostly(Exception):
+    pass
+
+
+def _bounded(template: Template, context: dict[str, Any]) -> str:
+    """Render within the step, time and size budgets (module docstring)."""
+    steps = 0
+    deadline = time.monotonic() + MAX_RENDER_SECONDS
+
+    def count(frame: FrameType, event: str, arg: Any) -> Any:
+        nonlocal steps
+        steps += 1
+        if steps > MAX_TEMPLATE_STEPS or (steps % 512 == 0 and time.monotonic() > deadline):
+            raise _TooCostly
+        return count
+
+    def calls(frame: FrameType, event: str, arg: Any) -> Any:
+        return count if frame.f_code.co_filename == "<template>" else None
+
+    parts, size = [], 0
+    previous = sys.gettrace()
+    sys.settrace(calls)
+    try:
+        for piece in template.generate(context):
+            size += len(piece)
+            if size > MAX_OUTPUT_CHARS:
+                raise Unprocessable("The notice template produces a notice that is too long.")
+            parts.append(piece)
+    finally:
+        sys.settrace(previous)
+    return "".join(parts)
+
+
 def render(text: str, context: dict[str, Any]) -> str:
     """Render a template; any failure of the template itself is a 422 that says why."""
     template = compile_template(text)
     try:
-        out = template.render(context)
+        out = _bounded(template, context)
+    except _TooCostly:
+        raise Unprocessable("The notice template does too much work (loops within loops?): "
+                            f"a notice may take at most {MAX_TEMPLATE_STEPS:,} steps and "
+                            f"{MAX_RENDER_SECONDS:g} s to write.") from None
     except SecurityError as exc:
         raise Unprocessable(f"The notice template is not allowed: {exc}") from None
     except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError,
@@ -160,10 +206,21 @@ def render(text: str, context: dict[str, Any]) -> str:
     return out
 
 
+def _worst_case() -> dict[str, Any]:
+    """A takedown as large as they come: many addresses and images, a late reminder, long
+    texts (a template that is costly only for such takedowns is refused on save too)."""
+    urls = [f"https://www.instagram.com/p/Post{n:04d}/" for n in range(50)]
+    return {**SAMPLE_CONTEXT, "notice_number": 12, "urls": urls,
+            "reason": "Photographs taken inside a prison cell. " * 45,
+            "evidence": [{**SAMPLE_CONTEXT["evidence"][0], "number": n + 1, "post_url": url}
+                         for n, url in enumerate(urls * 4)]}
+
+
 def validate(text: str) -> None:
-    """Refuse a template that does not compile, does not render with the sample values, or
-    leaves out what a platform needs to act."""
+    """Refuse a template that does not compile, does not render within its budgets with the
+    sample values and with a worst-case takedown, or leaves out what a platform needs."""
     check_complete(render(text, SAMPLE_CONTEXT), SAMPLE_CONTEXT)
+    render(text, _worst_case())
 
 
 def subject(reference: str, platform_name: str, handle: str, number: int,

@@ -191,6 +191,14 @@ def disclosed(takedown: Takedown, notice: Notice) -> dict[str, Any]:
             "pack_sha256": notice.pack_sha256, "error": notice.error}
 
 
+def via_of(outcome: delivery.Outcome, *, resent: bool = False) -> str:
+    """How a delivery outcome let evidence out, in the audit log's words: a portal's notice
+    is not sent by the service, it waits for a person to file it."""
+    if outcome.delivery == delivery.MANUAL:
+        return "made ready to submit on the portal"
+    return "re-sent after an interruption" if resent else "sent"
+
+
 def disclosure(session: Session, actor: Actor, takedown: Takedown, notice: Notice, *, via: str,
                outcome: delivery.Outcome | None = None) -> None:
     """Evidence leaving the service (a sending, or a download of what is sent) is audited."""

@@ -131,7 +131,7 @@ def record_outcome(session: Session, actor: Actor, attempt: Attempt, outcome: Ou
         return None
     takedown = service.get_takedown(session, attempt.takedown_id)
     notices.disclosure(session, actor, takedown, notice, outcome=outcome,
-                       via="re-sent after an interruption" if attempt.resent else "sent")
+                       via=notices.via_of(outcome, resent=attempt.resent))
     if attempt.resent:
         record(session, actor, "takedown.notice_resent", object_type="takedown",
                object_ids=[takedown.id or 0],

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from app.accounts.platforms import display_name_of
-from app.auth.deps import Principal
+from app.auth.deps import Principal, SettingsDep
 from app.auth.guards import PlatformEditor, TakedownReader
 from app.auth.permissions import Permission as P
 from app.db import SessionDep
@@ -49,6 +49,7 @@ def platforms(request: Request, db: SessionDep, who: TakedownReader) -> Response
 
 @router.post("/takedowns/platforms/{name}")
 def save_platform(request: Request, db: SessionDep, who: PlatformEditor, platform: PlatformDep,
+                  settings: SettingsDep,
                   channel: Annotated[str, Form(max_length=16)],
                   renotice_hours: Annotated[int, Form()],
                   target_hours: Annotated[int, Form()],
@@ -62,7 +63,7 @@ def save_platform(request: Request, db: SessionDep, who: PlatformEditor, platfor
             "target_hours": target_hours, "template": template,
             "tells_holder": tells_holder == "yes", "tells_holder_note": tells_holder_note}
     try:
-        update_platform(db, who.actor, name, **form)
+        update_platform(db, who.actor, name, settings=settings, **form)
     except AppError as exc:  # a template error is a 422 naming the line; nothing is saved
         return refused(db, exc, platforms_page, request, db, who, failed=name, form=form)
     flash(db, who, f"{display_name_of(name)} settings were saved.")

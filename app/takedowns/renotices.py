@@ -134,8 +134,9 @@ def record_group(session: Session, actor: Actor, done: list[tuple[Claimed, Attem
            outcome="success" if not failed else "failure" if failed == len(settled)
            else "partial",
            purpose="takedown re-notices",
-           details={"via": "sent", "notices": [notices.disclosed(item.takedown, notice)
-                                               for item, notice, _ in settled]})
+           details={"via": ", ".join(sorted({notices.via_of(o) for _, _, o in settled})),
+                    "notices": [{**notices.disclosed(item.takedown, notice),
+                                 "via": notices.via_of(o)} for item, notice, o in settled]})
     return outbox.advance(session, actor, [
         (item.takedown, item.platform.renotice_hours, notice.number)
         for item, notice, outcome in settled if outcome.delivery != FAILED], now)

@@ -35,7 +35,7 @@ from app.takedowns.notice_text import DEFAULT_TEMPLATE
 from tests.browser.conftest import GOOD_PASSWORD, AppDB, LiveServer, _bound_socket
 from tests.browser.test_login_flow import sign_in
 from tests.demo.conftest import SMALL
-from tests.takedowns.conftest import Mailbox, smtp_server  # noqa: F401 - the fixture
+from tests.takedowns.conftest import OUTBOUND, Mailbox, smtp_server  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.browser
 
@@ -62,7 +62,8 @@ def demo_server(tmp_path: Path, mailbox: Mailbox) -> Iterator[LiveServer]:
     migrations.upgrade(url)
     settings = Settings(data_dir=data_dir, database_url=url, smtp_host="127.0.0.1",
                         smtp_port=mailbox.port, smtp_starttls=False,
-                        smtp_from="unit@cellwatch.test", delivery_timeout_seconds=5)
+                        smtp_from="unit@cellwatch.test", delivery_timeout_seconds=5,
+                        outbound_destinations=OUTBOUND)
     engine = make_engine(url)
     build_demo(engine, settings, seed=SEED, today=date.today(), cells_per_landing=SMALL,
                workers=1, say=lambda _: None)

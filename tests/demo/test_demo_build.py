@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, func, select
@@ -20,9 +20,11 @@ from app.demo.stories import STORIES
 from app.estate.models import Cell, Establishment, Occupancy, Prisoner
 from app.evidence.models import ReferencePhoto
 from app.matching.models import Match
+from app.reports.by_platform import platform_rows
+from app.reports.period import parse_period
 from app.settings import Environment
 from app.takedowns.machine import State
-from app.takedowns.models import Takedown
+from app.takedowns.models import Takedown, TakedownEvent
 from tests.demo.conftest import SMALL
 
 
@@ -114,6 +116,57 @@ def test_pages_show_a_matched_account_its_prisoner_and_each_takedown(demo, analy
         assert takedown.state.replace("_", " ") in shown.text.lower()
     board = analyst.get("/review")
     assert board.status_code == 200
+
+
+def test_casework_is_spread_over_the_days_the_stories_tell(demo):
+    """The services stamp each step with the moment it was made; the demo's history puts them
+    on a calendar, so the report's time to removal is hours or days, not the build's seconds."""
+    _, engine, _, _ = demo
+    now = datetime.now(UTC)
+    with Session(engine) as s:
+        for takedown in s.exec(select(Takedown)).all():
+            times = [_utc(takedown.created_at)] + [_utc(e.at) for e in s.exec(
+                select(TakedownEvent).where(TakedownEvent.takedown_id == takedown.id)
+                .order_by(TakedownEvent.id)).all()]
+            assert times == sorted(times) and times[-1] < now, takedown.id
+            # taken in, and its attribution decided, before anyone drafted the takedown
+            account = s.get(Account, takedown.account_id)
+            decided = [_utc(a.decided_at) for a in s.exec(select(Attribution).where(
+                Attribution.account_id == account.id)).all() if a.decided_at]
+            assert _utc(account.created_at) <= max(decided, default=times[0]) <= times[0]
+            assert now - times[0] > timedelta(hours=6)
+            if takedown.first_sent_at and takedown.resolved_at:
+                took = _utc(takedown.resolved_at) - _utc(takedown.first_sent_at)
+                assert timedelta(hours=1) < took < timedelta(days=10)
+            if takedown.next_notice_due_at:  # no re-notice falls due as the server starts
+                assert _utc(takedown.next_notice_due_at) > now
+        for search in s.exec(select(CellSearch)).all():
+            assert _utc(search.requested_at) < now - timedelta(hours=2)
+            if search.completed_at:
+                assert _utc(search.requested_at) < _utc(search.searched_at) <= _utc(
+                    search.completed_at) < now
+        platforms = platform_rows(s, parse_period("", "", "Europe/London"))
+    medians = [p.median_seconds for p in platforms if p.median_seconds is not None]
+    assert medians and min(medians) > 3600
+
+
+def test_dossier_says_a_portal_notice_is_ready_to_submit_not_sent(demo, analyst):
+    """@pad_tour's platform takes requests on a web form: its notice waits for a person."""
+    _, engine, _, _ = demo
+    with Session(engine) as s:
+        account = _account(s, "@pad_tour")
+        row = s.exec(select(Attribution).where(Attribution.account_id == account.id,
+                                               Attribution.status == "confirmed")).first()
+        number = s.get(Prisoner, row.prisoner_id).prison_number
+    dossier = analyst.post(f"/search/prisoners/{number}",
+                           data={"purpose": "Demo walk-through", "csrf_token": _csrf(analyst)})
+    assert dossier.status_code == 200
+    assert "ready to submit (not sent)" in dossier.text
+    assert "· manual" not in dossier.text
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _csrf(client) -> str:

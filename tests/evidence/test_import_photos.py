@@ -68,3 +68,31 @@ def test_import_photos_summary(env):
 
     again = runner.invoke(cli, ["import", "photos", str(tree)])
     assert "loaded 0, duplicate 3, rejected 5" in again.output
+
+
+def test_degenerate_pictures_and_fifos_are_reported_and_the_rest_loaded(env):
+    """A one-pixel line, a single pixel and a FIFO named .jpg: each reported with its reason,
+    the import goes on (a FIFO used to hang it for ever) and loads the good photo."""
+    import io
+
+    from PIL import Image as PILImage
+
+    def png(size):
+        out = io.BytesIO()
+        PILImage.new("RGB", size, (90, 90, 90)).save(out, "PNG")
+        return out.getvalue()
+
+    runner, tmp, engine = env
+    cell = tmp / "photos" / "MDI" / "A-1-014"
+    _put(cell / "a-line.png", png((40000, 1)))
+    _put(cell / "b-dot.png", png((1, 1)))
+    os.mkfifo(cell / "c-pipe.jpg")
+    _put(cell / "d-good.jpg", samples.jpeg_with_exif())
+    result = runner.invoke(cli, ["import", "photos", str(tmp / "photos")])
+    assert result.exit_code in (0, 1), result.output
+    assert "Traceback" not in result.output
+    assert "c-pipe.jpg" in result.output and "not a regular file" in result.output
+    for name in ("a-line.png", "b-dot.png"):
+        assert name in result.output
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM reference_photo")).scalar() == 1

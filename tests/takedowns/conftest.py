@@ -116,10 +116,13 @@ def webhook(webhook_server: Webhook) -> Webhook:
     return webhook_server
 
 
+OUTBOUND = "127.0.0.1, .example, .test"  # the loopback listeners and reserved test domains
+
+
 def make_settings(data_dir: Path, url: str, smtp: Mailbox) -> Settings:
     return Settings(data_dir=data_dir, database_url=url, smtp_host="127.0.0.1",
                     smtp_port=smtp.port, smtp_starttls=False, smtp_from="unit@cellwatch.test",
-                    delivery_timeout_seconds=5)
+                    delivery_timeout_seconds=5, outbound_destinations=OUTBOUND)
 
 
 @pytest.fixture

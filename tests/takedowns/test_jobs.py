@@ -225,3 +225,56 @@ def test_a_renotice_whose_template_fails_is_recorded_as_failed(live, webhook):
     with live.factory() as session:
         notice = session.exec(select(Notice).where(Notice.number == 2)).one()
         assert "template failed" in notice.error
+
+
+def test_a_costly_template_fails_its_own_notice_and_the_run_goes_on(live, webhook):
+    """A template that is costly only for one account (the save-time check cannot see it)
+    fails that takedown's re-notice within the render budget; the others are delivered."""
+    from app.takedowns.models import PlatformSettings
+
+    (a, b), t0, _ = sent_takedowns(live, 2, f"{webhook.url}/ok")
+    with live.factory() as session:
+        slow = session.exec(select(Account).join(Takedown, Takedown.account_id == Account.id)
+                            .where(Takedown.id == a)).one().handle
+        row = session.get(PlatformSettings, "instagram")
+        row.template = (row.template + f"{{% if account.handle == '{slow}' %}}"
+                        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}"
+                        "{% endfor %}{% endif %}")
+        session.add(row)
+        session.commit()
+    report = jobs.run(live.engine, live.settings, now=t0 + timedelta(hours=25))
+    assert (report.delivered, report.failed) == (1, 1)  # (unbounded, this run takes hours)
+    assert numbers(live, a) == [(1, "delivered"), (2, "failed")]
+    assert numbers(live, b) == [(1, "delivered"), (2, "delivered")]
+    with live.factory() as session:
+        notice = session.exec(select(Notice).where(Notice.takedown_id == a,
+                                                   Notice.number == 2)).one()
+        assert "does too much work" in notice.error
+
+
+def test_a_portal_renotice_is_made_ready_to_submit_and_audited_so(live):
+    """A portal platform's re-notice is not sent by the service: the job makes it ready for a
+    person to file, and the audit log says so, not "sent"."""
+    people = seed_people(live, accounts=1)
+    with live.factory() as session:
+        set_platform(session, "portal", "https://portal.example/report", renotice_hours=24)
+        account = session.exec(select(Account)).one()
+        td = service.create_takedown(session, live.settings, doer(people.analyst), account.id,
+                                     draft_for(session, live.settings, account.id))
+        for who, action in ((people.analyst, "submit"), (people.sup1, "approve"),
+                            (people.analyst, "send")):
+            service.transition(session, live.settings, doer(who), td.id, action,
+                               version=td.version)
+        service.transition(session, live.settings, doer(people.analyst), td.id, "submitted",
+                           version=td.version, reference="P-1")
+        session.commit()
+        takedown_id = td.id
+    report = jobs.run(live.engine, live.settings, now=utcnow() + timedelta(hours=25))
+    assert report.failed == 0
+    assert numbers(live, takedown_id) == [(1, "manual"), (2, "manual")]
+    with live.factory() as session:
+        [event] = [e for e in audits(session, "takedown.disclosure")
+                   if details(e).get("notices")]
+        assert details(event)["via"] == "made ready to submit on the portal"
+        assert [n["via"] for n in details(event)["notices"]] == [
+            "made ready to submit on the portal"]

@@ -60,6 +60,12 @@ def test_supervisor_saves_and_the_change_is_audited(client, session, as_role):
     ("Remove {{ account.handle }} ({{ reference }})", "leaves out the legal basis, the reason"),
     (COMPLETE.replace("{{ contact }}", ""), "leaves out the sender&#39;s contact"),
     (COMPLETE.replace(" id {{ account.numeric_id }}", ""), "the platform&#39;s account id"),
+    # nested loops: ten thousand million steps, refused within the render budget
+    (COMPLETE + "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}"
+                "{% endfor %}", "does too much work"),
+    # costly only for a late reminder: the worst-case takedown finds it on save
+    (COMPLETE + "{% if notice_number > 9 %}{% for i in range(100000) %}{% for e in evidence %}"
+                "{% endfor %}{% endfor %}{% endif %}", "does too much work"),
 ])
 def test_a_bad_template_is_a_clear_422_and_nothing_is_saved(client, session, as_role,
                                                              template, message):

@@ -23,13 +23,12 @@ from app.audit.service import Actor, verify_chain
 from app.auth import users as user_service
 from app.cli_database import DatabaseNotReady, check_database, ready_engine
 from app.cli_matching import matching_cli
+from app.cli_users import users_cli
 from app.db import make_engine, make_session_factory, unit_of_work, utcnow
-from app.errors import AppError
 from app.private import keep_private
 from app.settings import Settings, get_settings
 
 cli = typer.Typer(help="Cellwatch operator commands.", no_args_is_help=True)
-users_cli = typer.Typer(help="Manage users.", no_args_is_help=True)
 audit_cli = typer.Typer(help="Check the audit log.", no_args_is_help=True)
 import_cli = typer.Typer(help="Load reference data and photos.", no_args_is_help=True)
 cli.add_typer(users_cli, name="users")
@@ -205,77 +204,6 @@ def worker() -> None:
         signal.signal(sig, lambda *_: stop.set())
     logging.basicConfig(level=logging.INFO)
     run(settings, stop)
-
-
-@users_cli.command("create")
-def users_create(username: str, role: str, display_name: str = "") -> None:
-    """Create a user; prints a one-time password to change at first sign-in."""
-    with _unit_of_work() as session:
-        try:
-            user, secret = user_service.create_user(session, _actor(), username=username,
-                                                    role=role, display_name=display_name)
-        except AppError as exc:
-            _fail(exc.message)
-            return
-    typer.echo(f"created {user.username} ({user.role}); one-time password: {secret}")
-
-
-@users_cli.command("list")
-def users_list() -> None:
-    """List users with role and state."""
-    with _unit_of_work() as session:
-        for user in user_service.list_users(session):
-            state = "active" if user.is_active else "disabled"
-            typer.echo(f"{user.username:24} {user.role:11} {state}")
-
-
-def _with_user(username: str, action: str, role: str = "") -> str:
-    with _unit_of_work() as session:
-        user = user_service.find_user(session, username)
-        if user is None:
-            _fail(f"no user named {username!r}")
-            return ""
-        try:
-            out = ""
-            if action == "disable":
-                user_service.set_active(session, _actor(), user, False)
-            elif action == "enable":
-                user_service.set_active(session, _actor(), user, True)
-            elif action == "set-role":
-                user_service.set_role(session, _actor(), user, role)
-            else:
-                out = user_service.reset_password(session, _actor(), user)
-        except AppError as exc:
-            _fail(exc.message)
-        return out
-
-
-@users_cli.command("disable")
-def users_disable(username: str) -> None:
-    """Disable a user; their sessions end at once."""
-    _with_user(username, "disable")
-    typer.echo(f"{username} disabled; their sessions were ended")
-
-
-@users_cli.command("enable")
-def users_enable(username: str) -> None:
-    """Enable a user again (also clears a lockout)."""
-    _with_user(username, "enable")
-    typer.echo(f"{username} enabled")
-
-
-@users_cli.command("set-role")
-def users_set_role(username: str, role: str) -> None:
-    """Change a user's role; their sessions end at once."""
-    _with_user(username, "set-role", role)
-    typer.echo(f"{username} is now {role}; their sessions were ended")
-
-
-@users_cli.command("reset-password")
-def users_reset_password(username: str) -> None:
-    """Give a user a new one-time password; their sessions end at once."""
-    secret = _with_user(username, "reset-password")
-    typer.echo(f"{username}: one-time password {secret}")
 
 
 @audit_cli.command("link")

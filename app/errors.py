@@ -68,7 +68,7 @@ def wants_json(request: Request) -> bool:
 
 def error_response(
     request: Request, status: int, title: str, message: str,
-    headers: dict[str, str] | None = None, detail: Any = None,
+    headers: dict[str, str] | None = None, detail: Any = None, link: str = "",
 ) -> Response:
     if wants_json(request):
         body: dict[str, Any] = {"error": title, "message": message}
@@ -80,8 +80,8 @@ def error_response(
     from app.web import render  # late: web imports templates that need the app configured
 
     template = "errors/_error.html" if request.headers.get("hx-request") else "errors/error.html"
-    return render(request, template, {"status": status, "title": title, "message": message},
-                  status_code=status, headers=headers)
+    return render(request, template, {"status": status, "title": title, "message": message,
+                                      "link": link}, status_code=status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -90,7 +90,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.redirect_to and request.method == "GET" and not wants_json(request):
             return RedirectResponse(exc.redirect_to, status_code=303)
         return error_response(request, exc.status_code, exc.title, exc.message, exc.headers,
-                              detail=exc.detail)
+                              detail=exc.detail, link=exc.redirect_to)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

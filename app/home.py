@@ -21,7 +21,9 @@ from sqlmodel import Session, col, func, select
 from app.accounts.models import Account, Attribution, AttributionStatus
 from app.accounts.presenters import CLOSED_STATUSES
 from app.auth.deps import Principal, SettingsDep
+from app.auth.grants import APPROVER_ROLE
 from app.auth.guards import Anyone
+from app.auth.models import GrantProposal
 from app.auth.permissions import Permission as P
 from app.cellsearch.models import CellSearch
 from app.db import SessionDep, utcnow
@@ -90,6 +92,12 @@ def to_do(db: Session, who: Principal, now: datetime) -> list[Figure]:
     if who.can(P.matching_operate):
         out.append(Figure("Failed matching jobs", queue.backlog(db).failed, "/matching/queue",
                           urgent=True))
+    if who.can(P.grants_approve):
+        mine = [r.value for r, approver in APPROVER_ROLE.items() if approver == who.user.role]
+        out.append(Figure("Access proposals for me to decide", _count(
+            db, GrantProposal, col(GrantProposal.status) == "pending",
+            col(GrantProposal.role).in_(mine), col(GrantProposal.proposed_by) != me),
+            "/grants", urgent=True))
     return out
 
 

@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=10, ge=1)
     api_key_max_days: int = Field(default=90, ge=1, le=366)
+    api_keys_per_user: int = Field(default=5, ge=1, le=50)  # live (unrevoked, unexpired) keys
+    # Second factor (TOTP). Unset: required in production (a user without one is sent to set
+    # one up), optional in development (signed in with a warning); production refuses false.
+    second_factor_required: bool | None = None
+    # Revealing a date of birth, opening a dossier and changing users or keys ask for the
+    # code again when the last check in the session is older than this.
+    step_up_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    enrolment_hours: int = Field(default=24, ge=1, le=24 * 7)  # life of an enrolment code
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(default=50_000_000, ge=10_000)
     # Decoding budgets (app/evidence/budget.py): decoded bytes = pixels x bytes per pixel.
@@ -122,6 +130,12 @@ class Settings(BaseSettings):
         return (not self.is_production) if self.demo is None else self.demo
 
     @property
+    def factor_required(self) -> bool:
+        if self.second_factor_required is None:
+            return self.is_production
+        return self.second_factor_required
+
+    @property
     def secure_cookies(self) -> bool:
         return self.is_production
 
@@ -140,6 +154,8 @@ class Settings(BaseSettings):
             reasons.append("CELLWATCH_DATABASE_URL is not set")
         if self.demo:
             reasons.append("CELLWATCH_DEMO is on (a fictional demo estate)")
+        if self.second_factor_required is False:
+            reasons.append("CELLWATCH_SECOND_FACTOR_REQUIRED is false")
         if self.test_second_stage_pause:
             reasons.append("CELLWATCH_TEST_SECOND_STAGE_PAUSE is set (a test-only delay)")
         return reasons

@@ -17,16 +17,17 @@ from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app import migrations
 from app.audit.service import Actor
-from app.auth import passwords
-from app.auth.models import User
+from app.auth import passwords, sessions
+from app.auth.models import User, UserSession
 from app.auth.passwords import hash_password
 from app.db import make_engine
 from app.settings import Settings
 from tests.support.apps import app_for_test, release
+from tests.support.factors import enrol, totp_code
 from tests.support.postgres import create_database, temporary_cluster
 
 PASSWORD = "correct horse battery"
@@ -134,13 +135,17 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 
 @pytest.fixture
-def make_user(session: Session):  # noqa: ANN201
+def make_user(session: Session, settings: Settings):  # noqa: ANN201
+    """A user with the test password and, unless `factor=False`, an authenticator."""
     def _make(role: str = "analyst", username: str | None = None,
-              must_change_password: bool = False) -> User:
+              must_change_password: bool = False, factor: bool = True) -> User:
         user = User(username=username or f"{role}-{uuid.uuid4().hex[:8]}", role=role,
                     password_hash=hash_password(PASSWORD),
                     must_change_password=must_change_password)
         session.add(user)
+        session.flush()
+        if factor:
+            enrol(session, settings, user)
         session.commit()
         return user
     return _make
@@ -165,11 +170,37 @@ def login_csrf(client: TestClient) -> str:
 
 
 def login(client: TestClient, username: str, password: str = PASSWORD) -> TestClient:
+    """Sign in as a person would: the password, then (if the user has an authenticator) the
+    code it shows."""
     response = client.post("/login", data={"username": username, "password": password,
                                            "csrf_token": login_csrf(client)},
                            follow_redirects=False)
     assert response.status_code == 303, response.text
+    if response.headers["location"].startswith("/login/code"):
+        answer_code(client, response.headers["location"])
     return client
+
+
+def answer_code(client: TestClient, page: str = "/login/code") -> None:
+    """Give the second factor on the code page (after the password, or for a step-up)."""
+    form = client.get(page)
+    assert form.status_code == 200, form.text
+    username = _signed_in_username(client)
+    code = totp_code(client.app.state.session_factory, client.app.state.settings, username)
+    next_ = re.search(r'name="next" value="([^"]*)"', form.text)
+    answered = client.post("/login/code", data={"code": code, "csrf_token": csrf_from(form.text),
+                                                "next": next_.group(1) if next_ else "/"},
+                           follow_redirects=False)
+    assert answered.status_code == 303, answered.text
+
+
+def _signed_in_username(client: TestClient) -> str:
+    token = client.cookies.get("cw_session")
+    assert token, "not signed in"
+    with client.app.state.session_factory() as db:
+        row = db.exec(select(UserSession).where(
+            UserSession.token_hash == sessions.token_hash(token))).one()
+        return db.get(User, row.user_id).username
 
 
 @pytest.fixture

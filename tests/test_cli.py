@@ -25,24 +25,25 @@ def test_migrate_bootstrap_and_user_commands(env):
     assert "users exist already" in again.output and "One-time password" not in again.output
 
     made = runner.invoke(cli, ["users", "create", "jdoe", "analyst"])
-    assert made.exit_code == 0 and "one-time password" in made.output
+    assert made.exit_code == 0 and "created jdoe (analyst); enrolment code " in made.output
     dup = runner.invoke(cli, ["users", "create", "jdoe", "analyst"])
     assert dup.exit_code == 1 and "already exists" in dup.output
     assert runner.invoke(cli, ["users", "set-role", "jdoe", "supervisor"]).exit_code == 0
     assert runner.invoke(cli, ["users", "disable", "jdoe"]).exit_code == 0
     listing = runner.invoke(cli, ["users", "list"]).output
     assert "jdoe" in listing and "supervisor" in listing and "disabled" in listing
-    reset = runner.invoke(cli, ["users", "reset-password", "jdoe"])
-    assert reset.exit_code == 0 and "one-time password" in reset.output
+    reset = runner.invoke(cli, ["users", "reset-sign-in", "jdoe"])
+    assert reset.exit_code == 0 and "password and authenticator cleared; enrolment code" \
+        in reset.output
     missing = runner.invoke(cli, ["users", "disable", "nobody"])
     assert missing.exit_code == 1 and "no user named" in missing.output
 
     # events are linked into the chain after their commit: by a server, `jobs run` or this
     verify = runner.invoke(cli, ["audit", "verify"])
-    assert verify.exit_code == 0 and "5 committed events await linking" in verify.output
-    assert runner.invoke(cli, ["audit", "link"]).output == "5 events linked into the chain\n"
+    assert verify.exit_code == 0 and "7 committed events await linking" in verify.output
+    assert runner.invoke(cli, ["audit", "link"]).output == "7 events linked into the chain\n"
     verify = runner.invoke(cli, ["audit", "verify"])
-    assert verify.exit_code == 0 and "audit log intact: 5 linked events" in verify.output
+    assert verify.exit_code == 0 and "audit log intact: 7 linked events" in verify.output
     assert "no event awaits linking" in verify.output
 
 

@@ -86,6 +86,7 @@ def test_a_supervisor_sees_each_thing_to_do_counted_and_linked(as_role, make_use
         "Cell searches awaiting the prison": (1, "/searches?state=requested"),
         "Cell searches acknowledged, outcome awaited": (0, "/searches?state=acknowledged"),
         "Failed matching jobs": (1, "/matching/queue"),
+        "Access proposals for me to decide": (0, "/grants"),
     }
     for _, href in found.values():  # every count opens its list
         assert client.get(href).status_code == 200, href
@@ -116,7 +117,9 @@ def test_each_role_sees_only_what_it_may(as_role, make_user, session):
         r'name="csrf_token" value="([^"]+)"', page).group(1)})
     admin, _ = as_role("admin")
     page = admin.get("/").text
-    assert figures(page) == {} and "Accounts taken in" not in page
+    # no casework; only proposals to grant admin that another admin made
+    assert figures(page) == {"Access proposals for me to decide": (0, "/grants")}
+    assert "Accounts taken in" not in page
     assert 'href="/admin/users"' in page
 
 

@@ -7,7 +7,7 @@ from app.auth.deps import Requires
 from app.auth.permissions import ROLE_PERMISSIONS, Permission, Role
 from tests.conftest import page_csrf
 
-PUBLIC_PATHS = {"/login", "/healthz", "/readyz"}
+PUBLIC_PATHS = {"/login", "/healthz", "/readyz", "/enrol", "/enrol/finish"}
 
 
 def _declared(dependant: Dependant) -> list[Requires]:
@@ -53,7 +53,8 @@ def test_every_route_declares_a_permission(app):
 
 def test_admins_hold_no_permission_on_prisoner_data():
     admin = ROLE_PERMISSIONS[Role.admin]
-    assert admin == {Permission.self_manage, Permission.users_manage}
+    # their own account, users, and deciding another admin's proposal to grant admin
+    assert admin == {Permission.self_manage, Permission.users_manage, Permission.grants_approve}
 
 
 def test_only_admins_manage_users_and_only_auditors_read_the_log():

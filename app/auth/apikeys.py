@@ -6,7 +6,8 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlmodel import Session, col, select
+from sqlalchemy import update
+from sqlmodel import Session, col, func, select
 
 from app.audit.service import Actor, record
 from app.auth.models import ApiKey, User
@@ -29,6 +30,10 @@ def create(
         raise Unprocessable("Give the key a name of 1-64 characters.")
     if not 1 <= days <= settings.api_key_max_days:
         raise Unprocessable(f"A key lasts 1-{settings.api_key_max_days} days.")
+    live = live_count(session, user.id or 0)
+    if live >= settings.api_keys_per_user:
+        raise Unprocessable(f"You have {live} live API keys, the most allowed: revoke one you no "
+                       "longer use before making another.")
     key = PREFIX + secrets.token_urlsafe(32)
     row = ApiKey(user_id=user.id or 0, name=name, prefix=key[:12], key_hash=_hash(key),
                  expires_at=utcnow() + timedelta(days=days))
@@ -42,6 +47,21 @@ def create(
 def list_for(session: Session, user_id: int) -> list[ApiKey]:
     return list(session.exec(select(ApiKey).where(ApiKey.user_id == user_id)
                              .order_by(col(ApiKey.created_at).desc())).all())
+
+
+def live_count(session: Session, user_id: int) -> int:
+    return session.exec(select(func.count()).select_from(ApiKey).where(
+        ApiKey.user_id == user_id, col(ApiKey.revoked_at).is_(None),
+        col(ApiKey.expires_at) > utcnow())).one()
+
+
+def revoke_all_for_user(session: Session, user_id: int) -> int:
+    """Revoke every live key of a user (role change, disabling, reset); returns how many.
+    The caller's audit event names the reason and the count."""
+    result = session.execute(update(ApiKey).where(
+        col(ApiKey.user_id) == user_id, col(ApiKey.revoked_at).is_(None),
+        col(ApiKey.expires_at) > utcnow()).values(revoked_at=utcnow()))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def revoke(session: Session, actor: Actor, user: User, key_id: int) -> None:

@@ -11,13 +11,18 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from app.auth.deps import Principal, requires
+from app.auth.deps import Principal, StepUp, requires
 from app.auth.permissions import Permission as P
 
-# own account; `SelfUser` is allowed in while a new password is still owed
-SelfUser = Annotated[Principal, Depends(requires(P.self_manage, pending_password_ok=True))]
+# own account; `SelfUser` is allowed in while a new password is still owed, and without a
+# second factor (to set one up); `SigningIn` also before the code is given (that page, sign-out)
+SelfUser = Annotated[Principal, Depends(requires(P.self_manage, pending_password_ok=True,
+                                                 factor="enrol"))]
+SigningIn = Annotated[Principal, Depends(requires(P.self_manage, pending_password_ok=True,
+                                                  factor="pending"))]
 Anyone = Annotated[Principal, Depends(requires(P.self_manage))]
 Admin = Annotated[Principal, Depends(requires(P.users_manage))]
+GrantApprover = Annotated[Principal, Depends(requires(P.grants_approve))]
 Auditor = Annotated[Principal, Depends(requires(P.audit_read))]
 
 EstateReader = Annotated[Principal, Depends(requires(P.estate_read))]
@@ -46,3 +51,8 @@ PlatformEditor = Annotated[Principal, Depends(requires(P.platforms_edit))]
 CellSearchRequester = Annotated[Principal, Depends(requires(P.searches_request))]
 
 ReportReader = Annotated[Principal, Depends(requires(P.reports_read))]
+
+# Step-up: the second factor checked within the last few minutes (settings.step_up_minutes).
+FreshFactor = Annotated[None, Depends(StepUp())]
+# The same, and only from a signed-in browser: an API key cannot change keys or users.
+FreshBrowserFactor = Annotated[None, Depends(StepUp(browser_only=True))]

@@ -1,9 +1,10 @@
-"""Tables of the auth domain: users, server-side sessions, API keys."""
+"""Tables of the auth domain: users, second factors, grants, server-side sessions, API keys."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import BigInteger
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime, utcnow
@@ -40,6 +41,9 @@ class UserSession(SQLModel, table=True):
     client_addr: str = Field(default="", max_length=64)
     user_agent: str = Field(default="", max_length=255)
     flashes: str = Field(default="[]", max_length=4000)
+    # When the second factor was last checked in this session; None: not yet (the session
+    # stops at the code page) or the user has none (development only).
+    factor_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ApiKey(SQLModel, table=True):
@@ -54,3 +58,63 @@ class ApiKey(SQLModel, table=True):
     expires_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class TotpFactor(SQLModel, table=True):
+    """A user's authenticator (RFC 6238). Secrets are sealed with the master key; `pending`
+    holds one being set up until a first code proves it was scanned."""
+
+    __tablename__ = "totp_factor"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", unique=True)
+    secret: str = Field(default="", max_length=255)
+    pending: str = Field(default="", max_length=255)
+    confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # the last time step accepted: a code works once (RFC 6238, 5.2)
+    last_step: int = Field(default=0, sa_type=BigInteger)
+
+
+class RecoveryCode(SQLModel, table=True):
+    """One of ten single-use codes for a lost authenticator; only its sha256 is kept."""
+
+    __tablename__ = "recovery_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class EnrolmentCode(SQLModel, table=True):
+    """A one-time code with which a new (or reset) user sets a password and an authenticator."""
+
+    __tablename__ = "enrolment_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    code_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class GrantProposal(SQLModel, table=True):
+    """A grant of access proposed by one person, in effect only once a second approves."""
+
+    __tablename__ = "grant_proposal"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # create | role | reset
+    user_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
+    username: str = Field(max_length=64)
+    display_name: str = Field(default="", max_length=128)
+    role: str = Field(max_length=16)  # the role in effect once approved
+    from_role: str = Field(default="", max_length=16)
+    status: str = Field(default="pending", max_length=16, index=True)
+    proposed_by: int = Field(foreign_key="app_user.id")
+    proposed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    decided_by: int | None = Field(default=None, foreign_key="app_user.id")
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    version: int = 1

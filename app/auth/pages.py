@@ -5,15 +5,23 @@ from __future__ import annotations
 import hmac
 import secrets
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from app.audit.service import record
-from app.auth import apikeys, sessions, users
-from app.auth.deps import PUBLIC, Principal, SettingsDep, client_addr, request_actor
-from app.auth.guards import Anyone, SelfUser
+from app.auth import apikeys, factors, sessions, users
+from app.auth.deps import (
+    PUBLIC,
+    Principal,
+    SettingsDep,
+    client_addr,
+    request_actor,
+    safe_next,
+)
+from app.auth.guards import Anyone, FreshBrowserFactor, SelfUser, SigningIn
 from app.db import SessionDep
 from app.errors import AppError, Forbidden
 from app.settings import Settings
@@ -23,13 +31,6 @@ from app.web.numbers import whole_number
 
 router = APIRouter()
 PRELOGIN_COOKIE = "cw_prelogin"
-
-
-def _safe_next(target: str) -> str:
-    # only local paths: never an open redirect to another site
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
 
 
 def _login_page(request: Request, settings: SettingsDep, *, error: str = "", next_: str = "/",
@@ -45,7 +46,7 @@ def _login_page(request: Request, settings: SettingsDep, *, error: str = "", nex
 
 @router.get("/login", dependencies=[Depends(PUBLIC)])
 def login_form(request: Request, settings: SettingsDep, next: str = "/") -> Response:  # noqa: A002
-    return _login_page(request, settings, next_=_safe_next(next))
+    return _login_page(request, settings, next_=safe_next(next))
 
 
 @router.post("/login", dependencies=[Depends(PUBLIC)])
@@ -61,19 +62,22 @@ def login_submit(
     expected = request.cookies.get(PRELOGIN_COOKIE, "")
     if not expected or not hmac.compare_digest(expected, csrf_token):
         return _login_page(request, settings, error="The sign-in form expired. Please try again.",
-                           next_=_safe_next(next), username=username, status=403)
+                           next_=safe_next(next), username=username, status=403)
     actor = request_actor(request)
     try:
         user = users.authenticate(db, settings, actor, username, password)
     except users.LoginFailed as exc:
         # Returned, not raised: the failure counter, any lockout and their audit events are
         # committed with the request although the sign-in is refused.
-        return _login_page(request, settings, error=str(exc), next_=_safe_next(next),
+        return _login_page(request, settings, error=str(exc), next_=safe_next(next),
                            username=username, status=401)
     token = sessions.start(db, settings, user, client_addr=client_addr(request),
                            user_agent=request.headers.get("user-agent", ""),
                            replaces=request.cookies.get(sessions.COOKIE_NAME))
-    target = "/account/password" if user.must_change_password else _safe_next(next)
+    if factors.has_factor(db, user.id or 0):
+        target = f"/login/code?next={quote(safe_next(next))}"
+    else:
+        target = "/account/password" if user.must_change_password else safe_next(next)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(sessions.COOKIE_NAME, token, httponly=True, samesite="strict",
                         secure=settings.secure_cookies, path="/")
@@ -82,7 +86,7 @@ def login_submit(
 
 
 @router.post("/logout")
-def logout(request: Request, db: SessionDep, who: SelfUser) -> Response:
+def logout(request: Request, db: SessionDep, who: SigningIn) -> Response:
     token = request.cookies.get(sessions.COOKIE_NAME, "")
     sessions.end(db, token)
     record(db, who.actor, "auth.logout", object_type="user", object_ids=[who.user.id or 0])
@@ -126,7 +130,8 @@ def _keys_page(request: Request, db: Session, who: Principal, settings: Settings
                extra: dict[str, Any] | None = None, status: int = 200) -> Response:
     return render(request, "auth/keys.html", {
         "keys": apikeys.list_for(db, who.user.id or 0), "max_days": settings.api_key_max_days,
-        "api_docs": settings.api_docs,
+        "api_docs": settings.api_docs, "per_user": settings.api_keys_per_user,
+        "step_up_minutes": settings.step_up_minutes,
         "form": form or {"name": "", "days": str(min(30, settings.api_key_max_days))},
         "errors": errors or {}, **(extra or {})}, status_code=status)
 
@@ -139,6 +144,7 @@ def keys_page(request: Request, db: SessionDep, settings: SettingsDep, who: Anyo
 @router.post("/account/keys")
 def keys_create(
     request: Request, db: SessionDep, settings: SettingsDep, who: Anyone,
+    _fresh: FreshBrowserFactor,
     name: Annotated[str, Form(max_length=256)] = "",
     days: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
@@ -152,12 +158,16 @@ def keys_create(
         errors["days"] = f"A key lasts 1 to {most} days: type a whole number in that range."
     if errors:
         return _keys_page(request, db, who, settings, form=form, errors=errors, status=422)
-    row, key = apikeys.create(db, settings, who.actor, who.user, name=name, days=int(days))
+    try:
+        row, key = apikeys.create(db, settings, who.actor, who.user, name=name, days=int(days))
+    except AppError as exc:  # too many live keys: said above the form, nothing made
+        return _keys_page(request, db, who, settings, form=form, status=exc.status_code,
+                          extra={"refusal": exc.message})
     return _keys_page(request, db, who, settings, extra={"new_key": key, "new_key_row": row})
 
 
 @router.post("/account/keys/{key_id}/revoke")
-def keys_revoke(key_id: int, db: SessionDep, who: Anyone) -> Response:
+def keys_revoke(key_id: int, db: SessionDep, who: Anyone, _fresh: FreshBrowserFactor) -> Response:
     apikeys.revoke(db, who.actor, who.user, key_id)
     flash(db, who, "The API key was revoked.", "info")
     return RedirectResponse("/account/keys", status_code=303)

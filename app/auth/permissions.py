@@ -10,6 +10,8 @@ class Permission(StrEnum):
     self_manage = "self:manage"
     # administration (admins see no prisoner data)
     users_manage = "users:manage"
+    # approve another person's proposal to grant access (which proposals: app/auth/grants.py)
+    grants_approve = "grants:approve"
     # audit log
     audit_read = "audit:read"
     # estate: establishments, cells, prisoners, occupancy, reference photos
@@ -61,9 +63,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.analyst: _ANALYST,
     Role.supervisor: _ANALYST
     | {P.estate_edit, P.library_edit, P.takedowns_approve, P.platforms_edit,
-       P.evidence_withdraw, P.matching_operate},
+       P.evidence_withdraw, P.matching_operate, P.grants_approve},
     Role.auditor: frozenset({P.self_manage, P.audit_read, P.reports_read}),
-    Role.admin: frozenset({P.self_manage, P.users_manage}),
+    Role.admin: frozenset({P.self_manage, P.users_manage, P.grants_approve}),
 }
 
 

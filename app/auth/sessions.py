@@ -85,3 +85,11 @@ def pop_flashes(session: Session, row: UserSession) -> list[dict[str, str]]:
         row.flashes = "[]"
         session.add(row)
     return flashes
+
+
+def mark_factor(session: Session, row: UserSession) -> None:
+    """The second factor was checked just now in this session (sign-in, or a step-up)."""
+    stored = session.get(UserSession, row.id)
+    if stored is not None:
+        stored.factor_at = row.factor_at = utcnow()
+        session.add(stored)

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlmodel import Session, col, func, select
 
 from app.audit.service import Actor, record
-from app.auth import sessions
+from app.auth import apikeys, enrolment, factors, sessions
 from app.auth.models import User
 from app.auth.passwords import hash_password, one_time_password, policy_problem, verify_password
 from app.auth.permissions import Role
@@ -44,11 +44,8 @@ def list_users(session: Session) -> list[User]:
     return list(session.exec(select(User).order_by(col(User.username))).all())
 
 
-def create_user(
-    session: Session, actor: Actor, *, username: str, role: str, display_name: str = "",
-    password: str | None = None,
-) -> tuple[User, str]:
-    """Create a user with a one-time password (returned once, changed at first sign-in)."""
+def check_new_user(session: Session, username: str, role: str) -> str:
+    """The normalised username, once it and the role are acceptable for a new user."""
     username = username.strip().lower()
     if not USERNAME_RE.match(username):
         raise Unprocessable("A username is 2-64 characters: lower-case letters, digits, . _ -, "
@@ -60,6 +57,16 @@ def create_user(
                             f"{', '.join(r.value for r in Role)}.") from None
     if find_user(session, username):
         raise Conflict(f"A user named {username!r} already exists.")
+    return username
+
+
+def create_user(
+    session: Session, actor: Actor, *, username: str, role: str, display_name: str = "",
+    password: str | None = None,
+) -> tuple[User, str]:
+    """Create a user with a one-time password (returned once, changed at first sign-in).
+    For the bootstrap admin and the demo; everyone else enrols with a code."""
+    username = check_new_user(session, username, role)
     secret = password or one_time_password()
     if password and (problem := policy_problem(password, username)):
         raise Unprocessable(problem)
@@ -70,6 +77,22 @@ def create_user(
     record(session, actor, "user.create", object_type="user", object_ids=[user.id or 0],
            details={"username": username, "role": role})
     return user, secret
+
+
+def create_enrolling_user(
+    session: Session, settings: Settings, actor: Actor, *, username: str, role: str,
+    display_name: str = "", extra: dict[str, object] | None = None,
+) -> tuple[User, str]:
+    """Create a user who has no password yet, and the enrolment code with which they choose
+    one and set up their authenticator (returned once, for whoever hands it over)."""
+    username = check_new_user(session, username, role)
+    user = User(username=username, display_name=display_name[:128], role=role,
+                password_hash="", must_change_password=False)
+    session.add(user)
+    session.flush()
+    record(session, actor, "user.create", object_type="user", object_ids=[user.id or 0],
+           details={"username": username, "role": role, **(extra or {})})
+    return user, enrolment.issue(session, settings, actor, user)
 
 
 def bootstrap_admin(session: Session, actor: Actor) -> str | None:
@@ -98,24 +121,52 @@ def authenticate(
                outcome="failure", details={"username": user.username, "reason": reason})
         raise LoginFailed(LOGIN_FAILED)
     if not verify_password(user.password_hash, password):
-        user.failed_logins += 1
-        record(session, actor, "auth.login", object_type="user", object_ids=[user.id or 0],
-               outcome="failure", details={"username": user.username, "reason": "bad password",
-                                           "consecutive_failures": user.failed_logins})
-        if user.failed_logins >= settings.login_max_failures:
-            user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-            user.failed_logins = 0
-            record(session, actor, "auth.lockout", object_type="user", object_ids=[user.id or 0],
-                   details={"username": user.username,
-                            "minutes": settings.login_lockout_minutes})
-        session.add(user)
+        _failed(session, settings, actor, user, action="auth.login", reason="bad password")
         raise LoginFailed(LOGIN_FAILED)
-    user.failed_logins = 0
-    user.locked_until = None
+    user.locked_until = None  # the failure count goes back to 0 once the code is right
+    if not factors.has_factor(session, user.id or 0):
+        user.failed_logins = 0
     session.add(user)
     record(session, actor, "auth.login", object_type="user", object_ids=[user.id or 0],
            details={"username": user.username})
     return user
+
+
+def check_second_factor(
+    session: Session, settings: Settings, actor: Actor, user: User, code: str
+) -> str:
+    """The second step of sign-in (or a step-up). Wrong codes count with wrong passwords
+    toward the lockout, so that six digits cannot be guessed. Returns the method used."""
+    method = factors.verify(session, settings, user, code)
+    if method is None:
+        # whoever guesses codes knows the password: their half-signed-in session ends too
+        _failed(session, settings, actor, user, action="auth.factor", reason="wrong code",
+                end_sessions=True)
+        raise LoginFailed(factors.WRONG_CODE)
+    user.failed_logins = 0
+    session.add(user)
+    record(session, actor, "auth.factor", object_type="user", object_ids=[user.id or 0],
+           details={"username": user.username, "method": method,
+                    "recovery_codes_left": factors.recovery_codes_left(session, user.id or 0)})
+    return method
+
+
+def _failed(session: Session, settings: Settings, actor: Actor, user: User, *, action: str,
+            reason: str, end_sessions: bool = False) -> None:
+    user.failed_logins += 1
+    record(session, actor, action, object_type="user", object_ids=[user.id or 0],
+           outcome="failure", details={"username": user.username, "reason": reason,
+                                       "consecutive_failures": user.failed_logins})
+    if user.failed_logins >= settings.login_max_failures:
+        user.locked_until = utcnow() + timedelta(minutes=settings.login_lockout_minutes)
+        user.failed_logins = 0
+        details: dict[str, object] = {"username": user.username,
+                                      "minutes": settings.login_lockout_minutes}
+        if end_sessions:
+            details["sessions_ended"] = sessions.end_all_for_user(session, user.id or 0)
+        record(session, actor, "auth.lockout", object_type="user", object_ids=[user.id or 0],
+               details=details)
+    session.add(user)
 
 
 def change_password(
@@ -137,7 +188,11 @@ def change_password(
     record(session, actor, "user.password_change", object_type="user", object_ids=[user.id or 0])
 
 
-def set_role(session: Session, actor: Actor, user: User, role: str) -> None:
+def apply_role(session: Session, actor: Actor, user: User, role: str, *,
+               extra: dict[str, object] | None = None) -> None:
+    """Change a role now: the caller has checked that it takes nothing but away, or a second
+    person approved it (app/auth/grants.py). Sessions end and API keys are revoked, so that
+    nothing keeps the old role's rights or gains the new one's unseen."""
     try:
         Role(role)
     except ValueError:
@@ -148,8 +203,10 @@ def set_role(session: Session, actor: Actor, user: User, role: str) -> None:
     user.role = role
     session.add(user)
     ended = sessions.end_all_for_user(session, user.id or 0)
+    revoked = apikeys.revoke_all_for_user(session, user.id or 0)
     record(session, actor, "user.set_role", object_type="user", object_ids=[user.id or 0],
-           details={"from": old, "to": role, "sessions_ended": ended})
+           details={"from": old, "to": role, "sessions_ended": ended,
+                    "api_access_revoked": revoked, **(extra or {})})
 
 
 def set_active(session: Session, actor: Actor, user: User, active: bool) -> None:
@@ -161,18 +218,7 @@ def set_active(session: Session, actor: Actor, user: User, active: bool) -> None
         user.failed_logins = 0
     session.add(user)
     ended = 0 if active else sessions.end_all_for_user(session, user.id or 0)
+    revoked = 0 if active else apikeys.revoke_all_for_user(session, user.id or 0)
     record(session, actor, "user.enable" if active else "user.disable", object_type="user",
-           object_ids=[user.id or 0], details={"sessions_ended": ended})
-
-
-def reset_password(session: Session, actor: Actor, user: User) -> str:
-    secret = one_time_password()
-    user.password_hash = hash_password(secret)
-    user.must_change_password = True
-    user.locked_until = None
-    user.failed_logins = 0
-    session.add(user)
-    ended = sessions.end_all_for_user(session, user.id or 0)
-    record(session, actor, "user.reset_password", object_type="user", object_ids=[user.id or 0],
-           details={"sessions_ended": ended})
-    return secret
+           object_ids=[user.id or 0],
+           details={"sessions_ended": ended, "api_access_revoked": revoked})

@@ -65,4 +65,7 @@ def _report(built: Built) -> None:
                 "changed at first sign-in:", bold=True)
     for user in built.users:
         typer.secho(f"    {user.username:<18} {user.role:<11} {user.password}", bold=True)
-    typer.echo("  Start with 'analyst': the Accounts and Review pages have work waiting.\n")
+    typer.echo("  Start with 'analyst': the Accounts and Review pages have work waiting.")
+    typer.echo("  Development lets them in without an authenticator app, with a warning on every"
+               " page;\n  production asks each to set one up (at /account/factor) before "
+               "anything else.\n")

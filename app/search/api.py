@@ -8,7 +8,7 @@ from datetime import date
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from app.auth.guards import PrisonerSearcher, Revealer
+from app.auth.guards import FreshFactor, PrisonerSearcher, Revealer
 from app.db import SessionDep
 from app.search import service
 from app.search.forms import PrisonerSearchQuery, PurposeQuery
@@ -26,7 +26,8 @@ def prisoner_search_api(
 
 @router.get("/api/v1/prisoners/{prison_number}/dossier")
 def dossier_api(
-    db: SessionDep, who: PrisonerSearcher, prison_number: str, purpose: PurposeQuery,
+    db: SessionDep, who: PrisonerSearcher, _fresh: FreshFactor, prison_number: str,
+    purpose: PurposeQuery,
 ) -> Dossier:
     return service.dossier(db, who.actor, prison_number, purpose)
 
@@ -42,8 +43,8 @@ class RevealedDob(BaseModel):
 
 @router.post("/api/v1/prisoners/{prison_number}/reveal-dob")
 def reveal_dob_api(
-    db: SessionDep, who: PrisonerSearcher, _reveal: Revealer, prison_number: str,
-    body: RevealRequest,
+    db: SessionDep, who: PrisonerSearcher, _reveal: Revealer, _fresh: FreshFactor,
+    prison_number: str, body: RevealRequest,
 ) -> RevealedDob:
     dob = service.reveal_dob(db, who.actor, prison_number, body.purpose)
     return RevealedDob(prison_number=service.checked_number(prison_number), date_of_birth=dob)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from app.auth.deps import Principal
-from app.auth.guards import PrisonerSearcher, Revealer
+from app.auth.guards import FreshFactor, PrisonerSearcher, Revealer
 from app.auth.permissions import Permission as P
 from app.db import SessionDep
 from app.errors import AppError
@@ -68,7 +68,8 @@ def _dossier_page(request: Request, db: SessionDep, who: Principal, prison_numbe
 
 @router.get("/search/prisoners/{prison_number}")
 def dossier_page(
-    request: Request, db: SessionDep, who: PrisonerSearcher, prison_number: str,
+    request: Request, db: SessionDep, who: PrisonerSearcher, _fresh: FreshFactor,
+    prison_number: str,
     purpose: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> Response:
     """Asks for a purpose first; with one (here or posted), shows and audits the dossier."""
@@ -79,7 +80,8 @@ def dossier_page(
 
 @router.post("/search/prisoners/{prison_number}")
 def dossier_post(
-    request: Request, db: SessionDep, who: PrisonerSearcher, prison_number: str,
+    request: Request, db: SessionDep, who: PrisonerSearcher, _fresh: FreshFactor,
+    prison_number: str,
     purpose: PurposeForm = "",
 ) -> Response:
     return _dossier_page(request, db, who, prison_number, purpose)
@@ -88,7 +90,7 @@ def dossier_post(
 @router.post("/search/prisoners/{prison_number}/reveal-dob")
 def reveal_dob_post(
     request: Request, db: SessionDep, who: PrisonerSearcher, _reveal: Revealer,
-    prison_number: str, purpose: PurposeForm = "",
+    _fresh: FreshFactor, prison_number: str, purpose: PurposeForm = "",
 ) -> Response:
     """htmx swaps in just the date; a plain form post gets the dossier again, date shown."""
     dob = service.reveal_dob(db, who.actor, prison_number, purpose)

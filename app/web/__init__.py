@@ -52,6 +52,7 @@ NAV: list[tuple[str, str, str]] = [
     ("Audit", "/audit", "audit:read"),
     ("Queue", "/matching/queue", "matching:operate"),
     ("Admin", "/admin/users", "users:manage"),
+    ("Access", "/grants", "grants:approve"),
 ]
 
 

@@ -6,7 +6,8 @@ from app.audit.models import AuditEvent
 from app.auth.models import User, UserSession
 from app.auth.users import LOGIN_FAILED
 from app.db import utcnow
-from tests.conftest import PASSWORD, login, login_csrf
+from tests.conftest import PASSWORD, csrf_from, login, login_csrf
+from tests.support.factors import totp_code
 
 
 def _try(client, username, password):
@@ -84,12 +85,19 @@ def test_cross_site_login_post_is_refused(client, make_user):
     assert r.status_code == 403
 
 
-def test_next_parameter_never_redirects_off_site(client, make_user):
+def test_next_parameter_never_redirects_off_site(client, make_user, settings):
     user = make_user()
     r = client.post("/login", data={"username": user.username, "password": PASSWORD,
                                     "csrf_token": login_csrf(client),
                                     "next": "//evil.example/x"}, follow_redirects=False)
-    assert r.headers["location"] == "/"
+    assert r.headers["location"] == "/login/code?next=/"
+    # the code page's own `next` is checked again
+    form = client.get("/login/code?next=//evil.example/x").text
+    code = totp_code(client.app.state.session_factory, settings, user.username)
+    done = client.post("/login/code", data={"code": code, "next": "//evil.example/x",
+                                            "csrf_token": csrf_from(form)},
+                       follow_redirects=False)
+    assert done.headers["location"] == "/"
 
 
 def test_session_cookie_flags(client, make_user):

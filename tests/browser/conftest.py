@@ -32,6 +32,7 @@ from app.db import make_engine, make_session_factory
 from app.main import create_app
 from app.matching import worker as match_worker
 from app.settings import Settings
+from tests.support.factors import enrol, totp_code
 from tests.support.requirements import unavailable
 
 if TYPE_CHECKING:
@@ -94,6 +95,7 @@ class AppDB:
     """Direct access to the live server's database, for arranging users and checking results."""
 
     url: str
+    settings: Settings
     engine: Engine = field(init=False)
 
     def __post_init__(self) -> None:
@@ -113,15 +115,21 @@ class AppDB:
 
     def create_user(self, username: str, role: str, password: str = GOOD_PASSWORD,
                     *, ready: bool = True) -> str:
-        """A user with a known password; `ready` clears the change-at-first-sign-in flag."""
+        """A user with a known password; `ready` clears the change-at-first-sign-in flag and
+        gives them an authenticator (sign_in answers its code)."""
         with self.session() as db:
             user, secret = users.create_user(db, BROWSER_ACTOR, username=username, role=role,
                                              password=password)
             if ready:
                 user.must_change_password = False
                 db.add(user)
+                enrol(db, self.settings, user)
             db.commit()
         return secret
+
+    def totp_code(self, username: str) -> str:
+        """The next code the server accepts from this user's authenticator."""
+        return totp_code(self.session, self.settings, username)
 
     def user(self, username: str) -> User | None:
         with self.session() as db:
@@ -194,7 +202,7 @@ def live_server(tmp_path: Path, migrated_template: Path) -> Iterator[LiveServer]
     matcher = threading.Thread(target=match_worker.run, args=(settings, stop_matcher),
                                name=f"matcher-{port}", daemon=True)
     matcher.start()
-    db = AppDB(url)
+    db = AppDB(url, settings)
     try:
         yield LiveServer(url=f"http://127.0.0.1:{port}", port=port, db=db, settings=settings)
     finally:

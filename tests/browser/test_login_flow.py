@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pyotp
 import pytest
 from sqlmodel import col, func, select
 
@@ -24,11 +25,16 @@ ADMIN_PASSWORD = "copper lantern at dawn"
 
 
 def sign_in(page: Page, server: LiveServer, username: str, password: str) -> None:
+    """The password, then (for a user with an authenticator) the code it shows."""
     page.goto(f"{server.url}/login")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: not url.endswith("/login"))  # signed in, page loaded
+    if "/login/code" in page.url:
+        page.get_by_label("Code").fill(server.db.totp_code(username))
+        page.get_by_role("button", name="Continue").click()
+        page.wait_for_url(lambda url: "/login/code" not in url)
 
 
 def screenshot_dir(tmp_path: Path) -> Path:
@@ -97,16 +103,20 @@ def test_first_sign_in_change_password_create_user_sign_out(
     expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, First administrator")
     page.screenshot(path=str(shots / "home-admin.png"), full_page=True)
 
-    # An admin sees the Admin area and nothing that holds prisoner data.
+    # Development lets an admin without an authenticator in, and says so on every page.
+    expect(page.get_by_role("note").filter(has_text="No second factor.")).to_be_visible()
+
+    # An admin sees the Admin area (and proposals to decide) and nothing with prisoner data.
     nav = page.get_by_role("navigation", name="Main")
-    expect(nav.get_by_role("link")).to_have_text(["Admin"])
+    expect(nav.get_by_role("link")).to_have_text(["Admin", "Access"])
     for hidden in ("Intake", "Review", "Accounts", "Takedowns", "Search", "Reports", "Audit"):
         expect(page.get_by_role("link", name=hidden, exact=True)).to_have_count(0)
     # The flash was shown once: it is gone on the next page.
     page.reload()
     expect(page.get_by_role("status")).to_have_count(0)
 
-    # Admin → Users: create an analyst; the one-time password is shown once.
+    # Admin → Users: propose an analyst. Nothing usable is shown to the admin: a supervisor
+    # approves, and receives the enrolment code.
     nav.get_by_role("link", name="Admin").click()
     expect(page).to_have_url(f"{base}/admin/users")
     expect(page.get_by_role("heading", level=1)).to_have_text("Users")
@@ -114,21 +124,13 @@ def test_first_sign_in_change_password_create_user_sign_out(
     new_user.get_by_label("Username").fill("alice")
     new_user.get_by_label("Full name").fill("Alice Analyst")
     new_user.get_by_label("Role").select_option("analyst")
-    new_user.get_by_role("button", name="Create user").click()
-    shown = page.get_by_role("status")
-    expect(shown).to_contain_text("One-time password for alice, shown only now")
-    alice_password = page.locator("code.secret").inner_text().strip()
-    assert len(alice_password) >= 12
-    row = page.get_by_role("row").filter(has_text="alice")
-    expect(row).to_contain_text("Alice Analyst")
-    expect(row).to_contain_text("password pending")
-    expect(row.get_by_label("Role of alice")).to_have_value("analyst")
-    page.screenshot(path=str(shots / "admin-users.png"), full_page=True)
-    page.goto(f"{base}/admin/users")  # shown once: not on the next visit
+    new_user.get_by_role("button", name="Propose user").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Proposed: alice as analyst. A supervisor must approve it")
     expect(page.locator("code.secret")).to_have_count(0)
-    expect(page.get_by_text(alice_password)).to_have_count(0)
-    created = live_server.db.user("alice")
-    assert created is not None and created.role == "analyst" and created.must_change_password
+    expect(page.get_by_role("row").filter(has_text="alice")).to_contain_text("new user, analyst")
+    page.screenshot(path=str(shots / "admin-users.png"), full_page=True)
+    assert live_server.db.user("alice") is None
 
     # Sign out; the cookie saved before is dead, in a fresh browser as in this one.
     old_cookie = session_cookie(context)
@@ -155,10 +157,31 @@ def test_first_sign_in_change_password_create_user_sign_out(
     assert left == 0, "sign-out must end the session on the server"
     assert len(live_server.db.audit("auth.logout")) == 1
 
-    # The password shown once really works: alice signs in and must choose her own.
-    sign_in(page, live_server, "alice", alice_password)
-    expect(page).to_have_url(f"{base}/account/password")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Choose a new password")
+    # A supervisor approves and alone sees the code; alice enrols with it: her own password
+    # and an authenticator, set up from a QR code the server drew.
+    live_server.db.create_user("sue", "supervisor")
+    sign_in(page, live_server, "sue", GOOD_PASSWORD)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Access").click()
+    page.get_by_role("row").filter(has_text="alice").get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("status")).to_contain_text("Enrolment code for alice")
+    code = page.locator("code.secret").inner_text().strip()
+    page.get_by_role("button", name="Sign out").click()
+
+    page.goto(f"{base}/enrol")
+    page.get_by_label("Enrolment code").fill(code)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Enrol as alice")
+    expect(page.locator("figure.qr svg")).to_be_visible()
+    secret = page.locator("code.secret").inner_text().strip()
+    page.get_by_label(NEW_PASSWORD_LABEL).fill("a fresh keyboard 42")
+    page.get_by_label("New password again").fill("a fresh keyboard 42")
+    page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Enrol").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your recovery codes")
+    expect(page.locator("code.secret")).to_have_count(10)
+    sign_in(page, live_server, "alice", "a fresh keyboard 42")
+    expect(page).to_have_url(f"{base}/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, Alice Analyst")
 
 
 def test_session_cookie_flags(page: Page, context: BrowserContext, live_server: LiveServer,
@@ -197,7 +220,8 @@ def test_form_post_from_another_origin_is_refused_and_changes_nothing(
     live_server.db.create_user("victim", "admin")
     sign_in(page, live_server, "victim", GOOD_PASSWORD)
     expect(page).to_have_url(f"{base}/")
-    creates_before = len(live_server.db.audit("user.create"))
+    db = live_server.db
+    creates_before = len(db.audit("user.create") + db.audit("grant.propose"))
 
     evil = other_site(attacker_host)
     evil.pages["/win-a-prize"] = f"""<!doctype html>
@@ -226,7 +250,7 @@ def test_form_post_from_another_origin_is_refused_and_changes_nothing(
 
     # Nothing changed: no mallory, no audit of her creation, and the victim is still signed in.
     assert live_server.db.user("mallory") is None
-    creates = live_server.db.audit("user.create")
+    creates = live_server.db.audit("user.create") + live_server.db.audit("grant.propose")
     assert len(creates) == creates_before
     assert all("mallory" not in event.details for event in creates)
     page.goto(f"{base}/admin/users")

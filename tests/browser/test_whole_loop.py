@@ -82,7 +82,7 @@ def demo_server(tmp_path: Path, mailbox: Mailbox) -> Iterator[LiveServer]:
     stop = threading.Event()
     matcher = threading.Thread(target=match_worker.run, args=(settings, stop), daemon=True)
     matcher.start()
-    db = AppDB(url)
+    db = AppDB(url, settings)
     try:
         yield LiveServer(url=f"http://127.0.0.1:{port}", port=port, db=db, settings=settings)
     finally:

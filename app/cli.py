@@ -19,17 +19,17 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from app import migrations
-from app.audit.service import Actor, verify_chain
+from app.audit.service import Actor
 from app.auth import users as user_service
+from app.cli_audit import audit_cli
 from app.cli_database import DatabaseNotReady, check_database, ready_engine
 from app.cli_matching import matching_cli
-from app.db import make_engine, make_session_factory, unit_of_work, utcnow
+from app.db import make_engine, make_session_factory, unit_of_work
 from app.errors import AppError
 from app.settings import Settings, get_settings
 
 cli = typer.Typer(help="Cellwatch operator commands.", no_args_is_help=True)
 users_cli = typer.Typer(help="Manage users.", no_args_is_help=True)
-audit_cli = typer.Typer(help="Check the audit log.", no_args_is_help=True)
 import_cli = typer.Typer(help="Load reference data and photos.", no_args_is_help=True)
 cli.add_typer(users_cli, name="users")
 cli.add_typer(audit_cli, name="audit")
@@ -99,7 +99,7 @@ def migrate() -> None:
     """Apply every pending database migration."""
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    migrations.upgrade(settings.effective_database_url)
+    migrations.upgrade(settings.effective_migrate_url)
     typer.echo("database is at the newest migration")
 
 
@@ -277,40 +277,6 @@ def users_reset_password(username: str) -> None:
     typer.echo(f"{username}: one-time password {secret}")
 
 
-@audit_cli.command("link")
-def audit_link() -> None:
-    """Link committed events into the chain now (servers and `jobs run` do it on their own)."""
-    from app.audit.linker import link_all
-
-    engine = _ready_engine(get_settings())
-    try:
-        linked = link_all(engine, make_session_factory(engine))
-    finally:
-        engine.dispose()
-    if linked is None:
-        _fail("another linker holds the chain's lock; try again shortly")
-    typer.echo(f"{linked} events linked into the chain")
-
-
-@audit_cli.command("verify")
-def audit_verify() -> None:
-    """Check the audit chain; report the first broken link."""
-    with _unit_of_work() as session:
-        result = verify_chain(session)
-    if result.ok:
-        typer.echo(f"audit log intact: {result.checked} linked events checked")
-        waiting = result.lag
-        if waiting.unlinked:
-            typer.echo(f"{waiting.unlinked} committed events await linking; the oldest since "
-                       f"{waiting.oldest_at:%Y-%m-%d %H:%M:%S} UTC "
-                       f"({waiting.seconds(utcnow()):.0f} s)")
-        else:
-            typer.echo("no event awaits linking")
-        return
-    _fail(f"audit log BROKEN at event {result.broken_at}: {result.reason} "
-          f"({result.checked} events verified before it)")
-
-
 @import_cli.command("estate")
 def import_estate(
     folder: Path = typer.Argument(..., help="folder holding establishments.csv, cells.csv, "
@@ -351,6 +317,7 @@ def jobs_run() -> None:
     files. Safe to start on several hosts at once."""
     from app.accounts.service import refresh_recent_priorities
     from app.audit.linker import link_all
+    from app.audit.service import ChainHeadInvalid
     from app.evidence.sweep import sweep_orphans
     from app.takedowns import jobs
 
@@ -359,11 +326,16 @@ def jobs_run() -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
         report = jobs.run(engine, settings)
-        linked = link_all(engine, make_session_factory(engine))
+        try:
+            linked: int | None | str = link_all(engine, make_session_factory(engine),
+                                                key=settings.audit_key_bytes)
+        except ChainHeadInvalid as exc:
+            linked = f"linking stopped: {exc}"
     finally:
         engine.dispose()
     typer.echo(f"takedowns: {report.summary()}")
     typer.echo("audit: " + ("another linker is at work" if linked is None
+                            else linked if isinstance(linked, str)
                             else f"{linked} events linked into the chain"))
     typer.echo(f"matching: {_drain_second_stages(settings)} second stages run")
     with _unit_of_work() as session:

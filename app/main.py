@@ -66,7 +66,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     linker = None
     if settings.audit_link_seconds > 0:
-        linker = Linker(app.state.engine, app.state.session_factory, settings.audit_link_seconds)
+        linker = Linker(app.state.engine, app.state.session_factory, settings.audit_link_seconds,
+                        key=settings.audit_key_bytes)
         linker.start()
     trimmer = Trimmer(every=TRIM_SECONDS)
     trimmer.start()

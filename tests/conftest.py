@@ -30,6 +30,8 @@ from tests.support.apps import app_for_test, release
 from tests.support.postgres import create_database, temporary_cluster
 
 PASSWORD = "correct horse battery"
+# the key the test settings (and the migrations the tests run) use for the audit chain
+AUDIT_KEY = Settings().audit_key_bytes
 TEST_ACTOR = Actor(user_id=None, name="test", client_addr="127.0.0.1", request_id="t")
 # argon2id still, at the smallest cost it allows: a user or a sign-in costs microseconds
 # instead of a third of a second. Production keeps its own: tests/test_password_cost.py.

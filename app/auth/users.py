@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 from sqlmodel import Session, col, func, select
 
@@ -98,16 +97,12 @@ def authenticate(
                outcome="failure", details={"username": user.username, "reason": reason})
         raise LoginFailed(LOGIN_FAILED)
     if not verify_password(user.password_hash, password):
+        # no lock here: app/auth/throttle.py throttles the address, and locks an account only
+        # when many addresses fail on it, so that a stranger cannot lock its owner out
         user.failed_logins += 1
         record(session, actor, "auth.login", object_type="user", object_ids=[user.id or 0],
                outcome="failure", details={"username": user.username, "reason": "bad password",
                                            "consecutive_failures": user.failed_logins})
-        if user.failed_logins >= settings.login_max_failures:
-            user.locked_until = now + timedelta(minutes=settings.login_lockout_minutes)
-            user.failed_logins = 0
-            record(session, actor, "auth.lockout", object_type="user", object_ids=[user.id or 0],
-                   details={"username": user.username,
-                            "minutes": settings.login_lockout_minutes})
         session.add(user)
         raise LoginFailed(LOGIN_FAILED)
     user.failed_logins = 0

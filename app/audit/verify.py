@@ -1,0 +1,117 @@
+"""Check the audit chain, and write checkpoints of its head for an auditor to keep.
+
+What is trusted: the audit key (outside the database) and the latest checkpoint (outside the
+database, signed with the key). Everything in the database may have been rewritten by someone
+with full access: rows deleted, edited, renumbered and re-hashed, triggers dropped, the head
+moved. Each of these breaks a keyed link, the head's signature, or the checkpoint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from app.audit import chain
+from app.audit.models import GENESIS_HASH, AuditEvent, AuditHead
+from app.audit.service import Lag, lag
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    broken_at: int | None = None  # the id of the first event found wrong
+    reason: str = ""
+    lag: Lag = Lag(0, None)
+    checkpoint: chain.Checkpoint | None = None
+
+
+def _broken(checked: int, row: AuditEvent | None, reason: str) -> VerifyResult:
+    where = f"seq {row.seq}: " if row is not None else ""
+    return VerifyResult(False, checked, row.id if row is not None else None, where + reason)
+
+
+def verify_chain(session: Session, *, key: bytes, checkpoint: chain.Checkpoint | None = None,
+                 batch: int = 5000) -> VerifyResult:
+    """Walk the linked events in chain order; report the first one altered, removed, moved or
+    re-hashed, a head that was moved or not signed with the key, and anything the checkpoint
+    held that is gone. Also says how many committed events still await linking."""
+    if checkpoint is not None and not checkpoint.valid(key):
+        return _broken(0, None, "the checkpoint is not signed with this audit key: it was "
+                                "forged, edited, or the key is not the one it was written with")
+    head = session.get(AuditHead, 1)
+    if head is None:
+        return _broken(0, None, "the chain's head row is missing")
+    # the checkpoint's keyed_from is trusted; the database's only if its signature holds
+    keyed_from = checkpoint.keyed_from if checkpoint is not None else head.keyed_from
+    prev, checked, last_seq, last_id = GENESIS_HASH, 0, 0, 0
+    while True:
+        rows: Sequence[AuditEvent] = session.exec(
+            select(AuditEvent).where(col(AuditEvent.seq) > last_seq)
+            .order_by(col(AuditEvent.seq)).limit(batch)).all()
+        if not rows:
+            break
+        for row in rows:
+            if row.seq != last_seq + 1:
+                return _broken(checked, row, f"events {last_seq + 1} to {(row.seq or 0) - 1} "
+                                             "of the chain are missing: they were removed")
+            if row.prev_hash != prev:
+                return _broken(checked, row, "the previous link does not match: a row before "
+                                             "it was removed or altered")
+            if (row.id or 0) <= last_id:
+                return _broken(checked, row, "its id is out of order: rows were moved")
+            expected = chain.PLAIN if row.seq < keyed_from else chain.KEYED
+            if row.hash_version != expected:
+                return _broken(checked, row, "it is not hashed with the audit key although "
+                                             f"the chain is keyed from seq {keyed_from}: it "
+                                             "was re-hashed")
+            if not chain.same(chain.row_hash(key, expected, prev, row), row.row_hash):
+                return _broken(checked, row, "its content does not match its hash: it was "
+                                             "altered, or re-hashed without the key")
+            if checkpoint is not None and row.seq == checkpoint.seq and \
+                    not chain.same(row.row_hash, checkpoint.hash):
+                return _broken(checked, row, f"it differs from the checkpoint of "
+                                             f"{checkpoint.at}: history was rewritten")
+            prev, last_seq, last_id = row.row_hash or "", row.seq, row.id or 0
+            checked += 1
+    if checkpoint is not None and last_seq < checkpoint.seq:
+        return _broken(checked, None, f"the chain ends at seq {last_seq} but the checkpoint of "
+                                      f"{checkpoint.at} reached seq {checkpoint.seq}: the "
+                                      "newest events were removed")
+    if (head.last_seq, head.last_hash) != (last_seq, prev):
+        return _broken(checked, None, "the chain ends before its recorded head: the newest "
+                                      "rows were removed")
+    if head.keyed_from != keyed_from or not chain.same(
+            head.mac, chain.head_mac(key, head.last_seq, head.last_hash, head.keyed_from)):
+        return _broken(checked, None, "the chain's head is not signed with the audit key: the "
+                                      "head was moved or the chain rewritten")
+    return VerifyResult(True, checked, lag=lag(session), checkpoint=checkpoint)
+
+
+def read_checkpoint(path: Path) -> chain.Checkpoint | None:
+    """The latest checkpoint in the auditor's file; None when there is no file yet.
+    Raises ValueError when the file's last line is not a checkpoint."""
+    if not path.is_file():
+        return None
+    return chain.latest_checkpoint(path.read_text())
+
+
+def write_checkpoint(session: Session, path: Path, *, key: bytes) -> chain.Checkpoint:
+    """Verify the chain (against the file's latest checkpoint), then append the signed head.
+    Raises ValueError, saying why, when the chain does not verify."""
+    result = verify_chain(session, key=key, checkpoint=read_checkpoint(path))
+    if not result.ok:
+        raise ValueError(f"no checkpoint written: the chain is broken at event "
+                         f"{result.broken_at}: {result.reason}")
+    head = session.get(AuditHead, 1)
+    assert head is not None  # verify_chain has just read it
+    point = chain.Checkpoint(seq=head.last_seq, hash=head.last_hash, keyed_from=head.keyed_from,
+                             at=datetime.now(UTC).isoformat(timespec="seconds")).signed(key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as out:
+        out.write(point.to_line())
+    return point

@@ -103,6 +103,23 @@ def migrate() -> None:
     typer.echo("database is at the newest migration")
 
 
+@cli.command("grant-app-role")
+def grant_app_role(role: str = typer.Argument(..., help="the role the app connects as")) -> None:
+    """PostgreSQL: give the app's role its rights (only INSERT and SELECT on the audit log).
+    Runs as the owner (CELLWATCH_MIGRATE_DATABASE_URL), after `cellwatch migrate`."""
+    from app.db_roles import grant_app_role as grant
+
+    engine = make_engine(get_settings().effective_migrate_url)
+    try:
+        with engine.begin() as conn:
+            grant(conn, role)
+    except ValueError as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    typer.echo(f"{role} may now use the database; it can only INSERT and SELECT audit events")
+
+
 @cli.command()
 def bootstrap() -> None:
     """On a database with no users, create `admin` with a one-time password, printed once."""

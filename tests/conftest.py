@@ -27,7 +27,7 @@ from app.auth.passwords import hash_password
 from app.db import make_engine
 from app.settings import Settings
 from tests.support.apps import app_for_test, release
-from tests.support.postgres import create_database, temporary_cluster
+from tests.support.postgres import temporary_cluster, two_role_database
 
 PASSWORD = "correct horse battery"
 # the key the test settings (and the migrations the tests run) use for the audit chain
@@ -59,10 +59,15 @@ def pg_server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(pg_server: str) -> str:
-    url = create_database(pg_server, "cellwatch_test")
-    migrations.upgrade(url)
-    return url
+def postgres_urls(pg_server: str) -> tuple[str, str]:
+    """(owner, app): migrated as the tables' owner; the tests connect as the app's role,
+    which may only INSERT and SELECT audit_event, as in production."""
+    return two_role_database(pg_server, "cellwatch_test")
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_urls: tuple[str, str]) -> str:
+    return postgres_urls[1]
 
 
 @pytest.fixture(params=["sqlite"])

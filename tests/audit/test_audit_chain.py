@@ -35,10 +35,10 @@ def test_chain_links_each_row_to_the_previous(session):
 @pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
 @pytest.mark.parametrize("statement", ["UPDATE audit_event SET action = 'forged'",
                                        "DELETE FROM audit_event"])
-def test_database_refuses_update_and_delete(session, statement):
-    _write(session, 1)
+def test_database_refuses_update_and_delete(owner_session, statement):
+    _write(owner_session, 1)
     with pytest.raises((IntegrityError, DBAPIError), match="append-only"):
-        session.execute(text(statement))
+        owner_session.execute(text(statement))
 
 
 def test_secrets_never_reach_the_log(session):

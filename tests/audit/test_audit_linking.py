@@ -54,15 +54,15 @@ def test_a_rolled_back_change_leaves_no_event(session):
     "UPDATE audit_event SET action = 'forged' WHERE action = 'test.guard'",
     "UPDATE audit_event SET seq = seq + 1000 WHERE action = 'test.guard'",
 ])
-def test_only_the_one_link_of_an_unlinked_event_is_allowed(session, statement):
-    record(session, TEST_ACTOR, "test.guard")
-    session.commit()
+def test_only_the_one_link_of_an_unlinked_event_is_allowed(owner_session, statement):
+    record(owner_session, TEST_ACTOR, "test.guard")
+    owner_session.commit()
     if "seq + 1000" in statement:  # an already linked event cannot be moved
-        link_pending(session, key=AUDIT_KEY)
-        session.commit()
+        link_pending(owner_session, key=AUDIT_KEY)
+        owner_session.commit()
     with pytest.raises((IntegrityError, DBAPIError), match="append-only"), \
-            session.begin_nested():
-        session.execute(text(statement))
+            owner_session.begin_nested():
+        owner_session.execute(text(statement))
 
 
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)

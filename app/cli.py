@@ -172,7 +172,8 @@ def serve(
         # more): the client closes an idle connection first, never racing the server's close
         uvicorn.run("app.main:create_app", factory=True, host=host or settings.host,
                     port=port or settings.port, workers=workers or settings.workers,
-                    proxy_headers=True, server_header=False, timeout_keep_alive=75)
+                    # forwarded headers: the app believes them from CELLWATCH_TRUSTED_PROXIES only
+                    proxy_headers=False, server_header=False, timeout_keep_alive=75)
     finally:
         stop.set()
         for process in matchers:

@@ -115,9 +115,10 @@ def test_a_unit_at_work_at_once_sees_no_error_and_keeps_its_chain(unit):
     def reads(n):
         with _client(base, keys["bob"]) as c:
             for i in range(6):
-                note(c.get("/api/v1/prisoners", params={"surname": "smith", "forename": "jo"}))
-                note(c.get(f"/api/v1/prisoners/A100{i % 3 + 1}BC/dossier",
-                           params={"purpose": PURPOSE}))
+                note(c.post("/api/v1/prisoners/search",
+                            json={"surname": "smith", "forename": "jo"}))
+                note(c.post(f"/api/v1/prisoners/A100{i % 3 + 1}BC/dossier",
+                            json={"purpose": PURPOSE}))
                 note(c.get("/api/v1/accounts"))
 
     def takedowns(n):

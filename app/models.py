@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from app import locks as lock_models
 from app.accounts import models as account_models
+from app.audit import budget as budget_models
 from app.audit import models as audit_models
 from app.auth import models as auth_models
 from app.auth import throttle as throttle_models
@@ -15,6 +16,6 @@ from app.takedowns import models as takedown_models
 
 metadata = SQLModel.metadata
 
-__all__ = ["account_models", "audit_models", "auth_models", "cellsearch_models", "estate_models",
-           "evidence_models", "lock_models", "matching_models", "metadata", "takedown_models",
-           "throttle_models"]
+__all__ = ["account_models", "audit_models", "auth_models", "budget_models",
+           "cellsearch_models", "estate_models", "evidence_models", "lock_models",
+           "matching_models", "metadata", "takedown_models", "throttle_models"]

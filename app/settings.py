@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     login_account_lock_failures: int = Field(default=50, ge=2)
     login_account_lock_addresses: int = Field(default=5, ge=2)
     login_lockout_minutes: int = Field(default=10, ge=1)
+    # Records of personal data one user may read (searches, dossiers, prisoner and cell pages,
+    # images, candidates, packs: each listed id counts) per clock hour and per 24 hours; past
+    # them 429 and an alert to the auditors. 0: no budget.
+    read_budget_per_hour: int = Field(default=1500, ge=0)
+    read_budget_per_day: int = Field(default=6000, ge=1)
     # Client addresses (or networks) of reverse proxies whose X-Forwarded-For is believed;
     # from anyone else the header is ignored. Empty: none.
     trusted_proxies: list[str] = []

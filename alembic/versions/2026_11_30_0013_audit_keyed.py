@@ -1,5 +1,5 @@
 """audit chain keyed with HMAC; links written by the owner's function on PostgreSQL; sign-in
-failures for the throttles
+failures for the throttles; per-user read counters for the read budgets
 
 Revision ID: 0013_audit_keyed
 Revises: 0011
@@ -106,9 +106,20 @@ def upgrade() -> None:
         batch_op.create_index('ix_login_failure_addr_at', ['client_addr', 'at'], unique=False)
         batch_op.create_index('ix_login_failure_username_at', ['username', 'at'], unique=False)
 
+    op.create_table(
+        'read_count',
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('hour', app.db.UTCDateTime(), nullable=False),
+        sa.Column('reads', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('user_id', 'hour', name=op.f('pk_read_count')),
+    )
+    with op.batch_alter_table('read_count', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_read_count_hour'), ['hour'], unique=False)
+
 
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
+    op.drop_table('read_count')
     op.drop_table('login_failure')
     if dialect == "postgresql":
         op.execute(f"DROP FUNCTION IF EXISTS {LINK_SIGNATURE}")

@@ -11,8 +11,10 @@ from typing import Any
 from sqlalchemy import func, text, update
 from sqlmodel import Session, col, select
 
-from app.audit import chain
+from app.audit import budget, chain
 from app.audit.models import AuditEvent, AuditHead
+from app.db import utcnow
+from app.errors import TooManyRequests
 
 LINK_BATCH = 2000  # events linked per transaction
 
@@ -78,7 +80,36 @@ def record(
     )
     session.add(event)
     session.flush()
+    if action in budget.READ_ACTIONS and actor.user_id is not None:
+        _charge(session, actor, action, event.object_ids)
     return event
+
+
+def _charge(session: Session, actor: Actor, action: str, object_ids: str) -> None:
+    """Count a read against the reader's budget, if the session carries one (requests do).
+    Past it, the read is refused; the refusal is audited in a transaction of its own, since
+    the request's own (this event with it) is rolled back."""
+    given = session.info.get("read_budget")
+    if not given:
+        return
+    limits = budget.Budget(given["per_hour"], given["per_day"])
+    ids = json.loads(object_ids)
+    try:
+        budget.charge(session, actor.user_id or 0, max(1, len(ids)), limits, utcnow())
+    except budget.OverBudget as over:
+        details = {"budget": over.which, "limit": over.limit, "used": over.used,
+                   "refused_action": action, "retry_after_seconds": over.retry_after}
+
+        def refusal(own: Session) -> None:
+            record(own, actor, budget.EXCEEDED_ACTION, object_type="user",
+                   object_ids=[actor.user_id or 0], outcome="refused", details=details)
+
+        given["regardless"](refusal)
+        per = "hour" if over.which == "hour" else "24 hours"
+        raise TooManyRequests(
+            f"You have read {over.used} records in the last {per}, the most allowed is "
+            f"{over.limit}. Try again in {over.retry_after // 60 + 1} minutes; the auditors "
+            "have been told.", headers={"Retry-After": str(over.retry_after)}) from None
 
 
 def link_pending(session: Session, *, key: bytes, limit: int = LINK_BATCH) -> int:

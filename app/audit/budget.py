@@ -30,7 +30,7 @@ READ_ACTIONS = frozenset({
     "prisoner.search", "prisoner.dossier", "prisoner.reveal_dob", "estate.read",
     "account.view", "evidence.image.viewed", "evidence.image.displayed",
     "evidence.candidates.viewed", "match.compared", "match.queue.viewed",
-    "library.photos.viewed", "takedown.view", "takedown.disclosure",
+    "library.photos.viewed", "takedown.view", "takedown.form_view", "takedown.disclosure",
 })
 
 

@@ -87,6 +87,9 @@ def audit_verify(checkpoint: Path = typer.Option(None, help=_CHECKPOINT_HELP)) -
     typer.echo(f"against the checkpoint of {point.at} (seq {point.seq})" if point else
                f"no checkpoint in {path}: write one with `cellwatch audit checkpoint`, so that "
                "removing the newest events is found too")
+    if result.unused_ids:
+        typer.echo(f"{result.unused_ids} event ids were never used (transactions rolled back "
+                   "on PostgreSQL; on SQLite any would be a deleted event)")
     waiting = result.lag
     if waiting.unlinked:
         typer.echo(f"{waiting.unlinked} committed events await linking; the oldest since "

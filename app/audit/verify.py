@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlmodel import Session, col, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, func, select
 
 from app.audit import chain
 from app.audit.models import GENESIS_HASH, AuditEvent, AuditHead
@@ -28,6 +29,7 @@ class VerifyResult:
     reason: str = ""
     lag: Lag = Lag(0, None)
     checkpoint: chain.Checkpoint | None = None
+    unused_ids: int = 0  # PostgreSQL: ids a rolled-back transaction took (never on SQLite)
 
 
 def _broken(checked: int, row: AuditEvent | None, reason: str) -> VerifyResult:
@@ -89,7 +91,28 @@ def verify_chain(session: Session, *, key: bytes, checkpoint: chain.Checkpoint |
             head.mac, chain.head_mac(key, head.last_seq, head.last_hash, head.keyed_from)):
         return _broken(checked, None, "the chain's head is not signed with the audit key: the "
                                       "head was moved or the chain rewritten")
-    return VerifyResult(True, checked, lag=lag(session), checkpoint=checkpoint)
+    unused, first_gap = _id_gaps(session)
+    if unused and session.get_bind().dialect.name == "sqlite":
+        # SQLite gives each new row the next id after the largest, rolled back or not: a gap
+        # is a deleted event, linked or still waiting for its link
+        return VerifyResult(False, checked, first_gap,
+                            f"{unused} event ids are missing, the first {first_gap}: events "
+                            "were deleted")
+    return VerifyResult(True, checked, lag=lag(session), checkpoint=checkpoint,
+                        unused_ids=unused)
+
+
+def _id_gaps(session: Session) -> tuple[int, int | None]:
+    """How many ids between the smallest and the largest hold no event, and the first."""
+    low, high, count = session.exec(select(func.min(AuditEvent.id), func.max(AuditEvent.id),
+                                           func.count(col(AuditEvent.id)))).one()
+    if not count or (high - low + 1) == count:
+        return 0, None
+    later = aliased(AuditEvent)
+    first = session.exec(select(func.min(col(AuditEvent.id) + 1)).where(
+        col(AuditEvent.id) < high,
+        ~select(later.id).where(later.id == col(AuditEvent.id) + 1).exists())).one()
+    return high - low + 1 - count, first
 
 
 def read_checkpoint(path: Path) -> chain.Checkpoint | None:

@@ -66,14 +66,13 @@ def charge(session: Session, user_id: int, records: int, budget: Budget, now: da
     """Count `records` reads for the user; raise OverBudget (counting nothing) when they
     would go past the hour's or the day's budget."""
     hour = _hour_of(now)
-    this_hour = session.exec(select(ReadCount.reads).where(
-        col(ReadCount.user_id) == user_id, col(ReadCount.hour) == hour)).first() or 0
+    rows = session.exec(select(ReadCount.hour, ReadCount.reads).where(
+        col(ReadCount.user_id) == user_id, col(ReadCount.hour) > hour - DAY)
+        .order_by(col(ReadCount.hour))).all()  # one indexed read: the day's hours, this one too
+    this_hour = sum(reads for at, reads in rows if at == hour)
     if this_hour + records > budget.per_hour:
         raise OverBudget(int((hour + HOUR - now).total_seconds()) + 1, "hour",
                          this_hour, budget.per_hour)
-    rows = session.exec(select(ReadCount.hour, ReadCount.reads).where(
-        col(ReadCount.user_id) == user_id, col(ReadCount.hour) > hour - DAY)
-        .order_by(col(ReadCount.hour))).all()
     today = sum(reads for _, reads in rows)
     if today + records > budget.per_day:
         # the oldest hour still counted leaves the day's window first

@@ -18,6 +18,7 @@ from sqlmodel import col, func, select
 from app.accounts.models import Account, Attribution
 from app.audit.models import AuditEvent
 from app.auth.models import ApiKey, User
+from app.cellsearch.models import CellSearch
 from app.estate.models import Cell, Establishment, Occupancy, Prisoner, PrisonerAlias
 from app.evidence.models import ReferencePhoto
 from tests.accounts.conftest import estate, submit, upload_reference  # noqa: F401  (estate: fixture)
@@ -97,6 +98,15 @@ CHANGES = [
         one("match"), json={}),
     Row("analyst", "POST", "/attributions/{attribution}/confirm", "attribution.confirm",
         "attribution", one("attribution"), form={}),
+    Row("analyst", "POST", "/api/v1/searches", "cell_search.request", "cell_search",
+        lambda w: [w["search"]], json={"attribution_id": "{attribution}",
+                                       "reason": "Photos of this cell on Instagram"},
+        status=(201,)),
+    Row("analyst", "POST", "/api/v1/searches/{search}/acknowledge", "cell_search.acknowledge",
+        "cell_search", one("search"), json={"version": "{search_version}"}),
+    Row("analyst", "POST", "/api/v1/searches/{search}/complete", "cell_search.complete",
+        "cell_search", one("search"),
+        json={"version": "{search_version}", "items": {"phones": 2}}),
     Row("analyst", "POST", "/accounts/{account}/status", "account.status", "account",
         one("account"), form={"status": "under_review", "version": "{version}"}),
     Row("supervisor", "POST", "/accounts/{account}/assign", "account.assign", "account",
@@ -201,9 +211,16 @@ def _late(world: W, session) -> None:
     world.setdefault("baker_stay", session.exec(select(Occupancy.id).where(
         Occupancy.prisoner_id == world["baker"], col(Occupancy.ends_on).is_(None))).first())
     world["alias"] = session.exec(select(func.max(PrisonerAlias.id))).one()
+    world["search"] = session.exec(select(func.max(CellSearch.id))).one()
+    world["search_version"] = (session.get(CellSearch, world["search"]).version
+                               if world["search"] else None)
 
 
 def _fill(value: Any, world: W) -> Any:
+    """"{name}" alone stands for the world's value itself (a JSON number stays one)."""
+    if isinstance(value, str) and value.startswith("{") and value.endswith("}") \
+            and value[1:-1] in world:
+        return world[value[1:-1]]
     return value.format(**world) if isinstance(value, str) else value
 
 
@@ -215,7 +232,8 @@ def _perform(client, row: Row, world: W):
         return client.request(row.method, path, data={**data, "csrf_token": token},
                               follow_redirects=False)
     if row.json is not None:
-        return client.request(row.method, path, json=row.json,
+        body = {k: _fill(v, world) for k, v in row.json.items()}
+        return client.request(row.method, path, json=body,
                               headers={"X-CSRF-Token": page_csrf(client)},
                               follow_redirects=False)
     return client.request(row.method, path, follow_redirects=False)

@@ -20,7 +20,8 @@ from app.audit.models import AuditEvent
 from app.auth.models import ApiKey, User
 from app.cellsearch.models import CellSearch
 from app.estate.models import Cell, Establishment, Occupancy, Prisoner, PrisonerAlias
-from app.evidence.models import ReferencePhoto
+from app.evidence.models import EvidenceImage, ReferencePhoto
+from app.takedowns.models import Takedown
 from tests.accounts.conftest import estate, submit, upload_reference  # noqa: F401  (estate: fixture)
 from tests.conftest import PASSWORD, login, page_csrf
 from tests.matching import scenes
@@ -107,6 +108,14 @@ CHANGES = [
     Row("analyst", "POST", "/api/v1/searches/{search}/complete", "cell_search.complete",
         "cell_search", one("search"),
         json={"version": "{search_version}", "items": {"phones": 2}}),
+    Row("analyst", "POST", "/api/v1/takedowns", "takedown.create", "takedown",
+        lambda w: [w["takedown"]],
+        json={"account_id": "{account}", "evidence_ids": ["{evidence}"],
+              "reason": "Taunting a victim from inside a cell",
+              "legal_basis": "Malicious Communications Act 1988, s.1",
+              "contact": "unit@example.org", "good_faith": True}, status=(200, 201)),
+    Row("analyst", "POST", "/api/v1/takedowns/{takedown}/transitions", "takedown.submit",
+        "takedown", one("takedown"), json={"action": "submit", "version": "{td_version}"}),
     Row("analyst", "POST", "/accounts/{account}/status", "account.status", "account",
         one("account"), form={"status": "under_review", "version": "{version}"}),
     Row("supervisor", "POST", "/accounts/{account}/assign", "account.assign", "account",
@@ -132,6 +141,11 @@ CHANGES = [
         form={"role": "supervisor"}, details={"from": "analyst", "to": "supervisor"}),
     Row("admin", "POST", "/admin/users/{other}/active", "user.disable", "user", one("other"),
         form={"active": "false"}),
+    Row("supervisor", "POST", "/api/v1/takedowns/{takedown}/transitions", "takedown.approve",
+        "takedown", one("takedown"), json={"action": "approve", "version": "{td_version}"}),
+    Row("supervisor", "POST", "/api/v1/takedowns/{takedown}/transitions", "takedown.withdraw",
+        "takedown", one("takedown"),
+        json={"action": "withdraw", "version": "{td_version}", "note": "No longer needed"}),
     Row("supervisor", "POST", "/estate/MDI", "estate.establishment.update", "establishment",
         one("mdi"), form={"name": "Moorland (renamed)"}),
     Row("supervisor", "POST", "/estate/MDI/cells", "estate.cell.create", "cell",
@@ -211,6 +225,11 @@ def _late(world: W, session) -> None:
     world.setdefault("baker_stay", session.exec(select(Occupancy.id).where(
         Occupancy.prisoner_id == world["baker"], col(Occupancy.ends_on).is_(None))).first())
     world["alias"] = session.exec(select(func.max(PrisonerAlias.id))).one()
+    world["takedown"] = session.exec(select(func.max(Takedown.id))).one()
+    world["td_version"] = (session.get(Takedown, world["takedown"]).version
+                           if world["takedown"] else None)
+    world["evidence"] = session.exec(select(EvidenceImage.id).where(
+        EvidenceImage.account_id == world["account"])).first()
     world["search"] = session.exec(select(func.max(CellSearch.id))).one()
     world["search_version"] = (session.get(CellSearch, world["search"]).version
                                if world["search"] else None)
@@ -218,6 +237,8 @@ def _late(world: W, session) -> None:
 
 def _fill(value: Any, world: W) -> Any:
     """"{name}" alone stands for the world's value itself (a JSON number stays one)."""
+    if isinstance(value, list):
+        return [_fill(v, world) for v in value]
     if isinstance(value, str) and value.startswith("{") and value.endswith("}") \
             and value[1:-1] in world:
         return world[value[1:-1]]

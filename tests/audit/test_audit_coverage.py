@@ -143,6 +143,14 @@ CHANGES = [
         form={"active": "false"}),
     Row("supervisor", "POST", "/api/v1/takedowns/{takedown}/transitions", "takedown.approve",
         "takedown", one("takedown"), json={"action": "approve", "version": "{td_version}"}),
+    Row("supervisor", "POST", "/api/v1/takedowns/{takedown}/transitions", "takedown.send",
+        "takedown", one("takedown"), json={"action": "send", "version": "{td_version}"}),
+    Row("supervisor", "GET", "/takedowns/{takedown}/notices/1/pack", "takedown.disclosure",
+        "takedown", one("takedown"), purpose="takedown request TD-{takedown} to instagram",
+        details={"via": "pack download"}),
+    Row("supervisor", "GET", "/takedowns/{takedown}/notices/1.eml", "takedown.disclosure",
+        "takedown", one("takedown"), purpose="takedown request TD-{takedown} to instagram",
+        details={"via": "eml download"}),
     Row("supervisor", "POST", "/api/v1/takedowns/{takedown}/transitions", "takedown.withdraw",
         "takedown", one("takedown"),
         json={"action": "withdraw", "version": "{td_version}", "note": "No longer needed"}),
@@ -281,12 +289,12 @@ def _walk(rows, client, make_user, estate, session) -> list[str]:  # noqa: F811
         matching = [e for e in events if e.actor_name == users[row.role].username
                     and e.object_type == row.object_type
                     and json.loads(e.object_ids) == expected
-                    and e.purpose == row.purpose
+                    and e.purpose == row.purpose.format(**world)
                     and all(json.loads(e.details).get(k) == v for k, v in row.details.items())]
         if len(matching) != 1:
             seen = [(e.actor_name, e.object_type, e.object_ids, e.purpose) for e in events]
             problems.append(f"{label}: expected one {row.action} {row.object_type} {expected} "
-                            f"purpose {row.purpose!r}; found {seen}")
+                            f"purpose {row.purpose.format(**world)!r}; found {seen}")
     return problems
 
 

@@ -290,6 +290,10 @@ def cellwatch(env: dict[str, str], *args: str) -> str:
 def app_env(url: str, data_dir: Path) -> dict[str, str]:
     return {**os.environ, "CELLWATCH_DATABASE_URL": url, "CELLWATCH_DATA_DIR": str(data_dir),
             "CELLWATCH_ENVIRONMENT": "development", "PYTHONUNBUFFERED": "1",
+            # each read is still counted (its cost is in the figures), but a budget no
+            # simulated analyst reaches: the load measures speed, not the budget's refusals
+            "CELLWATCH_READ_BUDGET_PER_HOUR": "1000000",
+            "CELLWATCH_READ_BUDGET_PER_DAY": "1000000",
             "PYTHONPATH": str(ROOT)}
 
 

@@ -6,6 +6,7 @@ and where, on SQLite and PostgreSQL.
 """
 
 import json
+import shutil
 import uuid
 
 import pytest
@@ -33,6 +34,22 @@ def _fresh_url(kind, tmp_path, request):
         url = create_database(request.getfixturevalue("pg_server"), f"chain_{uuid.uuid4().hex[:8]}")
     migrations.upgrade(url)
     return url
+
+
+def _copy(kind, url, tmp_path, request):
+    """A copy of the database, as someone with the files or a dump would make."""
+    if kind == "sqlite":
+        target = tmp_path / f"copy-{uuid.uuid4().hex[:6]}.db"
+        shutil.copy(url.removeprefix("sqlite:///"), target)
+        return f"sqlite:///{target}"
+    import psycopg
+
+    server = request.getfixturevalue("pg_server")
+    name, source = f"copy_{uuid.uuid4().hex[:8]}", url.rsplit("/", 1)[1]
+    plain = server.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(f"{plain}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+    return f"{server}/{name}"
 
 
 def _events(url, n):
@@ -92,15 +109,20 @@ def test_rehash_attack_is_found_and_located(kind, version, tmp_path, request):
     with factory() as s:
         write_checkpoint(s, path, key=AUDIT_KEY)
         assert verify_chain(s, key=AUDIT_KEY, checkpoint=read_checkpoint(path)).ok
-    with engine.begin() as conn:  # the attacker: triggers off, five events gone, re-hashed
-        _unguard(conn)
+    engine.dispose()
+    copy_url = _copy(kind, url, tmp_path, request)
+    engine = make_engine(copy_url)
+    with engine.begin() as conn:  # the attacker, on a copy: triggers off, five events gone,
+        _unguard(conn)            # the rest re-hashed
         conn.execute(text("DELETE FROM audit_event WHERE id IN :ids").bindparams(
             bindparam("ids", expanding=True)), {"ids": ids[3:8]})
         _rehash(conn, version=version)
-    with factory() as s:
+    with make_session_factory(engine)() as s:
         checked = verify_chain(s, key=AUDIT_KEY, checkpoint=read_checkpoint(path))
         blind = verify_chain(s, key=AUDIT_KEY)  # even without the auditor's file
     engine.dispose()
+    with factory() as s:  # the original is untouched and verifies
+        assert verify_chain(s, key=AUDIT_KEY, checkpoint=read_checkpoint(path)).ok
     assert not checked.ok and not blind.ok
     # every link was rewritten (the unkeyed ones from the start), so the first event is named
     assert checked.broken_at == ids[0]

@@ -19,17 +19,17 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from app import migrations
-from app.audit.service import Actor, verify_chain
+from app.audit.service import Actor
 from app.auth import users as user_service
+from app.cli_audit import audit_cli
 from app.cli_database import DatabaseNotReady, check_database, ready_engine
 from app.cli_matching import matching_cli
 from app.cli_users import users_cli
-from app.db import make_engine, make_session_factory, unit_of_work, utcnow
+from app.db import make_engine, make_session_factory, unit_of_work
 from app.private import keep_private
 from app.settings import Settings, get_settings
 
 cli = typer.Typer(help="Cellwatch operator commands.", no_args_is_help=True)
-audit_cli = typer.Typer(help="Check the audit log.", no_args_is_help=True)
 import_cli = typer.Typer(help="Load reference data and photos.", no_args_is_help=True)
 cli.add_typer(users_cli, name="users")
 cli.add_typer(audit_cli, name="audit")
@@ -99,8 +99,25 @@ def migrate() -> None:
     """Apply every pending database migration."""
     settings = get_settings()
     keep_private(settings.data_dir)
-    migrations.upgrade(settings.effective_database_url)
+    migrations.upgrade(settings.effective_migrate_url)
     typer.echo("database is at the newest migration")
+
+
+@cli.command("grant-app-role")
+def grant_app_role(role: str = typer.Argument(..., help="the role the app connects as")) -> None:
+    """PostgreSQL: give the app's role its rights (only INSERT and SELECT on the audit log).
+    Runs as the owner (CELLWATCH_MIGRATE_DATABASE_URL), after `cellwatch migrate`."""
+    from app.db_roles import grant_app_role as grant
+
+    engine = make_engine(get_settings().effective_migrate_url)
+    try:
+        with engine.begin() as conn:
+            grant(conn, role)
+    except ValueError as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    typer.echo(f"{role} may now use the database; it can only INSERT and SELECT audit events")
 
 
 @cli.command()
@@ -155,7 +172,8 @@ def serve(
         # more): the client closes an idle connection first, never racing the server's close
         uvicorn.run("app.main:create_app", factory=True, host=host or settings.host,
                     port=port or settings.port, workers=workers or settings.workers,
-                    proxy_headers=True, server_header=False, timeout_keep_alive=75)
+                    # forwarded headers: the app believes them from CELLWATCH_TRUSTED_PROXIES only
+                    proxy_headers=False, server_header=False, timeout_keep_alive=75)
     finally:
         stop.set()
         for process in matchers:
@@ -206,38 +224,6 @@ def worker() -> None:
     run(settings, stop)
 
 
-@audit_cli.command("link")
-def audit_link() -> None:
-    """Link committed events into the chain now (servers and `jobs run` do it on their own)."""
-    from app.audit.linker import link_all
-
-    engine = _ready_engine(get_settings())
-    try:
-        linked = link_all(engine, make_session_factory(engine))
-    finally:
-        engine.dispose()
-    if linked is None:
-        _fail("another linker holds the chain's lock; try again shortly")
-    typer.echo(f"{linked} events linked into the chain")
-
-
-@audit_cli.command("verify")
-def audit_verify() -> None:
-    """Check the audit chain; report the first broken link."""
-    with _unit_of_work() as session:
-        result = verify_chain(session)
-    if result.ok:
-        typer.echo(f"audit log intact: {result.checked} linked events checked")
-        waiting = result.lag
-        if waiting.unlinked:
-            typer.echo(f"{waiting.unlinked} committed events await linking; the oldest since "
-                       f"{waiting.oldest_at:%Y-%m-%d %H:%M:%S} UTC "
-                       f"({waiting.seconds(utcnow()):.0f} s)")
-        else:
-            typer.echo("no event awaits linking")
-        return
-    _fail(f"audit log BROKEN at event {result.broken_at}: {result.reason} "
-          f"({result.checked} events verified before it)")
 
 
 @import_cli.command("estate")
@@ -280,6 +266,7 @@ def jobs_run() -> None:
     files. Safe to start on several hosts at once."""
     from app.accounts.service import refresh_recent_priorities
     from app.audit.linker import link_all
+    from app.audit.service import ChainHeadInvalid
     from app.evidence.sweep import sweep_orphans
     from app.takedowns import jobs
 
@@ -288,11 +275,16 @@ def jobs_run() -> None:
     keep_private(settings.data_dir)
     try:
         report = jobs.run(engine, settings)
-        linked = link_all(engine, make_session_factory(engine))
+        try:
+            linked: int | None | str = link_all(engine, make_session_factory(engine),
+                                                key=settings.audit_key_bytes)
+        except ChainHeadInvalid as exc:
+            linked = f"linking stopped: {exc}"
     finally:
         engine.dispose()
     typer.echo(f"takedowns: {report.summary()}")
     typer.echo("audit: " + ("another linker is at work" if linked is None
+                            else linked if isinstance(linked, str)
                             else f"{linked} events linked into the chain"))
     typer.echo(f"matching: {_drain_second_stages(settings)} second stages run")
     with _unit_of_work() as session:

@@ -95,8 +95,14 @@ def get_session(request: Request) -> Iterator[Session]:
     raises. `request.state.committed` tells the error handler whether anything was stored."""
     request.state.committed = False
     request.state.regardless = []
+    settings = request.app.state.settings
     try:
         with unit_of_work(request.app.state.session_factory) as session:
+            if settings.read_budget_per_hour:  # charged by every audited read (audit/budget)
+                session.info["read_budget"] = {
+                    "per_hour": settings.read_budget_per_hour,
+                    "per_day": settings.read_budget_per_day,
+                    "regardless": request.state.regardless.append}
             yield session
         request.state.committed = True
     finally:

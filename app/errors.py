@@ -178,3 +178,8 @@ def unexpected_response(request: Request) -> Response:
         f"{what} The error has been logged; quote request id "
         f"{getattr(request.state, 'request_id', '-')}.",
     )
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    title = "Too many requests"

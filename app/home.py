@@ -20,6 +20,8 @@ from sqlmodel import Session, col, func, select
 
 from app.accounts.models import Account, Attribution, AttributionStatus
 from app.accounts.presenters import CLOSED_STATUSES
+from app.audit import budget
+from app.auth import throttle
 from app.auth.deps import Principal, SettingsDep
 from app.auth.grants import APPROVER_ROLE
 from app.auth.guards import Anyone
@@ -123,8 +125,13 @@ def today(db: Session, who: Principal, since: datetime) -> list[Figure]:
 def home(request: Request, who: Anyone, db: SessionDep, settings: SettingsDep) -> Response:
     tz = settings.local_timezone
     now, day = utcnow(), local_today(tz)
+    # admins are told of accounts locked by spread sign-in failures (usernames only)
+    lockouts = throttle.recent_lockouts(db, now) if who.can(P.users_manage) else []
+    # auditors, of readers who ran into a read budget (usernames only)
+    exceeded = budget.recent_exceeded(db, now) if who.can(P.audit_read) else []
     return render(request, "home.html", {
-        "to_do": to_do(db, who, now), "today": today(db, who, day_start(day, tz)), "day": day})
+        "to_do": to_do(db, who, now), "today": today(db, who, day_start(day, tz)), "day": day,
+        "lockouts": lockouts, "exceeded": exceeded})
 
 
 @router.get("/api/v1/me")

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app import apidocs, health, home
 from app.accounts import api as accounts_api
@@ -70,7 +71,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     linker = None
     if settings.audit_link_seconds > 0:
-        linker = Linker(app.state.engine, app.state.session_factory, settings.audit_link_seconds)
+        linker = Linker(app.state.engine, app.state.session_factory, settings.audit_link_seconds,
+                        key=settings.audit_key_bytes)
         linker.start()
     trimmer = Trimmer(every=TRIM_SECONDS)
     trimmer.start()
@@ -131,5 +133,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RetryTransactions, attempts=settings.transaction_attempts)
     app.add_middleware(UploadSizeLimit, max_body_bytes=body_limit(settings))
     app.add_middleware(ErrorBoundary)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, hsts=settings.is_production)
+    if settings.trusted_proxies:
+        # X-Forwarded-For/-Proto believed only from the proxies named; from anyone else the
+        # client address stays the connection's own (it goes into the audit log)
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app

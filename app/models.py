@@ -4,8 +4,10 @@ from sqlmodel import SQLModel
 
 from app import locks as lock_models
 from app.accounts import models as account_models
+from app.audit import budget as budget_models
 from app.audit import models as audit_models
 from app.auth import models as auth_models
+from app.auth import throttle as throttle_models
 from app.cellsearch import models as cellsearch_models
 from app.estate import models as estate_models
 from app.evidence import models as evidence_models
@@ -14,5 +16,6 @@ from app.takedowns import models as takedown_models
 
 metadata = SQLModel.metadata
 
-__all__ = ["account_models", "audit_models", "auth_models", "cellsearch_models", "estate_models",
-           "evidence_models", "lock_models", "matching_models", "metadata", "takedown_models"]
+__all__ = ["account_models", "audit_models", "auth_models", "budget_models",
+           "cellsearch_models", "estate_models", "evidence_models", "lock_models",
+           "matching_models", "metadata", "takedown_models", "throttle_models"]

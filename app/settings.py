@@ -15,6 +15,7 @@ from app.matching import thresholds
 
 # A fixed, publicly known key so that development needs no setup; production refuses it.
 DEV_MASTER_KEY = base64.b64encode(b"cellwatch-development-only-key!!").decode()
+DEV_AUDIT_KEY = base64.b64encode(b"cellwatch-dev-only-audit-chain!!").decode()
 
 
 class Environment(StrEnum):
@@ -33,14 +34,42 @@ class Settings(BaseSettings):
 
     environment: Environment = Environment.development
     database_url: str = ""  # empty: a SQLite file inside data_dir
+    # PostgreSQL: migrations run as the tables' owner; the app connects (database_url) as a
+    # role that may only INSERT and SELECT audit_event. Empty: migrate with database_url.
+    migrate_database_url: str = ""
     data_dir: Path = Path("data")
     master_key: str = DEV_MASTER_KEY  # base64 of 32 bytes; wraps every image's own key
+    # base64 of 32 bytes, kept outside the database: keys the audit chain (HMAC-SHA256), so
+    # that someone with full database access cannot re-hash rewritten history
+    audit_key: str = DEV_AUDIT_KEY
+    # where `cellwatch audit checkpoint` appends a signed head and `audit verify` reads the
+    # latest one; empty: audit-checkpoints.jsonl in data_dir. An auditor keeps a copy.
+    audit_checkpoint_file: str = ""
     debug: bool = False
     api_docs: bool = True  # OpenAPI at /docs; must be off in production
     session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     session_absolute_hours: int = Field(default=12, ge=1, le=7 * 24)
-    login_max_failures: int = Field(default=5, ge=1)
+    # Sign-in throttles (app/auth/throttle.py), all within one sliding window: per client
+    # address a growing delay after the free failures, then a block; an account is locked
+    # only when many failures come from many addresses.
+    login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    login_free_failures: int = Field(default=3, ge=1)
+    login_max_delay_seconds: int = Field(default=60, ge=1, le=3600)
+    login_address_block_failures: int = Field(default=20, ge=2)
+    login_account_lock_failures: int = Field(default=50, ge=2)
+    login_account_lock_addresses: int = Field(default=5, ge=2)
     login_lockout_minutes: int = Field(default=10, ge=1)
+    # Wrong second-factor codes in a row (the password was right) that lock the account for
+    # login_lockout_minutes: whoever has the password cannot try every code.
+    login_max_failures: int = Field(default=5, ge=1)
+    # Records of personal data one user may read (searches, dossiers, prisoner and cell pages,
+    # images, candidates, packs: each listed id counts) per clock hour and per 24 hours; past
+    # them 429 and an alert to the auditors. 0: no budget.
+    read_budget_per_hour: int = Field(default=1500, ge=0)
+    read_budget_per_day: int = Field(default=6000, ge=1)
+    # Client addresses (or networks) of reverse proxies whose X-Forwarded-For is believed;
+    # from anyone else the header is ignored. Empty: none.
+    trusted_proxies: list[str] = []
     api_key_max_days: int = Field(default=90, ge=1, le=366)
     api_keys_per_user: int = Field(default=5, ge=1, le=50)  # live (unrevoked, unexpired) keys
     # Second factor (TOTP). Unset: required in production (a user without one is sent to set
@@ -100,15 +129,15 @@ class Settings(BaseSettings):
     # which refuses it.
     demo: bool | None = None
 
-    @field_validator("master_key")
+    @field_validator("master_key", "audit_key")
     @classmethod
     def _key_is_32_bytes(cls, value: str) -> str:
         try:
             raw = base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise ValueError("master_key must be base64") from exc
+            raise ValueError("the key must be base64") from exc
         if len(raw) != 32:
-            raise ValueError("master_key must decode to exactly 32 bytes (AES-256)")
+            raise ValueError("the key must decode to exactly 32 bytes")
         return value
 
     @property
@@ -118,6 +147,18 @@ class Settings(BaseSettings):
     @property
     def master_key_bytes(self) -> bytes:
         return base64.b64decode(self.master_key)
+
+    @property
+    def audit_key_bytes(self) -> bytes:
+        return base64.b64decode(self.audit_key)
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return Path(self.audit_checkpoint_file or self.data_dir / "audit-checkpoints.jsonl")
+
+    @property
+    def effective_migrate_url(self) -> str:
+        return self.migrate_database_url or self.effective_database_url
 
     @property
     def effective_database_url(self) -> str:
@@ -146,6 +187,10 @@ class Settings(BaseSettings):
         reasons = []
         if self.master_key == DEV_MASTER_KEY:
             reasons.append("CELLWATCH_MASTER_KEY is missing or the development default")
+        if self.audit_key == DEV_AUDIT_KEY:
+            reasons.append("CELLWATCH_AUDIT_KEY is missing or the development default")
+        elif self.audit_key == self.master_key:
+            reasons.append("CELLWATCH_AUDIT_KEY must differ from CELLWATCH_MASTER_KEY")
         if self.debug:
             reasons.append("CELLWATCH_DEBUG is on")
         if self.api_docs:

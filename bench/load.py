@@ -27,13 +27,13 @@ Set-up (fresh each run, under --workdir):
 The mix, drawn per request: uploads 20% (POST /api/v1/images, one 1080 px JPEG, every one
 different bytes: 25% re-posts of a reference photo, 15% a reference cell seen from a moved
 camera, 60% unrelated synthetic pictures), account submissions 10% (POST /api/v1/accounts,
-one such image, a new handle, an Idempotency-Key), prisoner searches 30% (GET
-/api/v1/prisoners: prison number, surname + forename, surname + date of birth, alias), dossier
-views 20% (GET /api/v1/prisoners/{pn}/dossier with a purpose; half of them prisoners with
-attributed accounts), lists 20% (GET /api/v1/accounts, /api/v1/takedowns, /api/v1/searches,
-with filters now and then). Each analyst is a thread with its own keep-alive httpx client,
-sending its next request as soon as the previous answered (no think time; the upload images
-are made between requests, outside the timing).
+one such image, a new handle, an Idempotency-Key), prisoner searches 30% (POST
+/api/v1/prisoners/search: prison number, surname + forename, surname + date of birth,
+alias), dossier views 20% (POST /api/v1/prisoners/{pn}/dossier with a purpose; half of them
+prisoners with attributed accounts), lists 20% (GET /api/v1/accounts, /api/v1/takedowns,
+/api/v1/searches, with filters now and then). Each analyst is a thread with its own
+keep-alive httpx client, sending its next request as soon as the previous answered (no think
+time; the upload images are made between requests, outside the timing).
 
 Afterwards: every 201's image and account is looked up in the database; every image stored
 during the run must have its first matching stage (a match_run row) and, within 30 s of the
@@ -290,6 +290,10 @@ def cellwatch(env: dict[str, str], *args: str) -> str:
 def app_env(url: str, data_dir: Path) -> dict[str, str]:
     return {**os.environ, "CELLWATCH_DATABASE_URL": url, "CELLWATCH_DATA_DIR": str(data_dir),
             "CELLWATCH_ENVIRONMENT": "development", "PYTHONUNBUFFERED": "1",
+            # each read is still counted (its cost is in the figures), but a budget no
+            # simulated analyst reaches: the load measures speed, not the budget's refusals
+            "CELLWATCH_READ_BUDGET_PER_HOUR": "1000000",
+            "CELLWATCH_READ_BUDGET_PER_DAY": "1000000",
             "PYTHONPATH": str(ROOT)}
 
 
@@ -710,13 +714,13 @@ def build(op: str, rng: np.random.Generator, sh: Shared, analyst: int, n: int
         else:
             params = {"alias": e.aliases[int(rng.integers(len(e.aliases)))]}
             kind = "alias"
-        return "GET", "/api/v1/prisoners", {"params": params}, kind
+        return "POST", "/api/v1/prisoners/search", {"json": params}, kind
     if op == "dossier":
         if sh.attributed and rng.random() < 0.5:
             pn, kind = sh.attributed[int(rng.integers(len(sh.attributed)))], "with_accounts"
         else:
             pn, kind = e.numbers[int(rng.integers(len(e.numbers)))], "any"
-        return "GET", f"/api/v1/prisoners/{pn}/dossier", {"params": {
+        return "POST", f"/api/v1/prisoners/{pn}/dossier", {"json": {
             "purpose": f"Load test: investigation 2026/{int(rng.integers(1, 500))}"}}, kind
     which = ("accounts", "takedowns", "searches")[int(rng.integers(3))]
     params: dict[str, Any] = {}

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 import httpx
 
@@ -100,16 +101,30 @@ def sample_requests(e: Estate, n: int, seed: int = 5) -> dict[str, list[str]]:
     return reqs
 
 
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def _send(client: httpx.Client, path: str, token: str) -> httpx.Response:
+    """Search terms and purposes are posted, never put in a URL: a search or dossier written
+    here as a URL (for the record) is sent as the form it stands for."""
+    base, _, query = path.partition("?")
+    if base.startswith("/search") and query:
+        return client.post(base, data={**dict(parse_qsl(query)), "csrf_token": token})
+    return client.get(path)
+
+
 def measure(base_url: str, reqs: dict[str, list[str]], warmup: int = 10) -> dict[str, Any]:
     out: dict[str, Any] = {}
     with httpx.Client(base_url=base_url, timeout=60, follow_redirects=False) as client:
         login(client, "bench-analyst")
+        token = _CSRF.search(client.get("/search").text)
+        assert token, "the search page has no CSRF token"
         for name, paths in reqs.items():
             for path in paths[-warmup:]:  # warm the server's caches and the database's pages
-                timed(lambda p=path: client.get(p))
+                timed(lambda p=path: _send(client, p, token.group(1)))
             samples = []
             for path in paths:
-                ms, _ = timed(lambda p=path: client.get(p))
+                ms, _ = timed(lambda p=path: _send(client, p, token.group(1)))
                 samples.append(ms)
             out[name] = summary(samples)
             if name == "dossier":  # attributed prisoners (even requests) vs any prisoner (odd)

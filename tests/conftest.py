@@ -28,9 +28,11 @@ from app.db import make_engine
 from app.settings import Settings
 from tests.support.apps import app_for_test, release
 from tests.support.factors import enrol, totp_code
-from tests.support.postgres import create_database, temporary_cluster
+from tests.support.postgres import temporary_cluster, two_role_database
 
 PASSWORD = "correct horse battery"
+# the key the test settings (and the migrations the tests run) use for the audit chain
+AUDIT_KEY = Settings().audit_key_bytes
 TEST_ACTOR = Actor(user_id=None, name="test", client_addr="127.0.0.1", request_id="t")
 # argon2id still, at the smallest cost it allows: a user or a sign-in costs microseconds
 # instead of a third of a second. Production keeps its own: tests/test_password_cost.py.
@@ -58,10 +60,15 @@ def pg_server() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(pg_server: str) -> str:
-    url = create_database(pg_server, "cellwatch_test")
-    migrations.upgrade(url)
-    return url
+def postgres_urls(pg_server: str) -> tuple[str, str]:
+    """(owner, app): migrated as the tables' owner; the tests connect as the app's role,
+    which may only INSERT and SELECT audit_event, as in production."""
+    return two_role_database(pg_server, "cellwatch_test")
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_urls: tuple[str, str]) -> str:
+    return postgres_urls[1]
 
 
 @pytest.fixture(params=["sqlite"])

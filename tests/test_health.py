@@ -1,6 +1,7 @@
 from alembic import command
 
 from app import migrations
+from tests.conftest import AUDIT_KEY
 
 
 def test_healthz_needs_no_sign_in_and_shows_no_data(client):
@@ -20,11 +21,11 @@ def test_readyz_shows_how_far_audit_linking_is_behind(client, session):
     from app.audit.service import link_pending, record
     from tests.conftest import TEST_ACTOR
 
-    link_pending(session)
+    link_pending(session, key=AUDIT_KEY)
     record(session, TEST_ACTOR, "test.waiting")
     session.commit()
     assert client.get("/readyz").json()["audit_chain"]["unlinked"] == 1
-    link_pending(session)
+    link_pending(session, key=AUDIT_KEY)
     session.commit()
     assert client.get("/readyz").json()["audit_chain"] == {"unlinked": 0, "oldest_seconds": 0.0}
 

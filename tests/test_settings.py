@@ -7,6 +7,7 @@ from app.main import create_app
 from app.settings import DEV_MASTER_KEY, Settings, UnsafeSettingsError
 
 GOOD_KEY = base64.b64encode(b"k" * 32).decode()
+AUDIT_KEY = base64.b64encode(b"a" * 32).decode()
 
 
 def test_production_refuses_default_secret_debug_and_public_docs(tmp_path):
@@ -23,10 +24,22 @@ def test_production_refuses_default_secret_debug_and_public_docs(tmp_path):
 
 def test_production_with_safe_values_starts_without_docs(tmp_path):
     settings = Settings(environment="production", data_dir=tmp_path, api_docs=False,
-                        master_key=GOOD_KEY, database_url=f"sqlite:///{tmp_path}/p.db")
+                        master_key=GOOD_KEY, audit_key=AUDIT_KEY,
+                        database_url=f"sqlite:///{tmp_path}/p.db")
     app = create_app(settings)
     assert app.docs_url is None and app.openapi_url is None
     assert settings.secure_cookies
+
+
+def test_production_refuses_the_development_audit_key_or_the_master_key_again(tmp_path):
+    base = {"environment": "production", "data_dir": tmp_path, "api_docs": False,
+            "master_key": GOOD_KEY, "database_url": f"sqlite:///{tmp_path}/p.db"}
+    assert "CELLWATCH_AUDIT_KEY is missing or the development default" in \
+        Settings(**base).unsafe_reasons()
+    assert "CELLWATCH_AUDIT_KEY must differ from CELLWATCH_MASTER_KEY" in \
+        Settings(**base, audit_key=GOOD_KEY).unsafe_reasons()
+    with pytest.raises(ValidationError, match="32 bytes"):
+        Settings(audit_key=base64.b64encode(b"short").decode())
 
 
 def test_master_key_must_be_32_bytes_of_base64():
@@ -60,7 +73,8 @@ def test_the_test_only_pause_in_second_stages_is_refused_in_production(tmp_path,
     from app.settings import get_settings
 
     safe = {"environment": "production", "data_dir": tmp_path, "api_docs": False,
-            "master_key": GOOD_KEY, "database_url": f"sqlite:///{tmp_path}/p.db"}
+            "master_key": GOOD_KEY, "audit_key": AUDIT_KEY,
+            "database_url": f"sqlite:///{tmp_path}/p.db"}
     assert Settings(**safe, test_second_stage_pause=0).unsafe_reasons() == []
     with pytest.raises(UnsafeSettingsError, match="CELLWATCH_TEST_SECOND_STAGE_PAUSE"):
         create_app(Settings(**safe, test_second_stage_pause=5))

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from app.audit.models import AuditEvent
-from app.audit.service import LINK_BATCH, link_pending
+from app.audit.service import LINK_BATCH, ChainHeadInvalid, link_pending
 from app.db import unit_of_work
 from app.locks import job_lock
 
@@ -31,8 +31,9 @@ def has_unlinked(factory: Callable[[], Session]) -> bool:
                             .limit(1)).first() is not None
 
 
-def link_all(engine: Engine, factory: Callable[[], Session]) -> int | None:
-    """Link every committed event still unlinked. None: another linker holds the lock."""
+def link_all(engine: Engine, factory: Callable[[], Session], *, key: bytes) -> int | None:
+    """Link every committed event still unlinked. None: another linker holds the lock.
+    Raises ChainHeadInvalid when the head's signature does not hold."""
     if not has_unlinked(factory):
         return 0
     with job_lock(engine, LOCK_NAME) as lease:
@@ -41,7 +42,7 @@ def link_all(engine: Engine, factory: Callable[[], Session]) -> int | None:
         total = 0
         while True:
             with unit_of_work(factory) as session:
-                linked = link_pending(session)
+                linked = link_pending(session, key=key)
             total += linked
             if linked < LINK_BATCH:
                 return total
@@ -51,8 +52,9 @@ def link_all(engine: Engine, factory: Callable[[], Session]) -> int | None:
 class Linker:
     """A daemon thread per server process; stopping it waits for the current pass."""
 
-    def __init__(self, engine: Engine, factory: Callable[[], Session], every: float) -> None:
-        self.engine, self.factory, self.every = engine, factory, every
+    def __init__(self, engine: Engine, factory: Callable[[], Session], every: float, *,
+                 key: bytes) -> None:
+        self.engine, self.factory, self.every, self.key = engine, factory, every, key
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="audit-linker", daemon=True)
 
@@ -67,8 +69,11 @@ class Linker:
         pause = self.every
         while not self._stop.wait(pause):
             try:
-                link_all(self.engine, self.factory)
+                link_all(self.engine, self.factory, key=self.key)
                 pause = self.every
+            except ChainHeadInvalid as exc:  # never sign a rewritten chain; keep saying so
+                log.error("audit linking stopped: %s", exc)
+                pause = 60.0
             except SQLAlchemyError:  # the database is away: try again, less and less often
                 log.warning("audit linking failed; retrying in %.0f s", pause * 2,
                             exc_info=pause == self.every)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, text
+from sqlalchemy import BigInteger, Column, Index, SmallInteger, text
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime, utcnow
@@ -40,13 +40,22 @@ class AuditEvent(SQLModel, table=True):
     seq: int | None = Field(default=None, sa_column=Column(BigInteger, unique=True))
     prev_hash: str | None = Field(default=None, max_length=64)
     row_hash: str | None = Field(default=None, max_length=64)
+    # how row_hash was made (app/audit/chain.py): 1 plain SHA-256 (rows linked before 0014),
+    # 2 HMAC-SHA256 with the audit key
+    hash_version: int | None = Field(default=None, sa_column=Column(SmallInteger))
 
 
 class AuditHead(SQLModel, table=True):
-    """One row: the chain's last link. Only the linker writes it, so no request waits on it."""
+    """One row: the chain's last link. Only the linker writes it, so no request waits on it.
+
+    `keyed_from`: the first seq linked with the key (rows before it are version 1).
+    `mac`: HMAC of (last_seq, last_hash, keyed_from) with the audit key; the linker refuses
+    to extend a head whose signature does not hold."""
 
     __tablename__ = "audit_head"
 
     id: int = Field(default=1, primary_key=True)
     last_seq: int = 0
     last_hash: str = Field(default=GENESIS_HASH, max_length=64)
+    keyed_from: int = 1
+    mac: str = Field(default="", max_length=64)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, text, update
 from sqlmodel import Session, col, select
 
-from app.audit.models import GENESIS_HASH, AuditEvent, AuditHead
+from app.audit import budget, chain
+from app.audit.models import AuditEvent, AuditHead
+from app.db import utcnow
+from app.errors import TooManyRequests
 
 LINK_BATCH = 2000  # events linked per transaction
 
@@ -40,28 +42,14 @@ def _scrub(details: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _content(event: AuditEvent) -> str:
-    return json.dumps(
-        {
-            "occurred_at": event.occurred_at.isoformat(),
-            "actor_id": event.actor_id,
-            "actor_name": event.actor_name,
-            "action": event.action,
-            "object_type": event.object_type,
-            "object_ids": event.object_ids,
-            "purpose": event.purpose,
-            "outcome": event.outcome,
-            "client_addr": event.client_addr,
-            "request_id": event.request_id,
-            "details": event.details,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-
-
 def link_hash(prev_hash: str, event: AuditEvent) -> str:
-    return hashlib.sha256(f"{prev_hash}\n{_content(event)}".encode()).hexdigest()
+    """The unkeyed (version 1) link: what rows linked before migration 0014 carry."""
+    return chain.plain_hash(prev_hash, event)
+
+
+class ChainHeadInvalid(RuntimeError):
+    """The head's signature does not hold: the chain was rewritten, or the key is not the one
+    it was signed with. Linking stops rather than sign a rewritten history."""
 
 
 def record(
@@ -92,18 +80,53 @@ def record(
     )
     session.add(event)
     session.flush()
+    if action in budget.READ_ACTIONS and actor.user_id is not None:
+        _charge(session, actor, action, event.object_ids)
     return event
 
 
-def link_pending(session: Session, *, limit: int = LINK_BATCH) -> int:
-    """Give up to `limit` committed, unlinked events their place in the chain, oldest id first.
+def _charge(session: Session, actor: Actor, action: str, object_ids: str) -> None:
+    """Count a read against the reader's budget, if the session carries one (requests do).
+    Past it, the read is refused; the refusal is audited in a transaction of its own, since
+    the request's own (this event with it) is rolled back."""
+    given = session.info.get("read_budget")
+    if not given:
+        return
+    limits = budget.Budget(given["per_hour"], given["per_day"])
+    ids = json.loads(object_ids)
+    try:
+        budget.charge(session, actor.user_id or 0, max(1, len(ids)), limits, utcnow())
+    except budget.OverBudget as over:
+        details = {"budget": over.which, "limit": over.limit, "used": over.used,
+                   "refused_action": action, "retry_after_seconds": over.retry_after}
+
+        def refusal(own: Session) -> None:
+            record(own, actor, budget.EXCEEDED_ACTION, object_type="user",
+                   object_ids=[actor.user_id or 0], outcome="refused", details=details)
+
+        given["regardless"](refusal)
+        per = "hour" if over.which == "hour" else "24 hours"
+        raise TooManyRequests(
+            f"You have read {over.used} records in the last {per}, the most allowed is "
+            f"{over.limit}. Try again in {over.retry_after // 60 + 1} minutes; the auditors "
+            "have been told.", headers={"Retry-After": str(over.retry_after)}) from None
+
+
+def link_pending(session: Session, *, key: bytes, limit: int = LINK_BATCH) -> int:
+    """Give up to `limit` committed, unlinked events their place in the chain, oldest id first,
+    each linked with the audit key (version 2).
 
     Called by one linker at a time (the chain's job lock); the head row is also locked, so a
-    second linker started by mistake waits and then continues from the true head. Returns how
-    many events were linked.
+    second linker started by mistake waits and then continues from the true head. A head whose
+    signature does not hold is never extended (ChainHeadInvalid). Returns how many events
+    were linked.
     """
     head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()
                         .execution_options(populate_existing=True)).one()
+    if not chain.same(head.mac, chain.head_mac(key, head.last_seq, head.last_hash,
+                                               head.keyed_from)):
+        raise ChainHeadInvalid("the audit chain's head is not signed with this audit key; "
+                               "run `cellwatch audit verify`")
     rows = session.exec(select(AuditEvent).where(col(AuditEvent.seq).is_(None))
                         .order_by(col(AuditEvent.id)).limit(limit)).all()
     if not rows:
@@ -112,14 +135,28 @@ def link_pending(session: Session, *, limit: int = LINK_BATCH) -> int:
     links = []
     for row in rows:
         seq += 1
-        digest = link_hash(prev, row)
-        links.append({"id": row.id, "seq": seq, "prev_hash": prev, "row_hash": digest})
+        digest = chain.keyed_hash(key, prev, seq, row)
+        links.append({"id": row.id, "seq": seq, "prev_hash": prev, "row_hash": digest,
+                      "hash_version": chain.KEYED})
         prev = digest
-    session.execute(update(AuditEvent), links)  # by primary key, one statement for the batch
-    session.execute(update(AuditHead).where(col(AuditHead.id) == 1)
-                    .values(last_seq=seq, last_hash=prev))
+    _write_links(session, links)
+    session.execute(update(AuditHead).where(col(AuditHead.id) == 1).values(
+        last_seq=seq, last_hash=prev, mac=chain.head_mac(key, seq, prev, head.keyed_from)))
     session.expire_all()  # the rows read above are stale now
     return len(rows)
+
+
+def _write_links(session: Session, links: list[dict[str, Any]]) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(update(AuditEvent), links)  # by primary key, one statement
+        return
+    # The app's role may not UPDATE audit_event: the owner's function writes the links, and
+    # only into rows not linked yet (migration 0014).
+    session.execute(text("SELECT audit_link_events(:ids, :seqs, :prevs, :hashes, :versions)"),
+                    {"ids": [x["id"] for x in links], "seqs": [x["seq"] for x in links],
+                     "prevs": [x["prev_hash"] for x in links],
+                     "hashes": [x["row_hash"] for x in links],
+                     "versions": [x["hash_version"] for x in links]})
 
 
 @dataclass(frozen=True)
@@ -140,47 +177,6 @@ def lag(session: Session) -> Lag:
     if oldest is not None and oldest.tzinfo is None:  # aggregates skip the column type
         oldest = oldest.replace(tzinfo=UTC)
     return Lag(int(count or 0), oldest)
-
-
-@dataclass(frozen=True)
-class VerifyResult:
-    ok: bool
-    checked: int
-    broken_at: int | None = None
-    reason: str = ""
-    lag: Lag = Lag(0, None)
-
-
-def verify_chain(session: Session, batch: int = 5000) -> VerifyResult:
-    """Walk the linked events in chain order; report the first one that was altered, removed
-    or forged, and how many committed events still await linking."""
-    prev = GENESIS_HASH
-    checked = 0
-    last_seq = 0
-    while True:
-        rows: Sequence[AuditEvent] = session.exec(
-            select(AuditEvent).where(col(AuditEvent.seq) > last_seq)
-            .order_by(col(AuditEvent.seq)).limit(batch)
-        ).all()
-        if not rows:
-            break
-        for row in rows:
-            if row.seq != last_seq + 1 or row.prev_hash != prev:
-                return VerifyResult(False, checked, row.id,
-                                    "the previous link does not match: a row before it was "
-                                    "removed or altered")
-            if link_hash(prev, row) != row.row_hash:
-                return VerifyResult(False, checked, row.id,
-                                    "its content does not match its hash: it was altered")
-            prev = row.row_hash
-            last_seq = row.seq
-            checked += 1
-    head = session.get(AuditHead, 1)
-    if head is not None and (head.last_seq, head.last_hash) != (last_seq, prev):
-        return VerifyResult(False, checked, None,
-                            "the chain ends before its recorded head: the newest rows were "
-                            "removed")
-    return VerifyResult(True, checked, lag=lag(session))
 
 
 @dataclass(frozen=True)

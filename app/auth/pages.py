@@ -12,7 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
 from app.audit.service import record
-from app.auth import apikeys, factors, sessions, users
+from app.auth import apikeys, factors, sessions, throttle, users
 from app.auth.deps import (
     PUBLIC,
     Principal,
@@ -22,7 +22,7 @@ from app.auth.deps import (
     safe_next,
 )
 from app.auth.guards import Anyone, FreshBrowserFactor, SelfUser, SigningIn
-from app.db import SessionDep
+from app.db import SessionDep, utcnow
 from app.errors import AppError, Forbidden
 from app.settings import Settings
 from app.web import render
@@ -63,12 +63,20 @@ def login_submit(
     if not expected or not hmac.compare_digest(expected, csrf_token):
         return _login_page(request, settings, error="The sign-in form expired. Please try again.",
                            next_=safe_next(next), username=username, status=403)
-    actor = request_actor(request)
+    actor, policy, now = request_actor(request), throttle.Policy.of(settings), utcnow()
+    # Returned, not raised: the failures, any lock and their audit events are committed with
+    # the request although the sign-in is refused.
+    if wait := throttle.wait_seconds(db, policy, actor.client_addr, now):
+        throttle.refuse(db, actor, username, wait)
+        response = _login_page(
+            request, settings, next_=safe_next(next), username=username, status=429,
+            error=f"Too many failed sign-ins from your network. Try again in {wait} seconds.")
+        response.headers["Retry-After"] = str(wait)
+        return response
     try:
         user = users.authenticate(db, settings, actor, username, password)
     except users.LoginFailed as exc:
-        # Returned, not raised: the failure counter, any lockout and their audit events are
-        # committed with the request although the sign-in is refused.
+        throttle.failed(db, policy, actor, username, now)
         return _login_page(request, settings, error=str(exc), next_=safe_next(next),
                            username=username, status=401)
     token = sessions.start(db, settings, user, client_addr=client_addr(request),

@@ -121,7 +121,13 @@ def authenticate(
                outcome="failure", details={"username": user.username, "reason": reason})
         raise LoginFailed(LOGIN_FAILED)
     if not verify_password(user.password_hash, password):
-        _failed(session, settings, actor, user, action="auth.login", reason="bad password")
+        # no lock here: app/auth/throttle.py throttles the address, and locks an account only
+        # when many addresses fail on it, so that a stranger cannot lock its owner out
+        user.failed_logins += 1
+        record(session, actor, "auth.login", object_type="user", object_ids=[user.id or 0],
+               outcome="failure", details={"username": user.username, "reason": "bad password",
+                                           "consecutive_failures": user.failed_logins})
+        session.add(user)
         raise LoginFailed(LOGIN_FAILED)
     user.locked_until = None  # the failure count goes back to 0 once the code is right
     if not factors.has_factor(session, user.id or 0):

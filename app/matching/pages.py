@@ -51,7 +51,10 @@ def image_page(request: Request, who: EvidenceReader, image: ImageDep, db: Sessi
 @router.get("/images/{image_id}/candidates")
 def candidates_fragment(request: Request, who: EvidenceReader, image: ImageDep, db: SessionDep,
                         settings: SettingsDep) -> Response:
-    """The candidates block alone: htmx polls it until the second stage is done."""
+    """The candidates block alone: htmx polls it until the second stage is done. Audited
+    like the image page: the candidates show other images and their posts."""
+    record(db, who.actor, "evidence.candidates.viewed", object_type="image",
+           object_ids=[image.id or 0])
     return render(request, "matching/_candidates.html",
                   {**candidates_context(db, image.id or 0, settings.local_timezone,
                                         Policy.of(settings)),

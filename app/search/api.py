@@ -11,25 +11,27 @@ from pydantic import BaseModel, Field
 from app.auth.guards import FreshFactor, PrisonerSearcher, Revealer
 from app.db import SessionDep
 from app.search import service
-from app.search.forms import PrisonerSearchQuery, PurposeQuery
+from app.search.forms import PrisonerSearchBody, PurposeBody
 from app.search.records import Dossier, PrisonerSearchResult
 
 router = APIRouter()
 
 
-@router.get("/api/v1/prisoners")
+@router.post("/api/v1/prisoners/search")
 def prisoner_search_api(
-    db: SessionDep, who: PrisonerSearcher, criteria: PrisonerSearchQuery,
+    db: SessionDep, who: PrisonerSearcher, body: PrisonerSearchBody,
 ) -> PrisonerSearchResult:
-    return service.search_prisoners(db, who.actor, criteria)
+    """The terms travel in the body, never in the URL (URLs are logged)."""
+    return service.search_prisoners(db, who.actor, body.criteria())
 
 
-@router.get("/api/v1/prisoners/{prison_number}/dossier")
+@router.post("/api/v1/prisoners/{prison_number}/dossier")
 def dossier_api(
     db: SessionDep, who: PrisonerSearcher, _fresh: FreshFactor, prison_number: str,
-    purpose: PurposeQuery,
+    body: PurposeBody,
 ) -> Dossier:
-    return service.dossier(db, who.actor, prison_number, purpose)
+    """The purpose travels in the body, never in the URL."""
+    return service.dossier(db, who.actor, prison_number, body.purpose)
 
 
 class RevealRequest(BaseModel):

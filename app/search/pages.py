@@ -4,9 +4,8 @@ there is no bulk export."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.auth.deps import Principal
@@ -16,7 +15,7 @@ from app.db import SessionDep
 from app.errors import AppError
 from app.search import service
 from app.search.criteria import PrisonerSearchCriteria, show_dob
-from app.search.forms import PrisonerSearchQuery, PurposeForm
+from app.search.forms import PrisonerSearchForm, PurposeForm
 from app.search.records import PrisonerSearchResult
 from app.web import render
 from app.web.forms import refused
@@ -31,10 +30,17 @@ def _search_page(request: Request, result: PrisonerSearchResult | None = None, *
 
 
 @router.get("/search")
+def prisoner_search_form(request: Request, who: PrisonerSearcher) -> Response:
+    """The bare form: nothing searched, nothing to audit. Terms in a query string are not
+    searched for (the form posts them)."""
+    return _search_page(request, form=PrisonerSearchCriteria())
+
+
+@router.post("/search")
 def prisoner_search_page(
-    request: Request, db: SessionDep, who: PrisonerSearcher, criteria: PrisonerSearchQuery,
+    request: Request, db: SessionDep, who: PrisonerSearcher, criteria: PrisonerSearchForm,
 ) -> Response:
-    if criteria.is_empty():  # the bare form: nothing searched, nothing to audit
+    if criteria.is_empty():
         return _search_page(request, form=criteria)
     try:
         result = service.search_prisoners(db, who.actor, criteria)
@@ -67,15 +73,9 @@ def _dossier_page(request: Request, db: SessionDep, who: Principal, prison_numbe
 
 
 @router.get("/search/prisoners/{prison_number}")
-def dossier_page(
-    request: Request, db: SessionDep, who: PrisonerSearcher, _fresh: FreshFactor,
-    prison_number: str,
-    purpose: Annotated[str | None, Query(max_length=1000)] = None,
-) -> Response:
-    """Asks for a purpose first; with one (here or posted), shows and audits the dossier."""
-    if purpose is None:
-        return _purpose_page(request, prison_number)
-    return _dossier_page(request, db, who, prison_number, purpose)
+def dossier_page(request: Request, who: PrisonerSearcher, prison_number: str) -> Response:
+    """Asks for a purpose first; the form posts it (never in the URL) to open the dossier."""
+    return _purpose_page(request, prison_number)
 
 
 @router.post("/search/prisoners/{prison_number}")

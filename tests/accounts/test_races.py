@@ -15,10 +15,12 @@ from app import migrations
 from app.accounts import service
 from app.accounts.models import Account, AccountStatus
 from app.audit.models import AuditEvent
-from app.audit.service import Actor, verify_chain
+from app.audit.service import Actor
+from app.audit.verify import verify_chain
 from app.auth.models import User
 from app.db import make_engine, make_session_factory, unit_of_work
 from app.errors import Conflict
+from tests.conftest import AUDIT_KEY
 from tests.support.postgres import create_database
 
 
@@ -111,7 +113,7 @@ def test_two_analysts_change_the_status_at_once_one_wins(factory, monkeypatch):
         changes = session.exec(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action == "account.status")).one()
         assert changes == 1
-        assert verify_chain(session).ok
+        assert verify_chain(session, key=AUDIT_KEY).ok
 
 
 def test_a_change_with_no_expected_version_still_moves_it_on(factory):

@@ -5,9 +5,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from app.audit.linker import link_all
-from app.audit.service import link_pending, record, verify_chain
+from app.audit.service import link_pending, record
+from app.audit.verify import verify_chain
 from app.db import make_engine, make_session_factory
-from tests.conftest import TEST_ACTOR
+from tests.conftest import AUDIT_KEY, TEST_ACTOR
 
 
 def _write(session, n=3, link=True):
@@ -15,7 +16,7 @@ def _write(session, n=3, link=True):
               for i in range(n)]
     session.commit()
     if link:
-        link_pending(session)
+        link_pending(session, key=AUDIT_KEY)
         session.commit()
         for event in events:
             session.refresh(event)
@@ -28,16 +29,16 @@ def test_chain_links_each_row_to_the_previous(session):
     assert [e.seq for e in events] == [events[0].seq + i for i in range(3)]
     assert events[1].prev_hash == events[0].row_hash
     assert events[2].prev_hash == events[1].row_hash
-    assert verify_chain(session).ok
+    assert verify_chain(session, key=AUDIT_KEY).ok
 
 
 @pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
 @pytest.mark.parametrize("statement", ["UPDATE audit_event SET action = 'forged'",
                                        "DELETE FROM audit_event"])
-def test_database_refuses_update_and_delete(session, statement):
-    _write(session, 1)
+def test_database_refuses_update_and_delete(owner_session, statement):
+    _write(owner_session, 1)
     with pytest.raises((IntegrityError, DBAPIError), match="append-only"):
-        session.execute(text(statement))
+        owner_session.execute(text(statement))
 
 
 def test_secrets_never_reach_the_log(session):
@@ -74,7 +75,7 @@ def test_verify_reports_an_altered_row(own_db):
     url, engine, ids = own_db
     _tamper_sqlite(url, f"UPDATE audit_event SET actor_name = 'someone' WHERE id = {ids[2]}")
     with make_session_factory(engine)() as session:
-        result = verify_chain(session)
+        result = verify_chain(session, key=AUDIT_KEY)
     assert not result.ok
     assert result.broken_at == ids[2]
     assert "altered" in result.reason
@@ -84,7 +85,7 @@ def test_verify_reports_a_removed_row(own_db):
     url, engine, ids = own_db
     _tamper_sqlite(url, f"DELETE FROM audit_event WHERE id = {ids[1]}")
     with make_session_factory(engine)() as session:
-        result = verify_chain(session)
+        result = verify_chain(session, key=AUDIT_KEY)
     assert not result.ok
     assert result.broken_at == ids[2]
     assert "removed" in result.reason
@@ -94,7 +95,7 @@ def test_verify_reports_removed_newest_rows(own_db):
     url, engine, ids = own_db
     _tamper_sqlite(url, f"DELETE FROM audit_event WHERE id = {ids[-1]}")
     with make_session_factory(engine)() as session:
-        result = verify_chain(session)
+        result = verify_chain(session, key=AUDIT_KEY)
     assert not result.ok
     assert "newest rows were removed" in result.reason
 
@@ -114,9 +115,9 @@ def test_concurrent_writers_never_fork_the_chain(db_url):
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(write, range(40)))
-    assert link_all(engine, factory) >= 40
+    assert link_all(engine, factory, key=AUDIT_KEY) >= 40
     with factory() as s:
-        result = verify_chain(s)
+        result = verify_chain(s, key=AUDIT_KEY)
         assert result.ok and result.lag.unlinked == 0
         count = s.execute(text("SELECT count(*) FROM audit_event WHERE action = "
                                "'test.concurrent'")).scalar_one()

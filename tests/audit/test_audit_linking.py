@@ -10,10 +10,11 @@ from sqlmodel import select
 
 from app.audit.linker import LOCK_NAME, link_all
 from app.audit.models import AuditEvent, AuditHead
-from app.audit.service import lag, link_pending, record, verify_chain
+from app.audit.service import lag, link_pending, record
+from app.audit.verify import verify_chain
 from app.db import make_engine, make_session_factory, utcnow
 from app.locks import job_lock
-from tests.conftest import TEST_ACTOR
+from tests.conftest import AUDIT_KEY, TEST_ACTOR
 
 BOTH = pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
 
@@ -23,16 +24,16 @@ def test_an_event_waits_unlinked_until_the_linker_places_it(session):
     event = record(session, TEST_ACTOR, "test.pending")
     session.commit()
     assert event.seq is None and event.row_hash is None
-    waiting = verify_chain(session)
+    waiting = verify_chain(session, key=AUDIT_KEY)
     assert waiting.ok and waiting.lag.unlinked >= 1
     assert waiting.lag.seconds(utcnow() + timedelta(seconds=5)) >= 5
-    linked = link_pending(session)
+    linked = link_pending(session, key=AUDIT_KEY)
     session.commit()
     assert linked >= 1
     session.refresh(event)
     head = session.get(AuditHead, 1)
     assert event.seq == head.last_seq and event.row_hash == head.last_hash
-    result = verify_chain(session)
+    result = verify_chain(session, key=AUDIT_KEY)
     assert result.ok and result.lag.unlinked == 0 and result.checked >= 1
 
 
@@ -53,15 +54,15 @@ def test_a_rolled_back_change_leaves_no_event(session):
     "UPDATE audit_event SET action = 'forged' WHERE action = 'test.guard'",
     "UPDATE audit_event SET seq = seq + 1000 WHERE action = 'test.guard'",
 ])
-def test_only_the_one_link_of_an_unlinked_event_is_allowed(session, statement):
-    record(session, TEST_ACTOR, "test.guard")
-    session.commit()
+def test_only_the_one_link_of_an_unlinked_event_is_allowed(owner_session, statement):
+    record(owner_session, TEST_ACTOR, "test.guard")
+    owner_session.commit()
     if "seq + 1000" in statement:  # an already linked event cannot be moved
-        link_pending(session)
-        session.commit()
+        link_pending(owner_session, key=AUDIT_KEY)
+        owner_session.commit()
     with pytest.raises((IntegrityError, DBAPIError), match="append-only"), \
-            session.begin_nested():
-        session.execute(text(statement))
+            owner_session.begin_nested():
+        owner_session.execute(text(statement))
 
 
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
@@ -109,9 +110,9 @@ def test_a_second_linker_stands_aside_while_the_first_holds_the_lock(committed_u
         s.commit()
     with job_lock(engine, LOCK_NAME) as lease:
         assert lease is not None
-        assert link_all(engine, factory) is None  # the lock is held: nothing done twice
-    assert link_all(engine, factory) >= 1
+        assert link_all(engine, factory, key=AUDIT_KEY) is None  # lock held: not twice
+    assert link_all(engine, factory, key=AUDIT_KEY) >= 1
     with factory() as s:
-        result = verify_chain(s)
+        result = verify_chain(s, key=AUDIT_KEY)
         assert result.ok and result.lag.unlinked == 0
     engine.dispose()

@@ -1,6 +1,7 @@
 from sqlmodel import select
 
 from app.audit.models import AuditEvent
+from tests.conftest import AUDIT_KEY
 
 
 def test_auditor_filters_the_log_and_the_reading_is_audited(as_role, session):
@@ -48,7 +49,7 @@ def test_the_page_says_how_many_events_await_linking(as_role, session):
     from app.audit.service import link_pending
 
     client, _ = as_role("auditor")
-    link_pending(session)  # the sign-in's events
+    link_pending(session, key=AUDIT_KEY)  # the sign-in's events
     session.commit()
     first = client.get("/audit").text  # this reading is itself an event, linked after
     assert "Every event is linked into the tamper-evident chain." in first

@@ -29,23 +29,16 @@ def test_failure_message_is_the_same_for_unknown_user_and_wrong_password(client,
     assert "nobody-here" not in LOGIN_FAILED
 
 
-def test_five_failures_lock_the_account_for_ten_minutes(client, make_user, session):
+def test_failures_are_audited_without_the_password(client, make_user, session):
     user = make_user()
-    for _ in range(5):
+    for _ in range(3):  # within the free failures of an address
         assert _try(client, user.username, "wrong password!!").status_code == 401
-    locked = _try(client, user.username, PASSWORD)  # even the right password is refused now
-    assert locked.status_code == 401
-    assert LOGIN_FAILED in locked.text
-    session.refresh(user)
-    assert user.locked_until is not None
-    remaining = user.locked_until - utcnow()
-    assert timedelta(minutes=9) < remaining <= timedelta(minutes=10)
-    lockouts = _actions(session, "auth.lockout")
-    assert len(lockouts) == 1 and lockouts[0].object_ids == f'["{user.id}"]'
     failures = [e for e in _actions(session, "auth.login") if e.outcome == "failure"]
-    assert len(failures) == 6
+    assert len(failures) == 3
     assert all(PASSWORD not in e.details and "wrong password!!" not in e.details
                for e in failures)
+    session.refresh(user)
+    assert user.locked_until is None  # failures from one address never lock an account
 
 
 def test_lock_expires(client, make_user, session):

@@ -215,7 +215,9 @@ def test_the_whole_loop_on_the_demo_estate(page: Page, browser: Browser,
     expect(page.locator("h1")).to_contain_text("Removed")
     _shot(page, "07-removal-recorded")
 
-    page.goto(f"{server.url}/search?prison_number={prison_number}")
+    page.goto(f"{server.url}/search")
+    page.get_by_label("Prison number").fill(prison_number)
+    page.get_by_role("button", name="Search").click()
     found = page.locator("tbody tr", has_text=prison_number)
     expect(found).to_have_count(1)
     found.get_by_role("link", name="Dossier").click()

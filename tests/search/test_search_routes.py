@@ -25,13 +25,16 @@ def events(session, action: str) -> list[AuditEvent]:
 def test_admins_and_auditors_are_refused(as_role, world, role):
     client, _ = as_role(role)
     token = page_csrf(client)
-    for path in ("/search", "/search?prison_number=A1234BC", DOSSIER,
-                 f"{DOSSIER}?purpose={PURPOSE}", "/api/v1/prisoners?prison_number=A1234BC",
-                 f"/api/v1/prisoners/A1234BC/dossier?purpose={PURPOSE}"):
+    for path in ("/search", DOSSIER):
         assert client.get(path).status_code == 403, path
-    for path in (DOSSIER, f"{DOSSIER}/reveal-dob"):
-        r = client.post(path, data={"purpose": PURPOSE, "csrf_token": token})
+    for path in ("/search", DOSSIER, f"{DOSSIER}/reveal-dob"):
+        r = client.post(path, data={"purpose": PURPOSE, "prison_number": "A1234BC",
+                                    "csrf_token": token})
         assert r.status_code == 403, path
+    for path, body in (("/api/v1/prisoners/search", {"prison_number": "A1234BC"}),
+                       ("/api/v1/prisoners/A1234BC/dossier", {"purpose": PURPOSE})):
+        assert client.post(path, json=body, headers={"X-CSRF-Token": token}).status_code \
+            == 403, path
     assert 'href="/search"' not in client.get("/").text
 
 
@@ -41,7 +44,12 @@ def test_search_page(as_role, world, session):
     blank = client.get("/search")
     assert blank.status_code == 200 and "No prisoner matches" not in blank.text
     assert events(session, "prisoner.search") == []  # the bare form searches nothing
-    r = client.get("/search", params={"surname": "smith", "forename": "john"})
+    token = page_csrf(client, "/search")
+    in_url = client.get("/search", params={"surname": "smith", "forename": "john"})
+    assert "B-2-003" not in in_url.text  # terms in a URL are not searched for
+    assert events(session, "prisoner.search") == []
+    r = client.post("/search", data={"surname": "smith", "forename": "john",
+                                     "csrf_token": token})
     assert r.status_code == 200
     assert "A1234BC" in r.text and "**/**/1990" in r.text and "14 Mar 1990" not in r.text
     assert "B-2-003" in r.text and f'href="{DOSSIER}"' in r.text
@@ -52,24 +60,30 @@ def test_search_page(as_role, world, session):
 
 def test_search_page_refusals_are_422_with_the_form(as_role, world):
     client, _ = as_role("analyst")
-    r = client.get("/search", params={"surname": "%", "forename": "x"})
+    token = page_csrf(client, "/search")
+    r = client.post("/search", data={"surname": "%", "forename": "x", "csrf_token": token})
     assert r.status_code == 422 and "Wildcards are not supported" in r.text
     assert 'name="surname" value="%"' in r.text
-    r = client.get("/search", params={"surname": "s", "dob": "1990-03-14"})
+    r = client.post("/search", data={"surname": "s", "dob": "1990-03-14", "csrf_token": token})
     assert r.status_code == 422 and "at least 2 letters" in r.text
+    assert client.post("/search", data={"surname": "smith"}).status_code == 403  # no CSRF
 
 
 def test_search_api(as_role, world, session):
     client, _ = as_role("supervisor")
-    r = client.get("/api/v1/prisoners", params={"prison_number": "a1234bc"})
+    csrf = {"X-CSRF-Token": page_csrf(client)}
+    r = client.post("/api/v1/prisoners/search", json={"prison_number": "a1234bc"},
+                    headers=csrf)
     assert r.status_code == 200
     body = r.json()
     assert [p["prison_number"] for p in body["prisoners"]] == ["A1234BC"]
     assert body["prisoners"][0]["date_of_birth"] == "**/**/1990" and body["more"] is False
     assert body["prisoners"][0]["current"]["cell_label"] == "B-2-003"
     assert "1990-03-14" not in r.text
-    r = client.get("/api/v1/prisoners", params={"alias": "%"})
+    r = client.post("/api/v1/prisoners/search", json={"alias": "%"}, headers=csrf)
     assert r.status_code == 422 and "Wildcards" in r.json()["message"]
+    assert client.get("/api/v1/prisoners", params={"prison_number": "a1234bc"}).status_code \
+        in (404, 405)  # no search by URL
     assert len(events(session, "prisoner.search")) == 1
 
 
@@ -102,19 +116,21 @@ def test_dossier_page(as_role, world, session):
     assert "<script>" not in r.text and "style=" not in r.text
     (event,) = events(session, "prisoner.dossier")
     assert (event.purpose, event.actor_name) == (PURPOSE, user.username)
-    again = client.get(DOSSIER, params={"purpose": PURPOSE})  # a GET with a purpose works too
-    assert again.status_code == 200 and "cellking" in again.text
-    assert len(events(session, "prisoner.dossier")) == 2
-    assert client.get("/search/prisoners/Z9999ZZ", params={"purpose": PURPOSE}).status_code \
-        == 404
+    in_url = client.get(DOSSIER, params={"purpose": PURPOSE})  # a purpose in a URL: no dossier
+    assert in_url.status_code == 200 and "cellking" not in in_url.text
+    assert len(events(session, "prisoner.dossier")) == 1
+    assert client.post("/search/prisoners/Z9999ZZ", data={
+        "purpose": PURPOSE, "csrf_token": token}).status_code == 404
 
 
 def test_dossier_api(as_role, world, session):
     client, _ = as_role("analyst")
-    assert client.get("/api/v1/prisoners/A1234BC/dossier").status_code == 422
-    short = client.get("/api/v1/prisoners/A1234BC/dossier", params={"purpose": "why"})
+    url, csrf = "/api/v1/prisoners/A1234BC/dossier", {"X-CSRF-Token": page_csrf(client)}
+    assert client.post(url, json={}, headers=csrf).status_code == 422
+    short = client.post(url, json={"purpose": "why"}, headers=csrf)
     assert short.status_code == 422 and "purpose" in short.json()["message"]
-    r = client.get("/api/v1/prisoners/A1234BC/dossier", params={"purpose": PURPOSE})
+    assert client.get(url, params={"purpose": PURPOSE}).status_code == 405  # not in a URL
+    r = client.post(url, json={"purpose": PURPOSE}, headers=csrf)
     assert r.status_code == 200
     body = r.json()
     assert body["date_of_birth"] == "**/**/1990" and "1990-03-14" not in r.text

@@ -91,3 +91,35 @@ def create_database(server_url: str, name: str) -> str:
     with psycopg.connect(f"{plain}/postgres", autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return f"{server_url}/{name}"
+
+
+OWNER_ROLE, APP_ROLE = "cellwatch_owner", "cellwatch_app"
+
+
+def _as(server_url: str, role: str) -> str:
+    return server_url.replace("://postgres@", f"://{role}@", 1)
+
+
+def two_role_database(server_url: str, name: str) -> tuple[str, str]:
+    """A database as production runs it: owned and migrated by an owner role, used by an app
+    role with only INSERT and SELECT on audit_event. Returns (owner URL, app URL)."""
+    import psycopg
+    from sqlalchemy import create_engine
+
+    from app import migrations
+    from app.db_roles import grant_app_role
+
+    plain = server_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(f"{plain}/postgres", autocommit=True) as conn:
+        for role in (OWNER_ROLE, APP_ROLE):
+            found = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+            if found.fetchone() is None:
+                conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f'CREATE DATABASE "{name}" OWNER {OWNER_ROLE}')
+    owner_url = f"{_as(server_url, OWNER_ROLE)}/{name}"
+    migrations.upgrade(owner_url)
+    engine = create_engine(owner_url)
+    with engine.begin() as conn:
+        grant_app_role(conn, APP_ROLE)
+    engine.dispose()
+    return owner_url, f"{_as(server_url, APP_ROLE)}/{name}"

@@ -10,12 +10,13 @@ from typer.testing import CliRunner
 
 from app import locks
 from app.accounts.models import Account
-from app.audit.service import verify_chain
+from app.audit.verify import verify_chain
 from app.cli import cli
 from app.db import make_engine, utcnow
 from app.settings import get_settings
 from app.takedowns import jobs, outbox, service
 from app.takedowns.models import Notice, Takedown, TakedownEvent
+from tests.conftest import AUDIT_KEY
 from tests.takedowns.conftest import doer, seed_people, set_platform
 from tests.takedowns.helpers import audits, details, draft_for
 
@@ -86,7 +87,7 @@ def test_cadence_escalation_overdue_and_idempotence(live, webhook):
         escalations = session.exec(select(TakedownEvent).where(
             col(TakedownEvent.note).startswith("Escalated"))).all()
         assert len(escalations) == 2
-        assert verify_chain(session).ok
+        assert verify_chain(session, key=AUDIT_KEY).ok
     with live.factory() as session:  # every re-notice is in a disclosure naming its recipient
         named = [(n["takedown"], n["notice"], n["recipient"])
                  for e in audits(session, "takedown.disclosure")

@@ -9,10 +9,11 @@ from sqlmodel import col, select
 
 from app.accounts.models import Account
 from app.audit.models import AuditEvent
-from app.audit.service import verify_chain
+from app.audit.verify import verify_chain
 from app.errors import Conflict
 from app.takedowns import claims, jobs, service
 from app.takedowns.models import Notice, Takedown, TakedownEvent
+from tests.conftest import AUDIT_KEY
 from tests.takedowns.conftest import doer, seed_people, set_platform
 
 
@@ -76,7 +77,7 @@ def test_two_supervisors_at_once_one_wins(live, monkeypatch):
         moves = session.exec(select(func.count()).select_from(AuditEvent).where(
             col(AuditEvent.action).in_(["takedown.approve", "takedown.return"]))).one()
         assert moves == 1
-        assert verify_chain(session).ok
+        assert verify_chain(session, key=AUDIT_KEY).ok
 
 
 def test_two_senders_at_once_send_one_notice(live, monkeypatch, webhook):

@@ -1,7 +1,7 @@
 """second factor: authenticators (TOTP), recovery codes, enrolment codes, two-person grants,
 the time of the last factor check in each session
 
-Revision ID: 0012_second_factor
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-11-30 22:48:58
 
@@ -17,7 +17,7 @@ from alembic import op
 import app.db  # noqa: F401  custom column types
 
 
-revision: str = '0012_second_factor'
+revision: str = '0013'
 down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -17,7 +17,7 @@ from sqlmodel import col, func, select
 
 from app.accounts.models import Account, Attribution
 from app.audit.models import AuditEvent
-from app.auth.models import ApiKey, User
+from app.auth.models import ApiKey, GrantProposal, User
 from app.cellsearch.models import CellSearch
 from app.estate.models import Cell, Establishment, Occupancy, Prisoner, PrisonerAlias
 from app.evidence.models import EvidenceImage, ReferencePhoto
@@ -133,12 +133,20 @@ CHANGES = [
         lambda w: [w["new_key"]], form={"name": "laptop", "days": "7"}),
     Row("analyst", "POST", "/account/keys/{new_key}/revoke", "apikey.revoke", "api_key",
         lambda w: [w["new_key"]], form={}),
-    Row("admin", "POST", "/admin/users", "user.create", "user",
-        lambda w: [w["new_user"]], form={"username": "newcomer", "role": "analyst"}),
-    Row("admin", "POST", "/admin/users/{analyst}/reset-password", "user.reset_password",
-        "user", one("analyst"), form={}),
-    Row("admin", "POST", "/admin/users/{other}/role", "user.set_role", "user", one("other"),
-        form={"role": "supervisor"}, details={"from": "analyst", "to": "supervisor"}),
+    # two people for every grant: an admin proposes, a supervisor approves (or rejects)
+    Row("admin", "POST", "/admin/users", "grant.propose", "grant_proposal",
+        one("proposal_create"), form={"username": "newcomer", "role": "analyst"}),
+    Row("supervisor", "POST", "/grants/{proposal_create}/approve", "user.create", "user",
+        lambda w: [w["new_user"]], form={"version": "{proposal_create_version}"}),
+    Row("admin", "POST", "/admin/users/{analyst}/reset", "grant.propose", "grant_proposal",
+        one("proposal_reset"), form={}),
+    Row("supervisor", "POST", "/grants/{proposal_reset}/reject", "grant.reject",
+        "grant_proposal", one("proposal_reset"), form={"version": "{proposal_reset_version}"}),
+    Row("admin", "POST", "/admin/users/{other}/role", "grant.propose", "grant_proposal",
+        one("proposal_role"), form={"role": "supervisor"}),
+    Row("supervisor", "POST", "/grants/{proposal_role}/approve", "user.set_role", "user",
+        one("other"), form={"version": "{proposal_role_version}"},
+        details={"from": "analyst", "to": "supervisor"}),
     Row("admin", "POST", "/admin/users/{other}/active", "user.disable", "user", one("other"),
         form={"active": "false"}),
     Row("supervisor", "POST", "/api/v1/takedowns/{takedown}/transitions", "takedown.approve",
@@ -238,6 +246,14 @@ def _late(world: W, session) -> None:
                            if world["takedown"] else None)
     world["evidence"] = session.exec(select(EvidenceImage.id).where(
         EvidenceImage.account_id == world["account"])).first()
+    for kind, about in (("create", None), ("reset", world["analyst"]),
+                        ("role", world["other"])):
+        query = select(GrantProposal).where(GrantProposal.kind == kind)
+        if about is not None:
+            query = query.where(GrantProposal.user_id == about)
+        found = session.exec(query.order_by(col(GrantProposal.id).desc())).first()
+        world[f"proposal_{kind}"] = found.id if found else None
+        world[f"proposal_{kind}_version"] = found.version if found else None
     world["search"] = session.exec(select(func.max(CellSearch.id))).one()
     world["search_version"] = (session.get(CellSearch, world["search"]).version
                                if world["search"] else None)

@@ -240,7 +240,11 @@ def test_cli_checkpoint_then_verify(tmp_path, monkeypatch):
         runner.invoke(cli, ["users", "create", "jdoe", "analyst"])
         runner.invoke(cli, ["audit", "link"])
         made = runner.invoke(cli, ["audit", "checkpoint", "--file", str(keep)])
-        assert made.exit_code == 0 and "seq 1" in made.output
+        engine = make_engine(f"sqlite:///{tmp_path}/cellwatch.db")
+        with engine.connect() as conn:  # the head is the last of the events `users create` made
+            events = conn.exec_driver_sql("SELECT count(*) FROM audit_event").scalar()
+        engine.dispose()
+        assert made.exit_code == 0 and f"seq {events}," in made.output
         ok = runner.invoke(cli, ["audit", "verify", "--checkpoint", str(keep)])
         assert ok.exit_code == 0 and "against the checkpoint of" in ok.output
         engine = make_engine(f"sqlite:///{tmp_path}/cellwatch.db")

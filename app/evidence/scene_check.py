@@ -25,7 +25,7 @@ import numpy as np
 
 THUMB = 32  # side of the stored thumbnail (THUMB * THUMB bytes a feature blob)
 _GRID = 8  # as hashing's keypoint grid
-_BAND = 3  # inliers in at most this many grid rows (or columns): confined to a band
+_BAND = 3  # inliers in at most this many grid rows: confined to a band, as a caption's are
 _CELL_MIN = 2  # a cell counts as occupied from this many inliers (a stray inlier does not)
 _CELL_INSIDE = 0.75  # a thumbnail cell is compared when this much of it is outside the box
 _MIN_CELLS = 3  # fewer cells than this to compare: nothing to contradict the inliers
@@ -84,6 +84,8 @@ def agreement(thumb_a: np.ndarray, thumb_b: np.ndarray, src: np.ndarray, dst: np
         return None
     warped, valid = found
     ys, xs = np.nonzero(_occupied(src, size_a))
+    if ys.size == 0:  # no cell holds two inliers: no band to look around
+        return None
     step = THUMB // _GRID
     region = valid.copy()
     region[ys.min() * step:(ys.max() + 1) * step, xs.min() * step:(xs.max() + 1) * step] = False
@@ -101,13 +103,16 @@ def agreement(thumb_a: np.ndarray, thumb_b: np.ndarray, src: np.ndarray, dst: np
 
 def confirmed(thumb_a: np.ndarray, thumb_b: np.ndarray, src: np.ndarray, dst: np.ndarray,
               size_a: tuple[int, int], size_b: tuple[int, int]) -> bool:
-    """False when the inliers sit in one band (as a shared caption's do) and the rest of the
-    picture disagrees; True otherwise (spread inliers, or nothing left to contradict them)."""
+    """False when the inliers sit in one horizontal band (as a shared caption's do) and the
+    rest of the picture disagrees; True otherwise (spread inliers, or nothing left to
+    contradict them)."""
     occupied = _occupied(src, size_a)
     if not occupied.any():
         return True
-    rows, cols = int(occupied.any(axis=1).sum()), int(occupied.any(axis=0).sum())
-    if rows > _BAND and cols > _BAND:
+    # Horizontal bands only: captions are written along the lines of the picture, and a
+    # tall narrow band is what another viewpoint of a wall or a door gives (one plane agrees,
+    # parallax moves the rest; rendered cells, calibration scenes).
+    if int(occupied.any(axis=1).sum()) > _BAND:
         return True
     found = agreement(thumb_a, thumb_b, src, dst, size_a, size_b)
     return found is None or found >= AGREEMENT_MIN

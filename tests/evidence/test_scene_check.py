@@ -47,9 +47,19 @@ def test_a_band_is_the_scene_when_the_rest_agrees_despite_a_caption_and_a_filter
 
 
 def test_a_band_that_is_the_whole_overlap_cannot_be_contradicted():
-    """Nothing outside the inliers to compare: the score stands as counted."""
-    band = _points(range(0, 8), range(3, 5))  # every row, two columns
-    dst = band * np.array([4.0, 1.0], dtype=np.float32) - np.array([3 * 64 * 4 - 10, 0],
+    """Nothing outside the inliers to compare (the rest of a falls outside b): the score
+    stands as counted."""
+    band = _points(range(3, 5), range(0, 8))
+    dst = band * np.array([1.0, 4.0], dtype=np.float32) - np.array([0, 3 * 48 * 4 - 10],
                                                                    dtype=np.float32)
     assert agreement(_picture(1), _picture(2), band, dst, SIZE, SIZE) is None
     assert confirmed(_picture(1), _picture(2), band, dst, SIZE, SIZE)
+
+
+def test_a_tall_narrow_band_is_left_alone():
+    """Captions run across the picture; a tall narrow band is a wall or a door seen from
+    another viewpoint, where the rest moves by parallax."""
+    column = _points(range(0, 8), range(3, 5))
+    assert not confirmed(_picture(1), _picture(2), _points(range(3, 5), range(0, 8)),
+                         _points(range(3, 5), range(0, 8)), SIZE, SIZE)
+    assert confirmed(_picture(1), _picture(2), column, column, SIZE, SIZE)

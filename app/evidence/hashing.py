@@ -21,13 +21,12 @@ WORK_SIDE = 512  # long side of the working image; ORB and hashes are measured a
 MAX_FEATURES = 500  # ORB keypoints kept per image (36 bytes each)
 MIRROR_FEATURES = 300  # ...plus this many of the mirrored image (front-camera selfies)
 PREFILTER_KEYPOINTS = 64  # descriptors per image used to rank candidates (see DescriptorIndex)
-# Version 2: contrast-equalised working image, and a mirrored set. Version 3: a thumbnail of
-# the working image (app/evidence/scene_check.py: a shared caption is not a shared scene).
-# A blob of an older version is stale: it is never misread, it scores 0 and never votes
-# (recompute it to match it again).
+# Version 2: contrast-equalised working image, and a mirrored set; 3: a thumbnail (scene_check).
+# A blob of an older version is stale: never misread, it scores 0 and never votes (recompute).
 _FEATURES_VERSION = 3
 FEATURES_VERSION = _FEATURES_VERSION  # what app/evidence/reanalysis.py brings stale blobs to
 _STALE_VERSIONS = frozenset({1, 2})
+_THUMB_SIDES = (scene_check.THUMB, scene_check.THUMB)
 _THUMB_BYTES = scene_check.THUMB * scene_check.THUMB
 _COORD_SCALE = 16  # keypoint coordinates stored as uint16 in 1/16 px
 _HEADER = struct.Struct("<BHHHH")  # version, keypoints, mirrored keypoints, width, height
@@ -268,8 +267,7 @@ def unpack_features(blob: bytes, mirrored: bool = False
 def unpack_thumbnail(blob: bytes, mirrored: bool = False) -> np.ndarray:
     """The blob's THUMB x THUMB grey thumbnail (uint8), of its mirror image if `mirrored`."""
     unpack_features(blob)  # the same checks
-    thumb = np.frombuffer(blob, dtype=np.uint8, offset=len(blob) - _THUMB_BYTES).reshape(
-        scene_check.THUMB, scene_check.THUMB)
+    thumb = np.frombuffer(blob, np.uint8, offset=len(blob) - _THUMB_BYTES).reshape(_THUMB_SIDES)
     return thumb[:, ::-1] if mirrored else thumb
 
 
@@ -316,25 +314,20 @@ def _inliers(pa: np.ndarray, da: np.ndarray, pb: np.ndarray, db: np.ndarray, rat
     return src[keep], dst[keep]
 
 
-Inliers = tuple[np.ndarray, np.ndarray, tuple[int, int]]  # a's points, b's points, a's size
-
-
-def _side(a: bytes, b: bytes, mirrored: bool, ratio: float, reproj_px: float
-          ) -> tuple[int, Inliers | None]:
-    """Score of `a` (or its mirror image) against `b`, with the inliers it counted. The
-    inliers count at most _CELL_CAP per grid cell (the smaller of the two pictures' counts);
-    the score is 0 when they sit in one band that the rest of the picture contradicts (a
-    shared caption or watermark, not a shared scene: app/evidence/scene_check.py)."""
+def _side(a: bytes, b: bytes, mirrored: bool, ratio: float, reproj_px: float) -> tuple[int, tuple]:
+    """Score of `a` (or its mirror image) against `b`, and (a's inliers, b's, a's size, b's
+    size) or (): at most _CELL_CAP inliers a grid cell (the smaller of the two counts); 0 when
+    they sit in a band the rest of the picture contradicts (scene_check: a shared caption)."""
     pa, da, size_a = unpack_features(a, mirrored=mirrored)
     pb, db, size_b = unpack_features(b)
     found = _inliers(pa, da, pb, db, ratio, reproj_px)
     if found is None:
-        return 0, None
+        return 0, ()
     score = min(_capped(found[0], size_a), _capped(found[1], size_b))
     if score and not scene_check.confirmed(unpack_thumbnail(a, mirrored), unpack_thumbnail(b),
                                            *found, size_a, size_b):
         score = 0
-    return score, (*found, size_a)
+    return score, (*found, size_a, size_b)
 
 
 def verify_features(a: bytes, b: bytes, ratio: float = 0.8, reproj_px: float = 4.0, *,
@@ -376,10 +369,9 @@ def agreeing_points(a: bytes, b: bytes, ratio: float = 0.8, reproj_px: float = 4
     best = Agreement(0, False, [])
     for mirrored in (False, True):
         score, found = _side(a, b, mirrored, ratio, reproj_px)
-        if found is None or score <= best.score:
+        if not found or score <= best.score:
             continue
-        pa, pb, size_a = found
-        size_b = unpack_features(b)[2]
+        pa, pb, size_a, size_b = found
         src = pa / np.array(size_a, dtype=np.float32)
         if mirrored:  # the mirror's column x is the picture's column width - 1 - x
             src[:, 0] = (size_a[0] - 1 - pa[:, 0]) / size_a[0]

@@ -5,17 +5,18 @@ watermark or running caption) agree, keypoint for keypoint, on the caption alone
 of the homography sit in one thin band. A real photograph can agree only in a band too (a
 skyline in fog, a horizon at night), and then what keeps them apart is the rest of the
 picture: under the same homography it agrees where the scene is one, and not where two
-different photographs lie under a shared caption. So when the inliers are confined to a band,
-the two pictures' thumbnails are compared outside the inliers' box, cell by cell of the
-keypoint grid (a local correlation: blind to a filter or an exposure change), and the median
-cell decides (an overlay of the copy spoils its own cells only); too little agreement there
-and the band is not evidence of the scene.
+different photographs lie under a shared caption. So when the inliers are confined to a
+horizontal band (captions run across the picture), the two pictures' thumbnails are compared
+outside the inliers' box, cell by cell of the keypoint grid (a local correlation: blind to a
+filter or an exposure change), and the median cell decides (an overlay of the copy spoils its
+own cells only); too little agreement there and the band is not evidence of the scene.
 
 Measured on the calibration half of bench/matching_accuracy_real.py (5 caption placements,
 558 pairs of different captioned photographs whose inliers sit in a band): their agreement
 is at most 0.70 (median 0.12); the true band-like matches of the named changes (28) at least
-0.97. A real other viewpoint whose inliers lie in a band can fail it (one pair: 0.47; the
-plane that agrees is not the whole scene).
+0.97. Where it can go wrong: a real other viewpoint whose inliers lie in a band (one pair:
+0.47; the plane that agrees is not the whole scene), and a copy whose rest is nearly
+featureless at thumbnail size (held out: a captioned copy of a defocused plank, 0.35).
 """
 
 from __future__ import annotations

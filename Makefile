@@ -23,6 +23,7 @@ install: $(STAMP)
 # prints one user per role (CELLWATCH_DEMO=false: it does nothing and bootstrap makes `admin`).
 run: $(STAMP)
 	$(BIN)/cellwatch migrate
+	-$(BIN)/cellwatch matching reanalyse
 	$(BIN)/cellwatch demo --first-run
 	$(BIN)/cellwatch bootstrap
 	$(BIN)/cellwatch serve

@@ -15,15 +15,19 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
+from app.evidence import scene_check
+
 WORK_SIDE = 512  # long side of the working image; ORB and hashes are measured at this size
 MAX_FEATURES = 500  # ORB keypoints kept per image (36 bytes each)
 MIRROR_FEATURES = 300  # ...plus this many of the mirrored image (front-camera selfies)
 PREFILTER_KEYPOINTS = 64  # descriptors per image used to rank candidates (see DescriptorIndex)
-# Version 2: contrast-equalised working image, and a mirrored set. A blob of an older version
-# is stale: it is never misread, it scores 0 and never votes (recompute it to match it again).
-_FEATURES_VERSION = 2
+# Version 2: contrast-equalised working image, and a mirrored set; 3: a thumbnail (scene_check).
+# A blob of an older version is stale: never misread, it scores 0 and never votes (recompute).
+_FEATURES_VERSION = 3
 FEATURES_VERSION = _FEATURES_VERSION  # what app/evidence/reanalysis.py brings stale blobs to
-_STALE_VERSIONS = frozenset({1})
+_STALE_VERSIONS = frozenset({1, 2})
+_THUMB_SIDES = (scene_check.THUMB, scene_check.THUMB)
+_THUMB_BYTES = scene_check.THUMB * scene_check.THUMB
 _COORD_SCALE = 16  # keypoint coordinates stored as uint16 in 1/16 px
 _HEADER = struct.Struct("<BHHHH")  # version, keypoints, mirrored keypoints, width, height
 _VERSION = struct.Struct("<B")
@@ -228,13 +232,14 @@ def _coords(xy: np.ndarray) -> bytes:
 
 def features_from_gray(gray: np.ndarray) -> bytes:
     """ORB keypoints (x, y) and 32-byte descriptors of the contrast-equalised image, then of
-    its mirror image, serialised compactly."""
+    its mirror image, then a thumbnail of the image, serialised compactly."""
     check_comparable(gray)
     eq = _CLAHE.apply(np.ascontiguousarray(gray))
     xy, desc = _orb(eq, MAX_FEATURES)
     mxy, mdesc = _orb(np.ascontiguousarray(eq[:, ::-1]), MIRROR_FEATURES)
     head = _HEADER.pack(_FEATURES_VERSION, len(desc), len(mdesc), gray.shape[1], gray.shape[0])
-    return head + _coords(xy) + desc.tobytes() + _coords(mxy) + mdesc.tobytes()
+    return (head + _coords(xy) + desc.tobytes() + _coords(mxy) + mdesc.tobytes()
+            + scene_check.thumbnail(gray))
 
 
 def is_stale(blob: bytes) -> bool:
@@ -249,7 +254,7 @@ def unpack_features(blob: bytes, mirrored: bool = False
     if len(blob) < _HEADER.size:
         raise ValueError("unknown or corrupt feature blob")
     version, n, m, width, height = _HEADER.unpack_from(blob)
-    if version != _FEATURES_VERSION or len(blob) != _HEADER.size + (n + m) * (4 + 32):
+    if version != _FEATURES_VERSION or len(blob) != _HEADER.size + (n + m) * 36 + _THUMB_BYTES:
         raise ValueError("unknown or corrupt feature blob")
     start = _HEADER.size + (n * 36 if mirrored else 0)
     count = m if mirrored else n
@@ -257,6 +262,13 @@ def unpack_features(blob: bytes, mirrored: bool = False
     desc = np.frombuffer(blob, dtype=np.uint8, count=32 * count,
                          offset=start + 4 * count).reshape(count, 32)
     return coords.astype(np.float32) / _COORD_SCALE, desc, (width, height)
+
+
+def unpack_thumbnail(blob: bytes, mirrored: bool = False) -> np.ndarray:
+    """The blob's THUMB x THUMB grey thumbnail (uint8), of its mirror image if `mirrored`."""
+    unpack_features(blob)  # the same checks
+    thumb = np.frombuffer(blob, np.uint8, offset=len(blob) - _THUMB_BYTES).reshape(_THUMB_SIDES)
+    return thumb[:, ::-1] if mirrored else thumb
 
 
 def prefilter_descriptors(blob: bytes, n: int = PREFILTER_KEYPOINTS,
@@ -302,12 +314,20 @@ def _inliers(pa: np.ndarray, da: np.ndarray, pb: np.ndarray, db: np.ndarray, rat
     return src[keep], dst[keep]
 
 
-def _verify(pa: np.ndarray, da: np.ndarray, size_a: tuple[int, int], pb: np.ndarray,
-            db: np.ndarray, size_b: tuple[int, int], ratio: float, reproj_px: float) -> int:
+def _side(a: bytes, b: bytes, mirrored: bool, ratio: float, reproj_px: float) -> tuple[int, tuple]:
+    """Score of `a` (or its mirror image) against `b`, and (a's inliers, b's, a's size, b's
+    size) or (): at most _CELL_CAP inliers a grid cell (the smaller of the two counts); 0 when
+    they sit in a band the rest of the picture contradicts (scene_check: a shared caption)."""
+    pa, da, size_a = unpack_features(a, mirrored=mirrored)
+    pb, db, size_b = unpack_features(b)
     found = _inliers(pa, da, pb, db, ratio, reproj_px)
     if found is None:
-        return 0
-    return min(_capped(found[0], size_a), _capped(found[1], size_b))
+        return 0, ()
+    score = min(_capped(found[0], size_a), _capped(found[1], size_b))
+    if score and not scene_check.confirmed(unpack_thumbnail(a, mirrored), unpack_thumbnail(b),
+                                           *found, size_a, size_b):
+        score = 0
+    return score, (*found, size_a, size_b)
 
 
 def verify_features(a: bytes, b: bytes, ratio: float = 0.8, reproj_px: float = 4.0, *,
@@ -316,19 +336,18 @@ def verify_features(a: bytes, b: bytes, ratio: float = 0.8, reproj_px: float = 4
 
     ORB matches passing the ratio test, RANSAC homography inliers, then counted at most
     _CELL_CAP per cell of an 8x8 grid (the smaller of the two images' counts), so the score
-    measures how much of the picture agrees rather than how textured one object is. `a`'s
-    mirror image is compared with `b` too (a front-camera selfie; `mirrored=False`: not),
-    and the better score counts.
+    measures how much of the picture agrees rather than how textured one object is; 0 when
+    only a band agrees and the rest of the picture does not (see `_side`). `a`'s mirror
+    image is compared with `b` too (a front-camera selfie; `mirrored=False`: not), and the
+    better score counts.
     A stale blob (older version) scores 0.
     """
     if is_stale(a) or is_stale(b):
         return 0
-    pb, db, size_b = unpack_features(b)
-    score = _verify(*unpack_features(a), pb, db, size_b, ratio, reproj_px)
+    score, _ = _side(a, b, False, ratio, reproj_px)
     if not mirrored:
         return score
-    return max(score, _verify(*unpack_features(a, mirrored=True), pb, db, size_b, ratio,
-                              reproj_px))
+    return max(score, _side(a, b, True, ratio, reproj_px)[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,20 +366,16 @@ def agreeing_points(a: bytes, b: bytes, ratio: float = 0.8, reproj_px: float = 4
     score stays that one function's). Twice its work at most; for one pair on a page."""
     if is_stale(a) or is_stale(b):
         return Agreement(0, False, [])
-    pb, db, size_b = unpack_features(b)
     best = Agreement(0, False, [])
     for mirrored in (False, True):
-        pa, da, size_a = unpack_features(a, mirrored=mirrored)
-        found = _inliers(pa, da, pb, db, ratio, reproj_px)
-        if found is None:
+        score, found = _side(a, b, mirrored, ratio, reproj_px)
+        if not found or score <= best.score:
             continue
-        score = min(_capped(found[0], size_a), _capped(found[1], size_b))
-        if score <= best.score:
-            continue
-        src = found[0] / np.array(size_a, dtype=np.float32)
+        pa, pb, size_a, size_b = found
+        src = pa / np.array(size_a, dtype=np.float32)
         if mirrored:  # the mirror's column x is the picture's column width - 1 - x
-            src[:, 0] = (size_a[0] - 1 - found[0][:, 0]) / size_a[0]
-        dst = found[1] / np.array(size_b, dtype=np.float32)
+            src[:, 0] = (size_a[0] - 1 - pa[:, 0]) / size_a[0]
+        dst = pb / np.array(size_b, dtype=np.float32)
         best = Agreement(score, mirrored, [((float(s[0]), float(s[1])), (float(d[0]), float(d[1])))
                                            for s, d in zip(src, dst, strict=True)])
     return best

@@ -26,6 +26,7 @@ from app.evidence.hashing import (
     unpack_features,
     verify_features,
 )
+from app.evidence.scene_check import THUMB
 
 
 def scene(seed: int, size: tuple[int, int] = (800, 600)) -> np.ndarray:
@@ -154,7 +155,7 @@ def test_features_are_bounded_deterministic_and_verify_the_same_scene_only():
     xy, desc, (w, h) = unpack_features(blob)
     assert 50 < len(desc) <= MAX_FEATURES and desc.shape[1] == 32
     assert (w, h) == (512, 384) and xy[:, 0].max() < w and xy[:, 1].max() < h
-    assert len(blob) <= 9 + (MAX_FEATURES + MIRROR_FEATURES) * 36 <= 40_000
+    assert len(blob) <= 9 + (MAX_FEATURES + MIRROR_FEATURES) * 36 + THUMB * THUMB <= 40_000
     img = np.asarray(Image.open(io.BytesIO(PHOTOS[0])))
     m = cv2.getRotationMatrix2D((400, 300), 5, 1.1)
     rotated = compute_features(jpeg(cv2.warpAffine(img, m, (800, 600)), 70))
@@ -205,10 +206,12 @@ def test_a_mirrored_and_cropped_copy_verifies_through_the_mirrored_set():
     assert prefilter_descriptors(selfie, mirrored=True).any()
 
 
-def test_a_stale_feature_blob_is_never_misread():
-    """A version-1 blob (stored before this format) scores 0 and never votes; no crash."""
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_stale_feature_blob_is_never_misread(version):
+    """A blob of an older version (1, or 2: no thumbnail) scores 0 and never votes; no
+    crash."""
     blob = compute_features(PHOTOS[0])
-    old = bytes([1]) + blob[1:]
+    old = bytes([version]) + blob[1:]
     assert is_stale(old) and not is_stale(blob)
     assert verify_features(old, blob) == 0 and verify_features(blob, old) == 0
     assert not prefilter_descriptors(old).any()

@@ -111,3 +111,17 @@ def strong_perspective(rgb: np.ndarray) -> bytes:
     warped = cv2.warpPerspective(rgb, cv2.getPerspectiveTransform(src, dst), (w, h),
                                  borderMode=cv2.BORDER_REFLECT)
     return jpeg(warped[int(h * .1):int(h * .9), int(w * .1):int(w * .9)], quality=85)
+
+
+def running_caption(rgb: np.ndarray) -> np.ndarray:
+    """One account's running caption: the same bold words at the same place on every photo it
+    posts (a handle and a slogan in a band across the lower third)."""
+    out = rgb.copy()
+    h, w = out.shape[:2]
+    for i, words in enumerate(["@CELLBLOCK.KINGS 24/7", "NO SIGNAL NO PROBLEM",
+                               "WING A RUNS THIS"]):
+        y = int(h * (0.64 + 0.1 * i))
+        for colour, thick in (((0, 0, 0), 16), ((255, 255, 255), 6)):
+            cv2.putText(out, words, (w // 24, y), cv2.FONT_HERSHEY_DUPLEX, w / 420, colour,
+                        thick, cv2.LINE_AA)
+    return out

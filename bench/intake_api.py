@@ -33,7 +33,6 @@ import multiprocessing as mp
 import os
 import pickle
 import queue
-import struct
 import time
 import tracemalloc
 from datetime import timedelta
@@ -48,8 +47,10 @@ from PIL import Image as PILImage
 from app.evidence.hashing import (
     MAX_FEATURES,
     analyse_image,
+    pack_features,
     prefilter_descriptors,
     unpack_features,
+    unpack_thumbnail,
     verify_features,
 )
 from bench.matching_accuracy import jpeg, make_scene, moved_camera, photograph, render
@@ -138,6 +139,7 @@ def load_library(url: str, refs: int, real_refs: list[bytes], pool: list[bytes])
     real = [analyse_image(data) for data in real_refs]
     n_syn = refs - len(real)
     pool_parsed = [unpack_features(b) for b in pool]
+    pool_mirrored = [unpack_features(b, mirrored=True) for b in pool]
 
     def images():
         hashes = rng.integers(-(2**63), 2**63 - 1, size=(n_syn, 4), dtype=np.int64,
@@ -157,7 +159,8 @@ def load_library(url: str, refs: int, real_refs: list[bytes], pool: list[bytes])
                         "dhash", "exif_device", "created_at"], images())
 
     def features():
-        head = struct.Struct("<BHHH")
+        # in the current blob format (a blob of an older version is stale: it never votes,
+        # so the library would hold only the real photos' descriptors)
         for i in range(refs):
             if i >= n_syn:
                 yield (i + 1, real[i - n_syn].features)
@@ -165,8 +168,9 @@ def load_library(url: str, refs: int, real_refs: list[bytes], pool: list[bytes])
             xy, desc, (w, h) = pool_parsed[i % len(pool_parsed)]
             flips = (rng.random((desc.shape[0], 256)) < FLIP_BITS)
             noisy = desc ^ np.packbits(flips, axis=1)
-            coords = np.clip(np.rint(xy * 16), 0, 65535).astype("<u2")
-            yield (i + 1, head.pack(1, desc.shape[0], w, h) + coords.tobytes() + noisy.tobytes())
+            mxy, mdesc, _ = pool_mirrored[i % len(pool_parsed)]
+            yield (i + 1, pack_features(xy, noisy, mxy, mdesc, (w, h),
+                                        unpack_thumbnail(pool[i % len(pool)]).tobytes()))
 
     db.insert("image_features", ["image_id", "data"], features(), chunk=5000)
     db.insert("reference_photo", ["id", "image_id", "cell_id", "source", "added_at"],

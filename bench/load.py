@@ -56,7 +56,6 @@ import shlex
 import shutil
 import signal
 import statistics
-import struct
 import subprocess
 import sys
 import threading
@@ -301,7 +300,7 @@ def load_library(url: str, env: dict[str, str], workdir: Path, estate: Estate,
                  images: dict[str, list[bytes]], rng: np.random.Generator) -> dict[str, Any]:
     """24 real reference photos through `cellwatch import photos` on cells with occupants now,
     then synthetic reference rows up to REFERENCES, bulk loaded."""
-    from app.evidence.hashing import unpack_features
+    from app.evidence.hashing import pack_features, unpack_features, unpack_thumbnail
 
     occupied = sorted(estate.occupants)
     picks = [occupied[int(i)] for i in rng.choice(len(occupied), size=REAL_SCENES,
@@ -326,15 +325,17 @@ def load_library(url: str, env: dict[str, str], workdir: Path, estate: Estate,
                 rng.bytes(60), *(int(x) for x in hashes[i]), "", now - timedelta(minutes=i))
                for i in range(n_syn)])
     pool = [unpack_features(b) for b in images["pool"]]
-    head = struct.Struct("<BHHH")
+    mirrored = [unpack_features(b, mirrored=True) for b in images["pool"]]
+    thumbs = [unpack_thumbnail(b).tobytes() for b in images["pool"]]
 
     def features() -> Iterator[tuple[int, bytes]]:
+        # the current blob format: an older version is stale and would never vote
         for i in range(n_syn):
-            xy, desc, (w, h) = pool[i % len(pool)]
+            xy, desc, size = pool[i % len(pool)]
             noisy = desc ^ np.packbits(rng.random((desc.shape[0], 256)) < FLIP_BITS, axis=1)
-            coords = np.clip(np.rint(xy * 16), 0, 65535).astype("<u2")
+            mxy, mdesc, _ = mirrored[i % len(pool)]
             yield (image0 + i + 1,
-                   head.pack(1, desc.shape[0], w, h) + coords.tobytes() + noisy.tobytes())
+                   pack_features(xy, noisy, mxy, mdesc, size, thumbs[i % len(pool)]))
 
     db.insert("image_features", ["image_id", "data"], features(), chunk=2000)
     db.insert("reference_photo", ["id", "image_id", "cell_id", "source", "added_at"],

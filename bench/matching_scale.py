@@ -25,7 +25,6 @@ import json
 import multiprocessing as mp
 import os
 import queue as queue_mod
-import struct
 import tempfile
 import time
 from datetime import timedelta
@@ -67,7 +66,7 @@ def _rooms(round_: int = 0) -> tuple[list[bytes], list[bytes]]:
 
 
 def load(url: str, refs: int, images: int, real_refs: list[bytes], log: Any = print) -> dict:
-    from app.evidence.hashing import analyse_image
+    from app.evidence.hashing import analyse_image, pack_features
 
     t0 = time.perf_counter()
     rng = np.random.default_rng(42)
@@ -101,15 +100,17 @@ def load(url: str, refs: int, images: int, real_refs: list[bytes], log: Any = pr
                         "storage_key", "wrapped_key", "phash", "phash_mirror", "phash_trim",
                         "dhash", "exif_device", "created_at"], image_rows())
     log(f"  images: {images:,} rows ({fmt_s(time.perf_counter() - t0)})")
-    head = struct.Struct("<BHHH")
-
     def feature_rows():
-        coords = rng.integers(0, 512 * 16, size=(KEYPOINTS, 2)).astype("<u2").tobytes()
+        # the current blob format (an older version is stale: it would never vote)
+        xy = rng.integers(0, 512, size=(KEYPOINTS, 2)).astype(np.float32)
+        none_xy, none_desc = np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
+        thumb = rng.integers(0, 256, size=32 * 32, dtype=np.uint8).tobytes()
         for lo in range(0, n_syn, 50_000):
             n = min(50_000, n_syn - lo)
             desc = rng.integers(0, 256, size=(n, KEYPOINTS, 32), dtype=np.uint8)
             for j in range(n):
-                yield (lo + j + 1, head.pack(1, KEYPOINTS, 512, 384) + coords + desc[j].tobytes())
+                yield (lo + j + 1, pack_features(xy, desc[j], none_xy, none_desc, (512, 384),
+                                                 thumb))
         for i, a in enumerate(real):
             yield (n_syn + i + 1, a.features)
 

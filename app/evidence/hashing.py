@@ -26,8 +26,7 @@ PREFILTER_KEYPOINTS = 64  # descriptors per image used to rank candidates (see D
 _FEATURES_VERSION = 3
 FEATURES_VERSION = _FEATURES_VERSION  # what app/evidence/reanalysis.py brings stale blobs to
 _STALE_VERSIONS = frozenset({1, 2})
-_THUMB_SIDES = (scene_check.THUMB, scene_check.THUMB)
-_THUMB_BYTES = scene_check.THUMB * scene_check.THUMB
+_THUMB_SIDES, _THUMB_BYTES = (scene_check.THUMB,) * 2, scene_check.THUMB ** 2
 _COORD_SCALE = 16  # keypoint coordinates stored as uint16 in 1/16 px
 _HEADER = struct.Struct("<BHHHH")  # version, keypoints, mirrored keypoints, width, height
 _VERSION = struct.Struct("<B")
@@ -226,10 +225,6 @@ def _orb(gray: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array([kp.pt for kp in keypoints], dtype=np.float32), desc
 
 
-def _coords(xy: np.ndarray) -> bytes:
-    return np.clip(np.rint(xy * _COORD_SCALE), 0, 65535).astype("<u2").tobytes()
-
-
 def features_from_gray(gray: np.ndarray) -> bytes:
     """ORB keypoints (x, y) and 32-byte descriptors of the contrast-equalised image, then of
     its mirror image, then a thumbnail of the image, serialised compactly."""
@@ -237,9 +232,16 @@ def features_from_gray(gray: np.ndarray) -> bytes:
     eq = _CLAHE.apply(np.ascontiguousarray(gray))
     xy, desc = _orb(eq, MAX_FEATURES)
     mxy, mdesc = _orb(np.ascontiguousarray(eq[:, ::-1]), MIRROR_FEATURES)
-    head = _HEADER.pack(_FEATURES_VERSION, len(desc), len(mdesc), gray.shape[1], gray.shape[0])
-    return (head + _coords(xy) + desc.tobytes() + _coords(mxy) + mdesc.tobytes()
-            + scene_check.thumbnail(gray))
+    return pack_features(xy, desc, mxy, mdesc, (gray.shape[1], gray.shape[0]),
+                         scene_check.thumbnail(gray))
+
+
+def pack_features(xy: np.ndarray, desc: np.ndarray, mxy: np.ndarray, mdesc: np.ndarray,
+                  size: tuple[int, int], thumbnail: bytes) -> bytes:
+    """The stored blob (benches write synthetic libraries with it too)."""
+    at = [np.clip(np.rint(p * _COORD_SCALE), 0, 65535).astype("<u2").tobytes() for p in (xy, mxy)]
+    return (_HEADER.pack(_FEATURES_VERSION, len(desc), len(mdesc), *size) + at[0]
+            + desc.tobytes() + at[1] + mdesc.tobytes() + thumbnail)
 
 
 def is_stale(blob: bytes) -> bool:

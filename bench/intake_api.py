@@ -45,6 +45,7 @@ import numpy as np
 from PIL import Image as PILImage
 
 from app.evidence.hashing import (
+    FEATURES_VERSION,
     MAX_FEATURES,
     analyse_image,
     pack_features,
@@ -451,7 +452,9 @@ def main() -> None:
                          "full run's figures)")
     args = ap.parse_args()
     t = time.perf_counter()
-    cache = args.workdir / f"images-{args.uploads + 1 + args.back_to_back}.pickle"
+    # keyed by the features version: a cache of older blobs would not unpack
+    count = args.uploads + 1 + args.back_to_back
+    cache = args.workdir / f"images-v{FEATURES_VERSION}-{count}.pickle"
     if cache.exists():  # rendering takes ~40 s; the images are a pure function of the seeds
         refs, ups, pool = pickle.loads(cache.read_bytes())
     else:

@@ -40,6 +40,7 @@ from typing import Any
 
 import httpx
 
+from app.evidence.hashing import FEATURES_VERSION
 from bench.intake_api import load_library, make_images
 from bench.load import serve
 from bench.scale_support import (
@@ -236,7 +237,8 @@ def main() -> None:
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
-    cache = args.workdir / f"images-{args.uploads + 1}.pickle"
+    # keyed by the features version: a cache of older blobs would not unpack
+    cache = args.workdir / f"images-v{FEATURES_VERSION}-{args.uploads + 1}.pickle"
     if cache.exists():  # rendering takes a minute; the images are a pure function of the seeds
         refs, ups, pool = pickle.loads(cache.read_bytes())
     else:

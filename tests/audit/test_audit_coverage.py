@@ -20,8 +20,9 @@ from app.audit.models import AuditEvent
 from app.auth.models import ApiKey, GrantProposal, User
 from app.cellsearch.models import CellSearch
 from app.estate.models import Cell, Establishment, Occupancy, Prisoner, PrisonerAlias
-from app.evidence.models import EvidenceImage, ReferencePhoto
+from app.evidence.models import EvidenceImage, Image, ReferencePhoto
 from app.takedowns.models import Takedown
+from app.takedowns.notice_text import DEFAULT_TEMPLATE
 from tests.accounts.conftest import estate, submit, upload_reference  # noqa: F401  (estate: fixture)
 from tests.conftest import PASSWORD, login, page_csrf
 from tests.matching import scenes
@@ -40,9 +41,14 @@ class Row:
     ids: Callable[[W], list[Any]]  # the object ids the event must list
     form: dict[str, Any] | None = None  # posted as a form (the CSRF token added)
     json: dict[str, Any] | None = None  # sent as JSON (the CSRF header added)
+    files: tuple[tuple[str, bytes], ...] = ()  # uploaded as multipart, with `form` if any
     purpose: str = ""
     status: tuple[int, ...] = (200, 303)
     details: dict[str, Any] = field(default_factory=dict)  # must appear in the details
+
+
+class Raw(str):
+    """A value sent as it is (a notice template has braces of its own)."""
 
 
 def one(key: str) -> Callable[[W], list[Any]]:
@@ -94,7 +100,21 @@ READS = [
     Row("auditor", "GET", "/audit/reads", "audit.read", "user", lambda w: w["readers"]),
 ]
 
+SECOND_PHOTO = scenes.jpeg(scenes.room(74))  # another room: a new image, a new account
+THIRD_PHOTO = scenes.jpeg(scenes.room(75))
+LIBRARY_PHOTO = scenes.jpeg(scenes.room(76))
+
 CHANGES = [
+    Row("analyst", "POST", "/api/v1/images", "evidence.image.stored", "image",
+        lambda w: [w["newest_image"]], files=(("walk-2.jpg", SECOND_PHOTO),), status=(201,)),
+    Row("analyst", "POST", "/api/v1/accounts", "account.intake", "account",
+        lambda w: [w["new_account"]], files=(("walk-3.jpg", THIRD_PHOTO),),
+        form={"account": "@coverage_two", "platform": "instagram"}, status=(201,)),
+    Row("supervisor", "POST", "/api/v1/cells/{cell}/photos", "library.photo.added",
+        "reference_photo", lambda w: [w["newest_photo"]],
+        files=(("library.jpg", LIBRARY_PHOTO),), status=(201,)),
+    Row("supervisor", "DELETE", "/api/v1/cells/{cell}/photos/{newest_photo}?reason=Wrong+cell",
+        "library.photo.removed", "reference_photo", one("newest_photo"), purpose="Wrong cell"),
     Row("analyst", "POST", "/api/v1/matches/{match}/confirm", "match.confirm", "match",
         one("match"), json={}),
     Row("analyst", "POST", "/attributions/{attribution}/confirm", "attribution.confirm",
@@ -149,6 +169,10 @@ CHANGES = [
         details={"from": "analyst", "to": "supervisor"}),
     Row("admin", "POST", "/admin/users/{other}/active", "user.disable", "user", one("other"),
         form={"active": "false"}),
+    Row("supervisor", "POST", "/takedowns/claim-next", "takedown.claim", "takedown",
+        one("takedown"), form={}),
+    Row("supervisor", "POST", "/takedowns/{takedown}/release", "takedown.release", "takedown",
+        one("takedown"), form={}),
     Row("supervisor", "POST", "/api/v1/takedowns/{takedown}/transitions", "takedown.approve",
         "takedown", one("takedown"), json={"action": "approve", "version": "{td_version}"}),
     Row("supervisor", "POST", "/api/v1/takedowns/{takedown}/transitions", "takedown.send",
@@ -189,6 +213,10 @@ CHANGES = [
     Row("supervisor", "DELETE", "/api/v1/images/{image}", "evidence.image.withdrawn", "image",
         one("image"), json={"reason": "Posted by someone else after all"},
         purpose="Posted by someone else after all"),
+    Row("supervisor", "POST", "/takedowns/platforms/instagram", "platform.update", "platform",
+        lambda w: ["instagram"], form={"channel": "portal", "renotice_hours": "48",
+                                       "target_hours": "72", "template": Raw(DEFAULT_TEMPLATE),
+                                       "address": "https://www.facebook.com/records"}),
     Row("supervisor", "POST", "/logout", "auth.logout", "user", one("supervisor"), form={}),
     Row("auditor", "POST", "/account/password", "user.password_change", "user",
         one("auditor"), form={"current": PASSWORD, "new": "another long passphrase 7",
@@ -254,6 +282,10 @@ def _late(world: W, session) -> None:
         found = session.exec(query.order_by(col(GrantProposal.id).desc())).first()
         world[f"proposal_{kind}"] = found.id if found else None
         world[f"proposal_{kind}_version"] = found.version if found else None
+    world["newest_image"] = session.exec(select(func.max(Image.id))).one()
+    world["new_account"] = session.exec(select(Account.id).where(
+        Account.handle == "coverage_two")).first()
+    world["newest_photo"] = session.exec(select(func.max(ReferencePhoto.id))).one()
     world["search"] = session.exec(select(func.max(CellSearch.id))).one()
     world["search_version"] = (session.get(CellSearch, world["search"]).version
                                if world["search"] else None)
@@ -261,6 +293,8 @@ def _late(world: W, session) -> None:
 
 def _fill(value: Any, world: W) -> Any:
     """"{name}" alone stands for the world's value itself (a JSON number stays one)."""
+    if isinstance(value, Raw):
+        return str(value)
     if isinstance(value, list):
         return [_fill(v, world) for v in value]
     if isinstance(value, str) and value.startswith("{") and value.endswith("}") \
@@ -271,6 +305,13 @@ def _fill(value: Any, world: W) -> Any:
 
 def _perform(client, row: Row, world: W):
     path = row.path.format(**world)
+    if row.files:
+        data = {k: _fill(v, world) for k, v in (row.form or {}).items()}
+        return client.request(row.method, path, data=data,
+                              files=[("files", (name, body, "image/jpeg"))
+                                     for name, body in row.files],
+                              headers={"X-CSRF-Token": page_csrf(client)},
+                              follow_redirects=False)
     if row.form is not None:
         token = page_csrf(client)
         data = {k: _fill(v, world) for k, v in row.form.items()}
@@ -281,7 +322,8 @@ def _perform(client, row: Row, world: W):
         return client.request(row.method, path, json=body,
                               headers={"X-CSRF-Token": page_csrf(client)},
                               follow_redirects=False)
-    return client.request(row.method, path, follow_redirects=False)
+    headers = {} if row.method == "GET" else {"X-CSRF-Token": page_csrf(client)}
+    return client.request(row.method, path, headers=headers, follow_redirects=False)
 
 
 def _walk(rows, client, make_user, estate, session) -> list[str]:  # noqa: F811

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute, APIRouter
 
 from app.auth.guards import Anyone
+from app.errors import flat_routes
 from app.web import render
 
 API_PREFIX = "/api/v1/"
@@ -34,14 +35,8 @@ def docs_page(request: Request, who: Anyone) -> Response:
 
 def api_routes(routes: Iterable[Any]) -> list[APIRoute]:
     """Every `/api/v1` route, including those of nested included routers."""
-    found: list[APIRoute] = []
-    for route in routes:
-        if isinstance(route, APIRoute):
-            if route.path.startswith(API_PREFIX) and route.include_in_schema:
-                found.append(route)
-        elif hasattr(route, "original_router"):
-            found += api_routes(route.original_router.routes)
-    return found
+    return [route for route in flat_routes(routes) if isinstance(route, APIRoute)
+            and route.path.startswith(API_PREFIX) and route.include_in_schema]
 
 
 # Every refusal has one shape (app/errors.py): what went wrong, in words, and per-field or

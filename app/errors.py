@@ -144,10 +144,11 @@ def _out_of_range(request: Request) -> Response:
                           "A number in the request is out of range; nothing was changed.")
 
 
-def _routes(routes: Any) -> Any:
-    for route in routes:  # included routers hold their routes in `original_router`
+def flat_routes(routes: Any) -> Any:
+    """Every route, those of included routers too (they hold theirs in `original_router`)."""
+    for route in routes:
         if hasattr(route, "original_router"):
-            yield from _routes(route.original_router.routes)
+            yield from flat_routes(route.original_router.routes)
         else:
             yield route
 
@@ -156,7 +157,7 @@ def _allowed_methods(request: Request) -> list[str]:
     """Every method some route takes at this address (Starlette names only the first
     route's)."""
     methods: set[str] = set()
-    for route in _routes(request.app.routes):
+    for route in flat_routes(request.app.routes):
         regex = getattr(route, "path_regex", None)
         if regex is not None and regex.match(request.url.path):
             methods |= set(getattr(route, "methods", None) or ())

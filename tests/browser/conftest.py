@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -181,6 +182,14 @@ def live_server(tmp_path: Path, migrated_template: Path) -> Iterator[LiveServer]
     url = f"sqlite:///{db_file}"
     migrations.upgrade(url)  # a no-op at head; keeps the "migrated with upgrade()" contract
     settings = Settings(data_dir=data_dir, database_url=url)
+    with serve_live(url, settings) as server:
+        yield server
+
+
+@contextmanager
+def serve_live(url: str, settings: Settings) -> Iterator[LiveServer]:
+    """The app for `settings` served by uvicorn in a background thread, with a match worker
+    beside it as `cellwatch serve` starts one; both stopped on leaving."""
     app = create_app(settings)
 
     sock = _bound_socket("127.0.0.1")

@@ -7,14 +7,12 @@ test-output/whole-loop/ (ignored); docs/screenshots/ holds three of them."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -27,12 +25,10 @@ from app.demo.estate import make_estate
 from app.demo.photos import SKETCH_SIZE
 from app.demo.sketch import sketch_room
 from app.estate.models import Cell, Establishment, Occupancy
-from app.main import create_app
-from app.matching import worker as match_worker
 from app.settings import Settings
 from app.takedowns.models import PlatformSettings
 from app.takedowns.notice_text import DEFAULT_TEMPLATE
-from tests.browser.conftest import GOOD_PASSWORD, AppDB, LiveServer, _bound_socket
+from tests.browser.conftest import GOOD_PASSWORD, LiveServer, serve_live
 from tests.browser.test_login_flow import sign_in
 from tests.demo.conftest import SMALL
 from tests.takedowns.conftest import OUTBOUND, Mailbox, smtp_server  # noqa: F401 - the fixture
@@ -68,31 +64,8 @@ def demo_server(tmp_path: Path, mailbox: Mailbox) -> Iterator[LiveServer]:
     build_demo(engine, settings, seed=SEED, today=date.today(), cells_per_landing=SMALL,
                workers=1, say=lambda _: None)
     engine.dispose()
-    app = create_app(settings)
-    sock = _bound_socket("127.0.0.1")
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
-                                           lifespan="off", timeout_graceful_shutdown=2))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.01)
-    stop = threading.Event()
-    matcher = threading.Thread(target=match_worker.run, args=(settings, stop), daemon=True)
-    matcher.start()
-    db = AppDB(url, settings)
-    try:
-        yield LiveServer(url=f"http://127.0.0.1:{port}", port=port, db=db, settings=settings)
-    finally:
-        stop.set()
-        matcher.join(timeout=10)
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-        db.dispose()
-        app.state.engine.dispose()
+    with serve_live(url, settings) as server:
+        yield server
 
 
 def _photos_of_a_demo_cell(server: LiveServer, folder: Path) -> tuple[str, list[Path]]:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
@@ -69,6 +70,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     except SQLAlchemyError:
         logging.getLogger("cellwatch").warning("match index not built: database not ready")
     settings: Settings = app.state.settings
+    to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
     linker = None
     if settings.audit_link_seconds > 0:
         linker = Linker(app.state.engine, app.state.session_factory, settings.audit_link_seconds,

@@ -112,9 +112,10 @@ class RetryTransactions:
             except Exception as exc:
                 if watched.started or not retryable(exc):
                     raise
-                log.warning("transaction lost a race on %s %s (attempt %d of %d): %s",
+                orig = getattr(exc, "orig", exc)
+                log.warning("transaction lost a race on %s %s (attempt %d of %d): %s: %s",
                             scope.get("method"), scope.get("path"), attempt, self.attempts,
-                            type(getattr(exc, "orig", exc)).__name__)
+                            type(orig).__name__, str(orig)[:120])
             state.clear()
             state.update(fresh)
             await asyncio.sleep(random.uniform(0.01, 0.05) * 2 ** attempt)  # noqa: S311

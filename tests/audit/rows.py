@@ -118,12 +118,8 @@ class Walk:
             Match.query_image_id == image_id, Match.candidate_image_id == reference)).first()
 
     def run(self, rows: list[Row]) -> list[str]:
-        problems = []
-        for row in rows:
-            problem = self._one(row)
-            if problem:
-                problems.append(problem)
-        return problems
+        """Each row in order; what went wrong with each, if anything."""
+        return [problem for problem in map(self._one, rows) if problem]
 
     def _one(self, row: Row) -> str:
         client = self.browser(row.role)

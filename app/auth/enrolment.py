@@ -60,14 +60,18 @@ def redeemable(session: Session, code: str) -> tuple[EnrolmentCode, User] | None
     return row, user
 
 
-def begin(session: Session, settings: Settings, code: str) -> tuple[User, str]:
-    """Check the code and start an authenticator set-up; returns the user and its secret."""
+def begin(session: Session, settings: Settings, actor: Actor, code: str) -> tuple[User, str]:
+    """Check the code and start an authenticator set-up; returns the user and its secret
+    (the one already waiting, if the code was typed before: nothing changes then)."""
     found = redeemable(session, code)
     if found is None:
         raise Unprocessable(NOT_VALID)
     _, user = found
+    # the code's holder acts as the user it was issued to, as in `finish`
+    actor = Actor(user_id=user.id, name=user.username, client_addr=actor.client_addr,
+                  request_id=actor.request_id)
     return user, factors.pending_secret(session, settings, user) or \
-        factors.start_setup(session, settings, user)
+        factors.start_setup(session, settings, actor, user, via="enrolment")
 
 
 def finish(

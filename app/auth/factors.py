@@ -59,13 +59,18 @@ def has_factor(session: Session, user_id: int) -> bool:
     return row is not None and row.confirmed_at is not None
 
 
-def start_setup(session: Session, settings: Settings, user: User) -> str:
-    """A new secret, kept pending until a code made from it is entered; returns it."""
+def start_setup(session: Session, settings: Settings, actor: Actor, user: User, *,
+                via: str) -> str:
+    """A new secret, kept pending until a code made from it is entered; returns it. Audited:
+    whoever holds the secret can make the user's codes once it is confirmed."""
     secret = pyotp.random_base32()
     row = factor_of(session, user.id or 0) or TotpFactor(user_id=user.id or 0)
+    replaced_pending = bool(row.pending)
     row.pending = seal(settings, user.id or 0, secret)
     session.add(row)
     session.flush()
+    record(session, actor, "user.factor_setup", object_type="user", object_ids=[user.id or 0],
+           details={"method": "totp", "via": via, "replaced_pending": replaced_pending})
     return secret
 
 

@@ -65,7 +65,7 @@ def enrol_code(request: Request, db: SessionDep, settings: SettingsDep,
                enrolment_code: Text = "", enrol_csrf: Text = "") -> Response:
     _check_form(request, enrol_csrf)
     try:
-        user, secret = enrolment.begin(db, settings, enrolment_code)
+        user, secret = enrolment.begin(db, settings, request_actor(request), enrolment_code)
     except AppError as exc:
         # returned, not raised: the failed attempt is recorded (never the code itself)
         record(db, request_actor(request), "user.enrol", outcome="failure",

@@ -76,7 +76,7 @@ def _setup_page(request: Request, secret: str, username: str, *, error: str = ""
 def factor_setup(request: Request, db: SessionDep, settings: SettingsDep, who: SelfUser,
                  _fresh: FreshBrowserFactor) -> Response:
     """A new secret to scan; the current authenticator (if any) works until it is confirmed."""
-    secret = factors.start_setup(db, settings, who.user)
+    secret = factors.start_setup(db, settings, who.actor, who.user, via="account")
     return _setup_page(request, secret, who.user.username)
 
 

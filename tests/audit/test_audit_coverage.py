@@ -3,59 +3,24 @@ row it must: who, which action, which records, and the purpose where one is requ
 
 One world is built through the product (a cell with a reference photo, an account whose image
 matches it, the cell's occupants); the table is then walked in order, each row as its role,
-and every row that left no such event, or a different one, is listed.
+and every row that left no such event, or a different one, is listed. The rows of other
+domains are in tests/audit/test_audit_<domain>.py, the machinery in tests/audit/rows.py.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from sqlmodel import col, select
 
-from sqlmodel import col, func, select
-
-from app.accounts.models import Account, Attribution
 from app.audit.models import AuditEvent
-from app.auth.models import ApiKey, GrantProposal, User
-from app.cellsearch.models import CellSearch
-from app.estate.models import Cell, Establishment, Occupancy, Prisoner, PrisonerAlias
-from app.evidence.models import EvidenceImage, Image, ReferencePhoto
-from app.takedowns.models import Takedown
+from app.auth.models import User
+from app.estate.models import Cell
 from app.takedowns.notice_text import DEFAULT_TEMPLATE
-from tests.accounts.conftest import estate, submit, upload_reference  # noqa: F401  (estate: fixture)
-from tests.conftest import PASSWORD, login, page_csrf
+from tests.accounts.conftest import estate  # noqa: F401  (a fixture)
+from tests.audit.rows import PURPOSE, Raw, Row, Walk, one, reads
+from tests.conftest import PASSWORD
 from tests.matching import scenes
 
-PURPOSE = "Investigation 2026/301: Instagram account in cell A-1-014"
-W = dict[str, Any]  # the world: ids by name
-
-
-@dataclass(frozen=True)
-class Row:
-    role: str
-    method: str
-    path: str  # formatted with the world
-    action: str
-    object_type: str
-    ids: Callable[[W], list[Any]]  # the object ids the event must list
-    form: dict[str, Any] | None = None  # posted as a form (the CSRF token added)
-    json: dict[str, Any] | None = None  # sent as JSON (the CSRF header added)
-    files: tuple[tuple[str, bytes], ...] = ()  # uploaded as multipart, with `form` if any
-    purpose: str = ""
-    status: tuple[int, ...] = (200, 303)
-    details: dict[str, Any] = field(default_factory=dict)  # must appear in the details
-
-
-class Raw(str):
-    """A value sent as it is (a notice template has braces of its own)."""
-
-
-def one(key: str) -> Callable[[W], list[Any]]:
-    return lambda w: [w[key]]
-
-
-READS = [
+READS = reads(
     Row("analyst", "GET", "/images/{image}/display", "evidence.image.displayed", "image",
         one("image")),
     Row("analyst", "GET", "/images/{image}", "evidence.image.viewed", "image", one("image")),
@@ -97,8 +62,24 @@ READS = [
         "prisoner", one("adams"), json={"purpose": PURPOSE}, purpose=PURPOSE),
     Row("analyst", "POST", "/search/prisoners/A1111AA/reveal-dob", "prisoner.reveal_dob",
         "prisoner", one("adams"), form={"purpose": PURPOSE}, purpose=PURPOSE),
+    Row("analyst", "POST", "/api/v1/prisoners/A1111AA/reveal-dob", "prisoner.reveal_dob",
+        "prisoner", one("adams"), json={"purpose": PURPOSE}, purpose=PURPOSE),
     Row("auditor", "GET", "/audit/reads", "audit.read", "user", lambda w: w["readers"]),
-]
+    # reading the log is itself a read: the event lists the events shown
+    Row("auditor", "GET", "/audit?action=prisoner.search", "audit.read", "audit_event",
+        lambda w: w["search_events"], details={"action": "prisoner.search"}),
+    Row("auditor", "GET", "/api/v1/audit?action=prisoner.search", "audit.read",
+        "audit_event", lambda w: w["search_events"], details={"action": "prisoner.search"}),
+    Row("auditor", "GET", "/reports/platforms.csv", "report.export", "report",
+        lambda w: ["platforms"]),
+)
+
+
+def _searches_logged(walk: Walk) -> None:
+    """The searches' own events, newest first, as the log shows them."""
+    walk.world["search_events"] = list(walk.session.exec(
+        select(AuditEvent.id).where(AuditEvent.action == "prisoner.search")
+        .order_by(col(AuditEvent.id).desc())).all())
 
 SECOND_PHOTO = scenes.jpeg(scenes.room(74))  # another room: a new image, a new account
 THIRD_PHOTO = scenes.jpeg(scenes.room(75))
@@ -224,146 +205,14 @@ CHANGES = [
 ]
 
 
-def _build(client, make_user, estate, session) -> tuple[W, dict[str, User]]:  # noqa: F811
-    users = {role: make_user(role) for role in ("analyst", "supervisor", "auditor", "admin")}
-    users["other"] = make_user("analyst")
-    rgb = scenes.room(73)
-    login(client, users["supervisor"].username)
-    upload_reference(client, estate["cell"], scenes.jpeg(rgb))
-    login(client, users["analyst"].username)
-    r = submit(client, "@coverage_walk", [scenes.repost(rgb)], platform="instagram",
-               posted_at="2025-01-20T09:00")
-    assert r.status_code in (200, 201), r.text
-    body = r.json()
-    image = body["images"][0]["image_id"]
-    [candidate] = client.get(f"/api/v1/images/{image}/candidates").json()["candidates"]
-    photo = session.exec(select(ReferencePhoto.id).where(
-        ReferencePhoto.cell_id == estate["cell"].id)).one()
-    world: W = {"image": image, "match": candidate["match_id"], "account": body["account"]["id"],
-                "cell": estate["cell"].id, "photo": photo,
-                **{k: estate[k].id for k in ("adams", "baker", "cole")},
-                **{k: u.id for k, u in users.items()}}
-    return world, users
-
-
-def _late(world: W, session) -> None:
-    """Ids that exist only once an earlier row has run."""
-    session.expire_all()
-    if world.get("attribution") is None:  # the first suggestion, once there is one
-        world["attribution"] = session.exec(select(func.min(Attribution.id)).where(
-            Attribution.account_id == world["account"],
-            Attribution.status == "suggested")).one()
-
-    world["version"] = session.get(Account, world["account"]).version
-    world["new_establishment"] = session.exec(select(Establishment.id).where(
-        Establishment.code == "HMP")).first()
-    world["new_prisoner"] = session.exec(select(Prisoner.id).where(
-        Prisoner.prison_number == "D4444DD")).first()
-    world["new_key"] = session.exec(select(func.max(ApiKey.id))).one()
-    world["new_user"] = session.exec(select(User.id).where(User.username == "newcomer")).first()
-    world["readers"] = sorted({world["analyst"]})
-    world["mdi"] = session.exec(select(Establishment.id).where(
-        Establishment.code == "MDI")).one()
-    world["new_cell"] = session.exec(select(Cell.id).where(Cell.label == "C-1-001")).first()
-    world["new_stay"] = session.exec(select(func.max(Occupancy.id))).one()
-    world.setdefault("baker_stay", session.exec(select(Occupancy.id).where(
-        Occupancy.prisoner_id == world["baker"], col(Occupancy.ends_on).is_(None))).first())
-    world["alias"] = session.exec(select(func.max(PrisonerAlias.id))).one()
-    world["takedown"] = session.exec(select(func.max(Takedown.id))).one()
-    world["td_version"] = (session.get(Takedown, world["takedown"]).version
-                           if world["takedown"] else None)
-    world["evidence"] = session.exec(select(EvidenceImage.id).where(
-        EvidenceImage.account_id == world["account"])).first()
-    for kind, about in (("create", None), ("reset", world["analyst"]),
-                        ("role", world["other"])):
-        query = select(GrantProposal).where(GrantProposal.kind == kind)
-        if about is not None:
-            query = query.where(GrantProposal.user_id == about)
-        found = session.exec(query.order_by(col(GrantProposal.id).desc())).first()
-        world[f"proposal_{kind}"] = found.id if found else None
-        world[f"proposal_{kind}_version"] = found.version if found else None
-    world["newest_image"] = session.exec(select(func.max(Image.id))).one()
-    world["new_account"] = session.exec(select(Account.id).where(
-        Account.handle == "coverage_two")).first()
-    world["newest_photo"] = session.exec(select(func.max(ReferencePhoto.id))).one()
-    world["search"] = session.exec(select(func.max(CellSearch.id))).one()
-    world["search_version"] = (session.get(CellSearch, world["search"]).version
-                               if world["search"] else None)
-
-
-def _fill(value: Any, world: W) -> Any:
-    """"{name}" alone stands for the world's value itself (a JSON number stays one)."""
-    if isinstance(value, Raw):
-        return str(value)
-    if isinstance(value, list):
-        return [_fill(v, world) for v in value]
-    if isinstance(value, str) and value.startswith("{") and value.endswith("}") \
-            and value[1:-1] in world:
-        return world[value[1:-1]]
-    return value.format(**world) if isinstance(value, str) else value
-
-
-def _perform(client, row: Row, world: W):
-    path = row.path.format(**world)
-    if row.files:
-        data = {k: _fill(v, world) for k, v in (row.form or {}).items()}
-        return client.request(row.method, path, data=data,
-                              files=[("files", (name, body, "image/jpeg"))
-                                     for name, body in row.files],
-                              headers={"X-CSRF-Token": page_csrf(client)},
-                              follow_redirects=False)
-    if row.form is not None:
-        token = page_csrf(client)
-        data = {k: _fill(v, world) for k, v in row.form.items()}
-        return client.request(row.method, path, data={**data, "csrf_token": token},
-                              follow_redirects=False)
-    if row.json is not None:
-        body = {k: _fill(v, world) for k, v in row.json.items()}
-        return client.request(row.method, path, json=body,
-                              headers={"X-CSRF-Token": page_csrf(client)},
-                              follow_redirects=False)
-    headers = {} if row.method == "GET" else {"X-CSRF-Token": page_csrf(client)}
-    return client.request(row.method, path, headers=headers, follow_redirects=False)
-
-
-def _walk(rows, client, make_user, estate, session) -> list[str]:  # noqa: F811
-    world, users = _build(client, make_user, estate, session)
-    problems, signed_in = [], None
-    for row in rows:
-        if signed_in != row.role:
-            login(client, users[row.role].username)
-            signed_in = row.role
-        _late(world, session)
-        before = session.exec(select(func.max(AuditEvent.id))).one() or 0
-        response = _perform(client, row, world)
-        label = f"{row.method} {row.path} as {row.role}"
-        if response.status_code not in row.status:
-            problems.append(f"{label}: answered {response.status_code} {response.text[:200]}")
-            continue
-        _late(world, session)
-        events = session.exec(select(AuditEvent).where(
-            col(AuditEvent.id) > before, col(AuditEvent.action) == row.action)).all()
-        expected = [str(i) for i in row.ids(world)]
-        matching = [e for e in events if e.actor_name == users[row.role].username
-                    and e.object_type == row.object_type
-                    and json.loads(e.object_ids) == expected
-                    and e.purpose == row.purpose.format(**world)
-                    and all(json.loads(e.details).get(k) == v for k, v in row.details.items())]
-        if len(matching) != 1:
-            seen = [(e.actor_name, e.object_type, e.object_ids, e.purpose) for e in events]
-            problems.append(f"{label}: expected one {row.action} {row.object_type} {expected} "
-                            f"purpose {row.purpose.format(**world)!r}; found {seen}")
-    return problems
-
-
 def test_every_personal_data_read_leaves_its_audit_row(client, make_user, estate,  # noqa: F811
                                                        session):
-    problems = _walk(READS, client, make_user, estate, session)
+    problems = Walk(client, make_user, estate, session, late=_searches_logged).run(READS)
     assert problems == [], "\n".join(problems)
 
 
 def test_every_change_leaves_its_audit_row(client, make_user, estate, session):  # noqa: F811
-    problems = _walk(CHANGES, client, make_user, estate, session)
+    problems = Walk(client, make_user, estate, session).run(CHANGES)
     assert problems == [], "\n".join(problems)
     # the changes were made, not only recorded
     session.expire_all()

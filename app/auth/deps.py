@@ -89,7 +89,7 @@ def get_principal(request: Request, db: SessionDep, settings: SettingsDep) -> Pr
             principal = Principal(user, permissions_for(user.role), "session",
                                   request_actor(request, user), row)
             if row.factor_at is None:
-                enrolled = factors.has_factor(db, user.id or 0)
+                enrolled = factors.has_second_factor(db, user.id or 0)
                 principal.factor_pending, principal.factor_missing = enrolled, not enrolled
             request.state.csrf_token = row.csrf_token
             request.state.flashes = sessions.pop_flashes(db, row)

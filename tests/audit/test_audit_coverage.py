@@ -26,6 +26,7 @@ from app.takedowns.notice_text import DEFAULT_TEMPLATE
 from tests.accounts.conftest import estate, submit, upload_reference  # noqa: F401  (estate: fixture)
 from tests.conftest import PASSWORD, login, page_csrf
 from tests.matching import scenes
+from tests.support.securitykey import SoftKey, register_key
 
 PURPOSE = "Investigation 2026/301: Instagram account in cell A-1-014"
 W = dict[str, Any]  # the world: ids by name
@@ -153,6 +154,8 @@ CHANGES = [
         lambda w: [w["new_key"]], form={"name": "laptop", "days": "7"}),
     Row("analyst", "POST", "/account/keys/{new_key}/revoke", "apikey.revoke", "api_key",
         lambda w: [w["new_key"]], form={}),
+    Row("analyst", "POST", "/account/factor/keys/{security_key}/remove",
+        "user.security_key_remove", "security_key", one("security_key"), form={}),
     # two people for every grant: an admin proposes, a supervisor approves (or rejects)
     Row("admin", "POST", "/admin/users", "grant.propose", "grant_proposal",
         one("proposal_create"), form={"username": "newcomer", "role": "analyst"}),
@@ -237,10 +240,11 @@ def _build(client, make_user, estate, session) -> tuple[W, dict[str, User]]:  # 
     body = r.json()
     image = body["images"][0]["image_id"]
     [candidate] = client.get(f"/api/v1/images/{image}/candidates").json()["candidates"]
+    key = register_key(client, SoftKey())  # its registration: tests/auth/test_security_keys.py
     photo = session.exec(select(ReferencePhoto.id).where(
         ReferencePhoto.cell_id == estate["cell"].id)).one()
     world: W = {"image": image, "match": candidate["match_id"], "account": body["account"]["id"],
-                "cell": estate["cell"].id, "photo": photo,
+                "cell": estate["cell"].id, "photo": photo, "security_key": key,
                 **{k: estate[k].id for k in ("adams", "baker", "cole")},
                 **{k: u.id for k, u in users.items()}}
     return world, users

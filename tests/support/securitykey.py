@@ -79,3 +79,19 @@ class SoftKey:
                              "authenticatorData": bytes_to_base64url(auth_data),
                              "signature": bytes_to_base64url(signature)},
                 "clientExtensionResults": {}}
+
+
+def register_key(client: Any, key: SoftKey, name: str = "Blue key") -> int:
+    """Register `key` for the signed-in user of a test client, as the factor page's script
+    does; returns the new key's id."""
+    def post(path: str, body: dict[str, Any]) -> Any:
+        page = client.get("/account/factor").text
+        csrf = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        return client.post(path, json=body, headers={"X-CSRF-Token": csrf,
+                                                     "Accept": "application/json"})
+
+    options = post("/account/factor/keys/options", {})
+    assert options.status_code == 200, options.text
+    added = post("/account/factor/keys", {"name": name, "credential": key.create(options.json())})
+    assert added.status_code == 201, added.text
+    return added.json()["id"]

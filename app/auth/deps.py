@@ -220,8 +220,9 @@ class StepUp:
         if checked is None or utcnow() - checked > timedelta(minutes=settings.step_up_minutes):
             page = code_page(request)
             raise StepUpRequired(
-                f"Enter your authenticator code again: the last check was more than "
-                f"{settings.step_up_minutes} minutes ago. Then try once more.",
+                f"Enter your authenticator code again (or use your security key): the last "
+                f"check was more than {settings.step_up_minutes} minutes ago. Then try once "
+                "more.",
                 redirect_to=page, detail={"step_up": page})
 
 

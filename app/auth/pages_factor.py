@@ -28,6 +28,7 @@ def _code_page(request: Request, db: Session, who: Principal, next_: str, *,
         "next": safe_next(next_), "error": error, "step_up": not who.factor_pending,
         "totp": factors.has_factor(db, user_id),
         "security_keys": bool(securitykeys.list_for(db, user_id)),
+        "rp_id": request.app.state.settings.webauthn_rp_id,
     }, status_code=status)
 
 

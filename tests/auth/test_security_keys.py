@@ -166,6 +166,14 @@ def test_a_registration_answer_is_refused_for_a_wrong_origin_or_a_used_challenge
     assert "origin" in json.loads(failures[-2].details)["reason"]
 
 
+def test_keys_per_user_are_limited(client, keyed, session, settings, app):
+    user, _ = keyed
+    app.state.settings = settings.model_copy(update={"security_keys_per_user": 1})
+    r = _post(client, "/account/factor/keys/options")
+    assert r.status_code == 409 and "Remove one before adding another" in r.json()["message"]
+    assert len(stored_keys(session, user)) == 1
+
+
 def test_the_same_key_cannot_be_registered_twice(client, keyed, session):
     user, key = keyed
     options = _post(client, "/account/factor/keys/options").json()

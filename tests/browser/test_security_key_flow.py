@@ -138,3 +138,22 @@ def test_register_a_key_sign_in_with_it_and_pass_a_step_up(key_server: LiveServe
     with key_server.db.session() as db:
         assert db.exec(select(SecurityKey)).all() == []
     assert problems == [], "\n".join(problems)
+
+
+def test_the_factor_page_says_when_keys_cannot_work_at_this_address(key_server: LiveServer,
+                                                                    key_page, expect) -> None:
+    """Opened at 127.0.0.1 the browser would refuse the relying party localhost: the page says
+    so, instead of failing after the press."""
+    page, _, _ = key_page
+    key_server.db.create_user("numeric", "analyst")
+    page.goto(f"{key_server.url}/login")  # http://127.0.0.1:<port>
+    page.get_by_label("Username").fill("numeric")
+    page.get_by_label("Password").fill(GOOD_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Code").fill(key_server.db.totp_code("numeric"))
+    page.get_by_role("button", name="Continue").click()
+    page.goto(f"{key_server.url}/account/factor")
+    expect(page.get_by_role("alert")).to_have_text(
+        "Security keys work only when Cellwatch is opened at localhost; this page is at "
+        "127.0.0.1.")
+    expect(page.get_by_role("button", name="Add a security key")).to_be_disabled()

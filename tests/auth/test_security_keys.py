@@ -116,6 +116,7 @@ def test_register_a_key_then_sign_in_with_it(client, make_user, session):
     password_only(client, user.username)
     code_page = client.get("/login/code").text
     assert "Use your security key" in code_page and 'name="code"' in code_page
+    assert "<h1>Second factor</h1>" in code_page
     assert client.get("/", follow_redirects=False).headers["location"].startswith("/login/code")
     options = key_options(client)
     assert [c["id"] for c in options["allowCredentials"]] == [key.id]
@@ -350,6 +351,7 @@ def test_a_key_alone_is_a_second_factor_where_one_is_required(client, make_user,
     password_only(client, user.username)
     page = client.get("/login/code").text
     assert "Use your security key" in page and 'name="code"' not in page
+    assert "<h1>Security key</h1>" in page
     assert use_key(client, key).status_code == 200
     assert client.get("/", follow_redirects=False).status_code == 200
     [row] = stored_keys(session, user)

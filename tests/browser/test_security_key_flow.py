@@ -21,6 +21,7 @@ from app.db import utcnow
 from app.settings import Settings
 from tests.browser.conftest import GOOD_PASSWORD, LiveServer, serve_live
 from tests.browser.test_accessibility import axe_violations
+from tests.browser.test_login_flow import screenshot_dir
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, CDPSession, Page
@@ -68,8 +69,9 @@ def _sign_count(cdp: CDPSession, authenticator: str) -> int:
 
 
 def test_register_a_key_sign_in_with_it_and_pass_a_step_up(key_server: LiveServer, key_page,
-                                                           expect) -> None:
+                                                           expect, tmp_path: Path) -> None:
     page, cdp, authenticator = key_page
+    shots = screenshot_dir(tmp_path)
     base = f"http://localhost:{key_server.port}"
     key_server.db.create_user("keyholder", "analyst")
 
@@ -92,6 +94,7 @@ def test_register_a_key_sign_in_with_it_and_pass_a_step_up(key_server: LiveServe
         .to_be_visible()
     expect(page.get_by_role("cell", name="Blue key", exact=True)).to_be_visible()
     problems = axe_violations(page, "factor page with a key")
+    page.screenshot(path=str(shots / "security-key-added.png"), full_page=True)
     with key_server.db.session() as db:
         [stored] = db.exec(select(SecurityKey)).all()
     assert stored.name == "Blue key"
@@ -105,6 +108,7 @@ def test_register_a_key_sign_in_with_it_and_pass_a_step_up(key_server: LiveServe
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"/login/code"))
     problems += axe_violations(page, "code page with a key")
+    page.screenshot(path=str(shots / "security-key-sign-in.png"), full_page=True)
     use_key = page.get_by_role("button", name="Use your security key")
     use_key.focus()
     page.keyboard.press("Enter")  # the keyboard alone does it

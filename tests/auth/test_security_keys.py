@@ -197,6 +197,22 @@ def test_a_replayed_answer_is_refused(client, keyed, session):
     assert json.loads(failure.details)["reason"] == "security key: no challenge"
 
 
+def test_a_challenge_belongs_to_the_session_that_asked_for_it(client, keyed, app):
+    """Options fetched in one browser session, answered from another of the same user."""
+    from fastapi.testclient import TestClient
+
+    user, key = keyed
+    options = key_options(client)
+    with TestClient(app, raise_server_exceptions=False) as other:
+        password_only(other, user.username)
+        r = key_answer(other, key.get(options))
+        assert r.status_code == 401 and "expired or was already used" in r.json()["message"]
+        assert other.get("/", follow_redirects=False).headers["location"] \
+            .startswith("/login/code")
+    # the session that asked can still use its challenge (the other attempt spent nothing here)
+    assert key_answer(client, key.get(options)).status_code == 200
+
+
 def test_an_answer_to_another_challenge_is_refused(client, keyed, session):
     user, key = keyed
     client.post("/logout", data={"csrf_token": page_csrf(client)})

@@ -26,6 +26,7 @@ from app.auth import pages_admin as auth_pages_admin
 from app.auth import pages_enrol as auth_pages_enrol
 from app.auth import pages_factor as auth_pages_factor
 from app.auth import pages_grants as auth_pages_grants
+from app.auth import pages_securitykeys as auth_pages_securitykeys
 from app.cellsearch import api as cellsearch_api
 from app.cellsearch import pages as cellsearch_pages
 from app.db import make_engine, make_session_factory
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # matching before evidence: it owns the intake POSTs and the image page
     # estate: prisoner pages before `/estate/{code}`, so `/estate/prisoners` is never a code
     for router in (health.router, auth_pages.router, auth_pages_factor.router,
+                   auth_pages_securitykeys.router,
                    auth_pages_enrol.router, auth_pages_grants.router, auth_pages_admin.router,
                    audit_pages.router, audit_api.router, home.router,
                    estate_pages_prisoners.router, estate_pages.router, estate_api.router,

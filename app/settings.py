@@ -78,6 +78,15 @@ class Settings(BaseSettings):
     # Revealing a date of birth, opening a dossier and changing users or keys ask for the
     # code again when the last check in the session is older than this.
     step_up_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # WebAuthn security keys (a second factor beside the authenticator app). The relying
+    # party id is the host name people browse to, never an IP address (browsers refuse one):
+    # `make run` is used at http://localhost:8000. Origins are comma-separated, scheme and
+    # port included; empty: http://localhost:<port>.
+    webauthn_rp_id: str = Field(default="localhost", min_length=1, max_length=253)
+    webauthn_origins: str = ""
+    # a registration or sign-in with a key must finish this soon after it was started
+    webauthn_challenge_seconds: int = Field(default=300, ge=30, le=900)
+    security_keys_per_user: int = Field(default=10, ge=1, le=50)
     enrolment_hours: int = Field(default=24, ge=1, le=24 * 7)  # life of an enrolment code
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(default=50_000_000, ge=10_000)
@@ -180,6 +189,11 @@ class Settings(BaseSettings):
         if self.second_factor_required is None:
             return self.is_production
         return self.second_factor_required
+
+    @property
+    def webauthn_expected_origins(self) -> list[str]:
+        given = [o.strip().rstrip("/") for o in self.webauthn_origins.split(",") if o.strip()]
+        return given or [f"http://localhost:{self.port}"]
 
     @property
     def secure_cookies(self) -> bool:

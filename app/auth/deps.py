@@ -89,7 +89,7 @@ def get_principal(request: Request, db: SessionDep, settings: SettingsDep) -> Pr
             principal = Principal(user, permissions_for(user.role), "session",
                                   request_actor(request, user), row)
             if row.factor_at is None:
-                enrolled = factors.has_factor(db, user.id or 0)
+                enrolled = factors.has_second_factor(db, user.id or 0)
                 principal.factor_pending, principal.factor_missing = enrolled, not enrolled
             request.state.csrf_token = row.csrf_token
             request.state.flashes = sessions.pop_flashes(db, row)
@@ -220,8 +220,9 @@ class StepUp:
         if checked is None or utcnow() - checked > timedelta(minutes=settings.step_up_minutes):
             page = code_page(request)
             raise StepUpRequired(
-                f"Enter your authenticator code again: the last check was more than "
-                f"{settings.step_up_minutes} minutes ago. Then try once more.",
+                f"Enter your authenticator code again (or use your security key): the last "
+                f"check was more than {settings.step_up_minutes} minutes ago. Then try once "
+                "more.",
                 redirect_to=page, detail={"step_up": page})
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, func, select
 
 from app.audit.service import Actor, record
-from app.auth.models import RecoveryCode, TotpFactor, User
+from app.auth.models import RecoveryCode, SecurityKey, TotpFactor, User
 from app.db import utcnow
 from app.errors import Unprocessable
 from app.settings import Settings
@@ -57,6 +57,12 @@ def factor_of(session: Session, user_id: int) -> TotpFactor | None:
 def has_factor(session: Session, user_id: int) -> bool:
     row = factor_of(session, user_id)
     return row is not None and row.confirmed_at is not None
+
+
+def has_second_factor(session: Session, user_id: int) -> bool:
+    """An authenticator app or a security key: either lets the user finish signing in."""
+    return has_factor(session, user_id) or session.exec(
+        select(SecurityKey.id).where(SecurityKey.user_id == user_id)).first() is not None
 
 
 def start_setup(session: Session, settings: Settings, actor: Actor, user: User, *,
@@ -171,8 +177,10 @@ def recovery_codes_left(session: Session, user_id: int) -> int:
 
 
 def remove(session: Session, user_id: int) -> bool:
-    """Forget a user's authenticator and recovery codes (a reset); True if there was one."""
-    had = has_factor(session, user_id)
+    """Forget a user's authenticator, recovery codes and security keys (a reset); True if
+    there was any of them."""
+    had = has_second_factor(session, user_id)
+    session.execute(delete(SecurityKey).where(col(SecurityKey.user_id) == user_id))
     session.execute(delete(RecoveryCode).where(col(RecoveryCode.user_id) == user_id))
     session.execute(delete(TotpFactor).where(col(TotpFactor.user_id) == user_id))
     return had

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger
+from sqlalchemy import BigInteger, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime, utcnow
@@ -44,6 +44,11 @@ class UserSession(SQLModel, table=True):
     # When the second factor was last checked in this session; None: not yet (the session
     # stops at the code page) or the user has none (development only).
     factor_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The one security-key ceremony this session has under way (app/auth/securitykeys.py):
+    # its challenge (base64url), what it is for, and when it lapses. Taken once.
+    key_challenge: str = Field(default="", max_length=128)
+    key_purpose: str = Field(default="", max_length=16)
+    key_challenge_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ApiKey(SQLModel, table=True):
@@ -73,6 +78,24 @@ class TotpFactor(SQLModel, table=True):
     confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # the last time step accepted: a code works once (RFC 6238, 5.2)
     last_step: int = Field(default=0, sa_type=BigInteger)
+
+
+class SecurityKey(SQLModel, table=True):
+    """A WebAuthn credential (a security key) registered by a user, named by them. The public
+    key is COSE-encoded as the key gave it; the signature counter only ever goes up."""
+
+    __tablename__ = "security_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    name: str = Field(max_length=64)
+    # base64url of the credential id (at most 1,023 bytes by the WebAuthn spec)
+    credential_id: str = Field(max_length=1400, unique=True)
+    public_key: bytes = Field(sa_type=LargeBinary)
+    sign_count: int = Field(default=0, sa_type=BigInteger)
+    aaguid: str = Field(default="", max_length=36)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class RecoveryCode(SQLModel, table=True):

@@ -82,7 +82,7 @@ def login_submit(
     token = sessions.start(db, settings, user, client_addr=client_addr(request),
                            user_agent=request.headers.get("user-agent", ""),
                            replaces=request.cookies.get(sessions.COOKIE_NAME))
-    if factors.has_factor(db, user.id or 0):
+    if factors.has_second_factor(db, user.id or 0):
         target = f"/login/code?next={quote(safe_next(next))}"
     else:
         target = "/account/password" if user.must_change_password else safe_next(next)

@@ -1,5 +1,5 @@
 """The second factor in the browser: the code after the password (and again for a step-up),
-setting up an authenticator, recovery codes."""
+setting up an authenticator, recovery codes. Security keys: pages_securitykeys.py."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
 
 from app.audit.service import record
-from app.auth import factors, sessions, users
+from app.auth import factors, securitykeys, sessions, users
 from app.auth.deps import Principal, SettingsDep, safe_next
 from app.auth.guards import Anyone, FreshBrowserFactor, SelfUser, SigningIn
 from app.db import SessionDep
@@ -20,18 +21,23 @@ router = APIRouter()
 Code = Annotated[str, Form(max_length=32)]
 
 
-def _code_page(request: Request, who: Principal, next_: str, *, error: str = "",
-               status: int = 200) -> Response:
+def _code_page(request: Request, db: Session, who: Principal, next_: str, *,
+               error: str = "", status: int = 200) -> Response:
+    user_id = who.user.id or 0
     return render(request, "auth/code.html", {
         "next": safe_next(next_), "error": error, "step_up": not who.factor_pending,
+        "totp": factors.has_factor(db, user_id),
+        "security_keys": bool(securitykeys.list_for(db, user_id)),
+        "rp_id": request.app.state.settings.webauthn_rp_id,
     }, status_code=status)
 
 
 @router.get("/login/code")
-def code_form(request: Request, who: SigningIn, next: str = "/") -> Response:  # noqa: A002
+def code_form(request: Request, db: SessionDep, who: SigningIn,
+              next: str = "/") -> Response:  # noqa: A002
     if who.factor_missing:
         return RedirectResponse("/account/factor", status_code=303)
-    return _code_page(request, who, next)
+    return _code_page(request, db, who, next)
 
 
 @router.post("/login/code")
@@ -48,7 +54,7 @@ def code_submit(
             response = RedirectResponse("/login", status_code=303)
             response.delete_cookie(sessions.COOKIE_NAME, path="/")
             return response
-        return _code_page(request, who, next, error=str(exc), status=401)
+        return _code_page(request, db, who, next, error=str(exc), status=401)
     if who.session_row is not None:
         sessions.mark_factor(db, who.session_row)
     target = "/account/password" if user.must_change_password else safe_next(next)
@@ -56,12 +62,16 @@ def code_submit(
 
 
 @router.get("/account/factor")
-def factor_page(request: Request, db: SessionDep, who: SelfUser) -> Response:
+def factor_page(request: Request, db: SessionDep, settings: SettingsDep,
+                who: SelfUser) -> Response:
     user_id = who.user.id or 0
     row = factors.factor_of(db, user_id)
     return render(request, "auth/factor.html", {
         "enrolled_at": row.confirmed_at if row else None,
         "codes_left": factors.recovery_codes_left(db, user_id),
+        "security_keys": securitykeys.list_for(db, user_id),
+        "keys_per_user": settings.security_keys_per_user,
+        "rp_id": settings.webauthn_rp_id, "step_up_minutes": settings.step_up_minutes,
     })
 
 

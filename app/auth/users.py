@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlmodel import Session, col, func, select
 
 from app.audit.service import Actor, record
-from app.auth import apikeys, enrolment, factors, sessions
-from app.auth.models import User
+from app.auth import apikeys, enrolment, factors, securitykeys, sessions
+from app.auth.models import User, UserSession
 from app.auth.passwords import hash_password, one_time_password, policy_problem, verify_password
 from app.auth.permissions import Role
 from app.db import utcnow
@@ -130,7 +130,7 @@ def authenticate(
         session.add(user)
         raise LoginFailed(LOGIN_FAILED)
     user.locked_until = None  # the failure count goes back to 0 once the code is right
-    if not factors.has_factor(session, user.id or 0):
+    if not factors.has_second_factor(session, user.id or 0):
         user.failed_logins = 0
     session.add(user)
     record(session, actor, "auth.login", object_type="user", object_ids=[user.id or 0],
@@ -157,12 +157,36 @@ def check_second_factor(
     return method
 
 
+def check_security_key(
+    session: Session, settings: Settings, actor: Actor, user: User, row: UserSession,
+    credential: dict[str, object],
+) -> None:
+    """A security key instead of the code, at sign-in or a step-up. A refused answer counts
+    toward the lockout like a wrong code."""
+    try:
+        key = securitykeys.verify(session, settings, user, row, credential)
+    except securitykeys.KeyRefused as exc:
+        detail = exc.detail or {}
+        _failed(session, settings, actor, user, action="auth.factor", end_sessions=True,
+                reason=f"security key: {detail.get('reason', exc.message)}"[:300],
+                extra={"method": "security key",
+                       "credential_id": str(credential.get("id", ""))[:1400]})
+        raise LoginFailed(exc.message) from None
+    user.failed_logins = 0
+    session.add(user)
+    record(session, actor, "auth.factor", object_type="user", object_ids=[user.id or 0],
+           details={"username": user.username, "method": "security key",
+                    "security_key": key.id, "credential_id": key.credential_id})
+
+
 def _failed(session: Session, settings: Settings, actor: Actor, user: User, *, action: str,
-            reason: str, end_sessions: bool = False) -> None:
+            reason: str, end_sessions: bool = False,
+            extra: dict[str, object] | None = None) -> None:
     user.failed_logins += 1
     record(session, actor, action, object_type="user", object_ids=[user.id or 0],
            outcome="failure", details={"username": user.username, "reason": reason,
-                                       "consecutive_failures": user.failed_logins})
+                                       "consecutive_failures": user.failed_logins,
+                                       **(extra or {})})
     if user.failed_logins >= settings.login_max_failures:
         user.locked_until = utcnow() + timedelta(minutes=settings.login_lockout_minutes)
         user.failed_logins = 0

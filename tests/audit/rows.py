@@ -28,6 +28,7 @@ from app.takedowns.models import Takedown
 from tests.accounts.conftest import submit, upload_reference
 from tests.conftest import csrf_from, login, login_csrf, page_csrf
 from tests.matching import scenes
+from tests.support.securitykey import SoftKey, register_key
 
 PURPOSE = "Investigation 2026/301: Instagram account in cell A-1-014"
 ROOM = scenes.room(73)  # the photo of cell A-1-014 every world starts from
@@ -106,7 +107,9 @@ class Walk:
         [candidate] = analyst.get(f"/api/v1/images/{image}/candidates").json()["candidates"]
         self.world.update(image=image, match=candidate["match_id"], account=body["account"]["id"],
                           photo=self.session.exec(select(ReferencePhoto.id).where(
-                              ReferencePhoto.cell_id == estate["cell"].id)).one())
+                              ReferencePhoto.cell_id == estate["cell"].id)).one(),
+                          # its registration's row: tests/auth/test_security_keys.py
+                          security_key=register_key(analyst, SoftKey()))
 
     def match_with_reference(self, image_id: int | None) -> int | None:
         """The match of an evidence image with the reference photo of cell A-1-014."""
@@ -122,11 +125,11 @@ class Walk:
         return [problem for problem in map(self._one, rows) if problem]
 
     def _one(self, row: Row) -> str:
-        client = self.browser(row.role)
         self.late()
         if row.before is not None:
             row.before(self)
             self.late()
+        client = self.browser(row.role)  # after `before`: it may give the role a new browser
         before = self.session.exec(select(func.max(AuditEvent.id))).one() or 0
         response = self._perform(client, row)
         label = f"{row.method} {row.path} as {row.role}"
@@ -188,7 +191,7 @@ class Walk:
         if row.json is not None:
             body = {k: self.fill(v) for k, v in row.json.items()}
             return client.request(row.method, path, json=body,
-                                  headers={"X-CSRF-Token": page_csrf(client)},
+                                  headers={"X-CSRF-Token": self._token(client, row.token)[1]},
                                   follow_redirects=False)
         headers = {} if row.method == "GET" else {"X-CSRF-Token": page_csrf(client)}
         return client.request(row.method, path, headers=headers, follow_redirects=False)

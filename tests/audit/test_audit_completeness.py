@@ -20,7 +20,12 @@ CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
 # State-changing methods on routes that change nothing, with why. None today: each search
 # and dossier POST is a read and has its read row; sign-out ends a session and has its row.
-CHANGE_NOTHING: dict[str, str] = {}
+CHANGE_NOTHING: dict[str, str] = {
+    "POST /account/factor/keys/options": "a one-time challenge kept on the caller's own "
+    "session; the key it lets them add is audited (POST /account/factor/keys)",
+    "POST /login/key/options": "a one-time challenge kept on the signing-in session; the "
+    "answer is audited (POST /login/key)",
+}
 
 # Reads that show no personal data: nothing of a prisoner, no image, no candidate list.
 NO_PERSONAL_DATA = {

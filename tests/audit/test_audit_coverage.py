@@ -134,6 +134,8 @@ CHANGES = [
         lambda w: [w["new_key"]], form={"name": "laptop", "days": "7"}),
     Row("analyst", "POST", "/account/keys/{new_key}/revoke", "apikey.revoke", "api_key",
         lambda w: [w["new_key"]], form={}),
+    Row("analyst", "POST", "/account/factor/keys/{security_key}/remove",
+        "user.security_key_remove", "security_key", one("security_key"), form={}),
     # two people for every grant: an admin proposes, a supervisor approves (or rejects)
     Row("admin", "POST", "/admin/users", "grant.propose", "grant_proposal",
         one("proposal_create"), form={"username": "newcomer", "role": "analyst"}),

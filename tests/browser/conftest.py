@@ -187,13 +187,15 @@ def live_server(tmp_path: Path, migrated_template: Path) -> Iterator[LiveServer]
 
 
 @contextmanager
-def serve_live(url: str, settings: Settings) -> Iterator[LiveServer]:
+def serve_live(url: str, settings: Settings | Callable[[int], Settings]) -> Iterator[LiveServer]:
     """The app for `settings` served by uvicorn in a background thread, with a match worker
-    beside it as `cellwatch serve` starts one; both stopped on leaving."""
-    app = create_app(settings)
-
+    beside it as `cellwatch serve` starts one; both stopped on leaving. `settings` may be a
+    function of the port, for settings that name the server's own origin."""
     sock = _bound_socket("127.0.0.1")
     port = sock.getsockname()[1]
+    if callable(settings):
+        settings = settings(port)
+    app = create_app(settings)
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                             timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)

@@ -28,11 +28,14 @@ def backup(
     dest: Path = typer.Argument(..., help="a new (or empty) folder for the backup; "
                                 "`verify SRC` checks one instead"),
     src: Path = typer.Argument(None, help="with `verify`: the backup folder to check"),
+    keys_to: Path = typer.Option(None, "--keys-to", help="the folder for this backup's image "
+                                 "keys (default: CELLWATCH_BACKUP_KEYS_DIR, or the backup)"),
 ) -> None:
     """Write an encrypted, verifiable backup of the database and sealed files while the
     service runs (`cellwatch backup verify DEST` checks one without restoring). To write into
     a folder named verify, give its full path."""
-    from app.backup.service import verify_backup, write_backup
+    from app.backup.service import write_backup
+    from app.backup.verify import verify_backup
 
     settings = get_settings()
     if str(dest) == "verify" and src is not None:
@@ -55,12 +58,15 @@ def backup(
         _fail(str(exc))
     keep_private(settings.data_dir)
     try:
-        body = write_backup(settings, dest, _actor())
+        body = write_backup(settings, dest, _actor(), keys_to=keys_to)
     except (BackupFailed, OSError) as exc:
         _fail(f"no backup written: {exc}")
         return
     typer.echo(f"backup written to {dest}: {body['images']} images, {body['packs']} evidence "
-               f"packs, database at migration {body['revision']}")
+               f"packs, database at migration {body['revision']}; image keys {body['keys']}")
+    if "pruned_key_backups" in body:
+        typer.echo(f"{body['pruned_key_backups']} key backups older than "
+                   f"{settings.backup_keys_days} days deleted")
     if body["erased_since_snapshot"]:
         typer.echo(f"{len(body['erased_since_snapshot'])} images erased while it was written: "
                    "restore erases them again")
@@ -70,19 +76,25 @@ def backup(
                         f"{', '.join(map(str, body[label]))}", fg=typer.colors.YELLOW, err=True)
 
 
-def restore(src: Path = typer.Argument(..., help="a backup folder written by cellwatch backup")
-            ) -> None:
+def restore(
+    src: Path = typer.Argument(..., help="a backup folder written by cellwatch backup"),
+    keys: Path = typer.Option(None, "--keys", help="the key backup to take image keys from: "
+                              "this backup's own or a newer one (default: the backup's own)"),
+) -> None:
     """Restore a backup onto an empty machine (empty data folder, empty database)."""
     from app.backup.restore import restore_backup
 
     settings = get_settings()
     try:
-        body = restore_backup(settings, src, _actor())
+        body = restore_backup(settings, src, _actor(), keys=keys)
     except (BackupBroken, BackupFailed, OSError) as exc:
         _fail(str(exc) if isinstance(exc, BackupFailed) else f"nothing restored: {exc}")
         return
     typer.echo(f"restored the backup of {body['created_at']}: {body['images']} images, "
                f"{body['packs']} evidence packs into {settings.data_dir}")
+    if body["erased_on_restore"]:
+        typer.echo(f"{body['erased_on_restore']} images restored erased: the key backup holds "
+                   "no key for them (erased since)")
     if body["database"] == "postgresql":
         typer.echo("PostgreSQL: now give the app's role its rights: "
                    "cellwatch grant-app-role ROLE")

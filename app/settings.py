@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     # base64 of 32 bytes: encrypts and authenticates backups (`cellwatch backup`). Kept apart
     # from the data (a backup holds no key that opens it).
     backup_key: str = DEV_BACKUP_KEY
+    # Where `cellwatch backup` puts each backup's image keys, apart from the backup itself
+    # (empty: inside the backup folder). Key backups there older than backup_keys_days are
+    # deleted by the next backup, so an erased image opens from no backup after that long.
+    backup_keys_dir: str = ""
+    backup_keys_days: int = Field(default=35, ge=1, le=3650)
     # base64 of 32 bytes, kept outside the database: keys the audit chain (HMAC-SHA256), so
     # that someone with full database access cannot re-hash rewritten history
     audit_key: str = DEV_AUDIT_KEY

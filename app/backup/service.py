@@ -1,14 +1,14 @@
-"""`cellwatch backup DEST` and `cellwatch backup verify DEST`.
+"""`cellwatch backup DEST`: a consistent, encrypted backup of the running system.
 
-A backup is a new folder (0700) holding manifest.json and two encrypted parts: `database`
-(the SQLite copy, or pg_dump's custom format) and `files` (a tar of the sealed images and
-evidence packs the snapshot's rows name, and the audit checkpoint file). Images stay sealed
-inside: the backup key alone opens the parts, not the pictures (those need the master key).
+A backup is a new folder (0700) holding manifest.json and encrypted parts: `database` (the
+SQLite copy, or pg_dump's custom format), on PostgreSQL `image-rows` (the image table, which
+pg_dump leaves out), `files` (a tar of the sealed images and evidence packs the snapshot's
+rows name, and the audit checkpoint file) and, unless kept apart, `keys` (keyparts.py). The
+database copy holds no image key; images stay sealed inside the files part.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import re
@@ -16,25 +16,37 @@ import shutil
 import tarfile
 import tempfile
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlmodel import col, select
 
 from app.audit.service import Actor, record
-from app.backup import manifest
-from app.backup.snapshot import BackupFailed, Contents, pg_dump, postgres_snapshot, sqlite_copy
-from app.backup.stream import BackupBroken, PartReader, PartWriter, read_part
+from app.backup import keyparts, manifest
+from app.backup.snapshot import (
+    BackupFailed,
+    Contents,
+    copy_image_rows,
+    pg_dump,
+    postgres_snapshot,
+    sqlite_copy,
+)
+from app.backup.stream import PartWriter
 from app.cli_database import sqlite_file
 from app.db import make_engine, make_session_factory, unit_of_work, utcnow
 from app.evidence import storage
+from app.evidence.models import Image
 from app.settings import Settings
 from app.takedowns import packfiles
 
-PART_FILES = {"database": "database.part", "files": "files.part"}
+PART_FILES = {"database": "database.part", "image-rows": "image-rows.part",
+              "files": "files.part", "keys": keyparts.IN_BACKUP}
 CHECKPOINT = "audit-checkpoints.jsonl"
 MEMBER_RE = re.compile(r"^(images/[0-9a-f]{2}/[0-9a-f]{32}(\.display)?"
                        r"|packs/[0-9a-f]{2}/[0-9a-f]{32}\.pack|audit-checkpoints\.jsonl)$")
+# an erase whose transaction began before the snapshot stamps an earlier time than it
+ERASE_MARGIN = timedelta(days=1)
 
 
 def _new_folder(dest: Path) -> None:
@@ -77,22 +89,21 @@ def _write_files(settings: Settings, contents: Contents, checkpoint: bytes | Non
     return gone_images, gone_packs
 
 
-def _erased_now(settings: Settings, image_ids: list[int]) -> set[int]:
-    if not image_ids:
-        return set()
+def _erased_since(settings: Settings, contents: Contents, snapshot_at: datetime) -> set[int]:
+    """Images of the snapshot erased since (read just before the key part is written)."""
     engine = make_engine(settings.effective_database_url, pool_size=1, max_overflow=0)
     try:
-        with engine.connect() as conn:
-            rows = conn.execute(text("SELECT id FROM image WHERE id IN :ids AND erased_at IS "
-                                     "NOT NULL").bindparams(bindparam("ids", expanding=True)),
-                                {"ids": image_ids}).all()
+        with make_session_factory(engine)() as session:
+            ids = set(session.exec(select(Image.id).where(
+                col(Image.erased_at) >= snapshot_at - ERASE_MARGIN)).all())
     finally:
         engine.dispose()
-    return {row[0] for row in rows}
+    return ids & {image_id for image_id, _ in contents.images}
 
 
-def _database_part(settings: Settings, dest: Path, key: bytes) -> tuple[Contents, PartWriter]:
-    part = PartWriter(dest / PART_FILES["database"], key, "database")
+def _database_parts(settings: Settings, dest: Path, key: bytes
+                    ) -> tuple[Contents, dict[str, PartWriter]]:
+    parts = {"database": PartWriter(dest / PART_FILES["database"], key, "database")}
     try:
         path = sqlite_file(settings.effective_database_url)
         if path is not None:
@@ -101,122 +112,103 @@ def _database_part(settings: Settings, dest: Path, key: bytes) -> tuple[Contents
                 contents = sqlite_copy(path, work / "copy.db")
                 with open(work / "copy.db", "rb") as handle:
                     while block := handle.read(1 << 20):
-                        part.write(block)
+                        parts["database"].write(block)
             finally:
                 shutil.rmtree(work, ignore_errors=True)
         else:
             url = settings.effective_migrate_url  # the owner sees every object to dump
-            with postgres_snapshot(url) as (snapshot, contents):
-                pg_dump(url, snapshot, part)
-        part.close()
+            with postgres_snapshot(url) as (snapshot, contents, conn):
+                pg_dump(url, snapshot, parts["database"])
+                parts["image-rows"] = PartWriter(dest / PART_FILES["image-rows"], key,
+                                                 "image-rows")
+                copy_image_rows(conn, parts["image-rows"])
+        for part in parts.values():
+            part.close()
     except BaseException:
-        part.abandon()
+        for part in parts.values():
+            part.abandon()
         raise
-    return contents, part
+    return contents, parts
 
 
-def write_backup(settings: Settings, dest: Path, actor: Actor) -> dict[str, Any]:
-    """Write a backup of the running system into the new folder `dest`; returns its manifest."""
+def _keys_path(settings: Settings, dest: Path, keys_to: Path | None,
+               snapshot_at: datetime) -> Path:
+    folder = keys_to or (Path(settings.backup_keys_dir) if settings.backup_keys_dir else None)
+    if folder is None:
+        return dest / PART_FILES["keys"]
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    return folder / keyparts.file_name(snapshot_at)
+
+
+def write_backup(settings: Settings, dest: Path, actor: Actor, *,
+                 keys_to: Path | None = None) -> dict[str, Any]:
+    """Write a backup of the running system into the new folder `dest` (its image keys into
+    `keys_to`, CELLWATCH_BACKUP_KEYS_DIR or `dest`); returns its manifest."""
     problem = settings.backup_key_problem()
     if problem:
         raise BackupFailed(f"no backup written: {problem}")
     created = not dest.exists()
     _new_folder(dest)
-    key = settings.backup_key_bytes
+    key, written = settings.backup_key_bytes, [dest / manifest.NAME]
     # read before the snapshot, so the checkpoint never names events the snapshot lacks
     checkpoint_path = settings.checkpoint_path
     checkpoint = checkpoint_path.read_bytes() if checkpoint_path.is_file() else None
+    snapshot_at = utcnow()
     try:
-        contents, db_part = _database_part(settings, dest, key)
-        files_part = PartWriter(dest / PART_FILES["files"], key, "files")
+        contents, parts = _database_parts(settings, dest, key)
+        written += [dest / PART_FILES[name] for name in parts]
+        parts["files"] = PartWriter(dest / PART_FILES["files"], key, "files")
+        written.append(dest / PART_FILES["files"])
         try:
-            gone, missing_packs = _write_files(settings, contents, checkpoint, files_part)
-            files_part.close()
+            gone, missing_packs = _write_files(settings, contents, checkpoint, parts["files"])
+            parts["files"].close()
         except BaseException:
-            files_part.abandon()
+            parts["files"].abandon()
             raise
-        erased = _erased_now(settings, gone)
-        missing = sorted(set(gone) - erased)
+        erased = _erased_since(settings, contents, snapshot_at)
+        keys_path = _keys_path(settings, dest, keys_to, snapshot_at)
+        written.append(keys_path)
+        held = [k for k in contents.keys if k.image_id not in erased]  # no key of the erased
+        key_part = keyparts.write(keys_path, key, snapshot_at, held)
+        if keys_path.parent == dest:
+            parts["keys"] = key_part
         body = {
             "format": manifest.FORMAT, "created_at": utcnow().isoformat(),
-            "database": "sqlite" if sqlite_file(settings.effective_database_url) else
-            "postgresql", "revision": contents.revision,
+            "snapshot_at": snapshot_at.isoformat(),
+            "database": "postgresql" if "image-rows" in parts else "sqlite",
+            "revision": contents.revision,
             "images": len(contents.images) - len(gone), "packs": len(contents.packs) -
             len(missing_packs), "checkpoint": checkpoint is not None,
-            # erased after the snapshot: restore erases them again
+            "keys": "in the backup" if "keys" in parts else f"apart: {keys_path.name}",
+            "image_keys": len(held),
+            # erased after the snapshot: restored erased (no key for them in the key part)
             "erased_since_snapshot": sorted(erased),
-            "missing_images": missing, "missing_packs": missing_packs,
-            "parts": {name: {"file": PART_FILES[name], "sha256": part.sha256,
-                             "plain_sha256": part.plain_sha256, "plain_bytes": part.plain_bytes}
-                      for name, part in (("database", db_part), ("files", files_part))},
+            "missing_images": sorted(set(gone) - erased), "missing_packs": missing_packs,
+            "parts": {name: {"sha256": part.sha256, "plain_sha256": part.plain_sha256,
+                             "plain_bytes": part.plain_bytes} for name, part in parts.items()},
         }
         manifest.write(dest, key, body)
     except BaseException:
-        for name in (*PART_FILES.values(), manifest.NAME):
-            (dest / name).unlink(missing_ok=True)
+        for path in written:
+            path.unlink(missing_ok=True)
         if created:
             shutil.rmtree(dest, ignore_errors=True)
         raise
+    if "keys" not in parts:
+        body["pruned_key_backups"] = len(keyparts.prune(keys_path.parent,
+                                                        settings.backup_keys_days, keys_path))
+    _record(settings, actor, body)
+    return body
+
+
+def _record(settings: Settings, actor: Actor, body: dict[str, Any]) -> None:
     engine = make_engine(settings.effective_database_url, pool_size=1, max_overflow=0)
     try:
         with unit_of_work(make_session_factory(engine)) as session:
             record(session, actor, "backup.written", details={
-                "images": body["images"], "packs": body["packs"],
-                "database_bytes": db_part.plain_bytes})
+                "images": body["images"], "packs": body["packs"], "keys": body["keys"],
+                "database_bytes": body["parts"]["database"]["plain_bytes"]})
     finally:
         engine.dispose()
-    return body
 
-
-class _Hashing:
-    """Reads through a PartReader, hashing what it gives (tarfile reads it all)."""
-
-    def __init__(self, reader: PartReader) -> None:
-        self.reader, self.digest, self.size = reader, hashlib.sha256(), 0
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.reader.read(size)
-        self.digest.update(data)
-        self.size += len(data)
-        return data
-
-
-def members(source: Any) -> tarfile.TarFile:
-    return tarfile.open(fileobj=source, mode="r|")
-
-
-def verify_backup(settings: Settings, src: Path) -> dict[str, Any]:
-    """Check a backup without restoring it: the manifest's MAC, each part's sha256, every
-    chunk's authentication, and the files part's content against the manifest."""
-    key = settings.backup_key_bytes
-    body = manifest.read(src, key)
-    if set(body.get("parts", {})) != set(PART_FILES):
-        raise BackupBroken("the manifest does not list the parts a backup has")
-    for name, file in PART_FILES.items():  # fixed names: nothing in a manifest becomes a path
-        if not (src / file).is_file():
-            raise BackupBroken(f"{file} is missing")
-        if manifest.file_sha256(src / file) != body["parts"][name]["sha256"]:
-            raise BackupBroken(f"{file} differs from the manifest (altered or damaged)")
-    db = body["parts"]["database"]
-    digest = hashlib.sha256()
-    for chunk in read_part(src / PART_FILES["database"], key, "database"):
-        digest.update(chunk)
-    if digest.hexdigest() != db["plain_sha256"]:
-        raise BackupBroken("the database part does not hold what the manifest says")
-    files = body["parts"]["files"]
-    stream = _Hashing(PartReader(src / PART_FILES["files"], key, "files"))
-    originals = packs = 0
-    with members(stream) as tar:
-        for member in tar:
-            if not member.isfile() or not MEMBER_RE.match(member.name):
-                raise BackupBroken(f"unexpected entry {member.name!r} in the files part")
-            originals += member.name.startswith("images/") and "." not in member.name
-            packs += member.name.startswith("packs/")
-    while stream.read(1 << 20):
-        pass  # the tar's end padding: part of the hashed content
-    if stream.digest.hexdigest() != files["plain_sha256"]:
-        raise BackupBroken("the files part does not hold what the manifest says")
-    if (originals, packs) != (body["images"], body["packs"]):
-        raise BackupBroken(f"the files part holds {originals} images and {packs} packs; the "
-                           f"manifest says {body['images']} and {body['packs']}")
-    return body

@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 
 from app.audit.linker import link_all
 from app.audit.verify import write_checkpoint
-from app.backup import service
+from app.backup import service, verify
+from app.backup.stream import BackupBroken
 from app.cli import cli
 from app.db import make_engine, unit_of_work
 from app.evidence import images, storage
@@ -193,8 +194,8 @@ def test_verify_finds_a_changed_part_a_forged_manifest_and_the_wrong_key(tmp_pat
     assert ok.exit_code == 0 and "backup verified: sqlite database at migration" in ok.output
 
     wrong_key = live.model_copy(update={"backup_key": KEY_2})
-    with pytest.raises(service.BackupBroken, match="does not verify under this backup key"):
-        service.verify_backup(wrong_key, folder)
+    with pytest.raises(BackupBroken, match="does not verify under this backup key"):
+        verify.verify_backup(wrong_key, folder)
 
     part = folder / "files.part"
     original = part.read_bytes()

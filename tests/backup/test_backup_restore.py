@@ -4,6 +4,7 @@ audit log verifies, erasures made during the backup stay erased, files private."
 from __future__ import annotations
 
 import hashlib
+import os
 import stat
 import threading
 from pathlib import Path
@@ -223,3 +224,17 @@ def test_backup_refuses_a_folder_in_use_and_the_development_key_in_production(tm
     with pytest.raises(service.BackupFailed, match="CELLWATCH_BACKUP_KEY is missing"):
         service.write_backup(production, tmp_path / "new", TEST_ACTOR)
     assert not (tmp_path / "new").exists()
+
+
+def test_backup_files_are_private_whatever_the_umask(tmp_path, request):
+    live = fresh_settings("sqlite", tmp_path / "live", request, backup_key=BACKUP_KEY)
+    ingest(factory_for(live), live, 5)
+    previous = os.umask(0o022)  # as a shell or cron would leave it
+    try:
+        service.write_backup(live, tmp_path / "backup", TEST_ACTOR, keys_to=tmp_path / "keys")
+    finally:
+        os.umask(previous)
+    assert sorted(p.name for p in (tmp_path / "backup").iterdir()) == [
+        "database.part", "files.part", "manifest.json"]
+    _private(tmp_path / "backup")
+    _private(tmp_path / "keys")

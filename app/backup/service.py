@@ -150,16 +150,15 @@ def write_backup(settings: Settings, dest: Path, actor: Actor, *,
         raise BackupFailed(f"no backup written: {problem}")
     created = not dest.exists()
     _new_folder(dest)
-    key, written = settings.backup_key_bytes, [dest / manifest.NAME]
+    key = settings.backup_key_bytes
+    written = [dest / name for name in (*PART_FILES.values(), manifest.NAME)]  # on failure
     # read before the snapshot, so the checkpoint never names events the snapshot lacks
     checkpoint_path = settings.checkpoint_path
     checkpoint = checkpoint_path.read_bytes() if checkpoint_path.is_file() else None
     snapshot_at = utcnow()
     try:
         contents, parts = _database_parts(settings, dest, key)
-        written += [dest / PART_FILES[name] for name in parts]
         parts["files"] = PartWriter(dest / PART_FILES["files"], key, "files")
-        written.append(dest / PART_FILES["files"])
         try:
             gone, missing_packs = _write_files(settings, contents, checkpoint, parts["files"])
             parts["files"].close()
@@ -168,7 +167,6 @@ def write_backup(settings: Settings, dest: Path, actor: Actor, *,
             raise
         erased = _erased_since(settings, contents, snapshot_at)
         keys_path = _keys_path(settings, dest, keys_to, snapshot_at)
-        written.append(keys_path)
         held = [k for k in contents.keys if k.image_id not in erased]  # no key of the erased
         key_part = keyparts.write(keys_path, key, snapshot_at, held)
         if keys_path.parent == dest:
@@ -188,6 +186,7 @@ def write_backup(settings: Settings, dest: Path, actor: Actor, *,
             "parts": {name: {"sha256": part.sha256, "plain_sha256": part.plain_sha256,
                              "plain_bytes": part.plain_bytes} for name, part in parts.items()},
         }
+        written.append(keys_path)  # a key part without its manifest goes too
         manifest.write(dest, key, body)
     except BaseException:
         for path in written:

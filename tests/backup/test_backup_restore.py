@@ -238,3 +238,20 @@ def test_backup_files_are_private_whatever_the_umask(tmp_path, request):
         "database.part", "files.part", "manifest.json"]
     _private(tmp_path / "backup")
     _private(tmp_path / "keys")
+
+
+def test_a_backup_that_fails_half_way_leaves_nothing(tmp_path, request, monkeypatch):
+    live = fresh_settings("sqlite", tmp_path / "live", request, backup_key=BACKUP_KEY)
+    ingest(factory_for(live), live, 6)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(service, "_write_files", disk_full)
+    (tmp_path / "given").mkdir()  # an empty folder the operator made stays, empty
+    for dest in (tmp_path / "new", tmp_path / "given"):
+        with pytest.raises(OSError, match="No space left"):
+            service.write_backup(live, dest, TEST_ACTOR)
+    assert not (tmp_path / "new").exists()
+    assert list((tmp_path / "given").iterdir()) == []
+    assert [p.name for p in live.data_dir.iterdir() if p.name.startswith(".backup-")] == []

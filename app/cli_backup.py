@@ -64,6 +64,10 @@ def backup(
         return
     typer.echo(f"backup written to {dest}: {body['images']} images, {body['packs']} evidence "
                f"packs, database at migration {body['revision']}; image keys {body['keys']}")
+    if body["keys"] == "in the backup":
+        typer.echo("note: the image keys are inside this backup, so an image erased later can be "
+                   "restored from it until it is deleted; CELLWATCH_BACKUP_KEYS_DIR keeps them "
+                   "apart and short-lived")
     if "pruned_key_backups" in body:
         typer.echo(f"{body['pruned_key_backups']} key backups older than "
                    f"{settings.backup_keys_days} days deleted")

@@ -70,7 +70,16 @@ def test_rotation_interrupted_resumed_then_the_old_key_removed(kind, tmp_path, r
         erased = session.exec(select(Image.id).where(Image.master_key_id == "1")).first()
     with unit_of_work(factory) as session:
         images.erase_image(session, both, TEST_ACTOR, image_id=erased, reason="test erasure")
-    assert rotation.rewrap_images(factory, both, TEST_ACTOR, batch_size=3) == 3
+    def every_image_opens(done: int) -> None:  # readable throughout, after every batch
+        for image_id, data in held.items():
+            if image_id != erased:
+                assert read_original(factory, both, image_id) == data
+        checked.append(done)
+
+    checked: list[int] = []
+    assert rotation.rewrap_images(factory, both, TEST_ACTOR, batch_size=2,
+                                  after_batch=every_image_opens) == 3
+    assert checked == [2, 3]
     with factory() as session:
         assert rotation.image_key_counts(session) == {"2": 7}
         assert session.get(Image, erased).wrapped_key == b""

@@ -6,13 +6,14 @@ from __future__ import annotations
 import base64
 import os
 import sqlite3
+import subprocess
 
 import pytest
 from sqlmodel import select
 
 from app.backup import keyparts, service
 from app.backup.restore import restore_backup
-from app.backup.snapshot import BackupFailed
+from app.backup.snapshot import BackupFailed, binary
 from app.backup.stream import read_part
 from app.db import unit_of_work
 from app.evidence import images
@@ -49,9 +50,14 @@ def test_the_database_copy_in_a_backup_holds_no_image_key(kind, tmp_path, reques
             assert conn.execute("SELECT count(*), max(length(wrapped_key)) FROM image"
                                 ).fetchone() == (2, 0)
     else:
+        dump = tmp_path / "dump"
+        dump.write_bytes(everything)
+        script = subprocess.run([binary("pg_restore"), "--file=-", str(dump)], check=True,
+                                capture_output=True).stdout  # the dump as SQL, uncompressed
+        assert b"COPY public.audit_event" in script and b"COPY public.image " not in script
         rows = _plain(tmp_path / "b" / "image-rows.part", "image-rows")
         assert len(rows.splitlines()) == 3  # the column names, then both images
-        everything += rows
+        everything = script + rows
     for key in keys:
         assert key not in everything and key.hex().encode() not in everything
     held = keyparts.read(tmp_path / "b" / "keys.part", base64.b64decode(BACKUP_KEY))[1]

@@ -18,7 +18,7 @@ import base64
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -51,21 +51,29 @@ def write(path: Path, backup_key: bytes, snapshot_at: datetime,
     return part
 
 
+def _lines(path: Path, backup_key: bytes) -> Iterator[bytes]:
+    carry = b""
+    for chunk in read_part(path, backup_key, NAME):
+        *whole, carry = (carry + chunk).split(b"\n")
+        yield from whole
+    if carry:
+        yield carry
+
+
 def read(path: Path, backup_key: bytes) -> tuple[datetime, dict[str, HeldKey]]:
-    """(snapshot time, keys by storage key), every chunk authenticated."""
+    """(snapshot time, keys by storage key), every chunk authenticated, read line by line."""
     if not path.is_file():
         raise BackupBroken(f"there is no key backup at {path}")
-    text = b"".join(read_part(path, backup_key, NAME)).decode()
-    lines = text.splitlines()
+    lines = _lines(path, backup_key)
     try:
-        snapshot_at = datetime.fromisoformat(json.loads(lines[0])["snapshot_at"])
+        snapshot_at = datetime.fromisoformat(json.loads(next(lines))["snapshot_at"])
         keys = {}
-        for line in lines[1:]:
+        for line in lines:
             image_id, storage_key, key_id, wrapped = json.loads(line)
             keys[storage_key] = HeldKey(int(image_id), str(storage_key), str(key_id),
                                         base64.b64decode(wrapped))
-    except (IndexError, KeyError, TypeError, ValueError) as exc:
-        raise BackupBroken(f"{path.name} is not a key backup ({exc})") from None
+    except (StopIteration, KeyError, TypeError, ValueError) as exc:
+        raise BackupBroken(f"{path.name} is not a key backup ({exc!r})") from None
     return snapshot_at, keys
 
 

@@ -147,7 +147,7 @@ def write_backup(settings: Settings, dest: Path, actor: Actor, *,
     `keys_to`, CELLWATCH_BACKUP_KEYS_DIR or `dest`); returns its manifest."""
     problem = settings.backup_key_problem()
     if problem:
-        raise BackupFailed(f"no backup written: {problem}")
+        raise BackupFailed(problem)
     created = not dest.exists()
     _new_folder(dest)
     key = settings.backup_key_bytes

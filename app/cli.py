@@ -22,7 +22,9 @@ from app import migrations
 from app.audit.service import Actor
 from app.auth import users as user_service
 from app.cli_audit import audit_cli
+from app.cli_backup import backup, restore
 from app.cli_database import DatabaseNotReady, check_database, ready_engine
+from app.cli_keys import keys_cli
 from app.cli_matching import matching_cli
 from app.cli_users import users_cli
 from app.db import make_engine, make_session_factory, unit_of_work
@@ -37,6 +39,9 @@ cli.add_typer(import_cli, name="import")
 jobs_cli = typer.Typer(help="Scheduled work (cron or a systemd timer).", no_args_is_help=True)
 cli.add_typer(jobs_cli, name="jobs")
 cli.add_typer(matching_cli, name="matching")
+cli.add_typer(keys_cli, name="keys")
+cli.command()(backup)
+cli.command()(restore)
 
 
 def _actor() -> Actor:

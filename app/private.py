@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import BinaryIO
 
 
 def keep_private(data_dir: Path) -> None:
@@ -17,3 +18,8 @@ def keep_private(data_dir: Path) -> None:
     for path in data_dir.glob("*.db*"):
         if path.is_file() and not path.is_symlink():
             os.chmod(path, 0o600)
+
+
+def new_private_file(path: Path) -> BinaryIO:
+    """A new file (never an existing one) readable by this user only, whatever the umask."""
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -16,6 +17,8 @@ from app.matching import thresholds
 # A fixed, publicly known key so that development needs no setup; production refuses it.
 DEV_MASTER_KEY = base64.b64encode(b"cellwatch-development-only-key!!").decode()
 DEV_AUDIT_KEY = base64.b64encode(b"cellwatch-dev-only-audit-chain!!").decode()
+DEV_BACKUP_KEY = base64.b64encode(b"cellwatch-dev-only-backup-key!!!").decode()
+KEY_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
 
 
 class Environment(StrEnum):
@@ -39,6 +42,19 @@ class Settings(BaseSettings):
     migrate_database_url: str = ""
     data_dir: Path = Path("data")
     master_key: str = DEV_MASTER_KEY  # base64 of 32 bytes; wraps every image's own key
+    # The master key's id, recorded beside each wrapped image key. Rotation: make the new key
+    # current under a new id, list the former one in old_master_keys (JSON {"id": "base64"}),
+    # restart, run `cellwatch keys rotate`; once it has finished the old key can go.
+    master_key_id: str = "1"
+    old_master_keys: dict[str, str] = {}
+    # base64 of 32 bytes: encrypts and authenticates backups (`cellwatch backup`). Kept apart
+    # from the data (a backup holds no key that opens it).
+    backup_key: str = DEV_BACKUP_KEY
+    # Where `cellwatch backup` puts each backup's image keys, apart from the backup itself
+    # (empty: inside the backup folder). Key backups there older than backup_keys_days are
+    # deleted by the next backup, so an erased image opens from no backup after that long.
+    backup_keys_dir: str = ""
+    backup_keys_days: int = Field(default=35, ge=1, le=3650)
     # base64 of 32 bytes, kept outside the database: keys the audit chain (HMAC-SHA256), so
     # that someone with full database access cannot re-hash rewritten history
     audit_key: str = DEV_AUDIT_KEY
@@ -143,15 +159,26 @@ class Settings(BaseSettings):
     # which refuses it.
     demo: bool | None = None
 
-    @field_validator("master_key", "audit_key")
+    @field_validator("master_key", "audit_key", "backup_key")
     @classmethod
     def _key_is_32_bytes(cls, value: str) -> str:
-        try:
-            raw = base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise ValueError("the key must be base64") from exc
-        if len(raw) != 32:
-            raise ValueError("the key must decode to exactly 32 bytes")
+        _key_bytes(value)
+        return value
+
+    @field_validator("master_key_id")
+    @classmethod
+    def _key_id(cls, value: str) -> str:
+        if not KEY_ID_RE.match(value):
+            raise ValueError("a key id is 1 to 16 letters, digits, - or _")
+        return value
+
+    @field_validator("old_master_keys")
+    @classmethod
+    def _old_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for key_id, key in value.items():
+            if not KEY_ID_RE.match(key_id):
+                raise ValueError(f"old master key id {key_id!r}: 1 to 16 letters, digits, - or _")
+            _key_bytes(key)
         return value
 
     @property
@@ -161,6 +188,27 @@ class Settings(BaseSettings):
     @property
     def master_key_bytes(self) -> bytes:
         return base64.b64decode(self.master_key)
+
+    @property
+    def key_ring(self) -> dict[str, bytes]:
+        """Master keys by id, the current one first (readers try it first)."""
+        ring = {self.master_key_id: self.master_key_bytes}
+        for key_id, key in self.old_master_keys.items():
+            ring.setdefault(key_id, base64.b64decode(key))
+        return ring
+
+    @property
+    def backup_key_bytes(self) -> bytes:
+        return base64.b64decode(self.backup_key)
+
+    def backup_key_problem(self) -> str | None:
+        """Why backups must not be written with this key (checked by `cellwatch backup`, not
+        at start: the server never uses it)."""
+        if self.is_production and self.backup_key == DEV_BACKUP_KEY:
+            return "CELLWATCH_BACKUP_KEY is missing or the development default"
+        if self.backup_key in (self.master_key, self.audit_key, *self.old_master_keys.values()):
+            return "CELLWATCH_BACKUP_KEY must differ from the master and audit keys"
+        return None
 
     @property
     def audit_key_bytes(self) -> bytes:
@@ -206,6 +254,8 @@ class Settings(BaseSettings):
         reasons = []
         if self.master_key == DEV_MASTER_KEY:
             reasons.append("CELLWATCH_MASTER_KEY is missing or the development default")
+        if self.master_key_id in self.old_master_keys:
+            reasons.append("CELLWATCH_OLD_MASTER_KEYS lists the current key id")
         if self.audit_key == DEV_AUDIT_KEY:
             reasons.append("CELLWATCH_AUDIT_KEY is missing or the development default")
         elif self.audit_key == self.master_key:
@@ -230,6 +280,16 @@ class Settings(BaseSettings):
             raise UnsafeSettingsError(
                 "refusing to start in production: " + "; ".join(reasons)
             )
+
+
+def _key_bytes(value: str) -> bytes:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("the key must be base64") from exc
+    if len(raw) != 32:
+        raise ValueError("the key must decode to exactly 32 bytes")
+    return raw
 
 
 @lru_cache

@@ -8,6 +8,7 @@ moved. Each of these breaks a keyed link, the head's signature, or the checkpoin
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -134,7 +135,8 @@ def write_checkpoint(session: Session, path: Path, *, key: bytes) -> chain.Check
     assert head is not None  # verify_chain has just read it
     point = chain.Checkpoint(seq=head.last_seq, hash=head.last_hash, keyed_from=head.keyed_from,
                              at=datetime.now(UTC).isoformat(timespec="seconds")).signed(key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as out:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # readable by this user only, whatever the umask of whoever runs the command
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a") as out:
         out.write(point.to_line())
     return point

@@ -15,6 +15,7 @@ import secrets
 
 import pyotp
 import segno
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -33,21 +34,34 @@ _RECOVERY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misr
 WRONG_CODE = "That code is not right (or was used already). Try the next one your app shows."
 
 
-def _sealer(settings: Settings) -> AESGCM:
+def _sealer(master: bytes) -> AESGCM:
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-               info=b"cellwatch totp secret").derive(settings.master_key_bytes)
+               info=b"cellwatch totp secret").derive(master)
     return AESGCM(key)
 
 
 def seal(settings: Settings, user_id: int, secret: str) -> str:
     nonce = os.urandom(12)
-    sealed = _sealer(settings).encrypt(nonce, secret.encode(), f"totp:{user_id}".encode())
+    sealed = _sealer(settings.master_key_bytes).encrypt(nonce, secret.encode(),
+                                                        f"totp:{user_id}".encode())
     return base64.b64encode(nonce + sealed).decode()
 
 
-def unseal(settings: Settings, user_id: int, sealed: str) -> str:
+def unseal_with_id(settings: Settings, user_id: int, sealed: str) -> tuple[str, str]:
+    """(secret, id of the master key that sealed it): the current key first, then older ones
+    still listed while `cellwatch keys rotate` re-seals every secret under the current one."""
     raw = base64.b64decode(sealed)
-    return _sealer(settings).decrypt(raw[:12], raw[12:], f"totp:{user_id}".encode()).decode()
+    for key_id, master in settings.key_ring.items():
+        try:
+            plain = _sealer(master).decrypt(raw[:12], raw[12:], f"totp:{user_id}".encode())
+        except InvalidTag:
+            continue
+        return plain.decode(), key_id
+    raise InvalidTag("the secret opens under no configured master key")
+
+
+def unseal(settings: Settings, user_id: int, sealed: str) -> str:
+    return unseal_with_id(settings, user_id, sealed)[0]
 
 
 def factor_of(session: Session, user_id: int) -> TotpFactor | None:

@@ -30,6 +30,15 @@ def wrap_key(master: bytes, key: bytes) -> bytes:
     return aes_key_wrap(master, key)
 
 
+def master_for(ring: dict[str, bytes], key_id: str) -> bytes:
+    """The master key with this id (settings.key_ring), or why it cannot be had."""
+    try:
+        return ring[key_id]
+    except KeyError:
+        raise SealBroken(f"master key {key_id!r} is not configured (CELLWATCH_MASTER_KEY_ID "
+                         "or CELLWATCH_OLD_MASTER_KEYS)") from None
+
+
 def unwrap_key(master: bytes, wrapped: bytes) -> bytes:
     if not wrapped:
         raise SealBroken("the key was destroyed (image erased)")

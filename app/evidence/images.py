@@ -99,6 +99,7 @@ def _fill(session: Session, settings: Settings, actor: Actor, image: Image,
     image.width, image.height = hashes.width, hashes.height  # as displayed (EXIF-rotated)
     image.storage_key = storage_key
     image.wrapped_key = crypto.wrap_key(settings.master_key_bytes, key)
+    image.master_key_id = settings.master_key_id
     image.phash, image.phash_mirror = hashes.phash, hashes.phash_mirror
     image.phash_trim, image.dhash = hashes.phash_trim, hashes.dhash
     image.exif_taken_at, image.exif_device = exif.taken_at, exif.device
@@ -133,12 +134,18 @@ def ingest_image(session: Session, settings: Settings, actor: Actor, *, data: by
                                                    filename=filename))
 
 
+def image_key(settings: Settings, image: Image) -> bytes:
+    """The image's own key, unwrapped under the master key whose id it records."""
+    master = crypto.master_for(settings.key_ring, image.master_key_id)
+    return crypto.unwrap_key(master, image.wrapped_key)
+
+
 def _open(settings: Settings, image: Image, kind: str) -> bytes:
     if image.erased_at is not None:
         raise NotFound(f"Image {image.id} was erased on "
                        f"{local_day(image.erased_at, settings.local_timezone)}.")
     try:
-        key = crypto.unwrap_key(settings.master_key_bytes, image.wrapped_key)
+        key = image_key(settings, image)
         blob = storage.read(settings, image.storage_key, kind)
         return crypto.unseal(key, blob, storage_key=image.storage_key, kind=kind)
     except (crypto.SealBroken, OSError) as exc:

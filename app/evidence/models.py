@@ -35,6 +35,8 @@ class Image(SQLModel, table=True):
     height: int
     storage_key: str = Field(max_length=64, unique=True)  # random name; no client path
     wrapped_key: bytes = Field(sa_type=LargeBinary)  # the image's own AES key, wrapped
+    # the id of the master key that wrapped it (settings.master_key_id when it was wrapped)
+    master_key_id: str = Field(default="1", max_length=16, index=True)
     # 64-bit perceptual hashes stored as signed integers (see app.evidence.hashing)
     phash: int = Field(sa_column=_hash_column())
     phash_mirror: int = Field(sa_column=_hash_column())

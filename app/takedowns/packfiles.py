@@ -33,10 +33,9 @@ def path_for(settings: Settings, pack_key: str) -> Path:
     return settings.data_dir / "packs" / pack_key[:2] / f"{pack_key}.pack"
 
 
-def _key(settings: Settings, pack_key: str) -> bytes:
+def _key(master: bytes, pack_key: str) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=crypto.KEY_BYTES, salt=None,
-                info=f"cellwatch evidence pack {pack_key}".encode()).derive(
-                    settings.master_key_bytes)
+                info=f"cellwatch evidence pack {pack_key}".encode()).derive(master)
 
 
 def store(session: OrmSession, settings: Settings, data: bytes) -> str:
@@ -49,12 +48,26 @@ def store(session: OrmSession, settings: Settings, data: bytes) -> str:
 
 
 def seal(settings: Settings, pack_key: str, data: bytes) -> bytes:
-    return crypto.seal(_key(settings, pack_key), data, storage_key=pack_key, kind=_KIND)
+    return crypto.seal(_key(settings.master_key_bytes, pack_key), data, storage_key=pack_key,
+                       kind=_KIND)
+
+
+def read_with_id(settings: Settings, pack_key: str) -> tuple[bytes, str]:
+    """(plain pack, id of the master key it is sealed under): the current key first, then
+    older ones still listed while `cellwatch keys rotate` re-seals packs under the current."""
+    try:
+        blob = path_for(settings, pack_key).read_bytes()
+    except (OSError, ValueError) as exc:
+        raise PackMissing(f"evidence pack {pack_key} cannot be opened: {exc}") from None
+    for key_id, master in settings.key_ring.items():
+        try:
+            return crypto.unseal(_key(master, pack_key), blob, storage_key=pack_key,
+                                 kind=_KIND), key_id
+        except crypto.SealBroken:
+            continue
+    raise PackMissing(f"evidence pack {pack_key} cannot be opened under any configured "
+                      "master key")
 
 
 def read(settings: Settings, pack_key: str) -> bytes:
-    try:
-        blob = path_for(settings, pack_key).read_bytes()
-        return crypto.unseal(_key(settings, pack_key), blob, storage_key=pack_key, kind=_KIND)
-    except (OSError, ValueError, crypto.SealBroken) as exc:
-        raise PackMissing(f"evidence pack {pack_key} cannot be opened: {exc}") from None
+    return read_with_id(settings, pack_key)[0]

@@ -292,3 +292,17 @@ def test_ids_a_rollback_took_on_postgresql_are_only_counted(session):
     link_pending(session, key=AUDIT_KEY)
     result = verify_chain(session, key=AUDIT_KEY)
     assert result.ok and result.checked >= 2 and result.unused_ids >= 1
+
+
+def test_a_checkpoint_file_is_readable_by_its_writer_only(session, tmp_path):
+    import os
+    import stat
+
+    link_pending(session, key=AUDIT_KEY)
+    previous = os.umask(0o022)  # as a shell or cron would leave it
+    try:
+        write_checkpoint(session, tmp_path / "auditor" / "heads.jsonl", key=AUDIT_KEY)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "auditor" / "heads.jsonl").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "auditor").stat().st_mode) == 0o700

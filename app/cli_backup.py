@@ -1,0 +1,104 @@
+"""`cellwatch backup DEST`, `cellwatch backup verify DEST`, `cellwatch restore SRC`."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+import typer
+
+from app.audit.service import Actor
+from app.backup.snapshot import BackupFailed
+from app.backup.stream import BackupBroken
+from app.cli_database import DatabaseNotReady, check_database
+from app.private import keep_private
+from app.settings import get_settings
+
+
+def _actor() -> Actor:
+    return Actor(user_id=None, name=f"cli:{getpass.getuser()}"[:64], client_addr="local")
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+def backup(
+    dest: Path = typer.Argument(..., help="a new (or empty) folder for the backup; "
+                                "`verify SRC` checks one instead"),
+    src: Path = typer.Argument(None, help="with `verify`: the backup folder to check"),
+    keys_to: Path = typer.Option(None, "--keys-to", help="the folder for this backup's image "
+                                 "keys (default: CELLWATCH_BACKUP_KEYS_DIR, or the backup)"),
+) -> None:
+    """Write an encrypted, verifiable backup of the database and sealed files while the
+    service runs (`cellwatch backup verify DEST` checks one without restoring). To write into
+    a folder named verify, give its full path."""
+    from app.backup.service import write_backup
+    from app.backup.verify import verify_backup
+
+    settings = get_settings()
+    if str(dest) == "verify" and src is not None:
+        try:
+            body = verify_backup(settings, src)
+        except (BackupBroken, OSError) as exc:
+            _fail(f"backup NOT verified: {exc}")
+            return
+        typer.echo(f"backup verified: {body['database']} database at migration "
+                   f"{body['revision']}, {body['images']} images, {body['packs']} evidence "
+                   f"packs, written {body['created_at']}")
+        return
+    if str(dest) == "verify":
+        _fail("give the backup folder to check: cellwatch backup verify DEST")
+    if src is not None:
+        _fail("give one folder: cellwatch backup DEST (or cellwatch backup verify DEST)")
+    try:
+        check_database(settings)
+    except DatabaseNotReady as exc:
+        _fail(str(exc))
+    keep_private(settings.data_dir)
+    try:
+        body = write_backup(settings, dest, _actor(), keys_to=keys_to)
+    except (BackupFailed, OSError) as exc:
+        _fail(f"no backup written: {exc}")
+        return
+    typer.echo(f"backup written to {dest}: {body['images']} images, {body['packs']} evidence "
+               f"packs, database at migration {body['revision']}; image keys {body['keys']}")
+    if body["keys"] == "in the backup":
+        typer.echo("note: the image keys are inside this backup, so an image erased later can be "
+                   "restored from it until it is deleted; CELLWATCH_BACKUP_KEYS_DIR keeps them "
+                   "apart and short-lived")
+    if "pruned_key_backups" in body:
+        typer.echo(f"{body['pruned_key_backups']} key backups older than "
+                   f"{settings.backup_keys_days} days deleted")
+    if body["erased_since_snapshot"]:
+        typer.echo(f"{len(body['erased_since_snapshot'])} images erased while it was written: "
+                   "restore erases them again")
+    for label in ("missing_images", "missing_packs"):
+        if body[label]:
+            typer.secho(f"warning: {label.replace('_', ' ')} (their files were not found): "
+                        f"{', '.join(map(str, body[label]))}", fg=typer.colors.YELLOW, err=True)
+
+
+def restore(
+    src: Path = typer.Argument(..., help="a backup folder written by cellwatch backup"),
+    keys: Path = typer.Option(None, "--keys", help="the key backup to take image keys from: "
+                              "this backup's own or a newer one (default: the backup's own)"),
+) -> None:
+    """Restore a backup onto an empty machine (empty data folder, empty database)."""
+    from app.backup.restore import restore_backup
+
+    settings = get_settings()
+    try:
+        body = restore_backup(settings, src, _actor(), keys=keys)
+    except (BackupBroken, BackupFailed, OSError) as exc:
+        _fail(str(exc) if isinstance(exc, BackupFailed) else f"nothing restored: {exc}")
+        return
+    typer.echo(f"restored the backup of {body['created_at']}: {body['images']} images, "
+               f"{body['packs']} evidence packs into {settings.data_dir}")
+    if body["erased_on_restore"]:
+        typer.echo(f"{body['erased_on_restore']} images restored erased: the key backup holds "
+                   "no key for them (erased since)")
+    if body["database"] == "postgresql":
+        typer.echo("PostgreSQL: now give the app's role its rights: "
+                   "cellwatch grant-app-role ROLE")

@@ -1,0 +1,93 @@
+"""`cellwatch keys`: which master key protects what, and rotation to the current one."""
+
+from __future__ import annotations
+
+import getpass
+
+import typer
+
+from app.audit.service import Actor
+from app.cli_database import DatabaseNotReady, ready_engine
+from app.db import make_session_factory, unit_of_work
+from app.evidence.crypto import SealBroken
+from app.private import keep_private
+from app.settings import get_settings
+
+keys_cli = typer.Typer(help="Master keys: status and rotation.", no_args_is_help=True)
+
+
+def _actor() -> Actor:
+    return Actor(user_id=None, name=f"cli:{getpass.getuser()}"[:64], client_addr="local")
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+def _counts(label: str, counts: dict[str, int], current: str) -> None:
+    shown = ", ".join(f"{key_id}{' (current)' if key_id == current else ''}: {n}"
+                      for key_id, n in sorted(counts.items())) or "none"
+    typer.echo(f"{label}: {shown}")
+
+
+@keys_cli.command("status")
+def keys_status() -> None:
+    """Count images, authenticator secrets and evidence packs under each master key id."""
+    from app.keys import rotation
+
+    settings = get_settings()
+    try:
+        engine = ready_engine(settings)
+    except DatabaseNotReady as exc:
+        _fail(str(exc))
+        return
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            images = rotation.image_key_counts(session)
+            secrets = rotation.secret_key_counts(session, settings)
+            packs = rotation.pack_key_counts(session, settings)
+    finally:
+        engine.dispose()
+    current = settings.master_key_id
+    typer.echo(f"current master key: {current}; older keys configured: "
+               f"{', '.join(sorted(settings.old_master_keys)) or 'none'}")
+    _counts("image keys", images, current)
+    _counts("authenticator secrets", dict(secrets), current)
+    _counts("evidence packs", dict(packs), current)
+    behind = sum(n for key_id, n in images.items() if key_id != current) + sum(
+        n for key_id, n in (*secrets.items(), *packs.items()) if key_id != current)
+    typer.echo("everything is under the current key: older keys may be removed" if not behind
+               else f"{behind} still under an older key: run `cellwatch keys rotate`")
+
+
+@keys_cli.command("rotate")
+def keys_rotate(batch: int = typer.Option(500, min=1, max=10_000,
+                                          help="image keys re-wrapped per transaction")) -> None:
+    """Re-wrap every image key, and re-seal authenticator secrets and evidence packs, under the
+    current master key (CELLWATCH_MASTER_KEY_ID). Safe while the service runs; if interrupted,
+    run it again: it carries on with what is left."""
+    from app.keys import rotation
+
+    settings = get_settings()
+    try:
+        engine = ready_engine(settings)
+    except DatabaseNotReady as exc:
+        _fail(str(exc))
+        return
+    keep_private(settings.data_dir)
+    factory = make_session_factory(engine)
+    actor = _actor()
+    try:
+        images = rotation.rewrap_images(
+            factory, settings, actor, batch_size=batch,
+            after_batch=lambda done: typer.echo(f"  {done} image keys re-wrapped so far"))
+        secrets = rotation.reseal_secrets(factory, settings, actor)
+        packs = rotation.reseal_packs(factory, settings, actor)
+    except SealBroken as exc:
+        _fail(f"rotation stopped (what was done is kept; run it again once fixed): {exc}")
+        return
+    finally:
+        engine.dispose()
+    typer.echo(f"under master key {settings.master_key_id} now: {images} image keys re-wrapped, "
+               f"{secrets} authenticator secrets and {packs} evidence packs re-sealed")

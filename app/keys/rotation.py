@@ -1,0 +1,160 @@
+"""Move everything sealed under an older master key to the current one, while the service runs.
+
+Three things depend on the master key: each image's own key (wrapped, with the wrapping key's
+id in `image.master_key_id`), TOTP secrets and evidence packs (sealed under keys derived from
+it; readers try every configured key). Image keys are re-wrapped in batches of one
+transaction each, in id order; a batch that is interrupted rolls back whole, and running
+again carries on with what is still under an older id. A re-wrap is a compare-and-set on the
+wrapped key, so an image erased meanwhile stays erased (its key is never written back).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import func, update
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session, col, select
+
+from app.audit.service import Actor, record
+from app.auth import factors
+from app.auth.models import TotpFactor
+from app.db import unit_of_work
+from app.evidence import crypto, storage
+from app.evidence.models import Image
+from app.settings import Settings
+from app.takedowns import packfiles
+from app.takedowns.models import Notice, NoticePreview
+
+
+@dataclass
+class Rotated:
+    images: int = 0
+    secrets: int = 0
+    packs: int = 0
+
+
+def image_key_counts(session: Session) -> dict[str, int]:
+    """Held images per master key id (erased images have no key left to count)."""
+    rows = session.exec(select(Image.master_key_id, func.count())
+                        .where(col(Image.erased_at).is_(None))
+                        .group_by(Image.master_key_id)).all()
+    return {key_id: count for key_id, count in rows}
+
+
+def rewrap_images(factory: sessionmaker[Session], settings: Settings, actor: Actor, *,
+                  batch_size: int = 500,
+                  after_batch: Callable[[int], None] | None = None) -> int:
+    """Re-wrap every held image key not under the current master key; returns how many.
+    `after_batch(done so far)` runs after each committed batch (progress, or a test's stop)."""
+    current, master, ring = settings.master_key_id, settings.master_key_bytes, settings.key_ring
+    done, after_id = 0, 0
+    while True:
+        with unit_of_work(factory) as session:
+            rows = session.exec(
+                select(Image.id, Image.master_key_id, Image.wrapped_key)
+                .where(col(Image.erased_at).is_(None), Image.master_key_id != current,
+                       col(Image.id) > after_id)
+                .order_by(col(Image.id)).limit(batch_size)).all()
+            if not rows:
+                return done
+            moved, sources = [], set()
+            for image_id, key_id, wrapped in rows:
+                try:
+                    key = crypto.unwrap_key(crypto.master_for(ring, key_id), wrapped)
+                except crypto.SealBroken as exc:
+                    raise crypto.SealBroken(f"image {image_id}: {exc}") from None
+                changed = session.execute(
+                    update(Image).where(col(Image.id) == image_id,
+                                        col(Image.wrapped_key) == wrapped,
+                                        col(Image.erased_at).is_(None))
+                    .values(wrapped_key=crypto.wrap_key(master, key), master_key_id=current))
+                if changed.rowcount:  # type: ignore[attr-defined]
+                    moved.append(image_id or 0)
+                    sources.add(key_id)
+            if moved:
+                record(session, actor, "evidence.keys.rewrapped", object_type="image",
+                       object_ids=moved, details={"from": sorted(sources), "to": current})
+            after_id = rows[-1][0] or 0
+        done += len(moved)
+        if after_batch is not None:
+            after_batch(done)
+
+
+def reseal_secrets(factory: sessionmaker[Session], settings: Settings, actor: Actor) -> int:
+    """TOTP secrets (and ones being set up) sealed under an older key, sealed again."""
+    current, count = settings.master_key_id, 0
+    with unit_of_work(factory) as session:
+        users = []
+        for row in session.exec(select(TotpFactor)).all():
+            values = {}
+            for field in ("secret", "pending"):
+                sealed = getattr(row, field)
+                if sealed:
+                    plain, key_id = factors.unseal_with_id(settings, row.user_id, sealed)
+                    if key_id != current:
+                        values[field] = factors.seal(settings, row.user_id, plain)
+            if values:  # compare-and-set: a sign-in or enrolment meanwhile keeps its own
+                changed = session.execute(
+                    update(TotpFactor).where(col(TotpFactor.id) == row.id,
+                                             col(TotpFactor.secret) == row.secret,
+                                             col(TotpFactor.pending) == row.pending)
+                    .values(**values))
+                if changed.rowcount:  # type: ignore[attr-defined]
+                    users.append(row.user_id)
+        if users:
+            record(session, actor, "auth.factors.resealed", object_type="user",
+                   object_ids=users, details={"to": current})
+        count = len(users)
+    return count
+
+
+def pack_keys(session: Session) -> set[str]:
+    keys = set(session.exec(select(Notice.pack_key).where(Notice.pack_key != "")).all())
+    return keys | set(session.exec(select(NoticePreview.pack_key)).all())
+
+
+def reseal_packs(factory: sessionmaker[Session], settings: Settings, actor: Actor) -> int:
+    """Evidence packs sealed under an older key, written again (atomically) under the current."""
+    with unit_of_work(factory) as session:
+        keys = sorted(pack_keys(session))
+    moved = []
+    for pack_key in keys:
+        try:
+            data, key_id = packfiles.read_with_id(settings, pack_key)
+        except packfiles.PackMissing:
+            continue  # gone (its image withdrawn, or never written): nothing to protect
+        if key_id != settings.master_key_id:
+            storage.write_atomic(packfiles.path_for(settings, pack_key),
+                                 packfiles.seal(settings, pack_key, data))
+            moved.append(pack_key)
+    if moved:
+        with unit_of_work(factory) as session:
+            record(session, actor, "takedowns.packs.resealed", object_type="pack",
+                   object_ids=moved, details={"to": settings.master_key_id})
+    return len(moved)
+
+
+def secret_key_counts(session: Session, settings: Settings) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for row in session.exec(select(TotpFactor)).all():
+        for sealed in (row.secret, row.pending):
+            if sealed:
+                try:
+                    counts[factors.unseal_with_id(settings, row.user_id, sealed)[1]] += 1
+                except (InvalidTag, ValueError):  # counted: status reports, never stops
+                    counts["(no configured key)"] += 1
+    return counts
+
+
+def pack_key_counts(session: Session, settings: Settings) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for pack_key in pack_keys(session):
+        try:
+            counts[packfiles.read_with_id(settings, pack_key)[1]] += 1
+        except packfiles.PackMissing:
+            counts["(missing or no configured key)"] += 1
+    return counts

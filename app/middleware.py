@@ -9,6 +9,7 @@ import random
 import re
 import secrets
 
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -155,6 +156,14 @@ class ErrorBoundary:
                     "Cellwatch cannot reach its database at the moment. Try again in a few "
                     "seconds; if you were saving something, check whether it was stored first.",
                     headers={"Retry-After": "5"})(scope, receive, send)
+                return
+            if isinstance(exc, PoolTimeout):  # every connection busy for the pool's timeout
+                log.warning("no database connection free on %s %s", request.method,
+                            request.url.path)
+                await error_response(
+                    request, 503, "Busy",
+                    "Cellwatch is very busy and your request was not stored. Try again in a "
+                    "moment.", headers={"Retry-After": "2"})(scope, receive, send)
                 return
             log.exception("unhandled error on %s %s", request.method, request.url.path)
             await unexpected_response(request)(scope, receive, send)

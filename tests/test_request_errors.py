@@ -132,3 +132,28 @@ def test_a_wrong_method_names_every_method_the_address_takes(as_role):
     assert r.status_code == 405
     assert {m.strip() for m in r.headers["allow"].split(",")} >= {"GET", "POST"}
     assert "does not take that method" in r.json()["message"]
+
+
+def test_no_free_database_connection_is_a_503_not_a_500(tmp_path, sqlite_url):
+    """Every connection of the pool held past its timeout: the request is told to try again."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy import create_engine, text
+
+    from app.db import make_session_factory
+
+    application = create_app(Settings(data_dir=tmp_path, database_url=sqlite_url,
+                                      audit_link_seconds=0))
+    tiny = create_engine(sqlite_url, pool_size=1, max_overflow=0, pool_timeout=0.2)
+    application.state.session_factory = make_session_factory(tiny)
+
+    @application.get("/api/v1/test-pool")
+    def pooled(db: SessionDep) -> dict[str, int]:
+        return {"one": db.exec(text("SELECT 1")).one()[0]}  # type: ignore[call-overload]
+
+    with TestClient(application, raise_server_exceptions=False) as client:
+        assert client.get("/api/v1/test-pool").json() == {"one": 1}
+        with tiny.connect():  # the pool's one connection, held
+            r = client.get("/api/v1/test-pool")
+    assert r.status_code == 503 and r.headers["retry-after"] == "2"
+    assert "not stored" in r.json()["message"]
+    tiny.dispose()

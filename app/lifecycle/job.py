@@ -91,7 +91,8 @@ def _run(engine: Engine, owner: Engine, settings: Settings, now: datetime, actor
         _short_lived(session, settings, now, report)
     _audit(engine, owner, settings, actor, now, report)
     with unit_of_work(factory) as session:
-        record(session, actor, "retention.run", details={**report.counts, **(
+        # nested: the log withholds top-level keys named like secrets ("api_keys")
+        record(session, actor, "retention.run", details={"counts": report.counts, **(
             {"audit_not_pruned": report.audit_note} if report.audit_note else {})})
     return report
 

@@ -23,6 +23,10 @@ from app.takedowns.models import TakedownImage
 REASON_MIN, REASON_MAX = 5, 500
 
 
+class NothingToErase(Conflict):
+    title = "Nothing to erase"
+
+
 @dataclass(frozen=True)
 class Holding:
     """What an early erasure would touch, for the confirmation page."""
@@ -64,6 +68,6 @@ def erase_early(session: Session, settings: Settings, actor: Actor, *, account: 
     """Erase now; a 422 without a reason, a 409 when nothing is left to erase."""
     text = check_reason(reason)
     if not holding(session, account).anything:
-        raise Conflict(f"Account {account.id} holds no evidence left to erase.")
+        raise NothingToErase(f"Account {account.id} holds no evidence left to erase.")
     return erase_account_evidence(session, settings, actor, account=account, reason=text,
                                   now=utcnow(), early=True)

@@ -98,6 +98,8 @@ READS = [
     Row("analyst", "POST", "/search/prisoners/A1111AA/reveal-dob", "prisoner.reveal_dob",
         "prisoner", one("adams"), form={"purpose": PURPOSE}, purpose=PURPOSE),
     Row("auditor", "GET", "/audit/reads", "audit.read", "user", lambda w: w["readers"]),
+    Row("supervisor", "GET", "/accounts/{account}/erase", "account.view", "account",
+        one("account"), details={"page": "erase evidence"}),
 ]
 
 SECOND_PHOTO = scenes.jpeg(scenes.room(74))  # another room: a new image, a new account
@@ -213,6 +215,9 @@ CHANGES = [
     Row("supervisor", "DELETE", "/api/v1/images/{image}", "evidence.image.withdrawn", "image",
         one("image"), json={"reason": "Posted by someone else after all"},
         purpose="Posted by someone else after all"),
+    Row("supervisor", "DELETE", "/api/v1/accounts/{new_account}/evidence", "evidence.erased",
+        "account", one("new_account"), json={"reason": "Court order: erase this evidence now"},
+        purpose="Court order: erase this evidence now"),
     Row("supervisor", "POST", "/takedowns/platforms/instagram", "platform.update", "platform",
         lambda w: ["instagram"], form={"channel": "portal", "renotice_hours": "48",
                                        "target_hours": "72", "template": Raw(DEFAULT_TEMPLATE),

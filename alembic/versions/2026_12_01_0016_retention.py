@@ -7,6 +7,8 @@ Create Date: 2026-12-01 01:40:00
 
 `account.closed_at` starts the clock of the closed-account evidence rule; accounts already
 closed take their last change (`updated_at`) as the time they were closed.
+`evidence_image.erased_at`: an evidence link erased with its account's evidence but kept, as the
+record of a takedown that cited it.
 
 The audit head gains an anchor: the sequence and hash of the last pruned event, the largest id
 pruned, and an HMAC of the three with the audit key (no anchor: seq 0, the genesis hash, no
@@ -56,6 +58,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_account_closed_at'), ['closed_at'], unique=False)
     op.execute("UPDATE account SET closed_at = updated_at "
                "WHERE status IN ('removed', 'no_further_action')")
+    with op.batch_alter_table('evidence_image', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('erased_at', app.db.UTCDateTime(), nullable=True))
     with op.batch_alter_table('audit_head', schema=None) as batch_op:
         batch_op.add_column(sa.Column('anchor_seq', sa.BigInteger(), nullable=False,
                                       server_default='0'))
@@ -85,6 +89,8 @@ def downgrade() -> None:
         batch_op.drop_column('anchor_id')
         batch_op.drop_column('anchor_hash')
         batch_op.drop_column('anchor_seq')
+    with op.batch_alter_table('evidence_image', schema=None) as batch_op:
+        batch_op.drop_column('erased_at')
     with op.batch_alter_table('account', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_account_closed_at'))
         batch_op.drop_column('closed_at')

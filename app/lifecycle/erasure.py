@@ -43,7 +43,7 @@ class Erasure:
     images_kept_shared: int = 0  # still evidence of another account
     images_kept_library: int = 0  # still a live reference photo (retention only)
     evidence_links_removed: int = 0
-    evidence_links_kept: int = 0  # cited by a takedown: its record, file name cleared
+    evidence_links_kept: int = 0  # cited by a takedown: its record (erased_at, no file name)
     reference_photos_removed: list[int] = field(default_factory=list)
     matches_removed: int = 0
     matches_kept: int = 0  # the basis of an attribution or account link
@@ -85,12 +85,12 @@ def erase_account_evidence(session: Session, settings: Settings, actor: Actor, *
     """Erase the account's evidence; `early`: a supervisor's decision, library photos too."""
     account_id = account.id or 0
     rows = session.exec(select(EvidenceImage.id, EvidenceImage.image_id).where(
-        EvidenceImage.account_id == account_id)).all()
+        EvidenceImage.account_id == account_id, col(EvidenceImage.erased_at).is_(None))).all()
     evidence_ids = [e for e, _ in rows if e is not None]
     image_ids = sorted({i for _, i in rows})
     done = Erasure()
     shared = set(session.exec(select(EvidenceImage.image_id).where(
-        col(EvidenceImage.image_id).in_(image_ids),
+        col(EvidenceImage.image_id).in_(image_ids), col(EvidenceImage.erased_at).is_(None),
         or_(col(EvidenceImage.account_id) != account_id,
             col(EvidenceImage.account_id).is_(None))))) if image_ids else set()
     library: set[int] = set()
@@ -109,7 +109,7 @@ def erase_account_evidence(session: Session, settings: Settings, actor: Actor, *
             col(EvidenceImage.id).in_(gone[start:start + CHUNK])))
     if cited:
         session.execute(update(EvidenceImage).where(col(EvidenceImage.id).in_(sorted(cited)))
-                        .values(original_filename=""))
+                        .values(original_filename="", erased_at=now))
     done.evidence_links_removed, done.evidence_links_kept = len(gone), len(cited)
     session.expire_all()
     refresh_counters(session, account)
@@ -136,7 +136,7 @@ def erase_unused_photos(session: Session, settings: Settings, actor: Actor, *,
         held = set(session.exec(select(ReferencePhoto.image_id).where(
             col(ReferencePhoto.image_id).in_(part), col(ReferencePhoto.removed_at).is_(None))))
         held |= set(session.exec(select(EvidenceImage.image_id).where(
-            col(EvidenceImage.image_id).in_(part))))
+            col(EvidenceImage.image_id).in_(part), col(EvidenceImage.erased_at).is_(None))))
         _erase(session, settings, [i for i in part if i not in held], now, actor, PHOTO_REASON,
                done)
     if done.images_erased:

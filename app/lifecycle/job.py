@@ -104,7 +104,8 @@ def _closed_accounts(factory: Callable[[], Session], settings: Settings, actor: 
     with factory() as session:
         due = list(session.exec(select(Account.id).where(
             col(Account.closed_at) < cutoff,
-            select(EvidenceImage.id).where(EvidenceImage.account_id == Account.id).exists())
+            select(EvidenceImage.id).where(EvidenceImage.account_id == Account.id,
+                                           col(EvidenceImage.erased_at).is_(None)).exists())
             .order_by(col(Account.id))).all())
     for account_id in due:
         with unit_of_work(factory) as session:

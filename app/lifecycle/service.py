@@ -31,13 +31,13 @@ class NothingToErase(Conflict):
 class Holding:
     """What an early erasure would touch, for the confirmation page."""
 
-    evidence_links: int
+    evidence_links: int  # not erased yet
     images_held: int
-    cited_by_takedowns: int  # evidence links a takedown cited: they stay, as its record
+    cited_by_takedowns: int  # of those links: they stay, as the takedowns' record
 
     @property
     def anything(self) -> bool:
-        return self.images_held > 0 or self.evidence_links > self.cited_by_takedowns
+        return self.evidence_links > 0
 
 
 def check_reason(reason: str | None) -> str:
@@ -52,14 +52,14 @@ def check_reason(reason: str | None) -> str:
 
 
 def holding(session: Session, account: Account) -> Holding:
+    live = (EvidenceImage.account_id == account.id, col(EvidenceImage.erased_at).is_(None))
     links, held = session.exec(
         select(func.count(col(EvidenceImage.id)),
                func.count(col(Image.id).distinct()).filter(col(Image.erased_at).is_(None)))
-        .join(Image, col(Image.id) == col(EvidenceImage.image_id))
-        .where(EvidenceImage.account_id == account.id)).one()
+        .join(Image, col(Image.id) == col(EvidenceImage.image_id)).where(*live)).one()
     cited = session.exec(select(func.count(col(TakedownImage.evidence_id).distinct())).join(
-        EvidenceImage, col(EvidenceImage.id) == col(TakedownImage.evidence_id)).where(
-        EvidenceImage.account_id == account.id)).one()
+        EvidenceImage, col(EvidenceImage.id) == col(TakedownImage.evidence_id))
+        .where(*live)).one()
     return Holding(int(links or 0), int(held or 0), int(cited or 0))
 
 

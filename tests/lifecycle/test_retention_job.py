@@ -25,6 +25,7 @@ from app.evidence.models import EvidenceImage, Image, ReferencePhoto
 from app.lifecycle import job
 from app.matching.models import Match, MatchRun
 from app.settings import Settings, get_settings
+from app.takedowns.models import Takedown, TakedownImage
 from tests.conftest import AUDIT_KEY, TEST_ACTOR
 from tests.matching import scenes
 
@@ -78,7 +79,7 @@ def _fill(session: Session, settings: Settings) -> dict[str, int]:
     ids = {"old_image": _image(session, settings, 301).id,
            "shared_image": _image(session, settings, 302).id,
            "recent_image": _image(session, settings, 303).id}
-    _evidence(session, old, session.get(Image, ids["old_image"]))
+    cited = _evidence(session, old, session.get(Image, ids["old_image"]))
     _evidence(session, old, session.get(Image, ids["shared_image"]))
     _evidence(session, open_, session.get(Image, ids["shared_image"]))
     _evidence(session, recent, session.get(Image, ids["recent_image"]))
@@ -100,6 +101,12 @@ def _fill(session: Session, settings: Settings) -> dict[str, int]:
     user = User(username="u1", role="analyst", password_hash="x")
     session.add(user)
     session.flush()
+    takedown = Takedown(account_id=old.id, platform="instagram", state="removed",
+                        reason="Taunting a victim", author_id=user.id)
+    session.add(takedown)
+    session.flush()
+    session.add(TakedownImage(takedown_id=takedown.id, evidence_id=cited.id))
+    ids["cited"] = cited.id or 0
     session.add_all([
         UserSession(token_hash="a" * 64, user_id=user.id, csrf_token="c", expires_at=now - 40 * DAY,
                     last_seen_at=now - 41 * DAY),
@@ -137,7 +144,7 @@ def test_a_run_erases_each_kind_past_its_rule_and_reports_the_counts(world):
     report = job.run(engine, settings)
     assert report.ran and report.audit_note == ""
     assert report.counts == {
-        "closed_accounts": 1, "images_erased": 1, "evidence_links_removed": 2,
+        "closed_accounts": 1, "images_erased": 1, "evidence_links_removed": 1,
         "matches_removed": 1, "match_runs_removed": 1, "reference_photo_images_erased": 1,
         "audit_events": 3, "sessions": 1, "api_keys": 2, "idempotency_keys": 1,
         "login_failures": 1, "enrolment_codes": 2}
@@ -148,9 +155,12 @@ def test_a_run_erases_each_kind_past_its_rule_and_reports_the_counts(world):
             on_disk = storage.path_for(settings, key, "original").exists()
             assert on_disk == (name not in erased), name
         assert s.get(Image, ids["old_image"]).wrapped_key == b""
-        left = s.exec(select(EvidenceImage.account_id, EvidenceImage.image_id)).all()
-        assert sorted(left) == sorted([(ids["open"], ids["shared_image"]),
+        live = s.exec(select(EvidenceImage.account_id, EvidenceImage.image_id)
+                      .where(col(EvidenceImage.erased_at).is_(None))).all()
+        assert sorted(live) == sorted([(ids["open"], ids["shared_image"]),
                                        (ids["recent"], ids["recent_image"])])
+        kept = s.get(EvidenceImage, ids["cited"])  # the takedown's record, marked erased
+        assert kept.erased_at is not None and kept.original_filename == ""
         assert s.exec(select(Match)).all() == [] and s.exec(select(MatchRun)).all() == []
         assert [k.name for k in s.exec(select(ApiKey).order_by(col(ApiKey.id)))] == [
             "revoked lately", "live"]

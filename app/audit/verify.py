@@ -30,6 +30,7 @@ class VerifyResult:
     lag: Lag = Lag(0, None)
     checkpoint: chain.Checkpoint | None = None
     unused_ids: int = 0  # PostgreSQL: ids a rolled-back transaction took (never on SQLite)
+    anchor_seq: int = 0  # where the chain starts: the events up to it were pruned by retention
 
 
 def _broken(checked: int, row: AuditEvent | None, reason: str) -> VerifyResult:
@@ -107,7 +108,7 @@ def verify_chain(session: Session, *, key: bytes, checkpoint: chain.Checkpoint |
                             f"{unused} event ids are missing, the first {first_gap}: events "
                             "were deleted")
     return VerifyResult(True, checked, lag=lag(session), checkpoint=checkpoint,
-                        unused_ids=unused)
+                        unused_ids=unused, anchor_seq=head.anchor_seq)
 
 
 def anchor_valid(head: AuditHead, key: bytes) -> bool:

@@ -207,7 +207,7 @@ def test_months_ago_keeps_the_day_or_the_end_of_a_short_month():
     assert job.months_ago(now, 24) == now.replace(year=2025, month=3, day=31)
 
 
-def test_the_command_prints_the_counts(tmp_path, monkeypatch):
+def test_the_command_prints_the_counts_and_verify_stays_clean(tmp_path, monkeypatch):
     from app.cli import cli
 
     monkeypatch.setenv("CELLWATCH_DATA_DIR", str(tmp_path))
@@ -216,11 +216,23 @@ def test_the_command_prints_the_counts(tmp_path, monkeypatch):
     try:
         runner = CliRunner()
         assert runner.invoke(cli, ["migrate"]).exit_code == 0
+        engine = make_engine(f"sqlite:///{tmp_path}/cellwatch.db")
+        with make_session_factory(engine)() as s:
+            for n in range(3):
+                s.add(AuditEvent(occurred_at=utcnow() - 800 * DAY, actor_name="t",
+                                 action="test.old", object_ids=f'["{n}"]'))
+            s.commit()
+        engine.dispose()
+        assert runner.invoke(cli, ["audit", "link"]).exit_code == 0
         result = runner.invoke(cli, ["jobs", "run"])
+        verified = runner.invoke(cli, ["audit", "verify"])
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert ("retention: closed accounts 0, images erased 0, evidence links removed 0, "
             "matches removed 0, match runs removed 0, reference photo images erased 0, "
-            "audit events 0, sessions 0, api keys 0, idempotency keys 0, login failures 0, "
+            "audit events 3, sessions 0, api keys 0, idempotency keys 0, login failures 0, "
             "enrolment codes 0") in result.output
+    assert verified.exit_code == 0, verified.output
+    assert "audit log intact" in verified.output
+    assert "from the signed anchor at seq 3" in verified.output

@@ -38,6 +38,7 @@ class Erased(BaseModel):
     matches_removed: int
     matches_kept: int = Field(description="the basis of an attribution or account link")
     match_runs_removed: int
+    packs_removed: int = Field(description="takedown evidence packs that held an erased picture")
 
 
 @router.delete("/api/v1/accounts/{account_id}/evidence", response_model=Erased)
@@ -53,4 +54,4 @@ def erase_api(who: Eraser, account: AccountDep, body: ErasureRequest, db: Sessio
             "evidence_links_kept": done.evidence_links_kept,
             "reference_photos_removed": done.reference_photos_removed,
             "matches_removed": done.matches_removed, "matches_kept": done.matches_kept,
-            "match_runs_removed": done.match_runs_removed}
+            "match_runs_removed": done.match_runs_removed, "packs_removed": done.packs_removed}

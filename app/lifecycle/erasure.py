@@ -7,7 +7,8 @@ live reference photo of the cell library, whose own rule governs it. A superviso
 erasure takes library photos made from the account's images out of the library too. Erased
 images lose their key, files, hashes and candidates (app/evidence/erasure.py,
 app/matching/erasure.py); a match that an attribution or account link rests on stays, shown
-with an erased image.
+with an erased image. Takedown evidence packs that held an erased picture are deleted
+(app/takedowns/erasure.py); the takedown keeps the rest of its record.
 
 The audit event holds ids and counts only: no file name, hash, URL, handle or name.
 Services never commit.
@@ -29,6 +30,7 @@ from app.evidence.erasure import CHUNK, erase_images
 from app.evidence.models import EvidenceImage, Image, ReferencePhoto
 from app.matching.erasure import forget_images, matches_of
 from app.settings import Settings
+from app.takedowns.erasure import drop_packs_holding
 from app.takedowns.models import TakedownImage
 
 ERASED_ACTION = "evidence.erased"
@@ -48,6 +50,7 @@ class Erasure:
     matches_removed: int = 0
     matches_kept: int = 0  # the basis of an attribution or account link
     match_runs_removed: int = 0
+    packs_removed: int = 0  # takedown evidence packs that held an erased picture
 
     def counts(self) -> dict[str, int]:
         return {k: (len(v) if isinstance(v, list) else v) for k, v in asdict(self).items()}
@@ -77,6 +80,7 @@ def _erase(session: Session, settings: Settings, image_ids: Sequence[int], now: 
     done.matches_removed += forgotten.matches_removed
     done.matches_kept += forgotten.matches_kept
     done.match_runs_removed += forgotten.runs_removed
+    done.packs_removed += drop_packs_holding(session, settings, erased.images)
 
 
 def erase_account_evidence(session: Session, settings: Settings, actor: Actor, *,

@@ -58,9 +58,18 @@ def test_erasing_destroys_every_key_and_file(client, world, session, settings):
     assert index.size() == (images_before - 2, photos_before)
 
 
-def test_candidates_runs_and_links_go_and_what_cites_them_stays(client, world, session):
+def _packs(settings):
+    root = settings.data_dir / "packs"
+    return sorted(p for p in root.rglob("*.pack")) if root.exists() else []
+
+
+def test_candidates_runs_and_links_go_and_what_cites_them_stays(client, world, session,
+                                                               settings):
     login(client, world.supervisor.username)
-    assert _erase(client, world.account).status_code == 200
+    assert len(_packs(settings)) == 1  # the draft's notice #1, with the cited picture
+    r = _erase(client, world.account)
+    assert r.status_code == 200 and r.json()["packs_removed"] == 1
+    assert _packs(settings) == []
     session.expire_all()
     involving = select(Match).where(col(Match.query_image_id).in_(world.images)
                                     | col(Match.candidate_image_id).in_(world.images))
@@ -141,3 +150,27 @@ def test_the_page_asks_for_a_reason_and_a_confirmation(client, world, session):
     shown = client.get(f"/accounts/{world.account}").text
     assert "Erased 2 image(s) and 1 evidence link(s)" in shown
     assert "Nothing is left to erase." in client.get(f"/accounts/{world.account}/erase").text
+
+
+def _move(client, td_id, action, version):
+    r = client.post(f"/api/v1/takedowns/{td_id}/transitions",
+                    headers={"X-CSRF-Token": page_csrf(client)},
+                    json={"action": action, "version": version})
+    assert r.status_code == 200, r.text
+
+
+def test_a_sent_notices_pack_with_the_picture_is_gone_410(client, world, settings):
+    login(client, world.analyst.username)
+    _move(client, world.takedown, "submit", 1)
+    login(client, world.supervisor.username)
+    _move(client, world.takedown, "approve", 2)
+    _move(client, world.takedown, "send", 3)
+    pack = f"/takedowns/{world.takedown}/notices/1/pack"
+    assert client.get(pack).status_code == 200
+    assert _erase(client, world.account).status_code == 200
+    assert _packs(settings) == []
+    gone = client.get(pack)
+    assert gone.status_code == 410 and "deleted when image(s)" in gone.text
+    assert client.get(f"/takedowns/{world.takedown}/notices/1.eml").status_code == 410
+    page = client.get(f"/takedowns/{world.takedown}")
+    assert page.status_code == 200 and "Erased: " in page.text

@@ -7,8 +7,9 @@ from sqlmodel import col, select
 
 from app.accounts.models import Attribution
 from app.audit.models import AuditEvent
+from app.estate.models import Cell
 from app.evidence import crypto, storage
-from app.evidence.models import EvidenceImage, Image
+from app.evidence.models import EvidenceImage, Image, ReferencePhoto
 from app.matching.engine import MatchEngine
 from app.matching.models import Match, MatchRun
 from tests.conftest import csrf_from, login, page_csrf
@@ -25,6 +26,10 @@ def _erase(client, account_id, body=None):
 
 
 def test_erasing_destroys_every_key_and_file(client, world, session, settings):
+    cell = session.exec(select(Cell).where(Cell.label == "A-1-014")).one()
+    photo = ReferencePhoto(image_id=world.images[0], cell_id=cell.id, source="evidence")
+    session.add(photo)  # the image was made a photo of its cell
+    session.commit()
     login(client, world.supervisor.username)
     index = MatchEngine()
     index.sync(session)
@@ -35,6 +40,9 @@ def test_erasing_destroys_every_key_and_file(client, world, session, settings):
     assert sorted(done["images_erased"]) == sorted(world.images)
     assert (done["evidence_links_removed"], done["evidence_links_kept"]) == (1, 1)
     assert done["matches_kept"] == 1  # the suggested attribution rests on it
+    assert done["reference_photos_removed"] == [photo.id]  # early: it leaves the library
+    session.expire_all()
+    assert session.get(ReferencePhoto, photo.id).removed_at is not None
 
     session.expire_all()
     for image_id in world.images:
@@ -55,7 +63,7 @@ def test_erasing_destroys_every_key_and_file(client, world, session, settings):
                           kind=name.split("-")[1])
     index.sync(session)  # the match index drops them on its next refresh
     images_before, photos_before = held_before
-    assert index.size() == (images_before - 2, photos_before)
+    assert index.size() == (images_before - 2, photos_before - 1)
 
 
 def _packs(settings):

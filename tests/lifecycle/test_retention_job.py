@@ -236,3 +236,52 @@ def test_the_command_prints_the_counts_and_verify_stays_clean(tmp_path, monkeypa
     assert verified.exit_code == 0, verified.output
     assert "audit log intact" in verified.output
     assert "from the signed anchor at seq 3" in verified.output
+
+
+def test_a_removed_photo_whose_image_is_still_used_is_kept(world):
+    settings, engine, factory = world
+    with factory() as s:
+        est = Establishment(code="HMP", name="Elsewhere")
+        s.add(est)
+        s.flush()
+        cells = [Cell(establishment_id=est.id, label=f"A-1-00{n}", wing="A", landing="1")
+                 for n in (1, 2)]
+        s.add_all(cells)
+        s.flush()
+        in_library, evidence = _image(s, settings, 320), _image(s, settings, 321)
+        long_ago = utcnow() - 400 * DAY
+        s.add_all([  # removed from one cell, still a photo of another
+            ReferencePhoto(image_id=in_library.id, cell_id=cells[0].id, removed_at=long_ago),
+            ReferencePhoto(image_id=in_library.id, cell_id=cells[1].id),
+            # removed from the library, still an open account's evidence
+            ReferencePhoto(image_id=evidence.id, cell_id=cells[0].id, removed_at=long_ago)])
+        _evidence(s, _account(s, "open_one", None), evidence)
+        s.commit()
+        ids = [in_library.id, evidence.id]
+    assert job.run(engine, settings).counts["reference_photo_images_erased"] == 0
+    with factory() as s:
+        assert all(s.get(Image, i).erased_at is None for i in ids)
+
+
+def test_retention_leaves_a_live_library_photo_to_its_own_rule(world):
+    settings, engine, factory = world
+    with factory() as s:
+        est = Establishment(code="LIB", name="Library")
+        s.add(est)
+        s.flush()
+        cell = Cell(establishment_id=est.id, label="A-1-001", wing="A", landing="1")
+        s.add(cell)
+        s.flush()
+        image = _image(s, settings, 330)  # confirmed once: now a photo of the cell
+        s.add(ReferencePhoto(image_id=image.id, cell_id=cell.id, source="evidence"))
+        account = _account(s, "closed_long_ago", 800)
+        _evidence(s, account, image)
+        s.commit()
+        image_id, account_id = image.id, account.id
+    report = job.run(engine, settings)
+    assert (report.counts["closed_accounts"], report.counts["images_erased"],
+            report.counts["evidence_links_removed"]) == (1, 0, 1)
+    with factory() as s:
+        assert s.get(Image, image_id).erased_at is None
+        assert s.exec(select(EvidenceImage).where(
+            EvidenceImage.account_id == account_id)).all() == []

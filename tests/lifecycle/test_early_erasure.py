@@ -25,6 +25,7 @@ def _erase(client, account_id, body=None):
                           json={"reason": REASON} if body is None else body)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
 def test_erasing_destroys_every_key_and_file(client, world, session, settings):
     cell = session.exec(select(Cell).where(Cell.label == "A-1-014")).one()
     photo = ReferencePhoto(image_id=world.images[0], cell_id=cell.id, source="evidence")
@@ -71,6 +72,7 @@ def _packs(settings):
     return sorted(p for p in root.rglob("*.pack")) if root.exists() else []
 
 
+@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
 def test_candidates_runs_and_links_go_and_what_cites_them_stays(client, world, session,
                                                                settings):
     login(client, world.supervisor.username)

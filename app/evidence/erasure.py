@@ -24,6 +24,9 @@ from app.evidence.models import Image, ImageFeatures, ReferencePhoto
 from app.settings import Settings
 
 CHUNK = 500  # ids per statement: well under every database's parameter limit
+# An erased image's withdrawal_reason starts with this: pages say "erased", not "withdrawn"
+# (withdrawal.withdrawal_of, templates takedowns/_basis.html and search/dossier.html).
+ERASED_PREFIX = "Erased: "
 
 
 @dataclass
@@ -53,7 +56,7 @@ def erase_images(session: Session, settings: Settings, *, image_ids: Sequence[in
             changed = session.execute(
                 update(Image).where(col(Image.id) == image_id, col(Image.erased_at).is_(None))
                 .values(wrapped_key=b"", erased_at=now, sha256="", withdrawn_by=by,
-                        withdrawal_reason=f"Erased: {reason}"[:500], phash=0, phash_mirror=0,
+                        withdrawal_reason=f"{ERASED_PREFIX}{reason}"[:500], phash=0, phash_mirror=0,
                         phash_trim=0, dhash=0, exif_taken_at=None, exif_gps_lat=None,
                         exif_gps_lon=None, exif_device=""))
             if changed.rowcount == 1:  # type: ignore[attr-defined]

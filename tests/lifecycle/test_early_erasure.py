@@ -93,10 +93,11 @@ def test_candidates_runs_and_links_go_and_what_cites_them_stays(client, world, s
 
     takedown = client.get(f"/takedowns/{world.takedown}")
     assert takedown.status_code == 200
-    assert f"Image #{world.evidence[0]} withdrawn" in takedown.text
-    assert f"Erased: {REASON}" in takedown.text
+    assert f"Image #{world.evidence[0]} erased</strong>" in takedown.text
+    assert f": {REASON}</p>" in takedown.text and "not kept (image erased)" in takedown.text
     account = client.get(f"/accounts/{world.account}").text
-    assert f"Erased: {REASON}" in account and "basis image withdrawn" in account
+    assert f"by {world.supervisor.username}: {REASON}" in account
+    assert "Erased on " in account and "basis image withdrawn" in account
 
 
 def test_the_erasure_row_holds_ids_and_counts_only(client, world, session):
@@ -183,4 +184,4 @@ def test_a_sent_notices_pack_with_the_picture_is_gone_410(client, world, setting
     assert gone.status_code == 410 and "deleted when image(s)" in gone.text
     assert client.get(f"/takedowns/{world.takedown}/notices/1.eml").status_code == 410
     page = client.get(f"/takedowns/{world.takedown}")
-    assert page.status_code == 200 and "Erased: " in page.text
+    assert page.status_code == 200 and f"Image #{world.evidence[0]} erased" in page.text

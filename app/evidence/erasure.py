@@ -62,6 +62,11 @@ def erase_images(session: Session, settings: Settings, *, image_ids: Sequence[in
             if changed.rowcount == 1:  # type: ignore[attr-defined]
                 erased.append(image_id or 0)
                 storage.delete_on_commit(session, settings, storage_key)
+        # withdrawn before: their key and files are gone already; the digest kept for the
+        # notices goes now, with the rest of the evidence
+        session.execute(update(Image).where(col(Image.id).in_(ids),
+                                            col(Image.erased_at).is_not(None), Image.sha256 != "")
+                        .values(sha256=""))
         if not erased:
             continue
         session.execute(delete(ImageFeatures).where(col(ImageFeatures.image_id).in_(erased)))

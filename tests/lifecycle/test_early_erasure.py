@@ -185,3 +185,19 @@ def test_a_sent_notices_pack_with_the_picture_is_gone_410(client, world, setting
     assert client.get(f"/takedowns/{world.takedown}/notices/1.eml").status_code == 410
     page = client.get(f"/takedowns/{world.takedown}")
     assert page.status_code == 200 and f"Image #{world.evidence[0]} erased" in page.text
+
+
+def test_an_image_withdrawn_before_loses_its_digest_too(client, world, session):
+    login(client, world.supervisor.username)
+    withdrawn = client.request("DELETE", f"/api/v1/images/{world.images[1]}",
+                               headers={"X-CSRF-Token": page_csrf(client)},
+                               json={"reason": "Posted by someone else after all"})
+    assert withdrawn.status_code == 200
+    session.expire_all()
+    assert session.get(Image, world.images[1]).sha256 != ""  # a withdrawal keeps it
+    done = _erase(client, world.account).json()
+    assert done["images_erased"] == [world.images[0]]
+    session.expire_all()
+    assert session.get(Image, world.images[1]).sha256 == ""
+    shown = client.get(f"/images/{world.images[1]}").text
+    assert "Withdrawn on " in shown and "Posted by someone else after all" in shown

@@ -267,16 +267,20 @@ def import_photos(directory: Path = typer.Argument(..., exists=True, file_okay=F
 @jobs_cli.command("run")
 def jobs_run() -> None:
     """Flag overdue takedowns, deliver notices left over and due re-notices, link audit events,
-    run second matching stages nobody ran, refresh priorities that age, remove orphan image
-    files. Safe to start on several hosts at once."""
+    erase what is past its retention rule, run second matching stages nobody ran, refresh
+    priorities that age, remove orphan image files. Safe to start on several hosts at once."""
     from app.accounts.service import refresh_recent_priorities
     from app.audit.linker import link_all
     from app.audit.service import ChainHeadInvalid
     from app.evidence.sweep import sweep_orphans
+    from app.lifecycle import job as retention
     from app.takedowns import jobs
 
     settings = get_settings()
     engine = _ready_engine(settings)
+    # audit events are pruned as the tables' owner: the app's role may not delete them
+    owner = (make_engine(settings.migrate_database_url)
+             if settings.migrate_database_url else engine)
     keep_private(settings.data_dir)
     try:
         report = jobs.run(engine, settings)
@@ -285,12 +289,15 @@ def jobs_run() -> None:
                                                 key=settings.audit_key_bytes)
         except ChainHeadInvalid as exc:
             linked = f"linking stopped: {exc}"
+        kept = retention.run(engine, settings, owner=owner)
     finally:
         engine.dispose()
+        owner.dispose()
     typer.echo(f"takedowns: {report.summary()}")
     typer.echo("audit: " + ("another linker is at work" if linked is None
                             else linked if isinstance(linked, str)
                             else f"{linked} events linked into the chain"))
+    typer.echo(f"retention: {kept.summary()}")
     typer.echo(f"matching: {_drain_second_stages(settings)} second stages run")
     with _unit_of_work() as session:
         refreshed = refresh_recent_priorities(session)
@@ -318,4 +325,13 @@ def _drain_second_stages(settings: Settings) -> int:
 
 
 def main() -> None:
+    from pydantic import ValidationError
+
+    from app.settings import explain
+
+    try:  # refuse at start-up, in one plain sentence, before any command runs
+        get_settings()
+    except ValidationError as exc:
+        typer.secho(f"refusing to start: {explain(exc)}", fg=typer.colors.RED, err=True)
+        raise SystemExit(2) from None
     cli()

@@ -84,6 +84,9 @@ def audit_verify(checkpoint: Path = typer.Option(None, help=_CHECKPOINT_HELP)) -
         _fail(f"audit log BROKEN at event {result.broken_at}: {result.reason} "
               f"({result.checked} events verified before it)")
     typer.echo(f"audit log intact: {result.checked} linked events checked")
+    if result.anchor_seq:
+        typer.echo(f"from the signed anchor at seq {result.anchor_seq}: the events up to it "
+                   "were pruned by retention")
     typer.echo(f"against the checkpoint of {point.at} (seq {point.seq})" if point else
                f"no checkpoint in {path}: write one with `cellwatch audit checkpoint`, so that "
                "removing the newest events is found too")

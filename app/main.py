@@ -39,6 +39,8 @@ from app.evidence import api_reference as evidence_api_reference
 from app.evidence import pages as evidence_pages
 from app.evidence import pages_reference as evidence_pages_reference
 from app.evidence.limits import UploadSizeLimit, body_limit
+from app.lifecycle import api as lifecycle_api
+from app.lifecycle import pages as lifecycle_pages
 from app.matching import api as matching_api
 from app.matching import api_withdraw as matching_api_withdraw
 from app.matching import pages as matching_pages
@@ -130,6 +132,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(cellsearch_pages.router)
     app.include_router(cellsearch_api.router)
     app.include_router(reports_pages.router)
+    app.include_router(lifecycle_pages.router)
+    app.include_router(lifecycle_api.router)
     if docs:
         apidocs.install(app)
     install_error_handlers(app)

@@ -9,7 +9,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.matching import thresholds
@@ -19,6 +19,9 @@ DEV_MASTER_KEY = base64.b64encode(b"cellwatch-development-only-key!!").decode()
 DEV_AUDIT_KEY = base64.b64encode(b"cellwatch-dev-only-audit-chain!!").decode()
 DEV_BACKUP_KEY = base64.b64encode(b"cellwatch-dev-only-backup-key!!!").decode()
 KEY_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
+
+
+AUDIT_MONTHS_MIN, AUDIT_MONTHS_MAX = 13, 24
 
 
 class Environment(StrEnum):
@@ -154,6 +157,22 @@ class Settings(BaseSettings):
     test_second_stage_pause: float = Field(default=0.0, ge=0, le=600)
     # Attempts at a request whose transaction hit a deadlock or serialization failure.
     transaction_attempts: int = Field(default=4, ge=1, le=10)
+    # Retention (app/retention.py, run by `cellwatch jobs run`): how long each kind of record
+    # is kept once it stops being needed; past it, it is erased. The README lists them.
+    # Evidence of an account closed (removed, or no further action) this long ago: its
+    # images (key destroyed), evidence links, match candidates and runs.
+    retention_closed_account_days: int = Field(default=730, ge=30, le=3650)
+    # A reference photo removed from the cell library (replaced, or no longer of use).
+    retention_reference_photo_days: int = Field(default=365, ge=1, le=3650)
+    # Audit events: at least 13 months (a full year of history to audit, plus a month to
+    # notice), at most 24 (the log names who saw what about whom; it must not grow forever).
+    retention_audit_months: int = 24
+    retention_session_days: int = Field(default=30, ge=1, le=366)  # after it ended
+    retention_api_key_days: int = Field(default=90, ge=1, le=3650)  # after revoked or expired
+    retention_idempotency_days: int = Field(default=2, ge=1, le=90)  # a client's retry window
+    # sign-in failures: at least a day (the longest throttle window), also pruned as new come
+    retention_login_failure_hours: int = Field(default=24, ge=24, le=24 * 366)
+    retention_enrolment_code_days: int = Field(default=30, ge=1, le=366)  # after used/expired
     # The fictional demo estate (`cellwatch demo`, loaded by `make run` into an empty
     # database, with its banner on every page). Unset: on in development, off in production,
     # which refuses it.
@@ -179,6 +198,15 @@ class Settings(BaseSettings):
             if not KEY_ID_RE.match(key_id):
                 raise ValueError(f"old master key id {key_id!r}: 1 to 16 letters, digits, - or _")
             _key_bytes(key)
+        return value
+
+    @field_validator("retention_audit_months")
+    @classmethod
+    def _audit_retention_in_range(cls, value: int) -> int:
+        if not AUDIT_MONTHS_MIN <= value <= AUDIT_MONTHS_MAX:
+            raise ValueError(
+                f"CELLWATCH_RETENTION_AUDIT_MONTHS is {value}: audit events must be kept at "
+                f"least {AUDIT_MONTHS_MIN} and at most {AUDIT_MONTHS_MAX} months")
         return value
 
     @property
@@ -290,6 +318,16 @@ def _key_bytes(value: str) -> bytes:
     if len(raw) != 32:
         raise ValueError("the key must decode to exactly 32 bytes")
     return raw
+
+
+def explain(exc: ValidationError) -> str:
+    """A settings error as a person reads it: which variable, and what is wrong with it."""
+    lines = []
+    for error in exc.errors():
+        name = "CELLWATCH_" + "_".join(str(part) for part in error["loc"]).upper()
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(message if message.startswith(name) else f"{name}: {message}")
+    return "; ".join(lines)
 
 
 @lru_cache

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 ORDER = ["audit", "auth", "estate", "evidence", "matching", "accounts", "takedowns",
-         "cellsearch", "search", "reports", "demo"]
+         "cellsearch", "search", "reports", "lifecycle", "demo"]
 APP = Path(__file__).resolve().parent.parent / "app"
 ROUTE_MODULE = re.compile(r"^(pages|api)(_[a-z_]+)?\.py$")
 # the modules a route module may take from auth: who is asking and what they may do

@@ -106,6 +106,20 @@ def test_other_roles_are_refused_a_withdrawal(as_role):
         assert r.status_code == 403 and "Your role does not allow this." in r.text, role
 
 
+ERASURE_ROUTES = {("DELETE", "/api/v1/accounts/{account_id}/evidence"),
+                  ("GET", "/accounts/{account_id}/erase"),
+                  ("POST", "/accounts/{account_id}/erase")}
+
+
+def test_erasing_an_accounts_evidence_early_is_for_supervisors_only(app):
+    found = {(method, route.path): {r.permission for r in _declared(route.dependant)}
+             for route in api_routes(app.routes) for method in route.methods
+             if (method, route.path) in ERASURE_ROUTES}
+    assert found == {key: {Permission.evidence_erase} for key in ERASURE_ROUTES}
+    holders = {r for r, perms in ROLE_PERMISSIONS.items() if Permission.evidence_erase in perms}
+    assert holders == {Role.supervisor}
+
+
 REVIEW_ROUTES = {("GET", "/review"): Permission.matches_review,
                  ("POST", "/matches/{match_id}/confirm"): Permission.matches_review,
                  ("POST", "/matches/{match_id}/reject"): Permission.matches_review,

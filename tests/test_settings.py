@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from app.main import create_app
-from app.settings import DEV_MASTER_KEY, Settings, UnsafeSettingsError
+from app.settings import DEV_MASTER_KEY, Settings, UnsafeSettingsError, explain
 
 GOOD_KEY = base64.b64encode(b"k" * 32).decode()
 AUDIT_KEY = base64.b64encode(b"a" * 32).decode()
@@ -87,3 +87,35 @@ def test_the_test_only_pause_in_second_stages_is_refused_in_production(tmp_path,
         get_settings.cache_clear()
     assert result.exit_code != 0
     assert "CELLWATCH_TEST_SECOND_STAGE_PAUSE" in str(result.exception)
+
+
+@pytest.mark.parametrize("months", [12, 25, 0])
+def test_audit_retention_outside_13_to_24_months_is_refused(months):
+    with pytest.raises(ValidationError) as err:
+        Settings(retention_audit_months=months)
+    assert explain(err.value) == (
+        f"CELLWATCH_RETENTION_AUDIT_MONTHS is {months}: audit events must be kept at least 13 "
+        "and at most 24 months")
+
+
+@pytest.mark.parametrize("months", [13, 24])
+def test_audit_retention_at_either_end_is_accepted(months):
+    assert Settings(retention_audit_months=months).retention_audit_months == months
+
+
+def test_the_command_refuses_to_start_with_a_clear_message(monkeypatch, capsys):
+    from app.cli import main
+    from app.settings import get_settings
+
+    monkeypatch.setenv("CELLWATCH_RETENTION_AUDIT_MONTHS", "36")
+    monkeypatch.setattr("sys.argv", ["cellwatch", "jobs", "run"])
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            main()
+    finally:
+        get_settings.cache_clear()
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.strip() == (
+        "refusing to start: CELLWATCH_RETENTION_AUDIT_MONTHS is 36: audit events must be kept "
+        "at least 13 and at most 24 months")

@@ -42,6 +42,8 @@ class Account(SQLModel, table=True):
     image_count: int = 0
     re_emerged_from_id: int | None = Field(default=None, foreign_key="account.id")
     closed_reason: str = Field(default="", max_length=500)
+    # when it last became closed (removed, no further action): the retention clock's start
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     notes: str = Field(default="", max_length=4000)
     version: int = 1  # optimistic concurrency: an update names the version it read
     created_by: int | None = Field(default=None, foreign_key="app_user.id")

@@ -27,6 +27,7 @@ from app.estate.models import Prisoner
 from app.evidence.models import EvidenceImage, Image
 
 # Statuses that mean someone has acted: the "no action yet" factor no longer applies.
+CLOSED = frozenset({AccountStatus.removed.value, AccountStatus.no_further_action.value})
 ACTED = frozenset({AccountStatus.takedown_requested, AccountStatus.removed,
                    AccountStatus.no_further_action})
 
@@ -113,6 +114,10 @@ def set_status(session: Session, actor: Actor, account: Account, status: Account
             touch(session, account, expected_version)
         return account
     values: dict[str, Any] = {"status": status.value}
+    # the closed-account retention clock starts when it closes and stops if it reopens
+    closing = status.value in CLOSED
+    if closing != (old in CLOSED):
+        values["closed_at"] = utcnow() if closing else None
     if status is AccountStatus.no_further_action:
         values["closed_reason"] = note.strip()[:500]
     touch(session, account, expected_version, **values)

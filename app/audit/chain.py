@@ -83,6 +83,12 @@ def head_mac(key: bytes, last_seq: int, last_hash: str, keyed_from: int) -> str:
     return _mac(key, f"head\n{last_seq}\n{last_hash}\n{keyed_from}")
 
 
+def anchor_mac(key: bytes, seq: int, last_hash: str, id_floor: int) -> str:
+    """The signature of where retention pruning left the chain: its last pruned event's seq
+    and hash, and the largest id pruned (ids above it are checked for gaps)."""
+    return _mac(key, f"anchor\n{seq}\n{last_hash}\n{id_floor}")
+
+
 def same(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and hmac.compare_digest(a, b)
 

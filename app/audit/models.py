@@ -50,7 +50,11 @@ class AuditHead(SQLModel, table=True):
 
     `keyed_from`: the first seq linked with the key (rows before it are version 1).
     `mac`: HMAC of (last_seq, last_hash, keyed_from) with the audit key; the linker refuses
-    to extend a head whose signature does not hold."""
+    to extend a head whose signature does not hold.
+
+    The anchor: where the chain now starts after retention pruned its oldest events (the seq
+    and hash of the last pruned event, and the largest id pruned), signed with the audit key
+    (`anchor_mac`, app/audit/prune.py). No anchor: seq 0 and the genesis hash."""
 
     __tablename__ = "audit_head"
 
@@ -59,3 +63,7 @@ class AuditHead(SQLModel, table=True):
     last_hash: str = Field(default=GENESIS_HASH, max_length=64)
     keyed_from: int = 1
     mac: str = Field(default="", max_length=64)
+    anchor_seq: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    anchor_hash: str = Field(default=GENESIS_HASH, max_length=64)
+    anchor_id: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    anchor_mac: str = Field(default="", max_length=64)

@@ -31,6 +31,7 @@ class VerifyResult:
     lag: Lag = Lag(0, None)
     checkpoint: chain.Checkpoint | None = None
     unused_ids: int = 0  # PostgreSQL: ids a rolled-back transaction took (never on SQLite)
+    anchor_seq: int = 0  # where the chain starts: the events up to it were pruned by retention
 
 
 def _broken(checked: int, row: AuditEvent | None, reason: str) -> VerifyResult:
@@ -51,9 +52,17 @@ def verify_chain(session: Session, *, key: bytes, checkpoint: chain.Checkpoint |
         return _broken(0, None, "the chain's head row is missing")
     # the checkpoint's keyed_from is trusted; the database's only if its signature holds
     keyed_from = checkpoint.keyed_from if checkpoint is not None else head.keyed_from
+    if not anchor_valid(head, key):
+        return _broken(0, None, "the chain's anchor (where retention pruning left it) is not "
+                                "signed with the audit key: it was moved or forged")
+    if checkpoint is not None and checkpoint.seq == head.anchor_seq and \
+            not chain.same(head.anchor_hash, checkpoint.hash):
+        return _broken(0, None, f"the chain's anchor differs from the checkpoint of "
+                                f"{checkpoint.at}: history was rewritten")
     # ids are not checked for order: an event that commits late is linked after newer ids.
     # Each keyed link holds the row's id and seq, so neither can be changed without the key.
-    prev, checked, last_seq = GENESIS_HASH, 0, 0
+    # The walk starts at the anchor: the events before it were pruned by retention.
+    prev, checked, last_seq = head.anchor_hash, 0, head.anchor_seq
     while True:
         rows: Sequence[AuditEvent] = session.exec(
             select(AuditEvent).where(col(AuditEvent.seq) > last_seq)
@@ -92,7 +101,7 @@ def verify_chain(session: Session, *, key: bytes, checkpoint: chain.Checkpoint |
             head.mac, chain.head_mac(key, head.last_seq, head.last_hash, head.keyed_from)):
         return _broken(checked, None, "the chain's head is not signed with the audit key: the "
                                       "head was moved or the chain rewritten")
-    unused, first_gap = _id_gaps(session)
+    unused, first_gap = _id_gaps(session, floor=head.anchor_id)
     if unused and session.get_bind().dialect.name == "sqlite":
         # SQLite gives each new row the next id after the largest, rolled back or not: a gap
         # is a deleted event, linked or still waiting for its link
@@ -100,19 +109,35 @@ def verify_chain(session: Session, *, key: bytes, checkpoint: chain.Checkpoint |
                             f"{unused} event ids are missing, the first {first_gap}: events "
                             "were deleted")
     return VerifyResult(True, checked, lag=lag(session), checkpoint=checkpoint,
-                        unused_ids=unused)
+                        unused_ids=unused, anchor_seq=head.anchor_seq)
 
 
-def _id_gaps(session: Session) -> tuple[int, int | None]:
-    """How many ids between the smallest and the largest hold no event, and the first."""
+def anchor_valid(head: AuditHead, key: bytes) -> bool:
+    """No anchor (nothing pruned yet), or one signed with the audit key."""
+    if (head.anchor_seq, head.anchor_hash, head.anchor_id) == (0, GENESIS_HASH, 0):
+        return True
+    return chain.same(head.anchor_mac, chain.anchor_mac(key, head.anchor_seq,
+                                                        head.anchor_hash, head.anchor_id))
+
+
+def _id_gaps(session: Session, *, floor: int = 0) -> tuple[int, int | None]:
+    """How many ids above `floor` (the largest id pruned: signed in the anchor) and up to the
+    largest hold no event, and the first. Without a floor, from the smallest id."""
     low, high, count = session.exec(select(func.min(AuditEvent.id), func.max(AuditEvent.id),
-                                           func.count(col(AuditEvent.id)))).one()
-    if not count or (high - low + 1) == count:
+                                           func.count(col(AuditEvent.id)))
+                                    .where(col(AuditEvent.id) > floor)).one()
+    if not count:
         return 0, None
-    later = aliased(AuditEvent)
-    first = session.exec(select(func.min(col(AuditEvent.id) + 1)).where(
-        col(AuditEvent.id) < high,
-        ~select(later.id).where(later.id == col(AuditEvent.id) + 1).exists())).one()
+    low = floor + 1 if floor else low
+    if (high - low + 1) == count:
+        return 0, None
+    if floor and session.get(AuditEvent, low) is None:
+        first: int | None = low
+    else:
+        later = aliased(AuditEvent)
+        first = session.exec(select(func.min(col(AuditEvent.id) + 1)).where(
+            col(AuditEvent.id) > floor, col(AuditEvent.id) < high,
+            ~select(later.id).where(later.id == col(AuditEvent.id) + 1).exists())).one()
     return high - low + 1 - count, first
 
 

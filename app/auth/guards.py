@@ -32,6 +32,7 @@ Librarian = Annotated[Principal, Depends(requires(P.library_edit))]
 EvidenceReader = Annotated[Principal, Depends(requires(P.evidence_read))]
 Submitter = Annotated[Principal, Depends(requires(P.evidence_submit))]
 Withdrawer = Annotated[Principal, Depends(requires(P.evidence_withdraw))]
+Eraser = Annotated[Principal, Depends(requires(P.evidence_erase))]
 Reviewer = Annotated[Principal, Depends(requires(P.matches_review))]
 MatchOperator = Annotated[Principal, Depends(requires(P.matching_operate))]
 

@@ -22,6 +22,7 @@ class Permission(StrEnum):
     evidence_read = "evidence:read"
     evidence_submit = "evidence:submit"
     evidence_withdraw = "evidence:withdraw"  # destroy an image's key, with a reason
+    evidence_erase = "evidence:erase"  # erase an account's evidence before its retention ends
     matches_review = "matches:review"
     matching_operate = "matching:operate"  # the second-stage queue: watch it, retry failures
     # accounts and attribution
@@ -63,7 +64,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.analyst: _ANALYST,
     Role.supervisor: _ANALYST
     | {P.estate_edit, P.library_edit, P.takedowns_approve, P.platforms_edit,
-       P.evidence_withdraw, P.matching_operate, P.grants_approve},
+       P.evidence_withdraw, P.evidence_erase, P.matching_operate, P.grants_approve},
     Role.auditor: frozenset({P.self_manage, P.audit_read, P.reports_read}),
     Role.admin: frozenset({P.self_manage, P.users_manage, P.grants_approve}),
 }

@@ -50,13 +50,15 @@ class Policy:
     lock_failures: int  # per account within the window...
     lock_addresses: int  # ...from at least this many distinct addresses
     lock_minutes: int
+    keep: timedelta = KEEP  # failures older than this go (CELLWATCH_RETENTION_LOGIN_FAILURE_HOURS)
 
     @classmethod
     def of(cls, settings: Settings) -> Policy:
         return cls(timedelta(minutes=settings.login_window_minutes),
                    settings.login_free_failures, settings.login_max_delay_seconds,
                    settings.login_address_block_failures, settings.login_account_lock_failures,
-                   settings.login_account_lock_addresses, settings.login_lockout_minutes)
+                   settings.login_account_lock_addresses, settings.login_lockout_minutes,
+                   timedelta(hours=settings.retention_login_failure_hours))
 
     def delay(self, failures: int) -> int:
         """Seconds to wait after the latest failure: 0, then 1, 2, 4... up to max_delay."""
@@ -93,7 +95,7 @@ def refuse(db: Session, actor: Actor, username: str, wait: int) -> None:
 def failed(db: Session, policy: Policy, actor: Actor, username: str, now: datetime) -> None:
     """Count a failed sign-in; lock the account if many addresses are failing on it."""
     name = username.strip().lower()[:64]
-    db.execute(delete(LoginFailure).where(col(LoginFailure.at) < now - KEEP))
+    db.execute(delete(LoginFailure).where(col(LoginFailure.at) < now - policy.keep))
     db.add(LoginFailure(at=now, username=name, client_addr=actor.client_addr[:64]))
     db.flush()
     user = users.find_user(db, name)

@@ -9,7 +9,6 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from app.audit.service import Actor, record
@@ -17,6 +16,7 @@ from app.db import utcnow
 from app.errors import NotFound
 from app.evidence import budget, crypto, storage
 from app.evidence.derive import Decoded, analyse_stored, decode
+from app.evidence.erasure import erase_images
 from app.evidence.errors import StoredImageDamaged
 from app.evidence.models import Image, ImageFeatures
 from app.evidence.validation import HeaderFacts, check_upload
@@ -172,16 +172,16 @@ def read_original(settings: Settings, image: Image) -> bytes:
 
 def erase_image(session: Session, settings: Settings, actor: Actor, *, image_id: int,
                 reason: str) -> Image:
-    """Crypto-erase: the wrapped key is destroyed now; files go once the erase commits."""
+    """Crypto-erase one image (erasure.py): the wrapped key is destroyed now; files go once the
+    erase commits. The audit event holds its id only, nothing of the picture."""
     image = session.get(Image, image_id)
     if image is None:
         raise NotFound(f"There is no image {image_id}.")
     if image.erased_at is not None:
         return image
-    image.wrapped_key, image.erased_at = b"", utcnow()
-    session.add(image)
-    session.execute(delete(ImageFeatures).where(col(ImageFeatures.image_id) == image_id))
-    storage.delete_on_commit(session, settings, image.storage_key)
+    done = erase_images(session, settings, image_ids=[image_id], now=utcnow(), reason=reason,
+                        by=actor.user_id)
     record(session, actor, "evidence.image.erased", object_type="image", object_ids=[image_id],
-           purpose=reason, details={})  # nothing of the erased picture, its digest included
+           purpose=reason, details={"reference_photos_removed": done.reference_photos_removed})
+    session.refresh(image)
     return image

@@ -92,3 +92,5 @@ class EvidenceImage(SQLModel, table=True):
     original_filename: str = Field(default="", max_length=255)  # shown only; never a path
     submitted_by: int | None = Field(default=None, foreign_key="app_user.id")
     submitted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    # erased with its account's evidence, kept only as the record of a takedown that cited it
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -28,6 +28,7 @@ from app.auth.models import User
 from app.db import utcnow
 from app.errors import Conflict, Unprocessable
 from app.evidence import storage
+from app.evidence.erasure import ERASED_PREFIX
 from app.evidence.models import EvidenceImage, Image, ImageFeatures, ReferencePhoto
 from app.settings import Settings
 from app.web.dates import local_day, local_time
@@ -107,12 +108,13 @@ def withdraw_image(session: Session, settings: Settings, actor: Actor, *, image:
 
 
 def withdrawal_of(session: Session, image: Image, tz: str) -> dict[str, str] | None:
-    """"withdrawn on <date> by <name>: <reason>" for pages; None while the image is held."""
+    """"Withdrawn (or Erased) on <date> by <name>: <reason>" for pages; None while held."""
     if image.erased_at is None:
         return None
     user = session.get(User, image.withdrawn_by) if image.withdrawn_by else None
     name = (user.display_name or user.username) if user else "system"
+    erased = image.withdrawal_reason.startswith(ERASED_PREFIX)  # retention or early erasure
     return {"at": image.erased_at.isoformat(), "at_local": local_time(image.erased_at, tz),
-            "by": name,
-            "reason": image.withdrawal_reason or "(no reason recorded: erased before "
-                                                 "withdrawals were recorded)"}
+            "by": name, "what": "Erased" if erased else "Withdrawn",
+            "reason": image.withdrawal_reason.removeprefix(ERASED_PREFIX)
+            or "(no reason recorded: erased before withdrawals were recorded)"}

@@ -25,6 +25,7 @@ from app.takedowns import (
     basis,
     delivery,
     drafts,
+    erasure,
     machine,
     notices,
     packfiles,
@@ -144,11 +145,20 @@ def _not_withdrawn(db: Session, data: bytes) -> bytes:
     return data
 
 
+def _missing(db: Session, notice: Notice) -> AppError:
+    """A pack deleted with the images it held (takedowns/erasure.py) is gone for good: 410."""
+    gone = erasure.cites_erased(db, notice.takedown_id)
+    if gone:
+        return ImageWithdrawn(f"This notice's evidence pack was deleted when image(s) {gone} it "
+                              "held were erased; its sha256 stays on the notice.")
+    return NotFound(PACK_MISSING)
+
+
 def _pack(db: Session, settings: Settings, notice: Notice) -> bytes:
     try:
         return _not_withdrawn(db, packfiles.read(settings, notice.pack_key))
     except packfiles.PackMissing:
-        raise NotFound(PACK_MISSING) from None
+        raise _missing(db, notice) from None
 
 
 def eml_bytes(db: Session, settings: Settings, takedown: Takedown, notice: Notice) -> bytes:
@@ -156,7 +166,7 @@ def eml_bytes(db: Session, settings: Settings, takedown: Takedown, notice: Notic
         out = notices.outgoing_of(settings, takedown, get_account(db, takedown.account_id),
                                   notice)
     except packfiles.PackMissing:
-        raise NotFound(PACK_MISSING) from None
+        raise _missing(db, notice) from None
     _not_withdrawn(db, out.pack)
     return delivery.email_message(settings, out).as_bytes()
 

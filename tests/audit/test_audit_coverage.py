@@ -72,6 +72,8 @@ READS = reads(
         "audit_event", lambda w: w["search_events"], details={"action": "prisoner.search"}),
     Row("auditor", "GET", "/reports/platforms.csv", "report.export", "report",
         lambda w: ["platforms"]),
+    Row("supervisor", "GET", "/accounts/{account}/erase", "account.view", "account",
+        one("account"), details={"page": "erase evidence"}),
 )
 
 
@@ -80,6 +82,7 @@ def _searches_logged(walk: Walk) -> None:
     walk.world["search_events"] = list(walk.session.exec(
         select(AuditEvent.id).where(AuditEvent.action == "prisoner.search")
         .order_by(col(AuditEvent.id).desc())).all())
+
 
 SECOND_PHOTO = scenes.jpeg(scenes.room(74))  # another room: a new image, a new account
 THIRD_PHOTO = scenes.jpeg(scenes.room(75))
@@ -196,6 +199,9 @@ CHANGES = [
     Row("supervisor", "DELETE", "/api/v1/images/{image}", "evidence.image.withdrawn", "image",
         one("image"), json={"reason": "Posted by someone else after all"},
         purpose="Posted by someone else after all"),
+    Row("supervisor", "DELETE", "/api/v1/accounts/{new_account}/evidence", "evidence.erased",
+        "account", one("new_account"), json={"reason": "Court order: erase this evidence now"},
+        purpose="Court order: erase this evidence now"),
     Row("supervisor", "POST", "/takedowns/platforms/instagram", "platform.update", "platform",
         lambda w: ["instagram"], form={"channel": "portal", "renotice_hours": "48",
                                        "target_hours": "72", "template": Raw(DEFAULT_TEMPLATE),

@@ -15,7 +15,7 @@ from app.audit.models import AuditEvent
 from app.auth.models import User
 from app.estate.models import Cell
 from app.takedowns.notice_text import DEFAULT_TEMPLATE
-from tests.accounts.conftest import estate  # noqa: F401  (a fixture)
+from tests.accounts.conftest import estate, submit  # noqa: F401  (estate: a fixture)
 from tests.audit.rows import PURPOSE, Raw, Row, Walk, one, reads
 from tests.conftest import PASSWORD
 from tests.matching import scenes
@@ -84,9 +84,17 @@ def _searches_logged(walk: Walk) -> None:
         .order_by(col(AuditEvent.id).desc())).all())
 
 
+def _account_to_erase(walk: Walk) -> None:
+    """An account of its own with one image, for the erasure page to erase."""
+    r = submit(walk.browser("analyst"), "@coverage_erase", [ERASE_PHOTO], platform="instagram")
+    assert r.status_code in (200, 201), r.text
+    walk.world["erase_account"] = r.json()["account"]["id"]
+
+
 SECOND_PHOTO = scenes.jpeg(scenes.room(74))  # another room: a new image, a new account
 THIRD_PHOTO = scenes.jpeg(scenes.room(75))
 LIBRARY_PHOTO = scenes.jpeg(scenes.room(76))
+ERASE_PHOTO = scenes.jpeg(scenes.room(77))
 
 CHANGES = [
     Row("analyst", "POST", "/api/v1/images", "evidence.image.stored", "image",
@@ -202,6 +210,10 @@ CHANGES = [
     Row("supervisor", "DELETE", "/api/v1/accounts/{new_account}/evidence", "evidence.erased",
         "account", one("new_account"), json={"reason": "Court order: erase this evidence now"},
         purpose="Court order: erase this evidence now"),
+    Row("supervisor", "POST", "/accounts/{erase_account}/erase", "evidence.erased", "account",
+        one("erase_account"), form={"reason": "Court order: erase this account's evidence",
+                                    "confirm": "yes"},
+        purpose="Court order: erase this account's evidence", before=_account_to_erase),
     Row("supervisor", "POST", "/takedowns/platforms/instagram", "platform.update", "platform",
         lambda w: ["instagram"], form={"channel": "portal", "renotice_hours": "48",
                                        "target_hours": "72", "template": Raw(DEFAULT_TEMPLATE),

@@ -21,19 +21,22 @@ WORK_SIDE = 512  # long side of the working image; ORB and hashes are measured a
 MAX_FEATURES = 500  # ORB keypoints kept per image (36 bytes each)
 MIRROR_FEATURES = 300  # ...plus this many of the mirrored image (front-camera selfies)
 PREFILTER_KEYPOINTS = 64  # descriptors per image used to rank candidates (see DescriptorIndex)
-# Version 2: contrast-equalised working image, and a mirrored set; 3: a thumbnail (scene_check).
+# Version 2: contrast-equalised working image, and a mirrored set; 3: a thumbnail (scene_check);
+# 4: more corners detected before the grid spread.
 # A blob of an older version is stale: never misread, it scores 0 and never votes (recompute).
-_FEATURES_VERSION = 3
+_FEATURES_VERSION = 4
 FEATURES_VERSION = _FEATURES_VERSION  # what app/evidence/reanalysis.py brings stale blobs to
-_STALE_VERSIONS = frozenset({1, 2})
+_STALE_VERSIONS = frozenset({1, 2, 3})
 _THUMB_SIDES, _THUMB_BYTES = (scene_check.THUMB,) * 2, scene_check.THUMB ** 2
 _COORD_SCALE = 16  # keypoint coordinates stored as uint16 in 1/16 px
 _HEADER = struct.Struct("<BHHHH")  # version, keypoints, mirrored keypoints, width, height
 _VERSION = struct.Struct("<B")
 
 _GRID = 8  # keypoints are spread over an 8x8 grid so overlays/stickers cannot take them all
-# FAST threshold 5 (was 10): more corners on dark, hazy and flat photos (real-photo bench)
-_ORB = cv2.ORB_create(nfeatures=3 * MAX_FEATURES, scaleFactor=1.2, nlevels=8, fastThreshold=5)
+# FAST threshold 5 (was 10): more corners on dark, hazy and flat photos (real-photo bench).
+# 4 x MAX_FEATURES detected (was 3 x, features v3): the strong corners of a caption no longer
+# crowd out the scene's weaker ones before they are spread over the grid (real-photo bench).
+_ORB = cv2.ORB_create(nfeatures=4 * MAX_FEATURES, scaleFactor=1.2, nlevels=8, fastThreshold=5)
 # Local contrast equalisation before ORB: dark, hazy or flat photos (fog, night, a filter that
 # lifts the blacks) otherwise give too few keypoints to verify (bench: matching_accuracy_real).
 _CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from app.evidence import scene_check
+from app.evidence.borders import trim_borders
 
 WORK_SIDE = 512  # long side of the working image; ORB and hashes are measured at this size
 MAX_FEATURES = 500  # ORB keypoints kept per image (36 bytes each)
@@ -147,52 +148,6 @@ def _phash_bits(small32: np.ndarray) -> np.ndarray:
     # Classic pHash (as imagehash.phash): 32x32 DCT, 8x8 lowest frequencies vs their median.
     low = cv2.dct(small32)[:8, :8]
     return low > np.median(low)
-
-
-def trim_borders(gray: np.ndarray, flat: float = 0.8, tol: int = 1) -> tuple[int, int, int, int]:
-    """Box (top, bottom, left, right) of the photo inside screenshot furniture or borders.
-
-    A row is "flat" (UI bar, border, blank margin) when `flat` of its pixels lie within `tol`
-    of the row's median; the photo is the longest run of non-flat rows, then of columns.
-    """
-    h, w = gray.shape
-    full = (0, h, 0, w)
-    if h < 16 or w < 16:
-        return full
-    rows = _longest_run(~_flat_lines(gray, flat, tol))
-    if rows is None or rows[1] - rows[0] < h // 5:
-        return full
-    cols = _longest_run(~_flat_lines(gray[rows[0] : rows[1]].T, flat, tol))
-    if cols is None or cols[1] - cols[0] < w // 5:
-        cols = (0, w)
-    return rows[0], rows[1], cols[0], cols[1]
-
-
-def _flat_lines(gray: np.ndarray, flat: float, tol: int) -> np.ndarray:
-    """Per row of uint8 `gray`: whether `flat` of its pixels lie within `tol` of the row's
-    median (np.median's, the mean of the two middle values for an even count), read off
-    per-row histograms: twice as fast as sorting every row, on every upload."""
-    h, w = gray.shape
-    hist = np.bincount((np.arange(h, dtype=np.int64)[:, None] * 256 + gray).ravel(),
-                       minlength=h * 256).reshape(h, 256)
-    cum = np.cumsum(hist, axis=1)
-    twice = np.argmax(cum > (w - 1) // 2, axis=1) + np.argmax(cum > w // 2, axis=1)
-    # |x - median| <= tol  <=>  2x lies in [twice - 2 tol, twice + 2 tol]
-    first = np.clip(-((2 * tol - twice) // 2), 0, 255)
-    last = np.clip((twice + 2 * tol) // 2, 0, 255)
-    below = np.concatenate([np.zeros((h, 1), np.int64), cum], axis=1)
-    within = below[np.arange(h), last + 1] - below[np.arange(h), first]
-    return within >= flat * w
-
-
-def _longest_run(mask: np.ndarray) -> tuple[int, int] | None:
-    padded = np.concatenate(([False], mask, [False])).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    if edges.size == 0:
-        return None
-    starts, ends = edges[::2], edges[1::2]
-    i = int(np.argmax(ends - starts))
-    return int(starts[i]), int(ends[i])
 
 
 def _hash_pair(gray: np.ndarray) -> tuple[int, int]:

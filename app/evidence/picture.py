@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from app.evidence.borders import trim_borders
 from app.evidence.hashing import (
     WORK_SIDE,
     ImageAnalysis,
@@ -17,7 +18,6 @@ from app.evidence.hashing import (
     features_from_gray,
     fit_to,
     hashes_from_gray,
-    trim_borders,
 )
 
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
+from app.evidence.borders import trim_borders
 from app.evidence.hashing import (
     Agreement,
     agreeing_points,
     is_stale,
     load_working_image,
-    trim_borders,
     unpack_features,
 )
 from app.evidence.images import read_display

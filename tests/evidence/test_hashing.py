@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from app.evidence.borders import trim_borders
 from app.evidence.hashing import (
     MAX_FEATURES,
     MIRROR_FEATURES,
@@ -22,7 +23,6 @@ from app.evidence.hashing import (
     prefilter_descriptors,
     to_signed,
     to_unsigned,
-    trim_borders,
     unpack_features,
     verify_features,
 )

@@ -301,9 +301,9 @@ def jobs_run() -> None:
     typer.echo(f"matching: {_drain_second_stages(settings)} second stages run")
     with _unit_of_work() as session:
         refreshed = refresh_recent_priorities(session)
-        swept = sweep_orphans(session, settings)
-    typer.echo(f"accounts: {refreshed} priorities refreshed; images: {len(swept)} orphan "
-               "files removed")
+    with _factory() as factory:  # the sweep runs units of work of its own
+        swept = sweep_orphans(factory, settings)
+    typer.echo(f"accounts: {refreshed} priorities refreshed; images: {swept.summary()}")
 
 
 def _drain_second_stages(settings: Settings) -> int:

@@ -3,10 +3,7 @@ whole request head, a body that stalls or trickles in; and it answers 503 past i
 limit. Against a real server started as an operator starts it, with raw sockets. The socket
 timeouts below only stop a broken server from hanging the test; they are not speed checks."""
 
-import os
 import socket
-import subprocess
-import sys
 import time
 
 import httpx
@@ -14,7 +11,7 @@ import pytest
 
 from app import migrations
 from tests.support.rawhttp import read_all, read_response, request_head
-from tests.test_request_errors import _free_port
+from tests.support.serve import start_serve
 
 LIMIT = 4
 SETTINGS = {"SERVER_HEADER_TIMEOUT_SECONDS": "1", "SERVER_BODY_IDLE_SECONDS": "1",
@@ -26,20 +23,8 @@ SETTINGS = {"SERVER_HEADER_TIMEOUT_SECONDS": "1", "SERVER_BODY_IDLE_SECONDS": "1
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("slow")
     migrations.upgrade(f"sqlite:///{folder}/cellwatch.db")
-    port = _free_port()
-    env = {**os.environ, "CELLWATCH_DATA_DIR": str(folder), "CELLWATCH_PORT": str(port),
-           **{f"CELLWATCH_{k}": v for k, v in SETTINGS.items()}}
-    process = subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()",
-                                "serve"], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process, port = start_serve(folder, folder / "serve.log", **SETTINGS)
     try:
-        deadline = time.monotonic() + 120  # a loaded shared machine starts slowly
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
         yield port
     finally:
         process.terminate()

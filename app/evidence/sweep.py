@@ -77,14 +77,28 @@ def sweep_orphans(factory: Callable[[], Session], settings: Settings, *,
         named = _named(session, keyed.values())
     candidates = {p: k for p, k in keyed.items()
                   if p.name.startswith(TEMP_PREFIX) or k not in named}
-    if not candidates:
-        return result
+    keys = sorted(set(candidates.values()))
+    # in batches: each claim held is a lock-table entry until its unit of work ends
+    for start in range(0, len(keys), _CHUNK):
+        batch = set(keys[start:start + _CHUNK])
+        if not _decide(factory, {p: k for p, k in candidates.items() if k in batch}, result,
+                       wait_seconds):
+            break
+    if result.removed:
+        log.info("sweep removed %d orphan image files", len(result.removed))
+    return result
+
+
+def _decide(factory: Callable[[], Session], candidates: dict[Path, str], result: Sweep,
+            wait_seconds: float) -> bool:
+    """Claim the candidates' keys, look again, remove the orphans; False when SQLite's
+    writers kept the write lock (the rest waits for the next sweep)."""
     with unit_of_work(factory) as session:
         free = claims.unclaimed(session, sorted(set(candidates.values())),
                                 wait_seconds=wait_seconds)
         if free is None:
             result.deferred = True
-            return result
+            return False
         named = _named(session, free)  # after the claims: a writer that committed meanwhile
         for path, key in candidates.items():
             if key not in free:
@@ -92,6 +106,4 @@ def sweep_orphans(factory: Callable[[], Session], settings: Settings, *,
             elif path.name.startswith(TEMP_PREFIX) or key not in named:
                 path.unlink(missing_ok=True)
                 result.removed.append(path)
-    if result.removed:
-        log.info("sweep removed %d orphan image files", len(result.removed))
-    return result
+    return True

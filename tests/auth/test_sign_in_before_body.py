@@ -106,3 +106,16 @@ def test_a_chunked_body_to_the_sign_in_form_is_cut_off_at_the_cap(client):
     r = client.post("/login", content=chunks(),
                     headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert r.status_code == 413 and "at most 64 KB" in r.text
+
+
+def test_a_cross_site_post_with_a_live_session_is_refused_before_its_body(counted, client,
+                                                                         make_user):
+    counting, port = counted
+    login(client, make_user("analyst").username)
+    head, sock = _ask(port, "POST", "/accounts/new", **{
+        "Content-Type": MULTIPART, "Content-Length": str(TWENTY_MB), "Accept": "text/html",
+        "Sec-Fetch-Site": "cross-site", "Cookie": f"cw_session={client.cookies['cw_session']}"})
+    with sock:
+        assert _status(head) == 403
+        assert "came from another site" in (head + read_all(sock)).decode()
+    assert counting.body_bytes == 0

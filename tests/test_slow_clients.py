@@ -16,7 +16,7 @@ from tests.support.serve import start_serve
 LIMIT = 4
 SETTINGS = {"SERVER_HEADER_TIMEOUT_SECONDS": "1", "SERVER_BODY_IDLE_SECONDS": "1",
             "SERVER_BODY_MIN_RATE": "1000", "SERVER_MAX_CONNECTIONS": str(LIMIT),
-            "MATCH_WORKERS": "0", "AUDIT_LINK_SECONDS": "0"}
+            "SERVER_MAX_HEADER_BYTES": "4096", "MATCH_WORKERS": "0", "AUDIT_LINK_SECONDS": "0"}
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +116,10 @@ def test_past_the_connection_limit_the_answer_is_503(server):
     finally:
         for sock in held:
             sock.close()
+
+
+def test_a_request_head_growing_past_the_size_cap_is_refused(server):
+    with _connect(server) as sock:  # 8 KB of head (uvicorn's own cap is 16) and no end to it
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: " + b"a" * 8_000)
+        answer = read_all(sock)
+    assert answer.startswith(b"HTTP/1.1 400 ")  # over the 4 KB set: refused, and closed

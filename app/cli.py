@@ -161,6 +161,8 @@ def serve(
 
     import uvicorn
 
+    from app.server import uvicorn_options
+
     settings = get_settings()
     settings.check_safe()
     _require_database(settings)
@@ -173,12 +175,10 @@ def serve(
     for process in matchers:
         process.start()
     try:
-        # keep-alive longer than a client's own (httpx 5 s, browsers and proxies 60 s or
-        # more): the client closes an idle connection first, never racing the server's close
         uvicorn.run("app.main:create_app", factory=True, host=host or settings.host,
                     port=port or settings.port, workers=workers or settings.workers,
                     # forwarded headers: the app believes them from CELLWATCH_TRUSTED_PROXIES only
-                    proxy_headers=False, server_header=False, timeout_keep_alive=75)
+                    proxy_headers=False, server_header=False, **uvicorn_options(settings))
     finally:
         stop.set()
         for process in matchers:
@@ -301,9 +301,9 @@ def jobs_run() -> None:
     typer.echo(f"matching: {_drain_second_stages(settings)} second stages run")
     with _unit_of_work() as session:
         refreshed = refresh_recent_priorities(session)
-        swept = sweep_orphans(session, settings)
-    typer.echo(f"accounts: {refreshed} priorities refreshed; images: {len(swept)} orphan "
-               "files removed")
+    with _factory() as factory:  # the sweep runs units of work of its own
+        swept = sweep_orphans(factory, settings)
+    typer.echo(f"accounts: {refreshed} priorities refreshed; images: {swept.summary()}")
 
 
 def _drain_second_stages(settings: Settings) -> int:

@@ -57,6 +57,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+CONNECT_TIMEOUT = 10  # seconds, PostgreSQL
+
+
 def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> Engine:
     if url.startswith("sqlite"):
         # as many connections as the server's thread pool may want at once (a file's
@@ -65,8 +68,11 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> Eng
                                pool_size=max(pool_size, 20), max_overflow=max(max_overflow, 20))
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    # a database out of reach (no answer at all, not a refusal) fails a connection attempt
+    # after CONNECT_TIMEOUT instead of hanging the request, and /readyz, for ever
     return create_engine(url, pool_pre_ping=True, pool_size=pool_size,
-                         max_overflow=max_overflow)
+                         max_overflow=max_overflow,
+                         connect_args={"connect_timeout": CONNECT_TIMEOUT})
 
 
 def make_session_factory(bind: Any) -> sessionmaker[Session]:

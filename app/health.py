@@ -23,22 +23,34 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+UNREACHABLE = ("Cellwatch cannot reach its database: it is down, restarting or out of "
+               "reach. Requests that need it fail until it is back.")
+PENDING = "The database is reachable but not migrated to this version: run cellwatch migrate."
+
+
+def _unavailable(database: str, reason: str) -> JSONResponse:
+    return JSONResponse({"status": "unavailable", "database": database, "reason": reason}, 503,
+                        headers={"Retry-After": "5"})
+
+
 @router.get("/readyz", dependencies=[Depends(PUBLIC)])
 def readyz(request: Request) -> JSONResponse:
     engine = request.app.state.engine
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    now = utcnow()
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
             current = MigrationContext.configure(conn).get_current_revision()
+        if current != head:
+            return _unavailable("migrations pending", PENDING)
+        with request.app.state.session_factory() as session:
+            waiting = lag(session)
+            queued = backlog(session, now, Policy.of(request.app.state.settings))
     except SQLAlchemyError:
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
-    if current != head:
-        return JSONResponse({"status": "unavailable", "database": "migrations pending"}, 503)
-    now = utcnow()
-    with request.app.state.session_factory() as session:
-        waiting = lag(session)
-        queued = backlog(session, now, Policy.of(request.app.state.settings))
+        # any failure on the way (it may also go away between the two reads) is the same
+        # answer: a balancer takes this process out until the database is back
+        return _unavailable("unreachable", UNREACHABLE)
     oldest = 0.0 if queued.oldest_at is None else (now - queued.oldest_at).total_seconds()
     # How far the audit chain's linker and the match workers are behind: a figure that keeps
     # growing means no linker, or too few match workers, run. `running`: claims held now;

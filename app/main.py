@@ -27,6 +27,7 @@ from app.auth import pages_enrol as auth_pages_enrol
 from app.auth import pages_factor as auth_pages_factor
 from app.auth import pages_grants as auth_pages_grants
 from app.auth import pages_securitykeys as auth_pages_securitykeys
+from app.auth.gate import SignInBeforeBody
 from app.cellsearch import api as cellsearch_api
 from app.cellsearch import pages as cellsearch_pages
 from app.db import make_engine, make_session_factory
@@ -53,6 +54,7 @@ from app.private import keep_private
 from app.reports import pages as reports_pages
 from app.search import api as search_api
 from app.search import pages as search_pages
+from app.server import BodyReadTimeout
 from app.settings import Settings, get_settings
 from app.takedowns import api as takedown_api
 from app.takedowns import pages as takedown_pages
@@ -140,6 +142,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # innermost first: retries see the route's error before anything answers it
     app.add_middleware(RetryTransactions, attempts=settings.transaction_attempts)
     app.add_middleware(UploadSizeLimit, max_body_bytes=body_limit(settings))
+    # outside anything that reads a body: a stranger's body is never read
+    app.add_middleware(SignInBeforeBody, public_body_bytes=settings.public_body_bytes)
+    app.add_middleware(BodyReadTimeout, idle=settings.server_body_idle_seconds,
+                       min_rate=settings.server_body_min_rate)
     app.add_middleware(ErrorBoundary)
     app.add_middleware(SecurityHeaders, hsts=settings.is_production)
     if settings.trusted_proxies:

@@ -130,6 +130,19 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1)
+    # Slow or silent clients (app/server.py, app/middleware.py BodyReadTimeout), per web
+    # worker: connections and requests at once (past it, 503); a request head must arrive
+    # whole within header_timeout; a body must not stall for body_idle seconds, nor trickle
+    # in slower than body_min_rate bytes a second once body_idle seconds have passed.
+    server_max_connections: int = Field(default=256, ge=2, le=100_000)
+    server_header_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+    server_keep_alive_seconds: float = Field(default=75.0, gt=0, le=3600)
+    server_max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+    server_body_idle_seconds: float = Field(default=30.0, gt=0, le=600)
+    server_body_min_rate: int = Field(default=4096, ge=0)
+    # A request body sent to a public route (sign-in, enrolment) before anyone is signed in:
+    # those forms are small, so nothing larger is read (app/auth/gate.py).
+    public_body_bytes: int = Field(default=64 * 1024, ge=1024, le=1024 * 1024)
     # Outgoing takedown notices: email channel (SMTP) and the timeout for every delivery.
     smtp_host: str = ""  # empty: the email channel reports "not configured" and sends nothing
     smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -155,6 +168,9 @@ class Settings(BaseSettings):
     # Tests only (refused in production): each second stage waits this long before its
     # commit, so that a test can kill a worker in the middle of one.
     test_second_stage_pause: float = Field(default=0.0, ge=0, le=600)
+    # Tests only (refused in production): an upload pauses this long after each sealed file is
+    # written, before its transaction commits, so that a test can kill the worker there.
+    test_write_pause: float = Field(default=0.0, ge=0, le=600)
     # Attempts at a request whose transaction hit a deadlock or serialization failure.
     transaction_attempts: int = Field(default=4, ge=1, le=10)
     # Retention (app/retention.py, run by `cellwatch jobs run`): how long each kind of record
@@ -300,6 +316,8 @@ class Settings(BaseSettings):
             reasons.append("CELLWATCH_SECOND_FACTOR_REQUIRED is false")
         if self.test_second_stage_pause:
             reasons.append("CELLWATCH_TEST_SECOND_STAGE_PAUSE is set (a test-only delay)")
+        if self.test_write_pause:
+            reasons.append("CELLWATCH_TEST_WRITE_PAUSE is set (a test-only delay)")
         return reasons
 
     def check_safe(self) -> None:

@@ -1,3 +1,4 @@
+import pytest
 from alembic import command
 
 from app import migrations
@@ -69,3 +70,28 @@ def test_readyz_shows_the_second_stages_waiting(client, session, settings):
     session.commit()  # ...and it fails for good
     queued = client.get("/readyz").json()["second_stages"]
     assert (queued["waiting"], queued["running"], queued["failed"]) == (0, 0, 1)
+
+
+@pytest.mark.postgres
+def test_readyz_answers_503_while_postgresql_is_down_and_200_once_it_is_back(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from app.settings import Settings
+    from tests.support.postgres import restartable_cluster, two_role_database
+
+    with restartable_cluster() as cluster:  # its own server: stopping it harms no other test
+        _, url = two_role_database(cluster.url, "readyz")
+        app = create_app(Settings(data_dir=tmp_path, database_url=url, audit_link_seconds=0,
+                                  match_workers=0))
+        with TestClient(app, raise_server_exceptions=False) as client:
+            assert client.get("/readyz").status_code == 200  # a pooled connection is open now
+            cluster.stop()
+            down = client.get("/readyz")
+            assert down.status_code == 503
+            assert down.json()["database"] == "unreachable"
+            assert "cannot reach its database" in down.json()["reason"]
+            assert client.get("/healthz").status_code == 200  # the process itself is alive
+            cluster.start()
+            back = client.get("/readyz")
+            assert back.status_code == 200 and back.json()["status"] == "ready"

@@ -8,11 +8,12 @@ from typing import Annotated
 
 import psycopg.errors
 import uvicorn
-from fastapi import Form
+from fastapi import Depends, Form
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
 from app.audit.service import record
+from app.auth.deps import PUBLIC
 from app.db import SessionDep
 from app.main import create_app
 from app.settings import Settings
@@ -26,7 +27,8 @@ def _deadlock() -> OperationalError:
 def test_a_lost_race_is_run_again_with_the_same_body(app, client):
     calls: list[str] = []
 
-    @app.post("/api/v1/test-flaky")
+    # public: the client is not signed in, and only a public route reads a stranger's body
+    @app.post("/api/v1/test-flaky", dependencies=[Depends(PUBLIC)])
     def flaky(db: SessionDep, note: Annotated[str, Form()]) -> dict[str, object]:
         calls.append(note)
         record(db, TEST_ACTOR, "test.flaky", details={"attempt": len(calls)})

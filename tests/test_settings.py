@@ -119,3 +119,12 @@ def test_the_command_refuses_to_start_with_a_clear_message(monkeypatch, capsys):
     assert capsys.readouterr().err.strip() == (
         "refusing to start: CELLWATCH_RETENTION_AUDIT_MONTHS is 36: audit events must be kept "
         "at least 13 and at most 24 months")
+
+
+def test_the_test_only_pause_in_the_write_window_is_refused_in_production(tmp_path):
+    safe = {"environment": "production", "data_dir": tmp_path, "api_docs": False,
+            "master_key": GOOD_KEY, "audit_key": AUDIT_KEY,
+            "database_url": f"sqlite:///{tmp_path}/p.db"}
+    assert Settings(**safe).unsafe_reasons() == []
+    with pytest.raises(UnsafeSettingsError, match="CELLWATCH_TEST_WRITE_PAUSE"):
+        create_app(Settings(**safe, test_write_pause=5))

@@ -23,6 +23,7 @@ from app.settings import Settings
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
+CROSS_SITE = "Refused: this request came from another site."
 
 
 @dataclass
@@ -61,7 +62,7 @@ def request_actor(request: Request, user: User | None = None) -> Actor:
     )
 
 
-def _bearer(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
     value = request.headers.get("authorization", "")
     scheme, _, token = value.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
@@ -73,7 +74,7 @@ def get_principal(request: Request, db: SessionDep, settings: SettingsDep) -> Pr
     if (cached := getattr(request.state, "principal", None)) is not None:
         return cached
     principal: Principal | None = None
-    if (key := _bearer(request)) is not None:
+    if (key := bearer_token(request)) is not None:
         user = apikeys.resolve(db, key)
         if user is not None:
             principal = Principal(user, permissions_for(user.role), "api_key",
@@ -107,7 +108,7 @@ def get_principal(request: Request, db: SessionDep, settings: SettingsDep) -> Pr
 async def check_csrf(request: Request, expected: str) -> None:
     """Refuse state changes that do not carry this session's token, or come from another site."""
     if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
-        raise Forbidden("Refused: this request came from another site.")
+        raise Forbidden(CROSS_SITE)
     given = request.headers.get(CSRF_HEADER)
     if given is None and "form" in request.headers.get("content-type", ""):
         form = await request.form()

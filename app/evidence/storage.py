@@ -1,13 +1,15 @@
 """Sealed image files on disk, written atomically and tied to the caller's transaction.
 
 Layout: <data_dir>/images/<first 2 hex>/<storage_key>[.<kind>]. Names are random hex made
-here; nothing from a client ever becomes part of a path.
+here; nothing from a client ever becomes part of a path. A file being written is
+`.tmp-<final name>-<random>` beside it until it is renamed into place.
 
 Orphans: a file is written (temp file + rename) before the row that names it is committed.
 app/txfiles.py ties it to the transaction: if that ends without a commit (error, rollback,
 close) the file is deleted at once. Files erased in a transaction are deleted only after it
-commits, so a rolled-back erase loses nothing. A crash between write and commit can still
-leave a file no row names: `sweep.sweep_orphans` removes those (run it from a scheduled job).
+commits, so a rolled-back erase loses nothing. A process killed between write and commit
+leaves a file no row names: its writer claimed the key first (app/evidence/claims.py), so
+`sweep.sweep_orphans` removes it as soon as that claim is gone (`cellwatch jobs run`).
 """
 
 from __future__ import annotations
@@ -16,14 +18,18 @@ import os
 import re
 import secrets
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.orm import Session as OrmSession
 
+from app.evidence import claims
 from app.settings import Settings
 from app.txfiles import delete_when_committed, keep_if_committed
 
 KINDS = ("original", "display")
+TEMP_PREFIX = ".tmp-"
 _KEY_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -46,15 +52,18 @@ def paths_of(settings: Settings, storage_key: str) -> list[Path]:
     return [path_for(settings, storage_key, kind) for kind in KINDS]
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Readers see the whole file or none of it: temp file in the same folder, then rename."""
+def write_atomic(path: Path, data: bytes, *, pause: Callable[[], None] | None = None) -> None:
+    """Readers see the whole file or none of it: temp file in the same folder, then rename.
+    (`pause`: tests only, called with the temp file written and again after the rename.)"""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # created 0600
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMP_PREFIX}{path.name}-")  # 0600
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        if pause is not None:
+            pause()
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -64,6 +73,8 @@ def write_atomic(path: Path, data: bytes) -> None:
         os.fsync(dir_fd)  # the rename itself survives a power cut
     finally:
         os.close(dir_fd)
+    if pause is not None:
+        pause()
 
 
 def read(settings: Settings, storage_key: str, kind: str) -> bytes:
@@ -74,8 +85,16 @@ def store(session: OrmSession, settings: Settings, storage_key: str, kind: str,
           blob: bytes) -> None:
     """Write a sealed file that lives only if the session's transaction commits."""
     path = path_for(settings, storage_key, kind)
+    claims.claim(session, storage_key)  # held until the transaction ends, however it ends
     keep_if_committed(session, path)  # before the write: a failed write leaves nothing either
-    write_atomic(path, blob)
+    pause = settings.test_write_pause
+    write_atomic(path, blob, pause=(lambda: time.sleep(pause)) if pause else None)
+
+
+def key_of(name: str) -> str | None:
+    """The storage key a file name in the images folder holds (temp files' too), if any."""
+    key = name.removeprefix(TEMP_PREFIX)[:32]
+    return key if _KEY_RE.match(key) else None
 
 
 def delete_on_commit(session: OrmSession, settings: Settings, storage_key: str) -> None:

@@ -2,7 +2,6 @@
 
 import os
 import time
-from datetime import timedelta
 
 import pytest
 
@@ -110,17 +109,24 @@ def test_erasing_destroys_the_key_then_the_files(session, settings):
         read_display(settings, image)
 
 
-def test_sweep_removes_only_old_orphans(session, settings):
+def test_sweep_removes_orphans_and_keyless_temp_files_only_when_old(connection, session,
+                                                                     settings):
+    """Claims decide for files named by their key; a temp file named as older versions named
+    them (no key) goes by age, as before."""
+    from sqlmodel import Session
+
+    def factory() -> Session:
+        return Session(bind=connection, join_transaction_mode="create_savepoint",
+                       expire_on_commit=False)
+
     image, _ = ingest_image(session, settings, TEST_ACTOR, data=samples.jpeg(), filename="a")
     session.commit()
     orphan = storage.path_for(settings, "f" * 32, "original")
     storage.write_atomic(orphan, b"left by a crash")
-    fresh = storage.path_for(settings, "e" * 32, "original")
-    storage.write_atomic(fresh, b"a transaction still in flight")
+    old_temp, new_temp = orphan.parent / ".tmp-k2j3h4", orphan.parent / ".tmp-p9q8r7"
+    old_temp.write_bytes(b"an older version's temp file")
+    new_temp.write_bytes(b"maybe still being written by an older version")
     old = time.time() - 7200
-    os.utime(orphan, (old, old))
-    for path in stored_files(settings):
-        if path != fresh:
-            os.utime(path, (old, old))
-    assert sweep_orphans(session, settings, older_than=timedelta(hours=1)) == [orphan]
-    assert fresh.exists() and read_original(settings, image)
+    os.utime(old_temp, (old, old))
+    assert sorted(sweep_orphans(factory, settings).removed) == sorted([orphan, old_temp])
+    assert new_temp.exists() and read_original(settings, image)

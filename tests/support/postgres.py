@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.requirements import unavailable
@@ -38,6 +39,31 @@ def _free_port() -> int:
 @contextmanager
 def temporary_cluster() -> Iterator[str]:
     """Yield a server URL (no database part); the cluster is destroyed afterwards."""
+    with restartable_cluster() as cluster:
+        yield cluster.url
+
+
+@dataclass
+class Cluster:
+    """A running throwaway cluster that a test may stop and start again (same port)."""
+
+    url: str
+    port: int
+    run_as: list[str]
+    bindir: Path
+    root: Path
+
+    def stop(self) -> None:
+        subprocess.run([*self.run_as, str(self.bindir / "pg_ctl"), "-D",
+                        str(self.root / "data"), "-m", "fast", "-w", "stop"],
+                       check=True, capture_output=True)
+
+    def start(self) -> None:
+        _start(self.run_as, self.bindir, self.root, port=self.port)
+
+
+@contextmanager
+def restartable_cluster() -> Iterator[Cluster]:
     bindir = _bindir()
     if bindir is None:
         unavailable("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
@@ -59,24 +85,27 @@ def temporary_cluster() -> Iterator[str]:
                    check=True, capture_output=True)
     port = _start(run_as, bindir, root)
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+        yield Cluster(f"postgresql+psycopg://postgres@127.0.0.1:{port}", port, run_as, bindir,
+                      root)
     finally:
         subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
                         "stop"], capture_output=True)
         shutil.rmtree(root, ignore_errors=True)
 
 
-def _start(run_as: list[str], bindir: Path, root: Path, tries: int = 5) -> int:
-    """Start the server on a free port; another port if that one was taken meanwhile."""
+def _start(run_as: list[str], bindir: Path, root: Path, tries: int = 5,
+           port: int | None = None) -> int:
+    """Start the server on a free port (another one if that was taken meanwhile), or on
+    `port` when restarting."""
     for attempt in range(1, tries + 1):
-        port = _free_port()
-        options = (f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
+        chosen = port or _free_port()
+        options = (f"-p {chosen} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off "
                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=60")
         started = subprocess.run(
             [*run_as, str(bindir / "pg_ctl"), "-D", str(root / "data"), "-o", options,
              "-l", str(root / "server.log"), "-w", "-t", "60", "start"], capture_output=True)
         if started.returncode == 0:
-            return port
+            return chosen
         if attempt == tries:
             log_file = root / "server.log"
             log = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""

@@ -75,7 +75,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     except SQLAlchemyError:
         logging.getLogger("cellwatch").warning("match index not built: database not ready")
     settings: Settings = app.state.settings
-    to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
+    # more threads than requests a worker takes at once (its connection limit): see the setting
+    to_thread.current_default_thread_limiter().total_tokens = max(
+        settings.request_threads, settings.server_max_connections + 16)
     linker = None
     if settings.audit_link_seconds > 0:
         linker = Linker(app.state.engine, app.state.session_factory, settings.audit_link_seconds,

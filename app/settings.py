@@ -118,8 +118,8 @@ class Settings(BaseSettings):
     # Threads for requests, per process. A request's answer is serialised on one of these
     # before its transaction commits, so there must always be one free even when every other
     # request waits for the database (40, the default, deadlocked a burst of 50 uploads on
-    # SQLite until the busy timeout freed it).
-    request_threads: int = Field(default=200, ge=16, le=2000)
+    # SQLite until the busy timeout freed it). At least server_max_connections + 16 are used.
+    request_threads: int = Field(default=300, ge=16, le=2000)
     display_long_side: int = Field(default=1600, ge=200, le=4096)
     # Matching thresholds: the defaults are the ones bench/matching_accuracy.py justifies.
     match_global_max_distance: int = Field(default=thresholds.GLOBAL_MAX_DISTANCE, ge=0, le=32)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from app.cellsearch import service as svc
 from app.cellsearch.queries import SearchRow
@@ -36,10 +36,10 @@ def time_helpers(tz: str) -> dict[str, Callable[..., str]]:
 
 
 class ItemsBody(BaseModel):
-    phones: int = Field(default=0, ge=0, le=svc.ITEM_MAX)
-    sim_cards: int = Field(default=0, ge=0, le=svc.ITEM_MAX)
-    chargers: int = Field(default=0, ge=0, le=svc.ITEM_MAX)
-    other_items: int = Field(default=0, ge=0, le=svc.ITEM_MAX)
+    phones: StrictInt = Field(default=0, ge=0, le=svc.ITEM_MAX)
+    sim_cards: StrictInt = Field(default=0, ge=0, le=svc.ITEM_MAX)
+    chargers: StrictInt = Field(default=0, ge=0, le=svc.ITEM_MAX)
+    other_items: StrictInt = Field(default=0, ge=0, le=svc.ITEM_MAX)
     other_description: str = Field(default="", max_length=svc.OTHER_MAX)
 
 

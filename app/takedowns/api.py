@@ -4,24 +4,25 @@ services as the pages; no bulk approval (each approval follows reading its evide
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 from sqlmodel import Session
 
+from app.accounts.platforms import Platform
 from app.audit.service import record
 from app.auth.deps import Principal, SettingsDep
 from app.auth.guards import Drafter, Sender, TakedownReader
 from app.db import SessionDep, utcnow
 from app.settings import Settings
-from app.takedowns import basis, claims, drafts, queries, service, tasks
+from app.takedowns import basis, claims, drafts, packs, queries, service, tasks
 from app.takedowns.channels import get_platform, list_platforms
 from app.takedowns.deps import TakedownDep
 from app.takedowns.drafts import Draft
 from app.takedowns.forms import board_filter, doer
+from app.takedowns.machine import Action, State
 from app.takedowns.models import Takedown
 from app.takedowns.presenters import notice_public
 from app.takedowns.schemas import (
@@ -31,19 +32,23 @@ from app.takedowns.schemas import (
     TakedownPage,
     TransitionOut,
 )
+from app.web.wire import Instant
 
 router = APIRouter(prefix="/api/v1/takedowns")
 
 
 class DraftIn(BaseModel):
-    evidence_ids: list[int] = Field(max_length=500, description="the account's images that "
-                                    "go in the notice and pack (at least one)")
-    reason: str = Field(max_length=4000)
-    legal_basis: str = Field(max_length=4000)
-    contact: str = Field(max_length=4000, description="who the platform answers, with an "
-                         "email address")
-    good_faith: bool = Field(description="the drafter makes the good-faith statement")
-    platform_account_id: str = Field(default="", max_length=64,
+    # The bounds drafts.check applies (after trimming), declared so the document shows them.
+    evidence_ids: list[StrictInt] = Field(min_length=1, max_length=packs.MAX_IMAGES,
+                                    description="the account's images that go in the notice "
+                                    "and pack")
+    reason: str = Field(min_length=drafts.REASON_MIN, max_length=drafts.REASON_MAX)
+    legal_basis: str = Field(min_length=drafts.BASIS_MIN, max_length=drafts.BASIS_MAX)
+    contact: str = Field(min_length=drafts.CONTACT_MIN, max_length=drafts.CONTACT_MAX,
+                         description="who the platform answers, with an email address")
+    good_faith: StrictBool = Field(description="the drafter makes the good-faith statement (a "
+                             "notice without it is refused)")
+    platform_account_id: str = Field(default="", max_length=32, pattern=r"^[0-9]*$",
                                      description="the platform's numeric account id, if known")
 
     def draft(self) -> Draft:
@@ -53,30 +58,31 @@ class DraftIn(BaseModel):
 
 
 class TakedownIn(DraftIn):
-    account_id: int
+    account_id: StrictInt
 
 
 class DraftEdit(DraftIn):
-    version: int = Field(description="the version you read: a stale one is refused with 409")
+    version: StrictInt = Field(description="the version you read: a stale one is refused "
+                                           "with 409")
 
 
 class TransitionIn(BaseModel):
-    action: str = Field(max_length=24)
-    version: int = Field(description="the version you read: a stale one is refused with 409")
+    action: Action
+    version: StrictInt = Field(description="the version you read: a stale one is refused with 409")
     note: str = Field(default="", max_length=2000)
     reference: str = Field(default="", max_length=128, description="the platform's reference")
-    at: datetime | None = Field(default=None, description="when the platform acted (ISO 8601)")
+    at: Instant | None = Field(default=None, description="when the platform acted")
 
 
 @router.get("", response_model=TakedownPage)
 def list_api(db: SessionDep, who: TakedownReader,
-             platform: Annotated[str, Query(max_length=16)] = "",
+             platform: Annotated[Platform | Literal[""], Query()] = "",
              establishment: Annotated[str, Query(max_length=8)] = "",
-             state: Annotated[str, Query(max_length=24)] = "",
+             state: Annotated[State | Literal[""], Query()] = "",
              after_id: Annotated[int, Query(ge=0)] = 0,
              limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
     now = utcnow()
-    items = queries.listing(db, board_filter(db, platform, establishment, state), now,
+    items = queries.listing(db, board_filter(db, str(platform), establishment, str(state)), now,
                             after_id=after_id, limit=limit)
     for i in items:
         for key in ("target_due_at", "next_notice_due_at", "created_at"):
@@ -155,7 +161,7 @@ def _full(db: Session, settings: Settings, who: Principal, takedown: Takedown) -
 def transition_api(request: Request, body: TransitionIn, db: SessionDep, settings: SettingsDep,
                    who: Drafter, takedown: TakedownDep,
                    background: BackgroundTasks) -> dict[str, Any] | JSONResponse:
-    done = service.transition(db, settings, doer(who), takedown.id or 0, body.action,
+    done = service.transition(db, settings, doer(who), takedown.id or 0, body.action.value,
                               version=body.version, note=body.note, reference=body.reference,
                               at=body.at)
     out = queries.public(done.takedown, utcnow())

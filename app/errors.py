@@ -131,6 +131,8 @@ def _readable(request: Request, err: dict[str, Any]) -> str:
     """Pydantic's words, except for a pattern (a regular expression means nothing to most
     readers) or a missing field: then the field's own description of what it takes."""
     kind = err.get("type")
+    if kind == "value_error":  # our own validators' words, without pydantic's "Value error, "
+        return str(err.get("ctx", {}).get("error", err.get("msg", "invalid")))
     if kind not in ("string_pattern_mismatch", "missing"):
         return str(err.get("msg", "invalid"))
     described = _description(request, tuple(err.get("loc", ())))

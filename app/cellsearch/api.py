@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from app.auth.deps import Principal, SettingsDep
@@ -20,13 +20,14 @@ from app.errors import Unprocessable
 from app.estate.queries import find_prisoner
 from app.estate.service import record_prisoner_read
 from app.web.dates import local_today
-from app.web.wire import Instant
+from app.web.numbers import INT64_MAX
+from app.web.wire import Instant, Whole
 
 router = APIRouter(prefix="/api/v1/searches", tags=["cell searches"])
 
 
 class SearchIn(BaseModel):
-    attribution_id: StrictInt
+    attribution_id: Whole
     reason: str = Field(max_length=svc.REASON_MAX)
     urgency: svc.Urgency = svc.Urgency.routine
     # None: the attributed prisoner and everyone in the cell today
@@ -34,7 +35,7 @@ class SearchIn(BaseModel):
 
 
 class VersionIn(BaseModel):
-    version: StrictInt  # a number, not "3"
+    version: Whole
 
 
 class CompleteIn(VersionIn):
@@ -55,7 +56,7 @@ def list_searches(
     db: SessionDep, who: CellSearchRequester,
     establishment: Annotated[str, Query(max_length=3)] = "",
     state: Annotated[Literal["", "requested", "acknowledged", "completed"], Query()] = "",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> SearchPage:
     rows, total = q.list_searches(db, establishment_code=establishment, state=state,

@@ -14,6 +14,7 @@ from app.estate import schemas as s
 from app.estate import service as svc
 from app.estate.deps import CellDep, EstablishmentDep, PrisonerDep, StayDep
 from app.estate.models import Prisoner
+from app.web.numbers import INT64_MAX
 from app.web.wire import Day
 
 router = APIRouter(prefix="/api/v1/estate", tags=["estate"])
@@ -49,7 +50,8 @@ def update_establishment(db: SessionDep, who: EstateEditor, est: EstablishmentDe
 def list_cells(
     db: SessionDep, who: EstateReader, est: EstablishmentDep,
     wing: Annotated[str, Query(max_length=8)] = "",
-    offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    offset: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> s.CellPage:
     cells, total = svc.list_cells(db, est.id or 0, wing=wing, offset=offset, limit=limit)
     return s.CellPage(total=total, offset=offset, cells=[s.CellOut.of(c, est.code) for c in cells])

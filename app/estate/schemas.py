@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from pydantic import BaseModel, Field, StrictBool, StrictInt
+from pydantic import BaseModel, Field, StrictBool
 
 from app.estate.models import Cell, Establishment, Occupancy, Prisoner
-from app.web.wire import Day
+from app.web.wire import Day, JsonInt
 
 # The shapes app/estate/validation.py accepts, so that the document says what is refused.
 # Lower case is accepted (and stored upper case); spaces around a value are not.
@@ -41,12 +42,12 @@ class EstablishmentOut(BaseModel):
 
 
 class CellUpdate(BaseModel):
-    capacity: StrictInt = Field(ge=1, le=99)
+    capacity: Annotated[int, Field(ge=1, le=99), JsonInt]
 
 
 class CellIn(CellUpdate):
     label: str = Field(max_length=32, pattern=LABEL, description="WING-LANDING-CELL")
-    capacity: StrictInt = Field(default=1, ge=1, le=99)
+    capacity: Annotated[int, Field(ge=1, le=99), JsonInt] = 1
 
 
 class CellOut(BaseModel):

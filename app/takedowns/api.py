@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, StrictBool, StrictInt
+from pydantic import BaseModel, Field, StrictBool
 from sqlmodel import Session
 
 from app.accounts.platforms import Platform
@@ -32,14 +32,15 @@ from app.takedowns.schemas import (
     TakedownPage,
     TransitionOut,
 )
-from app.web.wire import Instant
+from app.web.numbers import INT64_MAX
+from app.web.wire import Instant, Whole
 
 router = APIRouter(prefix="/api/v1/takedowns")
 
 
 class DraftIn(BaseModel):
     # The bounds drafts.check applies (after trimming), declared so the document shows them.
-    evidence_ids: list[StrictInt] = Field(min_length=1, max_length=packs.MAX_IMAGES,
+    evidence_ids: list[Whole] = Field(min_length=1, max_length=packs.MAX_IMAGES,
                                     description="the account's images that go in the notice "
                                     "and pack")
     reason: str = Field(min_length=drafts.REASON_MIN, max_length=drafts.REASON_MAX)
@@ -58,17 +59,17 @@ class DraftIn(BaseModel):
 
 
 class TakedownIn(DraftIn):
-    account_id: StrictInt
+    account_id: Whole
 
 
 class DraftEdit(DraftIn):
-    version: StrictInt = Field(description="the version you read: a stale one is refused "
+    version: Whole = Field(description="the version you read: a stale one is refused "
                                            "with 409")
 
 
 class TransitionIn(BaseModel):
     action: Action
-    version: StrictInt = Field(description="the version you read: a stale one is refused with 409")
+    version: Whole = Field(description="the version you read: a stale one is refused with 409")
     note: str = Field(default="", max_length=2000)
     reference: str = Field(default="", max_length=128, description="the platform's reference")
     at: Instant | None = Field(default=None, description="when the platform acted")
@@ -79,7 +80,7 @@ def list_api(db: SessionDep, who: TakedownReader,
              platform: Annotated[Platform | Literal[""], Query()] = "",
              establishment: Annotated[str, Query(max_length=8)] = "",
              state: Annotated[State | Literal[""], Query()] = "",
-             after_id: Annotated[int, Query(ge=0)] = 0,
+             after_id: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
              limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
     now = utcnow()
     items = queries.listing(db, board_filter(db, str(platform), establishment, str(state)), now,

@@ -10,7 +10,9 @@ import re
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BeforeValidator, WithJsonSchema
+from pydantic import BeforeValidator, Field, WithJsonSchema
+
+from app.web.numbers import INT64_MAX
 
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # A time with or without its offset (without one: the unit's local time, as the API says).
@@ -26,7 +28,24 @@ def _day_text(value: object) -> object:
         return value
     if not isinstance(value, str) or not _DAY.fullmatch(value):
         raise ValueError("a date is written YYYY-MM-DD, e.g. 2025-03-01")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value} is not a date (no such month or day)") from None
+
+
+def _json_whole(value: object) -> object:
+    """A JSON number without a fraction (JSON Schema counts 3.0 as an integer); never "3" or
+    true, which pydantic alone would read as 3 and 1."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("should be a whole number")
     return value
+
+
+def _day_or_empty(value: object) -> object:
+    return None if value == "" else _day_text(value)
 
 
 def _instant_text(value: object) -> object:
@@ -43,3 +62,11 @@ Instant = Annotated[datetime, BeforeValidator(_instant_text),
                     WithJsonSchema({"type": "string", "pattern": INSTANT_PATTERN,
                                     "description": "ISO 8601; without an offset, the unit's "
                                                    "local time"})]
+# A filter's day: empty (no filter, as a blank form field sends it) or a real date.
+DayOrEmpty = Annotated[date | None, BeforeValidator(_day_or_empty),
+                       WithJsonSchema({"anyOf": [{"type": "string", "format": "date"},
+                                                 {"type": "string", "maxLength": 0}]})]
+# The bounds go before the validator: after it, pydantic would show them as unknown keywords.
+JsonInt = BeforeValidator(_json_whole)
+# One a row id or version column can hold (larger ones would overflow the database).
+Whole = Annotated[int, Field(ge=0, le=INT64_MAX), JsonInt]

@@ -148,7 +148,8 @@ def _run(live: Live, role: str, only: list[str], folder: Path) -> dict:
         "--checks", "all", "--max-examples", str(EXAMPLES), "--generation-deterministic",
         "--workers", "1", "--no-color",
         "--report", "json", "--report-json-path", str(report), *only]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=SECONDS, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=SECONDS, check=False,
+                          cwd=folder)  # its own files (.schemathesis) stay out of the repository
     (folder / f"{role}.txt").write_text(done.stdout + done.stderr)
     assert report.exists(), done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads(report.read_text())

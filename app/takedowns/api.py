@@ -38,19 +38,26 @@ from app.web.wire import Instant, Whole
 router = APIRouter(prefix="/api/v1/takedowns")
 
 
+def _declared(**rules: object) -> Any:
+    """Bounds shown in the document but checked by drafts.check, which names every field that
+    is missing or wrong in one refusal (`detail.fields`), after trimming."""
+    return Field(json_schema_extra=rules)
+
+
 class DraftIn(BaseModel):
-    # The bounds drafts.check applies (after trimming), declared so the document shows them.
-    evidence_ids: list[Whole] = Field(min_length=1, max_length=packs.MAX_IMAGES,
-                                    description="the account's images that go in the notice "
-                                    "and pack")
-    reason: str = Field(min_length=drafts.REASON_MIN, max_length=drafts.REASON_MAX)
-    legal_basis: str = Field(min_length=drafts.BASIS_MIN, max_length=drafts.BASIS_MAX)
-    contact: str = Field(min_length=drafts.CONTACT_MIN, max_length=drafts.CONTACT_MAX,
-                         description="who the platform answers, with an email address")
+    evidence_ids: list[Whole] = Field(
+        description="the account's images that go in the notice and pack",
+        json_schema_extra={"minItems": 1, "maxItems": packs.MAX_IMAGES})
+    reason: str = _declared(minLength=drafts.REASON_MIN, maxLength=drafts.REASON_MAX)
+    legal_basis: str = _declared(minLength=drafts.BASIS_MIN, maxLength=drafts.BASIS_MAX)
+    contact: str = Field(description="who the platform answers, with an email address",
+                         json_schema_extra={"minLength": drafts.CONTACT_MIN,
+                                            "maxLength": drafts.CONTACT_MAX})
     good_faith: StrictBool = Field(description="the drafter makes the good-faith statement (a "
-                             "notice without it is refused)")
-    platform_account_id: str = Field(default="", max_length=32, pattern=r"^[0-9]*$",
-                                     description="the platform's numeric account id, if known")
+                                   "notice without it is refused)")
+    platform_account_id: str = Field(default="", description="the platform's numeric account "
+                                     "id, if known", json_schema_extra={"maxLength": 32,
+                                                                        "pattern": "^[0-9]*$"})
 
     def draft(self) -> Draft:
         return Draft(reason=self.reason, evidence_ids=tuple(self.evidence_ids),

@@ -35,7 +35,7 @@ from tests.test_request_errors import _free_port
 HERE = Path(__file__).parent
 CONFIG = HERE / "schemathesis.toml"
 EXAMPLES = 25  # cases per operation and phase: about a minute of requests on 2 cores
-SECONDS = 150  # the whole run's cap: a hang fails the test instead of stalling CI
+SECONDS = 300  # each run's cap (it takes about a minute): a hang fails instead of stalling CI
 ACTOR = Actor(user_id=None, name="schemathesis", client_addr="127.0.0.1", request_id="fuzz")
 AUDIT = "/api/v1/audit"
 
@@ -45,6 +45,10 @@ class Live:
     url: str
     keys: dict[str, str]  # role -> API key
     config: Path
+    log: Path  # the server's output: a traceback behind a 500 is here
+
+    def server_log(self) -> str:
+        return self.log.read_text()[-4000:]
 
 
 # Path and body parameters that name records: more than half the cases use one the demo holds
@@ -119,24 +123,30 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
            # No read budget: one key sends thousands of reads a minute here, and a 429 for
            # each after the first 1,500 would test nothing else (tests/audit covers budgets).
            "CELLWATCH_READ_BUDGET_PER_HOUR": "0"}
-    log = (folder / "serve.log").open("w")
+    log_path = folder / "serve.log"
+    log = log_path.open("w")
     server = subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()",
                                "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120  # a loaded machine starts slowly: not a speed check
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
+        while not _ready(base):
+            if time.monotonic() > deadline or server.poll() is not None:
+                pytest.fail("cellwatch serve did not become ready:\n"
+                            + log_path.read_text()[-4000:])
             time.sleep(0.3)
-        yield Live(base, keys, _config(url, folder))
+        yield Live(base, keys, _config(url, folder), log_path)
     finally:
         server.terminate()
         server.wait(30)
         log.close()
+
+
+def _ready(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/readyz", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def _run(live: Live, role: str, only: list[str], folder: Path) -> dict:
@@ -180,5 +190,5 @@ def test_every_api_operation_holds_under_schemathesis(live: Live, tmp_path: Path
     assert tested == sum(len(item) for item in document["paths"].values())
     for role, result in runs.items():
         assert result["operations"]["errored"] == 0, result["output"][-6000:]
-        assert result["failures"] == [], f"as {role}: {_figures(result)}\n" + \
-            result["output"][-12000:]
+        assert result["failures"] == [], (f"as {role}: {_figures(result)}\n"
+                                          + result["output"][-12000:] + live.server_log())

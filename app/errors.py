@@ -112,6 +112,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DataError)
     async def _data_error(request: Request, exc: DataError) -> Response:
+        if "cannot contain NUL" in str(exc.orig):  # PostgreSQL text never holds U+0000
+            return error_response(request, 422, "Cannot accept this",
+                                  "A text in the request holds a NUL character (U+0000), "
+                                  "which cannot be stored or searched; nothing was changed.")
         if "out of range" not in str(exc.orig):
             raise exc  # anything else is a bug: the error boundary logs it
         return _out_of_range(request)
@@ -163,12 +167,14 @@ def _description(request: Request, loc: tuple[Any, ...]) -> str | None:
     return None
 
 
-INT64_MAX = 2**63 - 1  # as app/web/numbers.py (errors.py imports nothing of the app)
+# as app/web/numbers.py (errors.py imports nothing of the app): ids are INTEGER columns on
+# PostgreSQL, which refuses a larger number where SQLite refuses only one past 64 bits
+ROW_ID_MAX = 2**31 - 1
 
 
 def _huge_id_in_path(path: str) -> bool:
     return any(part.lstrip("-").isascii() and part.lstrip("-").isdigit()
-               and abs(int(part)) > INT64_MAX for part in path.split("/") if part)
+               and abs(int(part)) > ROW_ID_MAX for part in path.split("/") if part)
 
 
 def _out_of_range(request: Request) -> Response:

@@ -9,7 +9,7 @@ from fastapi import Depends, Query
 
 from app.audit.service import EventFilter
 from app.web.dates import day_start
-from app.web.numbers import INT64_MAX
+from app.web.numbers import ROW_ID_MAX
 from app.web.wire import DayOrEmpty
 
 Text = Annotated[str, Query(max_length=64)]
@@ -35,5 +35,5 @@ def _filter(
 
 EventQuery = Annotated[EventFilter, Depends(_filter)]
 # keyset paging: the id below which the next (older) page starts
-Before = Annotated[int | None, Query(ge=0, le=INT64_MAX)]
+Before = Annotated[int | None, Query(ge=0, le=ROW_ID_MAX)]
 PAGE_SIZE = 100

@@ -32,7 +32,7 @@ from app.takedowns.schemas import (
     TakedownPage,
     TransitionOut,
 )
-from app.web.numbers import INT64_MAX
+from app.web.numbers import ROW_ID_MAX
 from app.web.wire import Instant, Whole
 
 router = APIRouter(prefix="/api/v1/takedowns")
@@ -87,7 +87,7 @@ def list_api(db: SessionDep, who: TakedownReader,
              platform: Annotated[Platform | Literal[""], Query()] = "",
              establishment: Annotated[str, Query(max_length=8)] = "",
              state: Annotated[State | Literal[""], Query()] = "",
-             after_id: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
+             after_id: Annotated[int, Query(ge=0, le=ROW_ID_MAX)] = 0,
              limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
     now = utcnow()
     items = queries.listing(db, board_filter(db, str(platform), establishment, str(state)), now,

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
-from app.web.numbers import INT64_MAX
+from app.web.numbers import ROW_ID_MAX
 
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # A time with or without its offset (without one: the unit's local time, as the API says).
@@ -68,5 +68,5 @@ DayOrEmpty = Annotated[date | None, BeforeValidator(_day_or_empty),
                                                  {"type": "string", "maxLength": 0}]})]
 # The bounds go before the validator: after it, pydantic would show them as unknown keywords.
 JsonInt = BeforeValidator(_json_whole)
-# One a row id or version column can hold (larger ones would overflow the database).
-Whole = Annotated[int, Field(ge=0, le=INT64_MAX), JsonInt]
+# One a row id or version column can hold (larger ones would overflow PostgreSQL's INTEGER).
+Whole = Annotated[int, Field(ge=0, le=ROW_ID_MAX), JsonInt]

@@ -50,7 +50,7 @@ ERRORS = {
     "400": "The body could not be read (not valid JSON or multipart)",
     "401": "No API key, or a key that is expired, revoked or unknown",
     "403": "The key's user may not do this",
-    "404": "Nothing at this address",
+    "404": "Nothing at this address, or no record with an id the body names",
     "409": "The record changed meanwhile, or the request repeats one under way",
     "413": "The upload is larger than allowed",
     "415": "A file is not a JPEG, PNG or WebP image",
@@ -59,10 +59,19 @@ ERRORS = {
 }
 
 
-def error_responses(path: str, method: str, op: dict[str, Any]) -> dict[str, Any]:
+def _names_records(schema: dict[str, Any], op: dict[str, Any]) -> bool:
+    """The JSON body names a record by its id (`account_id`): an unknown one is a 404."""
+    ref = op.get("requestBody", {}).get("content", {}).get("application/json", {}) \
+        .get("schema", {}).get("$ref", "")
+    body = schema["components"]["schemas"].get(ref.rsplit("/", 1)[-1], {}) if ref else {}
+    return any(name.endswith("_id") for name in body.get("properties", {}))
+
+
+def error_responses(schema: dict[str, Any], path: str, method: str,
+                    op: dict[str, Any]) -> dict[str, Any]:
     """The refusals an operation may answer with, each with the one error shape."""
     codes = ["401", "403", "422", "429"]
-    if "{" in path:
+    if "{" in path or _names_records(schema, op):
         codes.append("404")
     if method != "get":
         codes += ["400", "409"]
@@ -88,7 +97,7 @@ def install(app: FastAPI) -> None:
             for path, item in schema["paths"].items():  # grouped by what they act on
                 for method, op in item.items():
                     op.setdefault("tags", [path.removeprefix(API_PREFIX).split("/")[0]])
-                    op["responses"].update(error_responses(path, method, op))
+                    op["responses"].update(error_responses(schema, path, method, op))
             app.openapi_schema = schema
         return app.openapi_schema
 

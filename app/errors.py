@@ -112,6 +112,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DataError)
     async def _data_error(request: Request, exc: DataError) -> Response:
+        if "cannot contain NUL" in str(exc.orig):  # PostgreSQL text never holds U+0000
+            return error_response(request, 422, "Cannot accept this",
+                                  "A text in the request holds a NUL character (U+0000), "
+                                  "which cannot be stored or searched; nothing was changed.")
         if "out of range" not in str(exc.orig):
             raise exc  # anything else is a bug: the error boundary logs it
         return _out_of_range(request)
@@ -120,19 +124,57 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
         problems = [
             {"field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
-             "message": err.get("msg", "invalid")}
+             "message": _readable(request, err)}
             for err in exc.errors()
         ]
         text = "; ".join(f"{p['field']}: {p['message']}" for p in problems) or "invalid input"
         return error_response(request, 422, "Cannot accept this", text, detail=problems)
 
 
-INT64_MAX = 2**63 - 1  # as app/web/numbers.py (errors.py imports nothing of the app)
+def _readable(request: Request, err: dict[str, Any]) -> str:
+    """Pydantic's words, except for a pattern (a regular expression means nothing to most
+    readers) or a missing field: then the field's own description of what it takes."""
+    kind = err.get("type")
+    if kind == "value_error":  # our own validators' words, without pydantic's "Value error, "
+        return str(err.get("ctx", {}).get("error", err.get("msg", "invalid")))
+    if kind not in ("string_pattern_mismatch", "missing"):
+        return str(err.get("msg", "invalid"))
+    described = _description(request, tuple(err.get("loc", ())))
+    if kind == "missing":
+        return f"is required: {described}" if described else "is required"
+    return f"should be {described}" if described else "is not in the form this field takes"
+
+
+def _description(request: Request, loc: tuple[Any, ...]) -> str | None:
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or len(loc) < 2:
+        return None
+    where, name = loc[0], loc[1]
+    stack = [dependant]
+    while stack:  # the route's own parameters and those of its dependencies
+        dep = stack.pop()
+        stack.extend(dep.dependencies)
+        params = {"query": dep.query_params, "path": dep.path_params,
+                  "header": dep.header_params, "body": dep.body_params}.get(where, [])
+        for param in params:
+            if param.alias == name or param.name == name:
+                return param.field_info.description
+            model = getattr(param.field_info, "annotation", None)
+            fields = getattr(model, "model_fields", {})
+            if where == "body" and name in fields:  # a JSON body's field
+                return fields[name].description
+    return None
+
+
+# as app/web/numbers.py (errors.py imports nothing of the app): ids are INTEGER columns on
+# PostgreSQL, which refuses a larger number where SQLite refuses only one past 64 bits
+ROW_ID_MAX = 2**31 - 1
 
 
 def _huge_id_in_path(path: str) -> bool:
     return any(part.lstrip("-").isascii() and part.lstrip("-").isdigit()
-               and abs(int(part)) > INT64_MAX for part in path.split("/") if part)
+               and abs(int(part)) > ROW_ID_MAX for part in path.split("/") if part)
 
 
 def _out_of_range(request: Request) -> Response:

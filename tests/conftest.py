@@ -7,6 +7,7 @@ cluster and Chromium.
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ import pytest
 from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Connection, Engine
 from sqlmodel import Session, select
 
@@ -29,6 +31,12 @@ from app.settings import Settings
 from tests.support.apps import app_for_test, release
 from tests.support.factors import enrol, totp_code
 from tests.support.postgres import temporary_cluster, two_role_database
+
+# CI runs every property and fuzz test on the same cases each time (derandomised, no example
+# database): a failure there is reproducible, never a one-off.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    hypothesis_settings.load_profile("ci")
 
 PASSWORD = "correct horse battery"
 # the key the test settings (and the migrations the tests run) use for the audit chain

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from app.accounts import attribution, presenters
@@ -16,18 +16,24 @@ from app.audit.service import record
 from app.auth.deps import SettingsDep
 from app.auth.guards import AccountReader, Attributor, Reviewer
 from app.db import SessionDep
-from app.errors import Unprocessable
 from app.matching.deps import MatchDep
 from app.web.paging import PageNumber
 
 router = APIRouter()
-DECISIONS = ("confirm", "reject")
+# The filters' values, declared so that the document lists them (the pages share queue_filter)
+Status = Annotated[Literal["", "open", "new", "under_review", "attributed", "takedown_requested",
+                           "removed", "re_emerged", "no_further_action"],
+                   Query(description="empty or open: every status but the closed ones")]
+Assignee = Annotated[str, Query(pattern=r"^(|me|none|[0-9]{1,18})$",
+                                description="me, none or a user's number")]
+Suggested = Annotated[Literal["", "suggested"], Query()]
+Decision = Annotated[Literal["confirm", "reject"], Path()]
 
 
 @router.get("/api/v1/accounts", response_model=QueuePage)
 def queue_api(request: Request, who: AccountReader, db: SessionDep, establishment: Text = "",
-              platform: Text = "", status: Text = "", assignee: Text = "",
-              attribution: Text = "", page: PageNumber = 1) -> dict[str, Any]:
+              platform: Text = "", status: Status = "", assignee: Assignee = "",
+              attribution: Suggested = "", page: PageNumber = 1) -> dict[str, Any]:
     flt = queue_filter(establishment, platform, status, assignee, attribution)
     return presenters.queue_json(presenters.queue(db, flt, who.user.id or 0, page, request))
 
@@ -52,11 +58,9 @@ class MatchDecision(BaseModel):
 
 
 @router.post("/api/v1/matches/{match_id}/{decision}", response_model=MatchDecision)
-def decide_match_api(who: Reviewer, match: MatchDep, decision: str, db: SessionDep,
+def decide_match_api(who: Reviewer, match: MatchDep, decision: Decision, db: SessionDep,
                      settings: SettingsDep, note: str = "") -> dict[str, Any]:
     """Decide a candidate; a cell's candidate is decided for the cell (`decided_with`)."""
-    if decision not in DECISIONS:
-        raise Unprocessable("The decision is 'confirm' or 'reject'.")
     done = attribution.decide_cell(db, who.actor, match, confirm=decision == "confirm",
                                    note=note, tz=settings.local_timezone)
     return {"match_id": match.id, "status": match.status,
@@ -66,9 +70,7 @@ def decide_match_api(who: Reviewer, match: MatchDep, decision: str, db: SessionD
 
 @router.post("/api/v1/attributions/{attribution_id}/{decision}",
              response_model=AttributionDecision)
-def decide_attribution_api(who: Attributor, row: AttributionDep, decision: str, db: SessionDep,
-                           note: str = "") -> dict[str, Any]:
-    if decision not in DECISIONS:
-        raise Unprocessable("The decision is 'confirm' or 'reject'.")
+def decide_attribution_api(who: Attributor, row: AttributionDep, decision: Decision,
+                           db: SessionDep, note: str = "") -> dict[str, Any]:
     attribution.decide(db, who.actor, row, confirm=decision == "confirm", note=note)
     return {"attribution_id": row.id, "status": row.status, "account_id": row.account_id}

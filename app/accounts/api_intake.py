@@ -5,7 +5,7 @@ ranked candidates (schemas.IntakeImage)."""
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Form, Header, Request, Response
 from fastapi.responses import JSONResponse
@@ -13,11 +13,12 @@ from fastapi.responses import JSONResponse
 from app.accounts import presenters
 from app.accounts.forms import parse_account_text
 from app.accounts.intake import KeyClaim, request_fingerprint, store_answer, take_in
+from app.accounts.platforms import Platform
 from app.accounts.schemas import AccountIntake, ImagesIntake
 from app.auth.deps import SettingsDep
 from app.auth.guards import Submitter
 from app.db import SessionDep
-from app.evidence.forms import Files, PerFile, submitted_files
+from app.evidence.forms import Files, PerFile, SomeFiles, submitted_files
 from app.matching.jobs import after_answer
 
 router = APIRouter()
@@ -31,7 +32,7 @@ REFUSED = {413: {"description": "a file over the size cap (`detail` names each f
                               "held and recorded from its post"}, **REFUSED})
 def images_intake_api(
     request: Request, response: Response, who: Submitter, db: SessionDep,
-    settings: SettingsDep, tasks: BackgroundTasks, files: Files = None,
+    settings: SettingsDep, tasks: BackgroundTasks, files: SomeFiles,
     post_url: PerFile = None, posted_at: PerFile = None,
 ) -> dict[str, Any]:
     """Submit one or many evidence images; answers with each image's ranked candidates.
@@ -51,9 +52,9 @@ def images_intake_api(
                               "already held"}, **REFUSED})
 def account_intake_api(
     request: Request, who: Submitter, db: SessionDep, settings: SettingsDep,
-    tasks: BackgroundTasks, files: Files = None,
-    account: Annotated[str, Form(max_length=2048)] = "",
-    platform: Annotated[str, Form(max_length=16)] = "",
+    tasks: BackgroundTasks, account: Annotated[str, Form(min_length=1, max_length=2048)],
+    files: Files = None,
+    platform: Annotated[Platform | Literal[""], Form()] = "",
     post_url: PerFile = None, posted_at: PerFile = None,
     notes: Annotated[str, Form(max_length=4000)] = "",
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,

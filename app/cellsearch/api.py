@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
@@ -21,12 +20,14 @@ from app.errors import Unprocessable
 from app.estate.queries import find_prisoner
 from app.estate.service import record_prisoner_read
 from app.web.dates import local_today
+from app.web.numbers import INT64_MAX
+from app.web.wire import Instant, Whole
 
 router = APIRouter(prefix="/api/v1/searches", tags=["cell searches"])
 
 
 class SearchIn(BaseModel):
-    attribution_id: int
+    attribution_id: Whole
     reason: str = Field(max_length=svc.REASON_MAX)
     urgency: svc.Urgency = svc.Urgency.routine
     # None: the attributed prisoner and everyone in the cell today
@@ -34,12 +35,12 @@ class SearchIn(BaseModel):
 
 
 class VersionIn(BaseModel):
-    version: int
+    version: Whole
 
 
 class CompleteIn(VersionIn):
     items: ItemsBody = ItemsBody()
-    searched_at: datetime | None = None  # no offset: read in the unit's local time
+    searched_at: Instant | None = None  # no offset: read in the unit's local time
     outcome_note: str = Field(default="", max_length=svc.NOTE_MAX)
 
 
@@ -54,7 +55,8 @@ def _one(db: Session, who: Principal, search_id: int) -> SearchOut:
 def list_searches(
     db: SessionDep, who: CellSearchRequester,
     establishment: Annotated[str, Query(max_length=3)] = "",
-    state: Annotated[str, Query(max_length=16)] = "", offset: Annotated[int, Query(ge=0)] = 0,
+    state: Annotated[Literal["", "requested", "acknowledged", "completed"], Query()] = "",
+    offset: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> SearchPage:
     rows, total = q.list_searches(db, establishment_code=establishment, state=state,

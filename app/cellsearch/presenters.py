@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
 from app.cellsearch import service as svc
 from app.cellsearch.queries import SearchRow
 from app.web.dates import local_time
+from app.web.wire import JsonInt
 
 
 def shown(value: datetime | None, tz: str) -> str:
@@ -35,11 +37,14 @@ def time_helpers(tz: str) -> dict[str, Callable[..., str]]:
     return {"shown": lambda t: shown(t, tz), "duration": duration}
 
 
+Count = Annotated[int, Field(ge=0, le=svc.ITEM_MAX), JsonInt]
+
+
 class ItemsBody(BaseModel):
-    phones: int = Field(default=0, ge=0, le=svc.ITEM_MAX)
-    sim_cards: int = Field(default=0, ge=0, le=svc.ITEM_MAX)
-    chargers: int = Field(default=0, ge=0, le=svc.ITEM_MAX)
-    other_items: int = Field(default=0, ge=0, le=svc.ITEM_MAX)
+    phones: Count = 0
+    sim_cards: Count = 0
+    chargers: Count = 0
+    other_items: Count = 0
     other_description: str = Field(default="", max_length=svc.OTHER_MAX)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -15,6 +14,8 @@ from app.estate import schemas as s
 from app.estate import service as svc
 from app.estate.deps import CellDep, EstablishmentDep, PrisonerDep, StayDep
 from app.estate.models import Prisoner
+from app.web.numbers import INT64_MAX
+from app.web.wire import Day
 
 router = APIRouter(prefix="/api/v1/estate", tags=["estate"])
 
@@ -49,7 +50,8 @@ def update_establishment(db: SessionDep, who: EstateEditor, est: EstablishmentDe
 def list_cells(
     db: SessionDep, who: EstateReader, est: EstablishmentDep,
     wing: Annotated[str, Query(max_length=8)] = "",
-    offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    offset: Annotated[int, Query(ge=0, le=INT64_MAX)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> s.CellPage:
     cells, total = svc.list_cells(db, est.id or 0, wing=wing, offset=offset, limit=limit)
     return s.CellPage(total=total, offset=offset, cells=[s.CellOut.of(c, est.code) for c in cells])
@@ -72,7 +74,7 @@ def update_cell(db: SessionDep, who: EstateEditor, est: EstablishmentDep, cell: 
 
 @router.get("/establishments/{code}/cells/{label}/occupancy")
 def cell_occupancy(db: SessionDep, who: EstateReader, est: EstablishmentDep, cell: CellDep,
-                   on: date | None = None) -> list[s.StayOut]:
+                   on: Day | None = None) -> list[s.StayOut]:
     """The cell's stays, newest first; with `on`, only who occupied it that day."""
     rows = svc.occupants_on(db, cell.id or 0, on) if on else svc.cell_history(db, cell.id or 0)
     svc.record_prisoner_read(db, who.actor, [p.id or 0 for p, _ in rows],

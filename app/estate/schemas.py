@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from app.estate.models import Cell, Establishment, Occupancy, Prisoner
+from app.web.wire import Day, JsonInt
+
+# The shapes app/estate/validation.py accepts, so that the document says what is refused.
+# Lower case is accepted (and stored upper case); spaces around a value are not.
+CODE = r"^[A-Za-z]{3}$"
+LABEL = r"^[A-Za-z0-9]{1,8}-[A-Za-z0-9]{1,8}-[A-Za-z0-9]{1,6}$"
+PRISON_NUMBER = r"^[A-Za-z][0-9]{4}[A-Za-z]{2}$"
+SOME_TEXT = r"\S"  # not blank
 
 
 class EstablishmentUpdate(BaseModel):
-    name: str = Field(max_length=128)
+    name: str = Field(max_length=128, pattern=SOME_TEXT)
     category: str = Field(default="", max_length=32)
     region: str = Field(default="", max_length=64)
 
 
 class EstablishmentIn(EstablishmentUpdate):
-    code: str = Field(max_length=8)
+    code: str = Field(pattern=CODE, description="3 letters, e.g. MDI")
 
 
 class EstablishmentOut(BaseModel):
@@ -33,12 +42,12 @@ class EstablishmentOut(BaseModel):
 
 
 class CellUpdate(BaseModel):
-    capacity: int = Field(ge=1, le=99)
+    capacity: Annotated[int, Field(ge=1, le=99), JsonInt]
 
 
 class CellIn(CellUpdate):
-    label: str = Field(max_length=32)
-    capacity: int = Field(default=1, ge=1, le=99)
+    label: str = Field(max_length=32, pattern=LABEL, description="WING-LANDING-CELL")
+    capacity: Annotated[int, Field(ge=1, le=99), JsonInt] = 1
 
 
 class CellOut(BaseModel):
@@ -80,17 +89,18 @@ class StayOut(BaseModel):
 
 
 class PrisonerUpdate(BaseModel):
-    surname: str = Field(max_length=64)
+    surname: str = Field(max_length=64, pattern=SOME_TEXT)
     forenames: str = Field(default="", max_length=128)
-    date_of_birth: date
-    release_date: date | None = None
-    victim_contact_restriction: bool = False
-    organised_crime_nominal: bool = False
-    category_a: bool = False
+    date_of_birth: Day
+    release_date: Day | None = None
+    # strict: a JSON API takes true/false, not 0, "yes" or "off" (pydantic's lax reading)
+    victim_contact_restriction: StrictBool = False
+    organised_crime_nominal: StrictBool = False
+    category_a: StrictBool = False
 
 
 class PrisonerIn(PrisonerUpdate):
-    prison_number: str = Field(max_length=16)
+    prison_number: str = Field(pattern=PRISON_NUMBER, description="e.g. A1234BC")
 
 
 class PrisonerOut(BaseModel):
@@ -115,17 +125,17 @@ class PrisonerOut(BaseModel):
 
 
 class StayIn(BaseModel):
-    establishment_code: str = Field(max_length=8)
-    cell_label: str = Field(max_length=32)
-    starts_on: date
-    ends_on: date | None = None
+    establishment_code: str = Field(pattern=CODE)
+    cell_label: str = Field(max_length=32, pattern=LABEL)
+    starts_on: Day
+    ends_on: Day | None = None
 
 
 class MoveIn(BaseModel):
-    establishment_code: str = Field(max_length=8)
-    cell_label: str = Field(max_length=32)
-    on: date
+    establishment_code: str = Field(pattern=CODE)
+    cell_label: str = Field(max_length=32, pattern=LABEL)
+    on: Day
 
 
 class CloseIn(BaseModel):
-    ends_on: date
+    ends_on: Day

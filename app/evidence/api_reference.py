@@ -12,7 +12,7 @@ from app.auth.deps import SettingsDep
 from app.auth.guards import EstateReader, Librarian
 from app.db import SessionDep
 from app.evidence.deps import CellDep
-from app.evidence.forms import Files, read_files
+from app.evidence.forms import SomeFiles, read_files
 from app.evidence.models import Image
 from app.evidence.presenters import cell_photos, photo_facts
 from app.evidence.reference import add_reference_photos, remove_reference_photo
@@ -36,7 +36,7 @@ def cell_photos_api(who: EstateReader, cell: CellDep, db: SessionDep,
              responses={200: {"model": PhotosAdded,
                               "description": "every file was already in the library"}})
 def cell_photos_upload_api(
-    who: Librarian, cell: CellDep, db: SessionDep, settings: SettingsDep, files: Files = None,
+    who: Librarian, cell: CellDep, db: SessionDep, settings: SettingsDep, files: SomeFiles,
     taken_on: Annotated[str, Form(max_length=10, description="YYYY-MM-DD")] = "",
 ) -> JSONResponse:
     """All or nothing: a refused file refuses the lot (409/413/415/422 naming each file)."""

@@ -15,6 +15,10 @@ from app.settings import Settings
 from app.web.dates import parse_local_datetime
 
 Files = Annotated[list[UploadFile] | None, File(description="JPEG, PNG or WebP images")]
+# The API's: at least one file, so that the document says so (a form may post none and hear
+# why on its page)
+SomeFiles = Annotated[list[UploadFile], File(min_length=1, description="JPEG, PNG or WebP "
+                                             "images")]
 # post_url / posted_at (ISO 8601; no offset means local time): one for all files, or one each
 PerFile = Annotated[list[str] | None, Form(description="one for all files, or one per file")]
 

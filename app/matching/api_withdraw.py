@@ -17,13 +17,15 @@ from app.auth.deps import SettingsDep
 from app.auth.guards import Withdrawer
 from app.db import SessionDep
 from app.evidence.deps import ImageDep
+from app.evidence.withdrawal import REASON_MAX, REASON_MIN
 from app.matching.withdrawal import withdraw
 
 router = APIRouter()
 
 
 class Withdrawal(BaseModel):
-    reason: str
+    # counted again once runs of spaces are collapsed (evidence/withdrawal.check_reason)
+    reason: str = Field(min_length=REASON_MIN, max_length=REASON_MAX)
 
 
 class Withdrawn(BaseModel):

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from app.auth.guards import FreshFactor, PrisonerSearcher, Revealer
 from app.db import SessionDep
 from app.search import service
+from app.search.criteria import PURPOSE_MAX, PURPOSE_MIN
 from app.search.forms import PrisonerSearchBody, PurposeBody
 from app.search.records import Dossier, PrisonerSearchResult
 
@@ -35,7 +36,7 @@ def dossier_api(
 
 
 class RevealRequest(BaseModel):
-    purpose: str = Field(max_length=1000)
+    purpose: str = Field(min_length=PURPOSE_MIN, max_length=PURPOSE_MAX)
 
 
 class RevealedDob(BaseModel):

@@ -8,7 +8,13 @@ from typing import Annotated
 from fastapi import Depends, Form
 from pydantic import BaseModel, Field
 
-from app.search.criteria import PrisonerSearchCriteria
+from app.search.criteria import (
+    FORENAMES_KEY_MAX,
+    PURPOSE_MAX,
+    PURPOSE_MIN,
+    SURNAME_KEY_MAX,
+    PrisonerSearchCriteria,
+)
 
 # Search terms and purposes travel in request bodies only, never in a URL: a URL ends up in
 # access logs, proxy logs and browser history.
@@ -33,10 +39,10 @@ class PrisonerSearchBody(BaseModel):
     """The API's search: the same fields as the form, as JSON."""
 
     prison_number: str = Field(default="", max_length=16)
-    surname: str = Field(default="", max_length=128)
-    forename: str = Field(default="", max_length=128)
-    dob: str = Field(default="", max_length=16)
-    alias: str = Field(default="", max_length=128)
+    surname: str = Field(default="", max_length=SURNAME_KEY_MAX)
+    forename: str = Field(default="", max_length=FORENAMES_KEY_MAX)
+    dob: str = Field(default="", max_length=10, pattern=r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")
+    alias: str = Field(default="", max_length=SURNAME_KEY_MAX)
 
     def criteria(self) -> PrisonerSearchCriteria:
         return PrisonerSearchCriteria(self.prison_number, self.surname, self.forename,
@@ -44,4 +50,5 @@ class PrisonerSearchBody(BaseModel):
 
 
 class PurposeBody(BaseModel):
-    purpose: str = Field(max_length=1000)
+    # counted again once runs of spaces are collapsed (criteria.check_purpose)
+    purpose: str = Field(min_length=PURPOSE_MIN, max_length=PURPOSE_MAX)

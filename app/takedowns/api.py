@@ -4,24 +4,25 @@ services as the pages; no bulk approval (each approval follows reading its evide
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 from sqlmodel import Session
 
+from app.accounts.platforms import Platform
 from app.audit.service import record
 from app.auth.deps import Principal, SettingsDep
 from app.auth.guards import Drafter, Sender, TakedownReader
 from app.db import SessionDep, utcnow
 from app.settings import Settings
-from app.takedowns import basis, claims, drafts, queries, service, tasks
+from app.takedowns import basis, claims, drafts, packs, queries, service, tasks
 from app.takedowns.channels import get_platform, list_platforms
 from app.takedowns.deps import TakedownDep
 from app.takedowns.drafts import Draft
 from app.takedowns.forms import board_filter, doer
+from app.takedowns.machine import Action, State
 from app.takedowns.models import Takedown
 from app.takedowns.presenters import notice_public
 from app.takedowns.schemas import (
@@ -31,20 +32,32 @@ from app.takedowns.schemas import (
     TakedownPage,
     TransitionOut,
 )
+from app.web.numbers import ROW_ID_MAX
+from app.web.wire import Instant, Whole
 
 router = APIRouter(prefix="/api/v1/takedowns")
 
 
+def _declared(**rules: object) -> Any:
+    """Bounds shown in the document but checked by drafts.check, which names every field that
+    is missing or wrong in one refusal (`detail.fields`), after trimming."""
+    return Field(json_schema_extra=rules)
+
+
 class DraftIn(BaseModel):
-    evidence_ids: list[int] = Field(max_length=500, description="the account's images that "
-                                    "go in the notice and pack (at least one)")
-    reason: str = Field(max_length=4000)
-    legal_basis: str = Field(max_length=4000)
-    contact: str = Field(max_length=4000, description="who the platform answers, with an "
-                         "email address")
-    good_faith: bool = Field(description="the drafter makes the good-faith statement")
-    platform_account_id: str = Field(default="", max_length=64,
-                                     description="the platform's numeric account id, if known")
+    evidence_ids: list[Whole] = Field(
+        description="the account's images that go in the notice and pack",
+        json_schema_extra={"minItems": 1, "maxItems": packs.MAX_IMAGES})
+    reason: str = _declared(minLength=drafts.REASON_MIN, maxLength=drafts.REASON_MAX)
+    legal_basis: str = _declared(minLength=drafts.BASIS_MIN, maxLength=drafts.BASIS_MAX)
+    contact: str = Field(description="who the platform answers, with an email address",
+                         json_schema_extra={"minLength": drafts.CONTACT_MIN,
+                                            "maxLength": drafts.CONTACT_MAX})
+    good_faith: StrictBool = Field(description="the drafter makes the good-faith statement (a "
+                                   "notice without it is refused)")
+    platform_account_id: str = Field(default="", description="the platform's numeric account "
+                                     "id, if known", json_schema_extra={"maxLength": 32,
+                                                                        "pattern": "^[0-9]*$"})
 
     def draft(self) -> Draft:
         return Draft(reason=self.reason, evidence_ids=tuple(self.evidence_ids),
@@ -53,30 +66,31 @@ class DraftIn(BaseModel):
 
 
 class TakedownIn(DraftIn):
-    account_id: int
+    account_id: Whole
 
 
 class DraftEdit(DraftIn):
-    version: int = Field(description="the version you read: a stale one is refused with 409")
+    version: Whole = Field(description="the version you read: a stale one is refused "
+                                           "with 409")
 
 
 class TransitionIn(BaseModel):
-    action: str = Field(max_length=24)
-    version: int = Field(description="the version you read: a stale one is refused with 409")
+    action: Action
+    version: Whole = Field(description="the version you read: a stale one is refused with 409")
     note: str = Field(default="", max_length=2000)
     reference: str = Field(default="", max_length=128, description="the platform's reference")
-    at: datetime | None = Field(default=None, description="when the platform acted (ISO 8601)")
+    at: Instant | None = Field(default=None, description="when the platform acted")
 
 
 @router.get("", response_model=TakedownPage)
 def list_api(db: SessionDep, who: TakedownReader,
-             platform: Annotated[str, Query(max_length=16)] = "",
+             platform: Annotated[Platform | Literal[""], Query()] = "",
              establishment: Annotated[str, Query(max_length=8)] = "",
-             state: Annotated[str, Query(max_length=24)] = "",
-             after_id: Annotated[int, Query(ge=0)] = 0,
+             state: Annotated[State | Literal[""], Query()] = "",
+             after_id: Annotated[int, Query(ge=0, le=ROW_ID_MAX)] = 0,
              limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
     now = utcnow()
-    items = queries.listing(db, board_filter(db, platform, establishment, state), now,
+    items = queries.listing(db, board_filter(db, str(platform), establishment, str(state)), now,
                             after_id=after_id, limit=limit)
     for i in items:
         for key in ("target_due_at", "next_notice_due_at", "created_at"):
@@ -155,7 +169,7 @@ def _full(db: Session, settings: Settings, who: Principal, takedown: Takedown) -
 def transition_api(request: Request, body: TransitionIn, db: SessionDep, settings: SettingsDep,
                    who: Drafter, takedown: TakedownDep,
                    background: BackgroundTasks) -> dict[str, Any] | JSONResponse:
-    done = service.transition(db, settings, doer(who), takedown.id or 0, body.action,
+    done = service.transition(db, settings, doer(who), takedown.id or 0, body.action.value,
                               version=body.version, note=body.note, reference=body.reference,
                               at=body.at)
     out = queries.public(done.takedown, utcnow())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 INT64_MAX = 2**63 - 1  # the largest id or count either database stores
+ROW_ID_MAX = 2**31 - 1  # the largest row id or version: they are INTEGER columns on PostgreSQL
 
 
 def whole_number(text: str, most: int = INT64_MAX) -> int | None:

@@ -85,3 +85,16 @@ def test_priorities_age_with_the_newest_post(as_role, session):
     assert refresh_recent_priorities(session) == 1
     session.refresh(account)
     assert '"recent_post": 20' in account.priority_factors
+
+
+def test_the_api_queue_lists_every_status_the_document_declares(as_role):
+    """The document's status enum is exactly what the queue takes (AccountStatus and open)."""
+    from app.accounts.models import AccountStatus
+
+    client, _ = as_role("analyst")
+    schema = client.get("/openapi.json").json()
+    params = schema["paths"]["/api/v1/accounts"]["get"]["parameters"]
+    declared = next(p["schema"]["enum"] for p in params if p["name"] == "status")
+    assert set(declared) == {"", "open"} | {s.value for s in AccountStatus}
+    for status in declared:
+        assert client.get(f"/api/v1/accounts?status={status}").status_code == 200, status

@@ -97,7 +97,12 @@ def test_api_errors_are_json_with_a_message(as_role, session, estate):
     r = _send(client, "POST", "/establishments", {"code": "L3I", "name": "x"})
     assert r.status_code == 422
     assert r.json() == {"error": "Cannot accept this",
-                        "message": "'L3I' is not an establishment code (3 letters, e.g. MDI)."}
+                        "message": "code: should be 3 letters, e.g. MDI",
+                        "detail": [{"field": "code", "message": "should be 3 letters, e.g. MDI"}]}
+    r = _send(client, "POST", "/prisoners", {"prison_number": "D4567EF", "surname": "K",
+                                             "date_of_birth": 0, "category_a": 1})
+    assert r.status_code == 422  # a number is not a date, nor 1 a yes
+    assert {p["field"] for p in r.json()["detail"]} == {"date_of_birth", "category_a"}
     r = _send(client, "POST", "/prisoners/A1234BC/stays", {
         "establishment_code": "MDI", "cell_label": "A-1-014", "starts_on": "2025-02-01"})
     assert r.status_code == 422 and "cannot be in two cells at once" in r.json()["message"]

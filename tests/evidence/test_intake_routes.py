@@ -106,7 +106,9 @@ def test_api_mismatched_post_urls_are_refused(analyst, session, settings):
 
 
 def test_no_files_is_a_clear_refusal(analyst):
-    assert "at least one image" in analyst.post("/api/v1/images").json()["message"]
+    refused = analyst.post("/api/v1/images")
+    assert refused.status_code == 422
+    assert refused.json()["message"] == "files: is required: JPEG, PNG or WebP images"
     page = analyst.post("/intake", data={"post_url": ""})
     assert page.status_code == 422 and "at least one image" in page.text
 

@@ -17,13 +17,14 @@ from app.accounts.deps import AccountDep
 from app.auth.deps import SettingsDep
 from app.auth.guards import Eraser
 from app.db import SessionDep
-from app.lifecycle.service import erase_early
+from app.lifecycle.service import REASON_MAX, REASON_MIN, erase_early
 
 router = APIRouter()
 
 
 class ErasureRequest(BaseModel):
-    reason: str
+    # counted again once runs of spaces are collapsed (lifecycle/service.erase_early)
+    reason: str = Field(min_length=REASON_MIN, max_length=REASON_MAX)
 
 
 class Erased(BaseModel):

@@ -100,6 +100,7 @@ CELLS_PER = 100
 PRISONERS = 400
 ALIASES = 40
 REFERENCES = 1000
+BUDGET_OFF = False  # --budget-off: read budgets lifted (a saturation run, no think time)
 REAL_SCENES = 24
 DISTRACTOR_SCENES, DISTRACTOR_VIEWS = 5, 8
 FLIP_BITS = 0.03
@@ -289,10 +290,11 @@ def cellwatch(env: dict[str, str], *args: str) -> str:
 def app_env(url: str, data_dir: Path) -> dict[str, str]:
     return {**os.environ, "CELLWATCH_DATABASE_URL": url, "CELLWATCH_DATA_DIR": str(data_dir),
             "CELLWATCH_ENVIRONMENT": "development", "PYTHONUNBUFFERED": "1",
-            # each read is still counted (its cost is in the figures), but a budget no
-            # simulated analyst reaches: the load measures speed, not the budget's refusals
-            "CELLWATCH_READ_BUDGET_PER_HOUR": "1000000",
-            "CELLWATCH_READ_BUDGET_PER_DAY": "1000000",
+            # the read budgets, sign-in gate, body timeouts and connection limit are the
+            # shipped defaults: a unit's real limits, on during the load (--budget-off, for
+            # a no-think-time saturation run, lifts the read budgets only)
+            **({"CELLWATCH_READ_BUDGET_PER_HOUR": "1000000",
+                "CELLWATCH_READ_BUDGET_PER_DAY": "1000000"} if BUDGET_OFF else {}),
             "PYTHONPATH": str(ROOT)}
 
 
@@ -1284,7 +1286,12 @@ def main() -> None:
     ap.add_argument("--restart-postgres", action="store_true",
                     help="restart the cluster (pg_ctl restart -m fast) half-way")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/cellwatch-bench-load"))
+    ap.add_argument("--budget-off", action="store_true",
+                    help="lift the read budgets (a saturation run sends far more reads an hour "
+                         "than a person does); every other limit stays as shipped")
     args = ap.parse_args()
+    global BUDGET_OFF
+    BUDGET_OFF = args.budget_off
     args.workdir = args.workdir.resolve()
     print("images ...", flush=True)
     images = render_images(args.workdir)
@@ -1293,6 +1300,7 @@ def main() -> None:
                 if line.startswith("model name")), platform.processor())
     res: dict[str, Any] = {
         "command": " ".join(["python -m bench.load", *sys.argv[1:]]),
+        "read_budgets": "lifted" if BUDGET_OFF else "as shipped",
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
         "machine": {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
                     "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]},

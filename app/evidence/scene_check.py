@@ -66,13 +66,24 @@ def _warp_into_a(thumb_b: np.ndarray, src: np.ndarray, dst: np.ndarray,
     return warped, valid
 
 
-def _correlation(x: np.ndarray, y: np.ndarray) -> float:
-    """Normalised cross-correlation of two cells' pixels (blind to a brightness or contrast
-    change); two flat cells agree when their brightness does."""
-    if x.std() < 1 and y.std() < 1:
-        return 1.0 if abs(float(x.mean()) - float(y.mean())) < _FLAT_STEP else 0.0
-    x, y = x - x.mean(), y - y.mean()
-    return float((x * y).sum() / (np.sqrt((x * x).sum() * (y * y).sum()) + 1e-6))
+def _correlations(a: np.ndarray, b: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """Per grid cell, the normalised cross-correlation of a's and b's pixels that are `inside`
+    (blind to a brightness or contrast change); two flat cells agree when their brightness
+    does. Every cell at once: a loop over the cells was a quarter of a match worker's time."""
+    step = THUMB // _GRID
+
+    def cells(x: np.ndarray) -> np.ndarray:  # (GRID, GRID, step * step): one row a cell
+        return x.reshape(_GRID, step, _GRID, step).swapaxes(1, 2).reshape(_GRID, _GRID, -1)
+
+    x, y, m = cells(a.astype(np.float64)), cells(b.astype(np.float64)), cells(inside)
+    n = np.maximum(m.sum(axis=2), 1)
+    dx = np.where(m, x - (x * m).sum(axis=2, keepdims=True) / n[..., None], 0.0)
+    dy = np.where(m, y - (y * m).sum(axis=2, keepdims=True) / n[..., None], 0.0)
+    sxx, syy = (dx * dx).sum(axis=2), (dy * dy).sum(axis=2)
+    flat = (np.sqrt(sxx / n) < 1) & (np.sqrt(syy / n) < 1)
+    means_close = np.abs((x * m).sum(axis=2) - (y * m).sum(axis=2)) / n < _FLAT_STEP
+    ncc = (dx * dy).sum(axis=2) / (np.sqrt(sxx * syy) + 1e-6)
+    return np.where(flat, means_close.astype(np.float64), ncc)
 
 
 def agreement(thumb_a: np.ndarray, thumb_b: np.ndarray, src: np.ndarray, dst: np.ndarray,
@@ -90,16 +101,11 @@ def agreement(thumb_a: np.ndarray, thumb_b: np.ndarray, src: np.ndarray, dst: np
     step = THUMB // _GRID
     region = valid.copy()
     region[ys.min() * step:(ys.max() + 1) * step, xs.min() * step:(xs.max() + 1) * step] = False
-    a = thumb_a.astype(np.float32)
-    cells = []
-    for top in range(0, THUMB, step):
-        for left in range(0, THUMB, step):
-            inside = region[top:top + step, left:left + step]
-            if inside.mean() < _CELL_INSIDE:
-                continue
-            cells.append(_correlation(a[top:top + step, left:left + step][inside],
-                                      warped[top:top + step, left:left + step][inside]))
-    return float(np.median(cells)) if len(cells) >= _MIN_CELLS else None
+    # a cell is compared when enough of it lies outside the box and inside the overlap
+    compared = region.reshape(_GRID, step, _GRID, step).mean(axis=(1, 3)) >= _CELL_INSIDE
+    if int(compared.sum()) < _MIN_CELLS:
+        return None
+    return float(np.median(_correlations(thumb_a, warped, region)[compared]))
 
 
 def confirmed(thumb_a: np.ndarray, thumb_b: np.ndarray, src: np.ndarray, dst: np.ndarray,

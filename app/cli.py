@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import getpass
 import logging
 import os
 import signal
@@ -19,10 +18,10 @@ from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
 from app import migrations
-from app.audit.service import Actor
 from app.auth import users as user_service
 from app.cli_audit import audit_cli
 from app.cli_backup import backup, restore
+from app.cli_common import cli_actor, fail
 from app.cli_database import DatabaseNotReady, check_database, ready_engine
 from app.cli_keys import keys_cli
 from app.cli_matching import matching_cli
@@ -44,14 +43,11 @@ cli.command()(backup)
 cli.command()(restore)
 
 
-def _actor() -> Actor:
-    return Actor(user_id=None, name=f"cli:{getpass.getuser()}"[:64], client_addr="local")
-
 
 @contextmanager
 def _unit_of_work() -> Iterator[Session]:
     """One command's transaction: committed when the block ends, rolled back when it raises
-    (`_fail` raises typer.Exit, so a refused command stores nothing)."""
+    (`fail` raises typer.Exit, so a refused command stores nothing)."""
     settings = get_settings()
     engine = _ready_engine(settings)
     keep_private(settings.data_dir)
@@ -74,18 +70,14 @@ def _factory() -> Iterator[sessionmaker[Session]]:
         engine.dispose()
 
 
-def _fail(message: str) -> None:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    raise typer.Exit(1)
-
 
 def _ready_engine(settings: Settings) -> Engine:
     """The command's engine, or its plain refusal when the database is missing or behind."""
     try:
         return ready_engine(settings)
     except DatabaseNotReady as exc:
-        _fail(str(exc))
-        raise  # not reached: _fail exits
+        fail(str(exc))
+        raise  # not reached: fail exits
 
 
 def _require_database(settings: Settings) -> None:
@@ -95,7 +87,7 @@ def _require_database(settings: Settings) -> None:
         check_database(settings)
     except DatabaseNotReady as exc:
         if exc.missing:
-            _fail(str(exc))
+            fail(str(exc))
         typer.secho(f"warning: {exc}", fg=typer.colors.YELLOW, err=True)
 
 
@@ -119,7 +111,7 @@ def grant_app_role(role: str = typer.Argument(..., help="the role the app connec
         with engine.begin() as conn:
             grant(conn, role)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         engine.dispose()
     typer.echo(f"{role} may now use the database; it can only INSERT and SELECT audit events")
@@ -129,7 +121,7 @@ def grant_app_role(role: str = typer.Argument(..., help="the role the app connec
 def bootstrap() -> None:
     """On a database with no users, create `admin` with a one-time password, printed once."""
     with _unit_of_work() as session:
-        secret = user_service.bootstrap_admin(session, _actor())
+        secret = user_service.bootstrap_admin(session, cli_actor())
     if secret is None:
         typer.echo("users exist already; nothing to do")
         return
@@ -243,7 +235,7 @@ def import_estate(
 
     # run_import opens its own units of work: the import, and the record of a refused one
     with _factory() as factory:
-        run_import(factory, _actor(), folder, check_only=check, max_problems=max_problems)
+        run_import(factory, cli_actor(), folder, check_only=check, max_problems=max_problems)
 
 
 @import_cli.command("photos")
@@ -255,7 +247,7 @@ def import_photos(directory: Path = typer.Argument(..., exists=True, file_okay=F
 
     # one unit of work per file, so that one bad photo loses only itself
     with _factory() as factory:
-        summary = import_photo_tree(factory, get_settings(), _actor(), directory.resolve())
+        summary = import_photo_tree(factory, get_settings(), cli_actor(), directory.resolve())
     for path in summary.duplicates:
         typer.echo(f"duplicate  {path}: already a reference photo of that cell")
     for path, reason in summary.rejected:

@@ -10,16 +10,13 @@ import typer
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from app.cli_common import fail
 from app.cli_database import DatabaseNotReady, ready_engine
 from app.db import make_session_factory, unit_of_work, utcnow
 from app.settings import get_settings
 
 audit_cli = typer.Typer(help="Check the audit log.", no_args_is_help=True)
 
-
-def _fail(message: str) -> None:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    raise typer.Exit(1)
 
 
 def _ready_engine() -> Engine:
@@ -51,11 +48,11 @@ def audit_link() -> None:
         linked = link_all(engine, make_session_factory(engine),
                           key=get_settings().audit_key_bytes)
     except ChainHeadInvalid as exc:
-        _fail(f"nothing linked: {exc}")
+        fail(f"nothing linked: {exc}")
     finally:
         engine.dispose()
     if linked is None:
-        _fail("another linker holds the chain's lock; try again shortly")
+        fail("another linker holds the chain's lock; try again shortly")
     typer.echo(f"{linked} events linked into the chain")
 
 
@@ -76,12 +73,12 @@ def audit_verify(checkpoint: Path = typer.Option(None, help=_CHECKPOINT_HELP)) -
     try:
         point = read_checkpoint(path)
     except ValueError as exc:
-        _fail(f"audit log NOT verified: the checkpoint file {path} is unreadable ({exc})")
+        fail(f"audit log NOT verified: the checkpoint file {path} is unreadable ({exc})")
         return
     with _unit_of_work() as session:
         result = verify_chain(session, key=get_settings().audit_key_bytes, checkpoint=point)
     if not result.ok:
-        _fail(f"audit log BROKEN at event {result.broken_at}: {result.reason} "
+        fail(f"audit log BROKEN at event {result.broken_at}: {result.reason} "
               f"({result.checked} events verified before it)")
     typer.echo(f"audit log intact: {result.checked} linked events checked")
     if result.anchor_seq:
@@ -113,6 +110,6 @@ def audit_checkpoint(file: Path = typer.Option(None, help=_CHECKPOINT_HELP)) -> 
         with _unit_of_work() as session:
             point = write_checkpoint(session, path, key=get_settings().audit_key_bytes)
     except ValueError as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     typer.echo(f"checkpoint written to {path}: seq {point.seq}, hash {point.hash}, {point.at}")

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 
 import typer
 
-from app.audit.service import Actor
 from app.backup.snapshot import BackupFailed
 from app.backup.stream import BackupBroken
+from app.cli_common import cli_actor, fail
 from app.cli_database import DatabaseNotReady, check_database
 from app.private import keep_private
 from app.settings import get_settings
-
-
-def _actor() -> Actor:
-    return Actor(user_id=None, name=f"cli:{getpass.getuser()}"[:64], client_addr="local")
-
-
-def _fail(message: str) -> None:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    raise typer.Exit(1)
 
 
 def backup(
@@ -42,25 +32,25 @@ def backup(
         try:
             body = verify_backup(settings, src)
         except (BackupBroken, OSError) as exc:
-            _fail(f"backup NOT verified: {exc}")
+            fail(f"backup NOT verified: {exc}")
             return
         typer.echo(f"backup verified: {body['database']} database at migration "
                    f"{body['revision']}, {body['images']} images, {body['packs']} evidence "
                    f"packs, written {body['created_at']}")
         return
     if str(dest) == "verify":
-        _fail("give the backup folder to check: cellwatch backup verify DEST")
+        fail("give the backup folder to check: cellwatch backup verify DEST")
     if src is not None:
-        _fail("give one folder: cellwatch backup DEST (or cellwatch backup verify DEST)")
+        fail("give one folder: cellwatch backup DEST (or cellwatch backup verify DEST)")
     try:
         check_database(settings)
     except DatabaseNotReady as exc:
-        _fail(str(exc))
+        fail(str(exc))
     keep_private(settings.data_dir)
     try:
-        body = write_backup(settings, dest, _actor(), keys_to=keys_to)
+        body = write_backup(settings, dest, cli_actor(), keys_to=keys_to)
     except (BackupFailed, OSError) as exc:
-        _fail(f"no backup written: {exc}")
+        fail(f"no backup written: {exc}")
         return
     typer.echo(f"backup written to {dest}: {body['images']} images, {body['packs']} evidence "
                f"packs, database at migration {body['revision']}; image keys {body['keys']}")
@@ -90,9 +80,9 @@ def restore(
 
     settings = get_settings()
     try:
-        body = restore_backup(settings, src, _actor(), keys=keys)
+        body = restore_backup(settings, src, cli_actor(), keys=keys)
     except (BackupBroken, BackupFailed, OSError) as exc:
-        _fail(str(exc) if isinstance(exc, BackupFailed) else f"nothing restored: {exc}")
+        fail(str(exc) if isinstance(exc, BackupFailed) else f"nothing restored: {exc}")
         return
     typer.echo(f"restored the backup of {body['created_at']}: {body['images']} images, "
                f"{body['packs']} evidence packs into {settings.data_dir}")

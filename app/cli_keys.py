@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import getpass
-
 import typer
 
-from app.audit.service import Actor
+from app.cli_common import cli_actor, fail
 from app.cli_database import DatabaseNotReady, ready_engine
 from app.db import make_session_factory, unit_of_work
 from app.evidence.crypto import SealBroken
@@ -16,13 +14,6 @@ from app.settings import get_settings
 keys_cli = typer.Typer(help="Master keys: status and rotation.", no_args_is_help=True)
 
 
-def _actor() -> Actor:
-    return Actor(user_id=None, name=f"cli:{getpass.getuser()}"[:64], client_addr="local")
-
-
-def _fail(message: str) -> None:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    raise typer.Exit(1)
 
 
 def _counts(label: str, counts: dict[str, int], current: str) -> None:
@@ -40,7 +31,7 @@ def keys_status() -> None:
     try:
         engine = ready_engine(settings)
     except DatabaseNotReady as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     try:
         with unit_of_work(make_session_factory(engine)) as session:
@@ -73,11 +64,11 @@ def keys_rotate(batch: int = typer.Option(500, min=1, max=10_000,
     try:
         engine = ready_engine(settings)
     except DatabaseNotReady as exc:
-        _fail(str(exc))
+        fail(str(exc))
         return
     keep_private(settings.data_dir)
     factory = make_session_factory(engine)
-    actor = _actor()
+    actor = cli_actor()
     try:
         images = rotation.rewrap_images(
             factory, settings, actor, batch_size=batch,
@@ -85,7 +76,7 @@ def keys_rotate(batch: int = typer.Option(500, min=1, max=10_000,
         secrets = rotation.reseal_secrets(factory, settings, actor)
         packs = rotation.reseal_packs(factory, settings, actor)
     except SealBroken as exc:
-        _fail(f"rotation stopped (what was done is kept; run it again once fixed): {exc}")
+        fail(f"rotation stopped (what was done is kept; run it again once fixed): {exc}")
         return
     finally:
         engine.dispose()

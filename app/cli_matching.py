@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import getpass
 from datetime import datetime
 
 import typer
 from sqlalchemy import Engine
 
-from app.audit.service import Actor
+from app.cli_common import cli_actor
 from app.cli_database import DatabaseNotReady, ready_engine
 from app.db import make_session_factory, unit_of_work, utcnow
 from app.errors import AppError
@@ -18,9 +17,6 @@ from app.settings import Settings, get_settings
 matching_cli = typer.Typer(help="The queue of second matching stages (match workers).",
                            no_args_is_help=True)
 
-
-def _actor() -> Actor:
-    return Actor(user_id=None, name=f"cli:{getpass.getuser()}"[:64], client_addr="local")
 
 
 def _engine(settings: Settings) -> Engine:
@@ -82,7 +78,7 @@ def retry(image_ids: list[int] = typer.Argument(None, help="images whose stage f
     engine = _engine(settings)
     try:
         with unit_of_work(make_session_factory(engine)) as session:
-            again = queue.retry_failed(session, _actor(), None if all_failed else image_ids)
+            again = queue.retry_failed(session, cli_actor(), None if all_failed else image_ids)
     except AppError as exc:  # rolled back: all or nothing
         typer.secho(f"{exc.message} (see `cellwatch matching queue`)", fg=typer.colors.RED,
                     err=True)
@@ -107,7 +103,7 @@ def reanalyse(batch: int = typer.Option(100, min=1, max=1000, help="images a tra
         with factory() as session:
             stale = count_stale(session)
         typer.echo(f"{stale} image{'' if stale == 1 else 's'} with features of an older version")
-        done = reanalyse_stale(factory, settings, _actor(), batch) if stale else None
+        done = reanalyse_stale(factory, settings, cli_actor(), batch) if stale else None
     finally:
         engine.dispose()
     if done is not None:

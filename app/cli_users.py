@@ -4,16 +4,15 @@ takes two people (app/auth/grants.py)."""
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
 from sqlmodel import Session
 
-from app.audit.service import Actor
 from app.auth import users as user_service
 from app.auth.grants import reset_sign_in
+from app.cli_common import cli_actor, fail
 from app.cli_database import DatabaseNotReady, ready_engine
 from app.db import make_session_factory, unit_of_work
 from app.errors import AppError
@@ -23,13 +22,6 @@ from app.settings import get_settings
 users_cli = typer.Typer(help="Manage users.", no_args_is_help=True)
 
 
-def _actor() -> Actor:
-    return Actor(user_id=None, name=f"cli:{getpass.getuser()}"[:64], client_addr="local")
-
-
-def _fail(message: str) -> None:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    raise typer.Exit(1)
 
 
 @contextmanager
@@ -39,7 +31,7 @@ def _unit_of_work() -> Iterator[Session]:
     try:
         engine = ready_engine(settings)
     except DatabaseNotReady as exc:
-        _fail(str(exc))
+        fail(str(exc))
         raise
     keep_private(settings.data_dir)
     try:
@@ -56,10 +48,10 @@ def users_create(username: str, role: str, display_name: str = "") -> None:
     with _unit_of_work() as session:
         try:
             user, code = user_service.create_enrolling_user(
-                session, get_settings(), _actor(), username=username, role=role,
+                session, get_settings(), cli_actor(), username=username, role=role,
                 display_name=display_name)
         except AppError as exc:
-            _fail(exc.message)
+            fail(exc.message)
             return
     _show_code(f"created {user.username} ({user.role})", code)
 
@@ -85,20 +77,20 @@ def _with_user(username: str, action: str, role: str = "") -> str:
     with _unit_of_work() as session:
         user = user_service.find_user(session, username)
         if user is None:
-            _fail(f"no user named {username!r}")
+            fail(f"no user named {username!r}")
             return ""
         try:
             out = ""
             if action == "disable":
-                user_service.set_active(session, _actor(), user, False)
+                user_service.set_active(session, cli_actor(), user, False)
             elif action == "enable":
-                user_service.set_active(session, _actor(), user, True)
+                user_service.set_active(session, cli_actor(), user, True)
             elif action == "set-role":
-                user_service.apply_role(session, _actor(), user, role)
+                user_service.apply_role(session, cli_actor(), user, role)
             else:
-                out = reset_sign_in(session, get_settings(), _actor(), user)
+                out = reset_sign_in(session, get_settings(), cli_actor(), user)
         except AppError as exc:
-            _fail(exc.message)
+            fail(exc.message)
         return out
 
 

@@ -49,11 +49,11 @@ class Withdrawn:
     reference_photos_removed: list[int] = field(default_factory=list)
 
 
-def check_reason(reason: str | None) -> str:
+def check_reason(reason: str | None, doing: str = "withdrawing this image") -> str:
+    """The reason for an irreversible step, runs of spaces collapsed, within the bounds."""
     text = " ".join((reason or "").split())
     if len(text) < REASON_MIN:
-        raise Unprocessable("Give the reason for withdrawing this image "
-                            f"(at least {REASON_MIN} characters).")
+        raise Unprocessable(f"Give the reason for {doing} (at least {REASON_MIN} characters).")
     if len(text) > REASON_MAX:
         raise Unprocessable(f"The reason must be at most {REASON_MAX} characters "
                             f"({len(text)} were given).")

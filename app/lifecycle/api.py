@@ -17,7 +17,8 @@ from app.accounts.deps import AccountDep
 from app.auth.deps import SettingsDep
 from app.auth.guards import Eraser
 from app.db import SessionDep
-from app.lifecycle.service import REASON_MAX, REASON_MIN, erase_early
+from app.evidence.withdrawal import REASON_MAX, REASON_MIN
+from app.lifecycle.service import erase_early
 
 router = APIRouter()
 

@@ -15,7 +15,8 @@ from app.auth.deps import Principal, SettingsDep
 from app.auth.guards import Eraser
 from app.db import SessionDep
 from app.errors import AppError, Unprocessable
-from app.lifecycle.service import REASON_MAX, erase_early, holding
+from app.evidence.withdrawal import REASON_MAX
+from app.lifecycle.service import erase_early, holding
 from app.web import render
 from app.web.flash import flash
 from app.web.forms import refused

@@ -14,13 +14,12 @@ from sqlmodel import Session, col, func, select
 from app.accounts.models import Account
 from app.audit.service import Actor
 from app.db import utcnow
-from app.errors import Conflict, Unprocessable
+from app.errors import Conflict
 from app.evidence.models import EvidenceImage, Image
+from app.evidence.withdrawal import check_reason
 from app.lifecycle.erasure import Erasure, erase_account_evidence
 from app.settings import Settings
 from app.takedowns.models import TakedownImage
-
-REASON_MIN, REASON_MAX = 5, 500
 
 
 class NothingToErase(Conflict):
@@ -40,17 +39,6 @@ class Holding:
         return self.evidence_links > 0
 
 
-def check_reason(reason: str | None) -> str:
-    text = " ".join((reason or "").split())
-    if len(text) < REASON_MIN:
-        raise Unprocessable("Give the reason for erasing this account's evidence "
-                            f"(at least {REASON_MIN} characters).")
-    if len(text) > REASON_MAX:
-        raise Unprocessable(f"The reason must be at most {REASON_MAX} characters "
-                            f"({len(text)} were given).")
-    return text
-
-
 def holding(session: Session, account: Account) -> Holding:
     live = (EvidenceImage.account_id == account.id, col(EvidenceImage.erased_at).is_(None))
     links, held = session.exec(
@@ -66,7 +54,7 @@ def holding(session: Session, account: Account) -> Holding:
 def erase_early(session: Session, settings: Settings, actor: Actor, *, account: Account,
                 reason: str | None) -> Erasure:
     """Erase now; a 422 without a reason, a 409 when nothing is left to erase."""
-    text = check_reason(reason)
+    text = check_reason(reason, "erasing this account's evidence")
     if not holding(session, account).anything:
         raise NothingToErase(f"Account {account.id} holds no evidence left to erase.")
     return erase_account_evidence(session, settings, actor, account=account, reason=text,

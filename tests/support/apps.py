@@ -48,6 +48,9 @@ def _shape(settings: Settings) -> str:
 def app_for_test(settings: Settings, session_factory: Callable[[], Session]) -> FastAPI:
     """The worker's app for these settings, with this test's settings, database and index."""
     settings.check_safe()  # what create_app() would refuse, every time
+    # A linker thread would share the test's one connection with its requests and fail one of
+    # them now and then (a savepoint released under another's feet): tests link by hand.
+    assert settings.audit_link_seconds == 0, "a test app's settings need audit_link_seconds=0"
     key = _shape(settings)
     shared = _shared.get(key)
     if shared is None:

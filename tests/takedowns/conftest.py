@@ -122,7 +122,8 @@ OUTBOUND = "127.0.0.1, .example, .test"  # the loopback listeners and reserved t
 def make_settings(data_dir: Path, url: str, smtp: Mailbox) -> Settings:
     return Settings(data_dir=data_dir, database_url=url, smtp_host="127.0.0.1",
                     smtp_port=smtp.port, smtp_starttls=False, smtp_from="unit@cellwatch.test",
-                    delivery_timeout_seconds=5, outbound_destinations=OUTBOUND)
+                    delivery_timeout_seconds=5, outbound_destinations=OUTBOUND,
+                    audit_link_seconds=0)  # no linker thread on the test's shared connection
 
 
 @pytest.fixture

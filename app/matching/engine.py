@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -96,6 +97,7 @@ class MatchEngine:
         self._erasures: dict[int, datetime] = {}  # erasures already applied (id -> when)
         self._removals: set[int] = set()  # reference photo removals already applied
         self._synced_at: datetime | None = None
+        self._own_sync_began = float("-inf")  # monotonic start of the last own-session sync
         self._keep = keep if descriptors else None
         self._unkept = 0  # feature blobs read since the kept file was written (or loaded)
         self._kept_at_start = False
@@ -120,8 +122,16 @@ class MatchEngine:
                 raise ValueError("a match index without sessions of its own needs the caller's")
             self.sync(caller)
             return
-        with self._sessions() as own:
-            self.sync(own)
+        asked = time.monotonic()
+        with self._lock:
+            # A sync of our own that began after this caller asked saw every row committed
+            # before it asked: in a burst, the requests queued on the lock share one sync.
+            if self._own_sync_began >= asked:
+                return
+            began = time.monotonic()
+            with self._sessions() as own:
+                self.sync(own)
+            self._own_sync_began = began
 
     def _load_images(self, session: Session) -> None:
         if self._synced_at is None:

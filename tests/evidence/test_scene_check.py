@@ -63,3 +63,27 @@ def test_a_tall_narrow_band_is_left_alone():
     assert not confirmed(_picture(1), _picture(2), _points(range(3, 5), range(0, 8)),
                          _points(range(3, 5), range(0, 8)), SIZE, SIZE)
     assert confirmed(_picture(1), _picture(2), column, column, SIZE, SIZE)
+
+
+def test_one_stray_cell_does_not_turn_a_caption_into_a_spread():
+    """Two different photographs under one caption, whose textures also happen to line up in
+    one cell far below it (the calibration half's false link with features v4): still a
+    band, judged by the rest of the picture, which disagrees."""
+    caption = np.concatenate([_points(range(0, 3), range(0, 4)), _points(range(6, 7), range(5, 6))])
+    assert not confirmed(_picture(1), _picture(2), caption, caption, SIZE, SIZE)
+    two_strays = np.concatenate([caption, _points(range(5, 6), range(1, 2))])
+    assert confirmed(_picture(1), _picture(2), two_strays, two_strays, SIZE, SIZE)
+
+
+def test_a_band_and_a_stray_cell_need_the_rest_to_agree_less_than_a_clean_band():
+    """A stormy sky: the scene itself is a band, and a stray cell agrees beside it. The rest
+    agrees only loosely (noise), which would not confirm a clean band, but confirms this."""
+    original = _picture(3)
+    rng = np.random.default_rng(5)
+    copy = np.clip(original + rng.normal(0, 38, original.shape), 0, 255).astype(np.uint8)
+    band = _points(range(4, 7), range(1, 7))
+    with_stray = np.concatenate([band, _points(range(1, 2), range(0, 1))])
+    loose = agreement(copy, original, band, band, SIZE, SIZE)
+    assert 0.5 < loose < 0.85
+    assert not confirmed(copy, original, band, band, SIZE, SIZE)
+    assert confirmed(copy, original, with_stray, with_stray, SIZE, SIZE)

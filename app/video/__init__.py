@@ -24,10 +24,18 @@ encrypted, like a photo. `Caps` and `Limits` (caps.py) hold the defaults for a s
 the lead maps them onto settings when wiring intake.
 """
 
-from app.video.caps import Caps, Limits
-from app.video.errors import VideoRefused
-from app.video.probe import VideoInfo
-from app.video.service import Frame, Sampled, inspect, poster, preview, sample
+from importlib import import_module
+from typing import Any
 
-__all__ = ["Caps", "Frame", "Limits", "Sampled", "VideoInfo", "VideoRefused", "inspect",
-           "poster", "preview", "sample"]
+# Loaded on first use: the decoding child imports this package too, and must not pay for the
+# web stack that VideoRefused (an AppError) brings.
+_EXPORTS = {"Caps": "caps", "Limits": "caps", "VideoRefused": "errors", "VideoInfo": "probe",
+            "Frame": "service", "Sampled": "service", "inspect": "service",
+            "poster": "service", "preview": "service", "sample": "service"}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(name)
+    return getattr(import_module(f"app.video.{_EXPORTS[name]}"), name)

@@ -46,6 +46,8 @@ def run(job: dict) -> dict:
     with (folder / "frames.raw").open("wb") as out:
         sink = Sink(out)
         stats = sampler(source, info, caps, limits, sink, name)
+    if not sink.entries:
+        return {"failed": "empty"}
     write_manifest(folder, sink, stats, info)
     return {"info": info.to_dict(), "stats": stats}
 

@@ -10,6 +10,7 @@ A subprocess, not multiprocessing: a fresh interpreter that imports only the vid
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -21,6 +22,7 @@ from app.video.caps import Caps, Limits
 from app.video.refusal import Refusal
 from app.video.sniff import Sniffed
 
+log = logging.getLogger("cellwatch.video")
 ROOT = Path(app.__file__).resolve().parent.parent
 # Each FFmpeg thread would otherwise get its own malloc arena (64 MB of address space each),
 # and numpy's BLAS its own thread pool: both count against the child's address-space limit.
@@ -71,5 +73,10 @@ def _failed(result: dict, filename: str, limits: Limits) -> Refusal:
     if result["failed"] == "damaged":
         return Refusal(f"“{filename}” is damaged or incomplete: its video could not be "
                        "decoded.", reason="damaged")
-    return Refusal(f"“{filename}” could not be decoded ({result.get('detail', '')}).",
-                   reason="crashed")
+    if result["failed"] == "empty":
+        return Refusal(f"“{filename}” gave no picture: it is damaged, or needs more than "
+                       f"{limits.memory_bytes // (1024 * 1024)} MB of memory to decode.",
+                       reason="damaged")
+    log.warning("video decoder failed on %s: %s", filename, result.get("detail", ""))
+    return Refusal(f"“{filename}” could not be decoded: the decoder stopped with an internal "
+                   "error. Nothing was kept.", reason="crashed")

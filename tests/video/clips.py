@@ -134,3 +134,40 @@ def gif(frames: int, side: int = 1) -> bytes:
         start = raw.index(b",")
         body.append(b"!\xf9\x04\x04\x05\x00\x00\x00" + raw[start:-1])
     return head + loop + b"".join(body) + b";"
+
+
+def huge_frames(side: int = 16000) -> bytes:
+    """A WebM whose one VP8 frame declares side x side pixels: a tiny frame whose header (the
+    track's and the bitstream's) is rewritten; decoding it would allocate side**2 pixels."""
+    tiny = encode([scene(3, (64, 48))], fmt="webm", codec="libvpx")
+    buf = io.BytesIO()
+    with av.open(io.BytesIO(tiny)) as src, av.open(buf, "w", format="webm") as out:
+        packet = next(p for p in src.demux(video=0) if p.size)
+        payload = bytearray(bytes(packet))
+        at = payload.index(b"\x9d\x01\x2a") + 3  # VP8 key frame: 14-bit width, height
+        struct.pack_into("<HH", payload, at, side, side)
+        stream = out.add_stream_from_template(src.streams.video[0])
+        stream.width = stream.height = side
+        stream.time_base = Fraction(1, 1000)
+        copy = av.Packet(bytes(payload))
+        copy.stream, copy.pts, copy.dts, copy.time_base = stream, 0, 0, Fraction(1, 1000)
+        copy.is_keyframe = True
+        out.mux(copy)
+    return buf.getvalue()
+
+
+def many_streams(count: int) -> bytes:
+    """An MP4 holding `count` video streams, each with the same one tiny frame."""
+    one = encode([np.zeros((16, 16, 3), np.uint8)], rate=10, codec="mpeg4")
+    buf = io.BytesIO()
+    with av.open(io.BytesIO(one)) as src, av.open(buf, "w", format="mp4") as out:
+        payload = bytes(next(p for p in src.demux(video=0) if p.size))
+        streams = [out.add_stream_from_template(src.streams.video[0]) for _ in range(count)]
+        for stream in streams:
+            stream.time_base = Fraction(1, 10)
+        for stream in streams:
+            packet = av.Packet(payload)
+            packet.stream, packet.pts, packet.dts = stream, 0, 0
+            packet.time_base, packet.is_keyframe = Fraction(1, 10), True
+            out.mux(packet)
+    return buf.getvalue()

@@ -1,0 +1,48 @@
+"""The decoding child: whatever it meets, the caller gets frames or a reason."""
+
+import os
+import signal
+
+import pytest
+
+from app.video import Limits, VideoRefused, sample
+from app.video.caps import MB
+from app.video.sandbox import _died
+from tests.video import clips
+
+
+def test_a_decode_over_the_wall_time_is_stopped_and_said():
+    # no decode of any clip finishes before the child has even started
+    with pytest.raises(VideoRefused) as refused:
+        sample(clips.small_clip(seconds=1), "slow.mp4", limits=Limits(wall_seconds=0.05))
+    assert refused.value.reason == "timeout"
+    assert refused.value.message == ("“slow.mp4” took longer than 0.05 s to decode and was "
+                                     "stopped.")
+
+
+def test_a_decode_over_the_memory_limit_is_stopped_and_said():
+    four_k = clips.encode([clips.scene(5, (3840, 2160))] * 2, rate=10)
+    with pytest.raises(VideoRefused) as refused:
+        sample(four_k, "4k.mp4", limits=Limits(memory_bytes=260 * MB))
+    assert refused.value.status_code == 422
+    assert "260 MB of memory" in refused.value.message
+    # the same clip decodes with the default allowance
+    assert len(sample(four_k, "4k.mp4").frames) == 1
+
+
+def test_a_child_killed_by_a_signal_is_a_crash_not_an_exception():
+    refusal = _died(-signal.SIGSEGV, "bad.mp4", Limits())
+    assert refusal.reason == "crashed"
+    assert "made the video decoder fail" in refusal.message
+    assert _died(-signal.SIGXCPU, "bad.mp4", Limits()).reason == "timeout"
+
+
+def test_the_child_leaves_nothing_behind(tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    sample(clips.small_clip(seconds=1), "clip.mp4")
+    with pytest.raises(VideoRefused):
+        sample(os.urandom(1000), "random.mp4")
+    assert list(tmp_path.iterdir()) == []

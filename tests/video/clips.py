@@ -26,7 +26,7 @@ def scene(seed: int, size: tuple[int, int]) -> np.ndarray:
     """A textured picture (blocks of colour and noise), different for each seed."""
     rng = np.random.default_rng(seed)
     w, h = size
-    small = rng.integers(0, 256, (max(h // 40, 2), max(w // 40, 2), 3), dtype=np.uint8)
+    small = rng.integers(0, 256, (max(h // 24, 4), max(w // 24, 4), 3), dtype=np.uint8)
     big = np.asarray(Image.fromarray(small).resize((w, h), Image.Resampling.BICUBIC))
     return np.clip(big.astype(int) + rng.integers(-3, 4, big.shape), 0, 255).astype(np.uint8)
 
@@ -74,7 +74,7 @@ def _write(target: object, frames: list[np.ndarray], fmt: str, codec: str, rate:
 
 def small_clip(seconds: float = 2, size: tuple[int, int] = (96, 64), rate: int = 15,
                **kw: object) -> bytes:
-    return encode(pan_frames(scene(1, (size[0] * 2, size[1])), size, int(seconds * rate)),
+    return encode(pan_frames(scene(1, (size[0] * 5 // 4, size[1])), size, int(seconds * rate)),
                   rate=rate, **kw)  # type: ignore[arg-type]
 
 

@@ -68,27 +68,36 @@ def encode_preview(source: Path, info: VideoInfo, caps: Caps, limits: Limits,
                    target: Path, filename: str) -> dict:
     import av
 
+    from app.video.frames import upright
+
     began = time.perf_counter()
-    w, h = _even_fit(info.width, info.height, limits.preview_side)
     written, next_t = 0, 0.0
     with av.open(str(target), "w", format="mp4",
                  options={"movflags": "+faststart", "fflags": "+bitexact"}) as out:
-        stream = out.add_stream("libx264", rate=PREVIEW_FPS)
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        stream.codec_context.options = {"crf": str(PREVIEW_CRF), "preset": "veryfast"}
-        stream.codec_context.thread_count = limits.threads
+        stream = None
         for t, frame in _frames(source, info, limits.preview_seconds):
             if t + 1e-6 < next_t:
                 continue  # at most PREVIEW_FPS frames a second
             next_t = t + 1 / PREVIEW_FPS
-            if isinstance(frame, Image.Image):
-                picture = av.VideoFrame.from_image(frame.resize((w, h)))
-            else:
-                picture = frame.reformat(width=w, height=h, format="yuv420p")
+            if not isinstance(frame, Image.Image):  # scaled by FFmpeg, turned as players show it
+                fw, fh = _even_fit(frame.width, frame.height, limits.preview_side)
+                frame = Image.fromarray(upright(frame, frame.to_ndarray(
+                    format="rgb24", width=fw, height=fh)))
+            if stream is None:
+                w, h = _even_fit(frame.width, frame.height, limits.preview_side)
+                stream = out.add_stream("libx264", rate=PREVIEW_FPS)
+                stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+                stream.codec_context.options = {"crf": str(PREVIEW_CRF), "preset": "veryfast"}
+                stream.codec_context.thread_count = limits.threads
+            if frame.size != (w, h):
+                frame = frame.resize((w, h), Image.Resampling.BILINEAR)
+            picture = av.VideoFrame.from_image(frame)
             picture.pts, picture.time_base = round(t * PREVIEW_FPS), Fraction(1, PREVIEW_FPS)
             for packet in stream.encode(picture):
                 out.mux(packet)
             written += 1
+        if stream is None:
+            raise ValueError("no frame to make a preview from")
         for packet in stream.encode():
             out.mux(packet)
     return {"frames": written, "seconds": round(time.perf_counter() - began, 3)}

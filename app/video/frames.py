@@ -114,8 +114,8 @@ def sample_video(path: Path, info: VideoInfo, caps: Caps, limits: Limits, sink: 
                 kept = selector.offer(t, frame.key_frame, thumbnail(_luma(frame)))
                 if kept is not None and len(sink.entries) < limits.max_samples:
                     w, h = _fit(frame.width, frame.height, limits.max_side)
-                    sink.add(t, kept.reasons, frame.to_ndarray(format="rgb24", width=w,
-                                                               height=h))
+                    sink.add(t, kept.reasons, upright(frame, frame.to_ndarray(
+                        format="rgb24", width=w, height=h)))
                 spent += time.perf_counter() - began
     _merge_reasons(selector, sink)
     return {"decoded": decoded, "packets": packets, "decode_seconds": round(spent, 4)}
@@ -143,6 +143,13 @@ def sample_animation(path: Path, info: VideoInfo, caps: Caps, limits: Limits, si
     _merge_reasons(selector, sink)
     return {"decoded": decoded, "packets": decoded,
             "decode_seconds": round(time.perf_counter() - began, 4)}
+
+
+def upright(frame: object, rgb: np.ndarray) -> np.ndarray:
+    """The picture as players show it: phones film portrait as landscape plus a display
+    matrix saying how far to turn it (counterclockwise, as FFmpeg reads it)."""
+    turns = round((frame.rotation or 0) / 90) % 4  # type: ignore[attr-defined]
+    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
 
 
 def _luma(frame: object) -> np.ndarray:

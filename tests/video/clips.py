@@ -171,3 +171,21 @@ def many_streams(count: int) -> bytes:
             packet.time_base, packet.is_keyframe = Fraction(1, 10), True
             out.mux(packet)
     return buf.getvalue()
+
+
+def portrait() -> bytes:
+    """160x96 frames (top half white) with a display matrix turning them a quarter
+    counterclockwise: as players show it, 96x160 with the white half on the left."""
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as out:
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 160, 96, "yuv420p"
+        stream.set_display_rotation(90)
+        picture = np.zeros((96, 160, 3), np.uint8)
+        picture[:48] = 255
+        for _ in range(5):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return buf.getvalue()

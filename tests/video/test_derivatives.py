@@ -47,3 +47,11 @@ def test_preview_of_an_animation_and_its_limits():
         stream = clip.streams.video[0]
         assert (stream.width, stream.height) == (100, 50)
         assert sum(1 for _ in clip.decode(stream)) == 4
+
+
+def test_preview_of_a_portrait_phone_clip_is_upright():
+    with av.open(io.BytesIO(preview(clips.portrait(), "portrait.mp4"))) as clip:
+        frame = next(clip.decode(video=0))
+        assert (frame.width, frame.height) == (96, 160) and not frame.rotation
+        grey = frame.to_ndarray(format="gray").astype(int)
+        assert grey[:, :40].mean() > 200 and grey[:, 56:].mean() < 50

@@ -98,3 +98,12 @@ def test_frames_are_at_most_max_side_long():
     got = sample(clips.small_clip(seconds=1, size=(640, 360)), "big.mp4",
                  limits=Limits(max_side=320))
     assert got.frames[0].image.size == (320, 180)
+
+
+def test_a_phone_clip_filmed_portrait_is_sampled_upright():
+    # stored landscape (top half white) with a display matrix turning it a quarter
+    # counterclockwise, as players show it: portrait, the white half on the left
+    frame = sample(clips.portrait(), "portrait.mp4").frames[0]
+    assert frame.image.size == (96, 160)
+    grey = np.asarray(frame.image.convert("L")).astype(int)
+    assert grey[:, :40].mean() > 200 and grey[:, 56:].mean() < 50

@@ -44,7 +44,7 @@ def run(job: dict) -> dict:
 
     sampler = sample_animation if info.kind == "animation" else sample_video
     with (folder / "frames.raw").open("wb") as out:
-        sink = Sink(out)
+        sink = Sink(out, limit=limits.max_samples)
         stats = sampler(source, info, caps, limits, sink, name)
     if not sink.entries:
         return {"failed": "empty"}

@@ -37,6 +37,15 @@ class Sink:
     entries: list[dict] = field(default_factory=list)
     greys: list[np.ndarray] = field(default_factory=list)
     offset: int = 0
+    limit: int = 400
+    dropped: int = 0  # samples past the limit, counted so that the caller knows
+
+    def take(self, t: float, reasons: list[str], rgb: object) -> None:
+        """Add the frame `rgb()` makes, or count it as dropped past the limit."""
+        if len(self.entries) >= self.limit:
+            self.dropped += 1
+        else:
+            self.add(t, reasons, rgb())  # type: ignore[operator]
 
     def add(self, t: float, reasons: list[str], rgb: np.ndarray) -> None:
         h, w = rgb.shape[:2]
@@ -112,13 +121,14 @@ def sample_video(path: Path, info: VideoInfo, caps: Caps, limits: Limits, sink: 
                     raise _too_long(t, caps, filename)
                 began = time.perf_counter()
                 kept = selector.offer(t, frame.key_frame, thumbnail(_luma(frame)))
-                if kept is not None and len(sink.entries) < limits.max_samples:
+                if kept is not None:
                     w, h = _fit(frame.width, frame.height, limits.max_side)
-                    sink.add(t, kept.reasons, upright(frame, frame.to_ndarray(
-                        format="rgb24", width=w, height=h)))
+                    sink.take(t, kept.reasons, lambda f=frame, w=w, h=h: upright(
+                        f, f.to_ndarray(format="rgb24", width=w, height=h)))
                 spent += time.perf_counter() - began
     _merge_reasons(selector, sink)
-    return {"decoded": decoded, "packets": packets, "decode_seconds": round(spent, 4)}
+    return {"decoded": decoded, "packets": packets, "decode_seconds": round(spent, 4),
+            "dropped": sink.dropped}
 
 
 def sample_animation(path: Path, info: VideoInfo, caps: Caps, limits: Limits, sink: Sink,
@@ -135,14 +145,14 @@ def sample_animation(path: Path, info: VideoInfo, caps: Caps, limits: Limits, si
                               "frames; decoding was stopped.", reason="frames")
             rgb = frame.convert("RGB")
             kept = selector.offer(t, decoded == 1, thumbnail(np.asarray(rgb.convert("L"))))
-            if kept is not None and len(sink.entries) < limits.max_samples:
+            if kept is not None:
                 w, h = _fit(rgb.width, rgb.height, limits.max_side)
-                sink.add(t, kept.reasons, np.asarray(rgb.resize((w, h)) if (w, h) != rgb.size
-                                                      else rgb))
+                sink.take(t, kept.reasons, lambda r=rgb, w=w, h=h: np.asarray(
+                    r.resize((w, h)) if (w, h) != r.size else r))
             t += max(frame.info.get("duration", 100) or 100, 20) / 1000
     _merge_reasons(selector, sink)
     return {"decoded": decoded, "packets": decoded,
-            "decode_seconds": round(time.perf_counter() - began, 4)}
+            "decode_seconds": round(time.perf_counter() - began, 4), "dropped": sink.dropped}
 
 
 def upright(frame: object, rgb: np.ndarray) -> np.ndarray:

@@ -26,7 +26,10 @@ log = logging.getLogger("cellwatch.video")
 ROOT = Path(app.__file__).resolve().parent.parent
 # Each FFmpeg thread would otherwise get its own malloc arena (64 MB of address space each),
 # and numpy's BLAS its own thread pool: both count against the child's address-space limit.
-CHILD_ENV = {"MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+CHILD_ENV = {"MALLOC_ARENA_MAX": "2", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+             "LANG": "C.UTF-8"}
+# The child sees none of the server's settings (master key, database address): only these.
+PASSED_ON = ("PATH", "PYTHONPATH", "TMPDIR")
 
 
 def run_job(task: str, folder: Path, source: Path, sniffed: Sniffed, caps: Caps,
@@ -35,7 +38,7 @@ def run_job(task: str, folder: Path, source: Path, sniffed: Sniffed, caps: Caps,
     job = {"task": task, "folder": str(folder), "source": str(source), "filename": filename,
            "sniffed": {"kind": sniffed.kind, "container": sniffed.container},
            "caps": caps.to_dict(), "limits": limits.to_dict()}
-    env = {**os.environ, **CHILD_ENV}
+    env = {**{k: os.environ[k] for k in PASSED_ON if k in os.environ}, **CHILD_ENV}
     try:
         done = subprocess.run(  # noqa: S603 - our own interpreter and module, no shell
             [sys.executable, "-m", "app.video.decode"], input=json.dumps(job).encode(),

@@ -34,6 +34,7 @@ class Sampled:
     frames: list[Frame]
     decoded: int  # frames the decoder produced (non-reference frames are skipped)
     decode_seconds: float  # time spent decoding and selecting, in the child
+    dropped: int = 0  # samples past Limits.max_samples, not returned
 
 
 def _mb(n: int) -> str:
@@ -83,7 +84,7 @@ def sample(source: bytes | Path, filename: str, caps: Caps = DEFAULT_CAPS,
         raise VideoRefused.of(refusal) from None
     stats = result["stats"]
     return Sampled(VideoInfo(**result["info"]), frames, stats["decoded"],
-                   stats["decode_seconds"])
+                   stats["decode_seconds"], stats["dropped"])
 
 
 def _frame(raw: np.ndarray | None, entry: dict, box: list[int]) -> Frame:

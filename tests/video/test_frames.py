@@ -107,3 +107,12 @@ def test_a_phone_clip_filmed_portrait_is_sampled_upright():
     assert frame.image.size == (96, 160)
     grey = np.asarray(frame.image.convert("L")).astype(int)
     assert grey[:, :40].mean() > 200 and grey[:, 56:].mean() < 50
+
+
+def test_samples_past_the_limit_are_counted_not_hidden():
+    from app.video import Limits
+
+    got = sample(clips.small_clip(seconds=4, size=SIZE, gop=1000), "clip.mp4",
+                 limits=Limits(max_samples=2))
+    assert [f.t for f in got.frames][:1] == [0.0] and len(got.frames) == 2
+    assert got.dropped == 2

@@ -46,3 +46,27 @@ def test_the_child_leaves_nothing_behind(tmp_path, monkeypatch):
     with pytest.raises(VideoRefused):
         sample(os.urandom(1000), "random.mp4")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_child_sees_none_of_the_servers_settings(monkeypatch, tmp_path):
+    import subprocess
+
+    from app.video import Caps
+    from app.video.sandbox import run_job
+    from app.video.sniff import Sniffed
+
+    monkeypatch.setenv("CELLWATCH_MASTER_KEY", "must-not-leak")
+    source = tmp_path / "input"
+    source.write_bytes(clips.small_clip(seconds=1))
+    seen = {}
+    real_run = subprocess.run
+
+    def watched(*args, **kwargs):  # the real child runs; its environment is noted
+        seen.update(kwargs["env"])
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr("app.video.sandbox.subprocess.run", watched)
+    result = run_job("probe", tmp_path, source, Sniffed("video", "mp4"), Caps(), Limits(),
+                     "x.mp4")
+    assert result["info"]["codec"] == "h264"
+    assert "CELLWATCH_MASTER_KEY" not in seen and seen["MALLOC_ARENA_MAX"] == "2"

@@ -31,8 +31,7 @@ def run(job: dict) -> dict:
     folder, source, name = Path(job["folder"]), Path(job["source"]), job["filename"]
     sniffed = Sniffed(**job["sniffed"])
     info = probe(source, sniffed, caps, name)
-    if job.get("check", True):
-        check(info, caps, name)
+    check(info, caps, name)
     if job["task"] == "probe":
         return {"info": info.to_dict()}
     if job["task"] == "preview":

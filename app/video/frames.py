@@ -25,6 +25,8 @@ from app.video.probe import DEMUXERS, VideoInfo
 from app.video.refusal import Refusal
 from app.video.selection import Selector, thumbnail
 
+EIGHT_BIT_LUMA = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p",
+                            "yuvj444p", "nv12", "nv21", "gray"})
 TRIM_SIDE = 320  # bars are found on a grey copy this long: plenty for a bar, cheap
 
 
@@ -163,8 +165,9 @@ def upright(frame: object, rgb: np.ndarray) -> np.ndarray:
 
 
 def _luma(frame: object) -> np.ndarray:
-    """The frame's grey picture: its Y plane as it is when it has one (no conversion)."""
-    if frame.format.name.startswith(("yuv", "yuvj", "nv12", "gray")):  # type: ignore[attr-defined]
+    """The frame's grey picture: its 8-bit Y plane as it is when it has one (no conversion);
+    any other format (10-bit HDR, RGB) is converted."""
+    if frame.format.name in EIGHT_BIT_LUMA:  # type: ignore[attr-defined]
         plane = frame.planes[0]  # type: ignore[attr-defined]
         rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
         return rows[:plane.height, :plane.width]

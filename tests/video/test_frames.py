@@ -116,3 +116,12 @@ def test_samples_past_the_limit_are_counted_not_hidden():
                  limits=Limits(max_samples=2))
     assert [f.t for f in got.frames][:1] == [0.0] and len(got.frames) == 2
     assert got.dropped == 2
+
+
+def test_hevc_10_bit_like_an_iphone_is_sampled():
+    frames = clips.pan_frames(clips.scene(1, (200, 96)), SIZE, 30)
+    got = sample(clips.hevc_10_bit(frames), "IMG_0001.MOV")
+    assert (got.info.codec, got.info.container) == ("hevc", "mp4")
+    assert [f.reason for f in got.frames] == ["first+keyframe+second", "second"]
+    first = np.asarray(got.frames[0].image).astype(int)
+    assert np.abs(first - frames[0].astype(int)).mean() < 10

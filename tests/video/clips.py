@@ -52,8 +52,10 @@ def _write(target: object, frames: list[np.ndarray], fmt: str, codec: str, rate:
         h, w = frames[0].shape[:2]
         stream = out.add_stream(codec, rate=rate)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        if gop:
+        if gop:  # a keyframe every `gop` frames and nowhere else (no keyframe at cuts)
             stream.codec_context.gop_size = gop
+            if codec == "libx264":
+                stream.codec_context.options = {"x264-params": "scenecut=0"}
         out.metadata.update(metadata or {})
         sound = out.add_stream("aac", rate=16000) if audio else None
         for i, rgb in enumerate(frames):

@@ -45,6 +45,7 @@ def test_a_scene_cut_is_sampled_where_it_happens():
     got = sample(_two_scenes(), "cut.mp4")
     cuts = [f for f in got.frames if "cut" in f.reason]
     assert len(cuts) == 1 and 2.0 <= cuts[0].t <= 2.2
+    assert "keyframe" not in cuts[0].reason  # found by the detector, not by the encoder
     # the frame after the cut shows the second scene, not the first
     expected = clips.scene(2, (SIZE[0] * 5 // 4, SIZE[1]))[:, :SIZE[0]].astype(int)
     assert np.abs(np.asarray(cuts[0].image).astype(int) - expected).mean() < 12

@@ -21,7 +21,7 @@ from PIL import Image, ImageSequence
 
 from app.evidence.borders import trim_borders
 from app.video.caps import Caps, Limits
-from app.video.probe import DEMUXERS, VideoInfo
+from app.video.probe import DEMUXERS, VideoInfo, duration_words
 from app.video.refusal import Refusal
 from app.video.selection import Selector, thumbnail
 
@@ -86,9 +86,11 @@ def _fit(w: int, h: int, max_side: int) -> tuple[int, int]:
     return max(2, round(w * scale)), max(2, round(h * scale))
 
 
-def _too_long(t: float, caps: Caps, filename: str) -> Refusal:
-    return Refusal(f"“{filename}” runs past {caps.max_seconds:g} s, more than its header "
-                   "said; the limit is reached and it was refused.", reason="caps")
+def _too_long(info: VideoInfo, caps: Caps, filename: str) -> Refusal:
+    said = ("its header does not say how long" if info.seconds is None
+            else f"its header says {duration_words(info.seconds)}")
+    return Refusal(f"“{filename}” runs longer than the limit of "
+                   f"{duration_words(caps.max_seconds)} ({said}).", reason="caps")
 
 
 def _too_many(limits: Limits, filename: str) -> Refusal:
@@ -120,7 +122,7 @@ def sample_video(path: Path, info: VideoInfo, caps: Caps, limits: Limits, sink: 
                 decoded += 1
                 t = float(frame.time - start) if frame.time is not None else 0.0
                 if t > caps.max_seconds + 1:
-                    raise _too_long(t, caps, filename)
+                    raise _too_long(info, caps, filename)
                 began = time.perf_counter()
                 kept = selector.offer(t, frame.key_frame, thumbnail(_luma(frame)))
                 if kept is not None:

@@ -207,3 +207,18 @@ def hevc_10_bit(frames: list[np.ndarray], rate: int = 15) -> bytes:
         for packet in stream.encode():
             out.mux(packet)
     return buf.getvalue()
+
+
+def live_webm(frames: list[np.ndarray], rate: int = 15) -> bytes:
+    """A WebM written as a browser's recorder writes it: no duration in its header."""
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="webm", options={"live": "1"}) as out:
+        stream = out.add_stream("libvpx", rate=rate)
+        h, w = frames[0].shape[:2]
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        for rgb in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return buf.getvalue()

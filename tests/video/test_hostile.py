@@ -86,3 +86,13 @@ def test_decoding_stops_at_the_frame_cap_even_when_the_header_passes():
                limits=Limits(max_decoded_frames=500))
     assert refused.value.reason == "frames"
     assert "more than 500 frames; decoding was stopped" in refused.value.message
+
+
+def test_a_video_whose_header_gives_no_duration_is_stopped_at_the_cap_while_decoding():
+    recording = clips.live_webm(clips.pan_frames(clips.scene(1, (200, 96)), (160, 96), 45))
+    assert inspect(recording, "rec.webm").seconds is None  # nothing to refuse from the header
+    with pytest.raises(VideoRefused) as refused:
+        sample(recording, "rec.webm", caps=Caps(max_seconds=1))
+    assert refused.value.message == ("“rec.webm” runs longer than the limit of 1 s (its header "
+                                     "does not say how long).")
+    assert len(sample(recording, "rec.webm").frames) == 3  # within the default cap: 3 s

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -42,12 +43,12 @@ class Sink:
     limit: int = 400
     dropped: int = 0  # samples past the limit, counted so that the caller knows
 
-    def take(self, t: float, reasons: list[str], rgb: object) -> None:
-        """Add the frame `rgb()` makes, or count it as dropped past the limit."""
+    def take(self, t: float, reasons: list[str], rgb: Callable[[], np.ndarray]) -> None:
+        """Add the frame `rgb()` makes (converted only if kept), or count it as dropped."""
         if len(self.entries) >= self.limit:
             self.dropped += 1
         else:
-            self.add(t, reasons, rgb())  # type: ignore[operator]
+            self.add(t, reasons, rgb())
 
     def add(self, t: float, reasons: list[str], rgb: np.ndarray) -> None:
         h, w = rgb.shape[:2]

@@ -51,7 +51,7 @@ def _prepare(data: bytes, filename: str, caps: Caps, content_type: str | None) -
 
 
 def _job(task: str, source: bytes | Path, filename: str, caps: Caps, limits: Limits,
-         content_type: str | None, folder: Path, check: bool = True) -> dict:
+         content_type: str | None, folder: Path) -> dict:
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     sniffed = _prepare(data, filename, caps, content_type)
     path = folder / "input"  # our own name: nothing from the client touches the disk

@@ -48,6 +48,7 @@ class Limits:
     itself with setrlimit; the caller kills it at `wall_seconds`."""
 
     wall_seconds: float = 60.0
+    probe_seconds: float = 10.0  # reading a header: a web request waits for it
     memory_bytes: int = 1536 * MB  # address space of the child, libraries included
     max_decoded_frames: int = 25_000  # above max_frames: a header may under-declare
     max_samples: int = 400  # frames handed back at most

@@ -39,13 +39,15 @@ def run_job(task: str, folder: Path, source: Path, sniffed: Sniffed, caps: Caps,
            "sniffed": {"kind": sniffed.kind, "container": sniffed.container},
            "caps": caps.to_dict(), "limits": limits.to_dict()}
     env = {**{k: os.environ[k] for k in PASSED_ON if k in os.environ}, **CHILD_ENV}
+    wall = limits.probe_seconds if task == "probe" else limits.wall_seconds
     try:
         done = subprocess.run(  # noqa: S603 - our own interpreter and module, no shell
             [sys.executable, "-m", "app.video.decode"], input=json.dumps(job).encode(),
-            capture_output=True, timeout=limits.wall_seconds, cwd=ROOT, env=env, check=False)
+            capture_output=True, timeout=wall, cwd=ROOT, env=env, check=False)
     except subprocess.TimeoutExpired:
-        raise Refusal(f"“{filename}” took longer than {limits.wall_seconds:g} s to decode "
-                      "and was stopped.", reason="timeout") from None
+        what = "read" if task == "probe" else "decode"
+        raise Refusal(f"“{filename}” took longer than {wall:g} s to {what} and was stopped.",
+                      reason="timeout") from None
     result_file = folder / "result.json"
     result = json.loads(result_file.read_text()) if result_file.exists() else None
     if result is None:

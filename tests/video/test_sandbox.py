@@ -20,6 +20,16 @@ def test_a_decode_over_the_wall_time_is_stopped_and_said():
                                      "stopped.")
 
 
+def test_a_header_read_over_its_own_shorter_limit_is_stopped_and_said():
+    from app.video import inspect
+
+    with pytest.raises(VideoRefused) as refused:
+        inspect(clips.small_clip(seconds=1), "slow.mp4", limits=Limits(probe_seconds=0.05))
+    assert refused.value.reason == "timeout"
+    assert refused.value.message == ("“slow.mp4” took longer than 0.05 s to read and was "
+                                     "stopped.")
+
+
 def test_a_decode_over_the_memory_limit_is_stopped_and_said():
     four_k = clips.encode([clips.scene(5, (3840, 2160))] * 2, rate=10)
     with pytest.raises(VideoRefused) as refused:

@@ -59,8 +59,8 @@ def main() -> None:
     folder = Path(job["folder"])
     try:
         result = run(job)
-    except MemoryError:
-        result = {"failed": "memory"}
+    except (MemoryError, ImportError) as exc:  # an import fails only if the limit is too low
+        result = {"failed": "memory", "detail": f"{type(exc).__name__}: {exc}"[:200]}
     except Exception as exc:  # noqa: BLE001 - every failure becomes a reason for the parent
         result = _failure(exc)
     (folder / "result.json").write_text(json.dumps(result))
@@ -73,7 +73,8 @@ def _failure(exc: Exception) -> dict:
         return {"refused": exc.message, "reason": exc.reason, "problems": exc.problems}
     import av
 
-    if isinstance(exc, av.error.MemoryError):
+    # ENOMEM, or EAGAIN from opening the decoder: its threads' stacks did not fit the limit
+    if isinstance(exc, av.error.MemoryError | av.error.BlockingIOError):
         return {"failed": "memory"}
     if isinstance(exc, av.FFmpegError):
         return {"failed": "damaged", "detail": str(exc)[:200]}

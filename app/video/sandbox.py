@@ -73,6 +73,7 @@ def _died(code: int, filename: str, limits: Limits) -> Refusal:
 
 def _failed(result: dict, filename: str, limits: Limits) -> Refusal:
     if result["failed"] == "memory":
+        log.warning("video decoder out of memory on %s: %s", filename, result.get("detail", ""))
         return Refusal(f"“{filename}” needs more than {limits.memory_bytes // (1024 * 1024)} "
                        "MB of memory to decode; it was stopped.", reason="memory")
     if result["failed"] == "damaged":

@@ -5,7 +5,7 @@ import signal
 
 import pytest
 
-from app.video import Limits, VideoRefused, sample
+from app.video import Caps, Limits, VideoRefused, sample
 from app.video.caps import MB
 from app.video.sandbox import _died
 from tests.video import clips
@@ -31,13 +31,14 @@ def test_a_header_read_over_its_own_shorter_limit_is_stopped_and_said():
 
 
 def test_a_decode_over_the_memory_limit_is_stopped_and_said():
-    four_k = clips.encode([clips.scene(5, (3840, 2160))] * 2, rate=10)
+    # caps lifted so that the 16K frame reaches the decoder: 384 MB for its planes alone
+    lax = Caps(max_long_side=20_000, max_short_side=20_000)
     with pytest.raises(VideoRefused) as refused:
-        sample(four_k, "4k.mp4", limits=Limits(memory_bytes=260 * MB))
-    assert refused.value.status_code == 422
-    assert "260 MB of memory" in refused.value.message
-    # the same clip decodes with the default allowance
-    assert len(sample(four_k, "4k.mp4").frames) == 1
+        sample(clips.huge_frames(16000), "huge.webm", caps=lax,
+               limits=Limits(memory_bytes=400 * MB))
+    assert refused.value.reason == "memory"
+    assert refused.value.message == ("“huge.webm” needs more than 400 MB of memory to decode; "
+                                     "it was stopped.")
 
 
 def test_a_child_killed_by_a_signal_is_a_crash_not_an_exception():

@@ -1,0 +1,85 @@
+"""The decoding child: `python -m app.video.decode` reads one job (JSON) on stdin, limits
+itself (address space, CPU, file size, no core dump) before FFmpeg is even loaded, does the
+job and writes `result.json` in the job's folder. Its parent (sandbox.py) kills it at the
+wall-time limit; whatever happens here, the parent gets a result or a reason.
+
+Jobs: "probe" (header facts and caps), "sample" (frames), "preview" (a short clip).
+Every job probes and checks the caps first: nothing is decoded that the caps refuse.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+from pathlib import Path
+
+
+def _limit(memory: int, cpu_seconds: int, output: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (output, output))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def run(job: dict) -> dict:
+    from app.video.caps import Caps, Limits
+    from app.video.probe import check, probe
+    from app.video.sniff import Sniffed
+
+    caps, limits = Caps.from_dict(job["caps"]), Limits.from_dict(job["limits"])
+    folder, source, name = Path(job["folder"]), Path(job["source"]), job["filename"]
+    sniffed = Sniffed(**job["sniffed"])
+    info = probe(source, sniffed, caps, name)
+    check(info, caps, name)
+    if job["task"] == "probe":
+        return {"info": info.to_dict()}
+    if job["task"] == "preview":
+        from app.video.derivatives import encode_preview
+
+        stats = encode_preview(source, info, caps, limits, folder / "preview.mp4", name)
+        return {"info": info.to_dict(), "stats": stats}
+    from app.video.frames import Sink, sample_animation, sample_video, write_manifest
+
+    sampler = sample_animation if info.kind == "animation" else sample_video
+    with (folder / "frames.raw").open("wb") as out:
+        sink = Sink(out, limit=limits.max_samples)
+        stats = sampler(source, info, caps, limits, sink, name)
+    if not sink.entries:
+        return {"failed": "empty"}
+    write_manifest(folder, sink, stats, info)
+    return {"info": info.to_dict(), "stats": stats}
+
+
+def main() -> None:
+    job = json.loads(sys.stdin.read())
+    limits = job["limits"]
+    _limit(int(limits["memory_bytes"]), int(limits["wall_seconds"] * 2) + 5,
+           int(limits["output_bytes"]))
+    folder = Path(job["folder"])
+    try:
+        result = run(job)
+    except (MemoryError, ImportError) as exc:  # an import fails only if the limit is too low
+        result = {"failed": "memory", "detail": f"{type(exc).__name__}: {exc}"[:200]}
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a reason for the parent
+        result = _failure(exc)
+    (folder / "result.json").write_text(json.dumps(result))
+
+
+def _failure(exc: Exception) -> dict:
+    from app.video.refusal import Refusal
+
+    if isinstance(exc, Refusal):
+        return {"refused": exc.message, "reason": exc.reason, "problems": exc.problems}
+    import av
+
+    # ENOMEM, or EAGAIN from opening the decoder: its threads' stacks did not fit the limit
+    if isinstance(exc, av.error.MemoryError | av.error.BlockingIOError):
+        return {"failed": "memory"}
+    if isinstance(exc, av.FFmpegError):
+        return {"failed": "damaged", "detail": str(exc)[:200]}
+    return {"failed": "error", "detail": f"{type(exc).__name__}: {exc}"[:200]}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""Sampling a clip's frames (run inside the decoding child, see sandbox.py): decode, offer each
+frame to the Selector, keep the chosen ones as RGB at most `max_side` long, and find the
+letterbox or pillarbox bars once for the clip (app/evidence/borders.py, the photos' trimming).
+
+Non-reference frames are never decoded (`skip_frame = NONREF`): no other frame needs them, so
+dropping them costs nothing but the frames themselves, and a sample a second or a cut is then
+found on the nearest reference frame instead (at 30 frames a second, within a few frames).
+Animated GIF and WebP go through Pillow and the same Selector.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image, ImageSequence
+
+from app.evidence.borders import trim_borders
+from app.video.caps import Caps, Limits
+from app.video.probe import DEMUXERS, VideoInfo, duration_words
+from app.video.refusal import Refusal
+from app.video.selection import Selector, thumbnail
+
+EIGHT_BIT_LUMA = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p",
+                            "yuvj444p", "nv12", "nv21", "gray"})
+TRIM_SIDE = 320  # bars are found on a grey copy this long: plenty for a bar, cheap
+
+
+@dataclass
+class Sink:
+    """Kept frames go straight to one raw RGB file (the child holds none of them); the
+    manifest says where each one is."""
+
+    out: BinaryIO
+    entries: list[dict] = field(default_factory=list)
+    greys: list[np.ndarray] = field(default_factory=list)
+    offset: int = 0
+    limit: int = 400
+    dropped: int = 0  # samples past the limit, counted so that the caller knows
+
+    def take(self, t: float, reasons: list[str], rgb: Callable[[], np.ndarray]) -> None:
+        """Add the frame `rgb()` makes (converted only if kept), or count it as dropped."""
+        if len(self.entries) >= self.limit:
+            self.dropped += 1
+        else:
+            self.add(t, reasons, rgb())
+
+    def add(self, t: float, reasons: list[str], rgb: np.ndarray) -> None:
+        h, w = rgb.shape[:2]
+        self.out.write(np.ascontiguousarray(rgb).tobytes())
+        self.entries.append({"t": round(t, 3), "reasons": reasons, "width": w, "height": h,
+                             "offset": self.offset})
+        self.offset += w * h * 3
+        scale = TRIM_SIDE / max(w, h)
+        grey = Image.fromarray(rgb).convert("L")
+        if scale < 1:
+            grey = grey.resize((max(1, round(w * scale)), max(1, round(h * scale))))
+        self.greys.append(np.asarray(grey))
+
+    def boxes(self) -> list[list[int]]:
+        """Per frame (top, bottom, left, right): the union, over the frames of its size, of
+        each one's picture inside bars; so a dark scene is not cut down to its bright part."""
+        union: dict[tuple[int, int], list[float]] = {}
+        for entry, grey in zip(self.entries, self.greys, strict=True):
+            key = (entry["width"], entry["height"])
+            gh, gw = grey.shape
+            top, bottom, left, right = trim_borders(grey)
+            box = [top / gh, bottom / gh, left / gw, right / gw]
+            seen = union.setdefault(key, box)
+            union[key] = [min(seen[0], box[0]), max(seen[1], box[1]),
+                          min(seen[2], box[2]), max(seen[3], box[3])]
+        out = []
+        for entry in self.entries:
+            w, h = entry["width"], entry["height"]
+            top, bottom, left, right = union[(w, h)]
+            out.append([round(top * h), round(bottom * h), round(left * w), round(right * w)])
+        return out
+
+
+def _fit(w: int, h: int, max_side: int) -> tuple[int, int]:
+    scale = min(1.0, max_side / max(w, h))
+    return max(2, round(w * scale)), max(2, round(h * scale))
+
+
+def _too_long(info: VideoInfo, caps: Caps, filename: str) -> Refusal:
+    said = ("its header does not say how long" if info.seconds is None
+            else f"its header says {duration_words(info.seconds)}")
+    return Refusal(f"“{filename}” runs longer than the limit of "
+                   f"{duration_words(caps.max_seconds)} ({said}).", reason="caps")
+
+
+def _too_many(limits: Limits, filename: str) -> Refusal:
+    return Refusal(f"“{filename}” holds more than {limits.max_decoded_frames:,} frames; "
+                   "decoding was stopped.", reason="frames")
+
+
+def sample_video(path: Path, info: VideoInfo, caps: Caps, limits: Limits, sink: Sink,
+                 filename: str) -> dict:
+    import av
+
+    selector = Selector()
+    decoded = packets = 0
+    spent = 0.0
+    with av.open(str(path), format=DEMUXERS[info.container]) as container:
+        stream = container.streams.video[0]
+        ctx = stream.codec_context
+        ctx.thread_count, ctx.thread_type = limits.threads, "AUTO"
+        ctx.skip_frame = "NONREF"
+        start = stream.start_time * stream.time_base if stream.start_time else 0
+        for packet in container.demux(stream):
+            packets += 1
+            if packets > limits.max_decoded_frames:
+                raise _too_many(limits, filename)
+            began = time.perf_counter()
+            frames = packet.decode()
+            spent += time.perf_counter() - began
+            for frame in frames:
+                decoded += 1
+                t = float(frame.time - start) if frame.time is not None else 0.0
+                if t > caps.max_seconds + 1:
+                    raise _too_long(info, caps, filename)
+                began = time.perf_counter()
+                kept = selector.offer(t, frame.key_frame, thumbnail(_luma(frame)))
+                if kept is not None:
+                    w, h = _fit(frame.width, frame.height, limits.max_side)
+                    sink.take(t, kept.reasons, lambda f=frame, w=w, h=h: upright(
+                        f, f.to_ndarray(format="rgb24", width=w, height=h)))
+                spent += time.perf_counter() - began
+    _merge_reasons(selector, sink)
+    return {"decoded": decoded, "packets": packets, "decode_seconds": round(spent, 4),
+            "dropped": sink.dropped}
+
+
+def sample_animation(path: Path, info: VideoInfo, caps: Caps, limits: Limits, sink: Sink,
+                     filename: str) -> dict:
+    selector = Selector()
+    decoded, t = 0, 0.0
+    began = time.perf_counter()
+    fmt = "GIF" if info.container == "gif" else "WEBP"
+    with Image.open(path, formats=[fmt]) as img:
+        for frame in ImageSequence.Iterator(img):
+            decoded += 1
+            if decoded > caps.max_animation_frames:
+                raise Refusal(f"“{filename}” has more than {caps.max_animation_frames:,} "
+                              "frames; decoding was stopped.", reason="frames")
+            rgb = frame.convert("RGB")
+            kept = selector.offer(t, decoded == 1, thumbnail(np.asarray(rgb.convert("L"))))
+            if kept is not None:
+                w, h = _fit(rgb.width, rgb.height, limits.max_side)
+                sink.take(t, kept.reasons, lambda r=rgb, w=w, h=h: np.asarray(
+                    r.resize((w, h)) if (w, h) != r.size else r))
+            t += max(frame.info.get("duration", 100) or 100, 20) / 1000
+    _merge_reasons(selector, sink)
+    return {"decoded": decoded, "packets": decoded,
+            "decode_seconds": round(time.perf_counter() - began, 4), "dropped": sink.dropped}
+
+
+def upright(frame: object, rgb: np.ndarray) -> np.ndarray:
+    """The picture as players show it: phones film portrait as landscape plus a display
+    matrix saying how far to turn it (counterclockwise, as FFmpeg reads it)."""
+    turns = round((frame.rotation or 0) / 90) % 4  # type: ignore[attr-defined]
+    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
+
+
+def _luma(frame: object) -> np.ndarray:
+    """The frame's grey picture: its 8-bit Y plane as it is when it has one (no conversion);
+    any other format (10-bit HDR, RGB) is converted."""
+    if frame.format.name in EIGHT_BIT_LUMA:  # type: ignore[attr-defined]
+        plane = frame.planes[0]  # type: ignore[attr-defined]
+        rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+        return rows[:plane.height, :plane.width]
+    return frame.to_ndarray(format="gray")  # type: ignore[attr-defined]
+
+
+def _merge_reasons(selector: Selector, sink: Sink) -> None:
+    """Reasons that merged into a sample after it was written (a keyframe 0.1 s after it)."""
+    by_time = {round(k.t, 3): k.reasons for k in selector.kept}
+    for entry in sink.entries:
+        entry["reasons"] = by_time.get(entry["t"], entry["reasons"])
+
+
+def write_manifest(folder: Path, sink: Sink, stats: dict, info: VideoInfo) -> None:
+    manifest = {"frames": sink.entries, "boxes": sink.boxes(), "stats": stats,
+                "info": info.to_dict()}
+    (folder / "frames.json").write_text(json.dumps(manifest))

@@ -91,9 +91,9 @@ def _fill(session: Session, settings: Settings, actor: Actor, image: Image,
     decoded = prepared.decoded
     assert decoded is not None
     key, storage_key = crypto.new_key(), storage.new_storage_key()
-    for kind, plain in (("original", prepared.data), ("display", decoded.display)):
-        blob = crypto.seal(key, plain, storage_key=storage_key, kind=kind)
-        storage.store(session, settings, storage_key, kind, blob)
+    storage.store_all(session, settings, storage_key, {
+        kind: crypto.seal(key, plain, storage_key=storage_key, kind=kind)
+        for kind, plain in (("original", prepared.data), ("display", decoded.display))})
     hashes, exif = decoded.analysis.hashes, decoded.exif
     image.format, image.byte_size = prepared.facts.format, len(prepared.data)
     image.width, image.height = hashes.width, hashes.height  # as displayed (EXIF-rotated)

@@ -55,22 +55,38 @@ def paths_of(settings: Settings, storage_key: str) -> list[Path]:
 def write_atomic(path: Path, data: bytes, *, pause: Callable[[], None] | None = None) -> None:
     """Readers see the whole file or none of it: temp file in the same folder, then rename.
     (`pause`: tests only, called with the temp file written and again after the rename.)"""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMP_PREFIX}{path.name}-")  # 0600
+    write_all_atomic({path: data}, pause=pause)
+
+
+def write_all_atomic(files: dict[Path, bytes], *,
+                     pause: Callable[[], None] | None = None) -> None:
+    """write_atomic for files of one folder, with one fsync of the folder for all the renames
+    (an upload's original and display copy: a quarter of its disk flushes saved)."""
+    folders = {path.parent for path in files}
+    if len(folders) != 1:
+        raise ValueError("files of one folder only")
+    folder = folders.pop()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    written: list[tuple[str, Path]] = []
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        for path, data in files.items():
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{TEMP_PREFIX}{path.name}-")  # 0600
+            written.append((tmp, path))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
         if pause is not None:
             pause()
-        os.replace(tmp, path)
+        for tmp, path in written:
+            os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        for tmp, _ in written:
+            Path(tmp).unlink(missing_ok=True)
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+    dir_fd = os.open(folder, os.O_RDONLY)
     try:
-        os.fsync(dir_fd)  # the rename itself survives a power cut
+        os.fsync(dir_fd)  # the renames themselves survive a power cut
     finally:
         os.close(dir_fd)
     if pause is not None:
@@ -84,11 +100,19 @@ def read(settings: Settings, storage_key: str, kind: str) -> bytes:
 def store(session: OrmSession, settings: Settings, storage_key: str, kind: str,
           blob: bytes) -> None:
     """Write a sealed file that lives only if the session's transaction commits."""
-    path = path_for(settings, storage_key, kind)
+    store_all(session, settings, storage_key, {kind: blob})
+
+
+def store_all(session: OrmSession, settings: Settings, storage_key: str,
+              blobs: dict[str, bytes]) -> None:
+    """Write an image's sealed files (by kind), each living only if the session's transaction
+    commits; one claim and one folder flush for them all."""
+    paths = {path_for(settings, storage_key, kind): blob for kind, blob in blobs.items()}
     claims.claim(session, storage_key)  # held until the transaction ends, however it ends
-    keep_if_committed(session, path)  # before the write: a failed write leaves nothing either
+    for path in paths:
+        keep_if_committed(session, path)  # before the write: a failed write leaves nothing
     pause = settings.test_write_pause
-    write_atomic(path, blob, pause=(lambda: time.sleep(pause)) if pause else None)
+    write_all_atomic(paths, pause=(lambda: time.sleep(pause)) if pause else None)
 
 
 def key_of(name: str) -> str | None:

@@ -35,7 +35,8 @@ def bent(draw: st.DrawFn) -> str:
         elif how == "replace" and at < len(text):
             text = text[:at] + draw(TRICKY) + text[at + 1:]
         elif how == "encode" and at < len(text):
-            text = text[:at] + quote(text[at], safe="") + text[at + 1:]
+            # a lone surrogate too (as the bytes a lax encoder writes for it)
+            text = text[:at] + quote(text[at], safe="", errors="surrogatepass") + text[at + 1:]
         elif how == "case":
             text = text.swapcase()
         elif how == "repeat":

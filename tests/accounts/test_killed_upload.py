@@ -94,9 +94,9 @@ def test_a_worker_killed_mid_upload_leaves_nothing_the_sweep_keeps(live, tmp_pat
 
         upload = threading.Thread(target=upload_then_die, daemon=True)
         upload.start()
-        # the original sealed and renamed into place, the display copy still a temp file
+        # both sealed files written as temp files, neither renamed into place yet
         deadline = time.monotonic() + 120
-        while {p.name.startswith(".tmp-") for p in stored_files(settings)} != {True, False}:
+        while [p.name.startswith(".tmp-") for p in stored_files(settings)] != [True, True]:
             assert time.monotonic() < deadline, "the upload never reached its write window"
             time.sleep(0.05)
         os.kill(server.pid, signal.SIGKILL)
@@ -107,7 +107,7 @@ def test_a_worker_killed_mid_upload_leaves_nothing_the_sweep_keeps(live, tmp_pat
         if server.poll() is None:
             server.kill()
     left = stored_files(settings)
-    assert len(left) == 2  # a sealed original and a temp file, with no row naming them
+    assert len(left) == 2  # two sealed temp files, with no row naming them
     assert _count(factory, Image) == _count(factory, Account) == 0
     assert _count(factory, IdempotencyKey) == 0  # neither key was kept without its answer
 

@@ -15,17 +15,20 @@ from typer.testing import CliRunner
 from app import keyscrub
 from app.accounts.models import Account
 from app.audit.models import AuditEvent
+from app.auth.models import User
 from app.backup import keyparts, service
 from app.backup.restore import restore_backup
 from app.backup.stream import read_part
 from app.cli import cli
 from app.db import make_engine, unit_of_work, utcnow
 from app.evidence import crypto, images, storage
-from app.evidence.models import EvidenceImage, Image
+from app.evidence.models import EvidenceImage, Image, PackKey
 from app.lifecycle import job
 from app.lifecycle.service import erase_early
 from app.matching.withdrawal import withdraw
 from app.settings import Settings, get_settings
+from app.takedowns import packfiles
+from app.takedowns.models import Notice, Takedown
 from tests.conftest import TEST_ACTOR
 from tests.support.lifecycle import factory_for, fresh_settings, grant, ingest, read_original
 
@@ -202,3 +205,61 @@ def test_a_backup_with_its_keys_inside_is_the_exception(tmp_path, request):
     assert base64.b64encode(wrapped) in _plain(tmp_path / "b1" / keyparts.IN_BACKUP)
     with factory() as session:
         assert session.exec(select(keyscrub.KeyScrub)).all() == []
+
+
+def _pack_of(factory, settings: Settings, image_ids: list[int], handle: str) -> str:
+    """A takedown's notice #1 with a pack holding copies of `image_ids`."""
+    with unit_of_work(factory) as session:
+        user = User(username=f"u_{handle}", role="analyst", password_hash="x")
+        account = Account(platform="instagram", handle=handle)
+        session.add_all([user, account])
+        session.flush()
+        takedown = Takedown(account_id=account.id, platform="instagram", reason="r",
+                            author_id=user.id)
+        session.add(takedown)
+        session.flush()
+        pack_key = packfiles.store(session, settings, f"zip {handle}".encode(), image_ids)
+        session.add(Notice(takedown_id=takedown.id, number=1, channel="portal", recipient="x",
+                           pack_key=pack_key, pack_sha256="x"))
+        return pack_key
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_pack_erased_with_its_image_opens_from_no_older_backup(kind, tmp_path, request):
+    live = fresh_settings(kind, tmp_path / "live", request, backup_key=BACKUP_KEY)
+    factory = factory_for(live)
+    doomed, _ = ingest(factory, live, 1)
+    kept, _ = ingest(factory, live, 2)
+    erased_pack = _pack_of(factory, live, [doomed, kept], "both")
+    kept_pack = _pack_of(factory, live, [kept], "kept_only")
+    with factory() as session:
+        wrapped = session.get(PackKey, erased_pack).wrapped_key
+    service.write_backup(live, tmp_path / "b1", TEST_ACTOR)
+    for part in (tmp_path / "b1").glob("*.part"):  # the database copy holds no pack key
+        assert wrapped not in b"".join(read_part(part, base64.b64decode(BACKUP_KEY),
+                                                 part.stem))
+    [key_part] = keyparts.parts_in(live.backup_keys_folder)
+    assert {erased_pack, kept_pack} <= set(keyparts.read(key_part,
+                                                         base64.b64decode(BACKUP_KEY))[1])
+
+    with unit_of_work(factory) as session:
+        images.erase_image(session, live, TEST_ACTOR, image_id=doomed, reason="retention")
+    assert set(keyparts.read(key_part, base64.b64decode(BACKUP_KEY))[1]) == {
+        _held(factory, kept).storage_key, kept_pack}
+    with factory() as session, pytest.raises(
+            packfiles.PackErased, match=rf"erased with image {doomed} \(retention\)"):
+        packfiles.read(session, live, erased_pack)
+    assert not packfiles.path_for(live, erased_pack).exists()
+
+    target = fresh_settings(kind, tmp_path / "restored", request, migrate=False,
+                            backup_key=BACKUP_KEY)
+    restore_backup(target, tmp_path / "b1", TEST_ACTOR, keys=key_part)
+    if kind == "postgres":
+        grant(target)
+    with factory_for(target)() as session:
+        assert packfiles.read(session, target, kept_pack) == b"zip kept_only"
+        row = session.get(PackKey, erased_pack)
+        assert row.erased_at is not None and row.wrapped_key == b""
+        with pytest.raises(packfiles.PackErased):
+            packfiles.read(session, target, erased_pack)
+    assert not packfiles.path_for(target, erased_pack).exists()

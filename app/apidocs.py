@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from fastapi.routing import APIRoute, APIRouter
 
+from app import nul
 from app.auth.guards import Anyone
 from app.errors import flat_routes
 from app.web import render
@@ -98,6 +99,7 @@ def install(app: FastAPI) -> None:
                 for method, op in item.items():
                     op.setdefault("tags", [path.removeprefix(API_PREFIX).split("/")[0]])
                     op["responses"].update(error_responses(schema, path, method, op))
+            nul.document(schema)  # every free text: no U+0000 (refused on both databases)
             app.openapi_schema = schema
         return app.openapi_schema
 

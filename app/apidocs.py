@@ -90,6 +90,9 @@ def install(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=DESCRIPTION,
                                  routes=api_routes(app.routes))
+            # every free text the operations take or give: no U+0000 (app/nul.py); not the
+            # error shape added below, whose message may quote what was refused
+            nul.document(schema)
             schema.setdefault("components", {})["securitySchemes"] = {SCHEME: {
                 "type": "http", "scheme": "bearer", "bearerFormat": "cwk_…",
                 "description": "An API key from /account/keys."}}
@@ -99,7 +102,6 @@ def install(app: FastAPI) -> None:
                 for method, op in item.items():
                     op.setdefault("tags", [path.removeprefix(API_PREFIX).split("/")[0]])
                     op["responses"].update(error_responses(schema, path, method, op))
-            nul.document(schema)  # every free text: no U+0000 (refused on both databases)
             app.openapi_schema = schema
         return app.openapi_schema
 

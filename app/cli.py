@@ -259,7 +259,8 @@ def import_photos(directory: Path = typer.Argument(..., exists=True, file_okay=F
 @jobs_cli.command("run")
 def jobs_run() -> None:
     """Flag overdue takedowns, deliver notices left over and due re-notices, link audit events,
-    erase what is past its retention rule, run second matching stages nobody ran, refresh
+    erase what is past its retention rule, scrub erased keys from the backups' key parts (those
+    still pending too), run second matching stages nobody ran, refresh
     priorities that age, remove orphan image files. Safe to start on several hosts at once."""
     from app import keyscrub
     from app.accounts.service import refresh_recent_priorities

@@ -35,13 +35,18 @@ class NulInText(HTTPException):
         self.field = field
 
 
+def _shown(name: str) -> str:
+    """A field's name as the answer quotes it: never with the NUL itself."""
+    return name.replace(_NUL, "\\0") or "(a field)"
+
+
 def _walk(value: Any, at: str) -> Iterator[str]:
     if isinstance(value, str):
         if _NUL in value:
             yield at or "body"
     elif isinstance(value, dict):
         for key, item in value.items():
-            name = f"{at}.{key}" if at else str(key)
+            name = _shown(f"{at}.{key}" if at else str(key))
             if _NUL in str(key):
                 yield name
             yield from _walk(item, name)
@@ -53,7 +58,7 @@ def _walk(value: Any, at: str) -> Iterator[str]:
 def _in_pairs(text: str) -> str | None:
     for name, value in parse_qsl(text, keep_blank_values=True, encoding="latin-1"):
         if _NUL in name or _NUL in value:
-            return name.replace(_NUL, "\\0") or "(a field)"
+            return _shown(name)
     return None
 
 
@@ -109,11 +114,11 @@ class _Multipart:
         filename = options.get(b"filename")
         self.is_file = filename is not None
         if self.found is None and (_NUL in self.name or b"\x00" in (filename or b"")):
-            self.found = self.name.replace(_NUL, "\\0") or "(a field)"
+            self.found = _shown(self.name)
 
     def _data(self, data: bytes, start: int, end: int) -> None:
         if self.found is None and not self.is_file and b"\x00" in data[start:end]:
-            self.found = self.name or "(a field)"
+            self.found = _shown(self.name)
 
     def feed(self, chunk: bytes, last: bool) -> str | None:
         try:

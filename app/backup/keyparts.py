@@ -35,6 +35,7 @@ from app.backup.stream import BackupBroken, PartWriter, read_part
 NAME = "keys"
 IN_BACKUP = "keys.part"
 PREFIX = "keys-"
+_NAMED_RE = re.compile(rb'^\[(?:[0-9]+|"pack"), "([0-9a-f]{32})"')  # what write() writes
 NAME_RE = re.compile(r"^keys-[0-9]{8}T[0-9]{12}Z\.part$")  # file_name's
 TEMP = ".tmp-"  # a key part being rewritten by a scrub, renamed over the old one when whole
 PACK = "pack"
@@ -130,6 +131,18 @@ def parts_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob(f"{PREFIX}*.part") if p.is_file())
 
 
+def _named(path: Path, line: bytes) -> str:
+    """The key a line names (its second field), read without parsing the whole line: a key
+    part holds a line per image held, and a scrub reads every one of them."""
+    found = _NAMED_RE.match(line)
+    if found:
+        return found.group(1).decode()
+    try:
+        return str(json.loads(line)[1])
+    except (ValueError, IndexError, TypeError):
+        raise BackupBroken(f"{path.name} is not a key backup") from None
+
+
 def _rewrite(path: Path, backup_key: bytes, doomed: Collection[str]) -> int:
     """Write `path` again without the keys named in `doomed` -> how many went (0: untouched).
     New file, fsync, rename over the old one; its time is kept, so pruning ages it as before."""
@@ -137,14 +150,9 @@ def _rewrite(path: Path, backup_key: bytes, doomed: Collection[str]) -> int:
     part, removed = PartWriter(tmp, backup_key, NAME), 0
     try:
         for n, line in enumerate(_lines(path, backup_key)):
-            if n > 0:
-                try:
-                    named = json.loads(line)[1]
-                except (ValueError, IndexError, TypeError):
-                    raise BackupBroken(f"{path.name} is not a key backup") from None
-                if named in doomed:
-                    removed += 1
-                    continue
+            if n > 0 and _named(path, line) in doomed:
+                removed += 1
+                continue
             part.write(line + b"\n")
         if not removed:
             part.abandon()

@@ -182,11 +182,13 @@ def _failed(factory: sessionmaker[Session], actor: Actor, rows: list[KeyScrub],
     with unit_of_work(factory) as session:
         session.execute(update(KeyScrub).where(col(KeyScrub.id).in_([r.id for r in rows]))
                         .values(attempts=KeyScrub.attempts + 1, last_error=error))
-        if first:
-            record(session, actor, "backup.keys.scrub_pending", outcome="failure",
-                   object_type="image", object_ids=sorted(
-                       {r.image_id for r in first if r.image_id is not None}),
-                   details={"reason": error, "waiting": len(first)})
+        images = sorted({r.image_id for r in first if r.kind == IMAGE and r.image_id})
+        packs = sorted({r.storage_key for r in first if r.kind == PACK})
+        for kind, ids in (("image", images), ("pack", packs)):
+            if ids:
+                record(session, actor, "backup.keys.scrub_pending", outcome="failure",
+                       object_type=kind, object_ids=ids,
+                       details={"reason": error, "waiting": len(ids)})
 
 
 def pending(session: Session) -> Pending:

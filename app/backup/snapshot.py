@@ -34,8 +34,10 @@ REFERENCED = {
     "revision": "SELECT version_num FROM alembic_version",
     "images": "SELECT id, storage_key, master_key_id, wrapped_key FROM image "
               "WHERE erased_at IS NULL ORDER BY id",
-    "packs": "SELECT pack_key FROM notice WHERE pack_key <> '' "
-             "UNION SELECT pack_key FROM notice_preview ORDER BY 1",
+    # packs erased with an image they held have no file left to copy
+    "packs": "SELECT pack_key FROM (SELECT pack_key FROM notice WHERE pack_key <> '' "
+             "UNION SELECT pack_key FROM notice_preview) AS named WHERE pack_key NOT IN "
+             "(SELECT pack_key FROM evidence_pack WHERE erased_at IS NOT NULL) ORDER BY 1",
     "pack_keys": "SELECT pack_key, master_key_id, wrapped_key FROM evidence_pack "
                  "WHERE erased_at IS NULL AND length(wrapped_key) > 0 ORDER BY pack_key",
 }

@@ -250,6 +250,8 @@ def test_a_pack_erased_with_its_image_opens_from_no_older_backup(kind, tmp_path,
             packfiles.PackErased, match=rf"erased with image {doomed} \(retention\)"):
         packfiles.read(session, live, erased_pack)
     assert not packfiles.path_for(live, erased_pack).exists()
+    later = service.write_backup(live, tmp_path / "b2", TEST_ACTOR)
+    assert later["packs"] == 1 and later["missing_packs"] == []  # erased is not missing
 
     target = fresh_settings(kind, tmp_path / "restored", request, migrate=False,
                             backup_key=BACKUP_KEY)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -265,3 +267,40 @@ def test_a_pack_erased_with_its_image_opens_from_no_older_backup(kind, tmp_path,
         with pytest.raises(packfiles.PackErased):
             packfiles.read(session, target, erased_pack)
     assert not packfiles.path_for(target, erased_pack).exists()
+
+
+def test_an_erasure_committed_while_a_backup_writes_its_key_part_is_scrubbed_from_it(
+        tmp_path, request, monkeypatch):
+    """The race the folder's lock closes: the backup has read which images were erased, an
+    erasure commits, then the backup writes its key part with that image's key in it. The
+    erasure's scrub waits for the lock, and finds the new part in place."""
+    live = fresh_settings("sqlite", tmp_path / "live", request, backup_key=BACKUP_KEY)
+    factory = factory_for(live)
+    ingest(factory, live, 1)
+    doomed, _ = ingest(factory, live, 2)
+    doomed_key = _held(factory, doomed).storage_key
+    real = service._erased_since
+    eraser: list[threading.Thread] = []
+
+    def erase() -> None:
+        with unit_of_work(factory) as session:
+            images.erase_image(session, live, TEST_ACTOR, image_id=doomed, reason="race")
+
+    def erased_then_an_erasure(settings, contents, snapshot_at):
+        seen = real(settings, contents, snapshot_at)
+        eraser.append(threading.Thread(target=erase))
+        eraser[0].start()
+        for _ in range(400):  # until it has committed (its scrub then waits for the lock)
+            if _held(factory, doomed).erased_at is not None:
+                break
+            time.sleep(0.05)
+        return seen
+
+    monkeypatch.setattr(service, "_erased_since", erased_then_an_erasure)
+    body = service.write_backup(live, tmp_path / "b1", TEST_ACTOR)
+    eraser[0].join(timeout=60)
+    assert body["erased_since_snapshot"] == []  # the backup did not see it
+    [part] = keyparts.parts_in(live.backup_keys_folder)
+    assert doomed_key not in keyparts.read(part, base64.b64decode(BACKUP_KEY))[1]
+    with factory() as session:
+        assert session.exec(select(keyscrub.KeyScrub)).all() == []

@@ -89,7 +89,7 @@ def _after_commit(session: OrmSession) -> None:
     settings, actor = queued
     try:
         run_pending(make_session_factory(session.get_bind()), settings, actor)
-    except SQLAlchemyError:  # the rows stay pending; jobs run tries again
+    except (SQLAlchemyError, OSError):  # after the commit: the erasure stands, rows stay
         log.exception("scrubbing erased keys from the key parts failed; left pending")
 
 
@@ -144,23 +144,20 @@ def run_pending(factory: sessionmaker[Session], settings: Settings, actor: Actor
     report = ScrubReport()
     folder = settings.backup_keys_folder
     with factory() as session:
-        if not session.exec(select(func.count()).select_from(KeyScrub)).one():
-            return report
-    with keyparts.locked(folder) if folder.is_dir() else nullcontext():
-        with factory() as session:
-            rows = list(session.exec(select(KeyScrub).order_by(col(KeyScrub.id))).all())
-        if not rows:
-            return report
-        try:
+        rows = list(session.exec(select(KeyScrub).order_by(col(KeyScrub.id))).all())
+    if not rows:
+        return report
+    try:  # scrubbing again what another scrub did meanwhile changes nothing: it is idempotent
+        with keyparts.locked(folder) if folder.is_dir() else nullcontext():
             report.key_parts, removed = _scrub(settings, {r.storage_key for r in rows})
-        except (ScrubImpossible, BackupBroken, OSError) as exc:
-            report.pending, report.error = len(rows), str(exc)[:500]
-            _failed(factory, actor, rows, report.error)
-            return report
-        with unit_of_work(factory) as session:
-            session.execute(delete(KeyScrub).where(col(KeyScrub.id).in_([r.id for r in rows])))
-            _audit_done(session, actor, rows, report.key_parts, removed)
-        report.scrubbed = len(rows)
+    except (ScrubImpossible, BackupBroken, OSError) as exc:
+        report.pending, report.error = len(rows), str(exc)[:500]
+        _failed(factory, actor, rows, report.error)
+        return report
+    with unit_of_work(factory) as session:
+        session.execute(delete(KeyScrub).where(col(KeyScrub.id).in_([r.id for r in rows])))
+        _audit_done(session, actor, rows, report.key_parts, removed)
+    report.scrubbed = len(rows)
     return report
 
 

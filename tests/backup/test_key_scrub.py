@@ -304,3 +304,18 @@ def test_an_erasure_committed_while_a_backup_writes_its_key_part_is_scrubbed_fro
     assert doomed_key not in keyparts.read(part, base64.b64decode(BACKUP_KEY))[1]
     with factory() as session:
         assert session.exec(select(keyscrub.KeyScrub)).all() == []
+
+
+def test_a_key_part_that_does_not_open_under_the_backup_key_leaves_the_scrub_pending(
+        tmp_path, request):
+    live = fresh_settings("sqlite", tmp_path / "live", request, backup_key=BACKUP_KEY)
+    factory = factory_for(live)
+    doomed, _ = ingest(factory, live, 1)
+    service.write_backup(live, tmp_path / "b1", TEST_ACTOR)
+    changed = live.model_copy(update={"backup_key": base64.b64encode(b"n" * 32).decode()})
+    with unit_of_work(factory) as session:
+        images.erase_image(session, changed, TEST_ACTOR, image_id=doomed, reason="test")
+    with factory() as session:
+        [row] = session.exec(select(keyscrub.KeyScrub)).all()
+        assert "fails authentication" in row.last_error
+    assert keyscrub.run_pending(factory, live, TEST_ACTOR).scrubbed == 1  # the right key

@@ -24,6 +24,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/cellwatch migrate
 	-$(BIN)/cellwatch matching reanalyse
+	$(BIN)/cellwatch keys convert-packs
 	$(BIN)/cellwatch demo --first-run
 	$(BIN)/cellwatch bootstrap
 	$(BIN)/cellwatch serve

@@ -13,6 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from fastapi.routing import APIRoute, APIRouter
 
+from app import nul
 from app.auth.guards import Anyone
 from app.errors import flat_routes
 from app.web import render
@@ -89,6 +90,9 @@ def install(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=DESCRIPTION,
                                  routes=api_routes(app.routes))
+            # every free text the operations take or give: no U+0000 (app/nul.py); not the
+            # error shape added below, whose message may quote what was refused
+            nul.document(schema)
             schema.setdefault("components", {})["securitySchemes"] = {SCHEME: {
                 "type": "http", "scheme": "bearer", "bearerFormat": "cwk_…",
                 "description": "An API key from /account/keys."}}

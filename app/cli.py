@@ -259,8 +259,10 @@ def import_photos(directory: Path = typer.Argument(..., exists=True, file_okay=F
 @jobs_cli.command("run")
 def jobs_run() -> None:
     """Flag overdue takedowns, deliver notices left over and due re-notices, link audit events,
-    erase what is past its retention rule, run second matching stages nobody ran, refresh
+    erase what is past its retention rule, scrub erased keys from the backups' key parts (those
+    still pending too), run second matching stages nobody ran, refresh
     priorities that age, remove orphan image files. Safe to start on several hosts at once."""
+    from app import keyscrub
     from app.accounts.service import refresh_recent_priorities
     from app.audit.linker import link_all
     from app.audit.service import ChainHeadInvalid
@@ -282,6 +284,9 @@ def jobs_run() -> None:
         except ChainHeadInvalid as exc:
             linked = f"linking stopped: {exc}"
         kept = retention.run(engine, settings, owner=owner)
+        # erased keys left in the backups' key parts: this run's, and any still pending
+        scrub = kept.scrub if kept.ran else keyscrub.run_pending(
+            make_session_factory(engine), settings, keyscrub.JOB_ACTOR)
     finally:
         engine.dispose()
         owner.dispose()
@@ -290,6 +295,8 @@ def jobs_run() -> None:
                             else linked if isinstance(linked, str)
                             else f"{linked} events linked into the chain"))
     typer.echo(f"retention: {kept.summary()}")
+    typer.secho(f"key parts: {scrub.summary()}",
+                fg=typer.colors.YELLOW if scrub.pending else None)
     typer.echo(f"matching: {_drain_second_stages(settings)} second stages run")
     with _unit_of_work() as session:
         refreshed = refresh_recent_priorities(session)

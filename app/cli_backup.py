@@ -18,8 +18,10 @@ def backup(
     dest: Path = typer.Argument(..., help="a new (or empty) folder for the backup; "
                                 "`verify SRC` checks one instead"),
     src: Path = typer.Argument(None, help="with `verify`: the backup folder to check"),
-    keys_to: Path = typer.Option(None, "--keys-to", help="the folder for this backup's image "
-                                 "keys (default: CELLWATCH_BACKUP_KEYS_DIR, or the backup)"),
+    keys_inside: bool = typer.Option(False, "--keys-inside", help="put this backup's image and "
+                                     "pack keys inside it, where no erasure can scrub them "
+                                     "(default: the key part folder, CELLWATCH_BACKUP_KEYS_DIR "
+                                     "or <data dir>/backup-keys)"),
 ) -> None:
     """Write an encrypted, verifiable backup of the database and sealed files while the
     service runs (`cellwatch backup verify DEST` checks one without restoring). To write into
@@ -48,16 +50,19 @@ def backup(
         fail(str(exc))
     keep_private(settings.data_dir)
     try:
-        body = write_backup(settings, dest, cli_actor(), keys_to=keys_to)
+        body = write_backup(settings, dest, cli_actor(), keys_inside=keys_inside)
     except (BackupFailed, OSError) as exc:
         fail(f"no backup written: {exc}")
         return
     typer.echo(f"backup written to {dest}: {body['images']} images, {body['packs']} evidence "
                f"packs, database at migration {body['revision']}; image keys {body['keys']}")
     if body["keys"] == "in the backup":
-        typer.echo("note: the image keys are inside this backup, so an image erased later can be "
-                   "restored from it until it is deleted; CELLWATCH_BACKUP_KEYS_DIR keeps them "
-                   "apart and short-lived")
+        typer.echo("note: the image keys are inside this backup (--keys-inside), so an image "
+                   "erased later can be restored from it until it is deleted")
+    else:
+        typer.echo(f"the key part is in {settings.backup_keys_folder}: a restore after losing "
+                   "this machine needs it, so keep that folder on other storage (or mirror it "
+                   "there with the backups)")
     if "pruned_key_backups" in body:
         typer.echo(f"{body['pruned_key_backups']} key backups older than "
                    f"{settings.backup_keys_days} days deleted")

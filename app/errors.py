@@ -11,6 +11,9 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.nul import MESSAGE as NUL_MESSAGE
+from app.nul import NulInText
+
 log = logging.getLogger("cellwatch")
 
 
@@ -84,6 +87,12 @@ def error_response(
                                       "link": link}, status_code=status, headers=headers)
 
 
+def nul_response(request: Request, exc: NulInText) -> Response:
+    """The one answer to text holding U+0000 (app/nul.py), shaped like a validation error."""
+    return error_response(request, 422, "Cannot accept this", exc.detail,
+                          detail=[{"field": exc.field, "message": NUL_MESSAGE}])
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
@@ -91,6 +100,10 @@ def install_error_handlers(app: FastAPI) -> None:
             return RedirectResponse(exc.redirect_to, status_code=303)
         return error_response(request, exc.status_code, exc.title, exc.message, exc.headers,
                               detail=exc.detail, link=exc.redirect_to)
+
+    @app.exception_handler(NulInText)
+    async def _nul(request: Request, exc: NulInText) -> Response:
+        return nul_response(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -50,6 +50,7 @@ from app.matching import pages_withdraw as matching_pages_withdraw
 from app.matching.engine import Limits, MatchEngine
 from app.memory import Trimmer
 from app.middleware import ErrorBoundary, RetryTransactions, SecurityHeaders
+from app.nul import RefuseNul
 from app.private import keep_private
 from app.reports import pages as reports_pages
 from app.search import api as search_api
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         apidocs.install(app)
     install_error_handlers(app)
     # innermost first: retries see the route's error before anything answers it
+    app.add_middleware(RefuseNul)  # reads the body as the route does, so the route answers
     app.add_middleware(RetryTransactions, attempts=settings.transaction_attempts)
     app.add_middleware(UploadSizeLimit, max_body_bytes=body_limit(settings))
     # outside anything that reads a body: a stranger's body is never read

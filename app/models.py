@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from app import keyscrub as keyscrub_models
 from app import locks as lock_models
 from app.accounts import models as account_models
 from app.audit import budget as budget_models
@@ -17,5 +18,5 @@ from app.takedowns import models as takedown_models
 metadata = SQLModel.metadata
 
 __all__ = ["account_models", "audit_models", "auth_models", "budget_models",
-           "cellsearch_models", "estate_models", "evidence_models", "lock_models",
-           "matching_models", "metadata", "takedown_models", "throttle_models"]
+           "cellsearch_models", "estate_models", "evidence_models", "keyscrub_models",
+           "lock_models", "matching_models", "metadata", "takedown_models", "throttle_models"]

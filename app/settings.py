@@ -53,9 +53,10 @@ class Settings(BaseSettings):
     # base64 of 32 bytes: encrypts and authenticates backups (`cellwatch backup`). Kept apart
     # from the data (a backup holds no key that opens it).
     backup_key: str = DEV_BACKUP_KEY
-    # Where `cellwatch backup` puts each backup's image keys, apart from the backup itself
-    # (empty: inside the backup folder). Key backups there older than backup_keys_days are
-    # deleted by the next backup, so an erased image opens from no backup after that long.
+    # Where `cellwatch backup` puts each backup's image and pack keys, apart from the backup
+    # itself (empty: <data_dir>/backup-keys). Erasing an image or pack removes its key from
+    # every key part there (app/keyscrub.py); key parts older than backup_keys_days are
+    # deleted by the next backup. A folder set here must exist (it is on other storage).
     backup_keys_dir: str = ""
     backup_keys_days: int = Field(default=35, ge=1, le=3650)
     # base64 of 32 bytes, kept outside the database: keys the audit chain (HMAC-SHA256), so
@@ -253,6 +254,10 @@ class Settings(BaseSettings):
         if self.backup_key in (self.master_key, self.audit_key, *self.old_master_keys.values()):
             return "CELLWATCH_BACKUP_KEY must differ from the master and audit keys"
         return None
+
+    @property
+    def backup_keys_folder(self) -> Path:
+        return Path(self.backup_keys_dir) if self.backup_keys_dir else self.data_dir / "backup-keys"
 
     @property
     def audit_key_bytes(self) -> bytes:

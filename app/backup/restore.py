@@ -27,17 +27,20 @@ from app import migrations
 from app.audit.service import Actor, record
 from app.backup import keyparts
 from app.backup.service import CHECKPOINT, MEMBER_RE, PART_FILES
-from app.backup.snapshot import BackupFailed, HeldKey, pg_restore
+from app.backup.snapshot import KEYED_TABLES, BackupFailed, HeldKey, pg_restore
 from app.backup.stream import BackupBroken, PartReader, read_part
 from app.backup.verify import members, verify_backup
 from app.cli_database import sqlite_file
-from app.db import make_engine, make_session_factory, unit_of_work
-from app.evidence import images, storage
-from app.evidence.models import Image
+from app.db import make_engine, make_session_factory, unit_of_work, utcnow
+from app.evidence import images, packkeys, storage
+from app.evidence.models import Image, PackKey
 from app.private import keep_private, new_private_file
 from app.settings import Settings
+from app.txfiles import delete_when_committed
 
 NO_KEY = "its key is not in the key backup used (the image was erased after this backup)"
+NO_PACK_KEY = ("erased: its key is not in the key backup used (erased after this backup, "
+               "with an image it held)")
 
 
 def _refuse_unless_empty(settings: Settings, kind: str) -> None:
@@ -81,12 +84,13 @@ def _plain_dump(settings: Settings, src: Path, key: bytes) -> Iterator[Path]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _database(settings: Settings, src: Path, key: bytes) -> None:
+def _database(settings: Settings, src: Path, key: bytes, parts: set[str]) -> None:
     path = sqlite_file(settings.effective_database_url)
     if path is None:
         with _plain_dump(settings, src, key) as dump:
-            pg_restore(settings.effective_migrate_url, dump,
-                       read_part(src / PART_FILES["image-rows"], key, "image-rows"))
+            pg_restore(settings.effective_migrate_url, dump, {
+                table: read_part(src / PART_FILES[name], key, name)
+                for name, table in KEYED_TABLES.items() if name in parts})
         return
     partial = path.with_name(f".restoring-{path.name}")
     try:
@@ -122,8 +126,13 @@ def _keys(settings: Settings, src: Path, body: dict[str, Any],
           keys: Path | None) -> dict[str, HeldKey]:
     path = keys or src / keyparts.IN_BACKUP
     if keys is None and not path.is_file():
-        raise BackupFailed(f"nothing restored: this backup's image keys were kept apart "
-                           f"({body['keys']}); give that key backup, or a newer one, with --keys")
+        name = str(body["keys"]).removeprefix("apart: ")
+        kept = settings.backup_keys_folder / name
+        if not (settings.backup_keys_dir and keyparts.NAME_RE.match(name) and kept.is_file()):
+            raise BackupFailed(f"nothing restored: this backup's image keys were kept apart "
+                               f"({body['keys']}); give that key backup, or a newer one, with "
+                               "--keys")
+        path = kept  # in the key part folder this machine is given (other storage)
     taken_at, held = keyparts.read(path, settings.backup_key_bytes)
     if taken_at < datetime.fromisoformat(body["snapshot_at"]):
         raise BackupFailed(f"nothing restored: the key backup {path.name} is older than the "
@@ -150,7 +159,7 @@ def restore_backup(settings: Settings, src: Path, actor: Actor, *,
     _refuse_unless_empty(settings, body["database"])
     keep_private(settings.data_dir)
     key = settings.backup_key_bytes
-    _database(settings, src, key)
+    _database(settings, src, key, set(body["parts"]))
     _files(settings, src, key)
     migrations.upgrade(settings.effective_migrate_url)  # a backup from an older version
     engine = make_engine(settings.effective_migrate_url, pool_size=1, max_overflow=0)
@@ -167,11 +176,21 @@ def restore_backup(settings: Settings, src: Path, actor: Actor, *,
 
 def _apply_keys(session: Any, settings: Settings, actor: Actor,
                 held: dict[str, HeldKey]) -> int:
-    """Give each restored image its key; one with none in the key part is erased."""
+    """Give each restored pack and image its key; one with none in the key part is erased
+    (an image erased so erases the packs holding it too)."""
+    now = utcnow()
+    for pack in session.exec(select(PackKey).where(col(PackKey.erased_at).is_(None))).all():
+        found = held.get(pack.pack_key)
+        if found is not None and found.kind == keyparts.PACK:
+            pack.wrapped_key, pack.master_key_id = found.wrapped_key, found.master_key_id
+        else:
+            pack.wrapped_key, pack.erased_at, pack.erasure_reason = b"", now, NO_PACK_KEY
+            delete_when_committed(session, packkeys.pack_path(settings, pack.pack_key))
+        session.add(pack)
     erased = 0
     for image in session.exec(select(Image).where(col(Image.erased_at).is_(None))).all():
         found = held.get(image.storage_key)
-        if found is not None and found.image_id == image.id:
+        if found is not None and found.kind == "image" and found.image_id == image.id:
             image.wrapped_key, image.master_key_id = found.wrapped_key, found.master_key_id
             session.add(image)
         else:

@@ -1,10 +1,12 @@
 """`cellwatch backup DEST`: a consistent, encrypted backup of the running system.
 
 A backup is a new folder (0700) holding manifest.json and encrypted parts: `database` (the
-SQLite copy, or pg_dump's custom format), on PostgreSQL `image-rows` (the image table, which
-pg_dump leaves out), `files` (a tar of the sealed images and evidence packs the snapshot's
-rows name, and the audit checkpoint file) and, unless kept apart, `keys` (keyparts.py). The
-database copy holds no image key; images stay sealed inside the files part.
+SQLite copy, or pg_dump's custom format), on PostgreSQL `image-rows` and `pack-rows` (the image
+and evidence_pack tables, which pg_dump leaves out), `files` (a tar of the sealed images and
+evidence packs the snapshot's rows name, and the audit checkpoint file) and, with `keys_inside`
+only, `keys` (keyparts.py; by default the key part goes to the key part folder, where erasures
+scrub it). The database copy holds no image or pack key; images and packs stay sealed inside
+the files part.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import shutil
 import tarfile
 import tempfile
 import time
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,9 +28,10 @@ from sqlmodel import col, select
 from app.audit.service import Actor, record
 from app.backup import keyparts, manifest
 from app.backup.snapshot import (
+    KEYED_TABLES,
     BackupFailed,
     Contents,
-    copy_image_rows,
+    copy_rows,
     pg_dump,
     postgres_snapshot,
     sqlite_copy,
@@ -36,12 +40,12 @@ from app.backup.stream import PartWriter
 from app.cli_database import sqlite_file
 from app.db import make_engine, make_session_factory, unit_of_work, utcnow
 from app.evidence import storage
-from app.evidence.models import Image
+from app.evidence.models import Image, PackKey
 from app.settings import Settings
 from app.takedowns import packfiles
 
 PART_FILES = {"database": "database.part", "image-rows": "image-rows.part",
-              "files": "files.part", "keys": keyparts.IN_BACKUP}
+              "pack-rows": "pack-rows.part", "files": "files.part", "keys": keyparts.IN_BACKUP}
 CHECKPOINT = "audit-checkpoints.jsonl"
 MEMBER_RE = re.compile(r"^(images/[0-9a-f]{2}/[0-9a-f]{32}(\.display)?"
                        r"|packs/[0-9a-f]{2}/[0-9a-f]{32}\.pack|audit-checkpoints\.jsonl)$")
@@ -89,16 +93,21 @@ def _write_files(settings: Settings, contents: Contents, checkpoint: bytes | Non
     return gone_images, gone_packs
 
 
-def _erased_since(settings: Settings, contents: Contents, snapshot_at: datetime) -> set[int]:
-    """Images of the snapshot erased since (read just before the key part is written)."""
+def _erased_since(settings: Settings, contents: Contents,
+                  snapshot_at: datetime) -> tuple[set[int], set[str]]:
+    """(images, packs) of the snapshot erased since (read just before the key part is
+    written)."""
     engine = make_engine(settings.effective_database_url, pool_size=1, max_overflow=0)
+    since = snapshot_at - ERASE_MARGIN
     try:
         with make_session_factory(engine)() as session:
-            ids = set(session.exec(select(Image.id).where(
-                col(Image.erased_at) >= snapshot_at - ERASE_MARGIN)).all())
+            ids = set(session.exec(select(Image.id).where(col(Image.erased_at) >= since)).all())
+            packs = set(session.exec(select(PackKey.pack_key).where(
+                col(PackKey.erased_at) >= since)).all())
     finally:
         engine.dispose()
-    return ids & {image_id for image_id, _ in contents.images}
+    return (ids & {image_id for image_id, _ in contents.images},
+            packs & {k.storage_key for k in contents.pack_keys})
 
 
 def _database_parts(settings: Settings, dest: Path, key: bytes
@@ -119,9 +128,9 @@ def _database_parts(settings: Settings, dest: Path, key: bytes
             url = settings.effective_migrate_url  # the owner sees every object to dump
             with postgres_snapshot(url) as (snapshot, contents, conn):
                 pg_dump(url, snapshot, parts["database"])
-                parts["image-rows"] = PartWriter(dest / PART_FILES["image-rows"], key,
-                                                 "image-rows")
-                copy_image_rows(conn, parts["image-rows"])
+                for name, table in KEYED_TABLES.items():
+                    parts[name] = PartWriter(dest / PART_FILES[name], key, name)
+                    copy_rows(conn, table, parts[name])
         for part in parts.values():
             part.close()
     except BaseException:
@@ -131,20 +140,36 @@ def _database_parts(settings: Settings, dest: Path, key: bytes
     return contents, parts
 
 
-def _keys_path(settings: Settings, dest: Path, keys_to: Path | None,
+def _keys_path(settings: Settings, dest: Path, keys_inside: bool,
                snapshot_at: datetime) -> Path:
-    folder = keys_to or (Path(settings.backup_keys_dir) if settings.backup_keys_dir else None)
-    if folder is None:
+    if keys_inside:
         return dest / PART_FILES["keys"]
+    folder = settings.backup_keys_folder
+    if settings.backup_keys_dir and not folder.is_dir():
+        raise BackupFailed(f"the key part folder {folder} (CELLWATCH_BACKUP_KEYS_DIR) is "
+                           "missing: mount or create it (it is scrubbed on every erasure)")
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     return folder / keyparts.file_name(snapshot_at)
 
 
+def _key_part(settings: Settings, dest: Path, keys_inside: bool, contents: Contents,
+              snapshot_at: datetime, key: bytes) -> tuple[Path, PartWriter, set[int]]:
+    """Write the key part -> (its path, the part, images erased since the snapshot).
+    Under the key folder's lock, from the erasures read to the part in place: an erasure that
+    commits meanwhile scrubs the folder after this part is there (app/keyscrub.py)."""
+    keys_path = _keys_path(settings, dest, keys_inside, snapshot_at)
+    with nullcontext() if keys_inside else keyparts.locked(keys_path.parent):
+        erased, packs_erased = _erased_since(settings, contents, snapshot_at)
+        held = [k for k in contents.keys if k.image_id not in erased]  # no key of the erased
+        held += [k for k in contents.pack_keys if k.storage_key not in packs_erased]
+        return keys_path, keyparts.write(keys_path, key, snapshot_at, held), erased
+
+
 def write_backup(settings: Settings, dest: Path, actor: Actor, *,
-                 keys_to: Path | None = None) -> dict[str, Any]:
-    """Write a backup of the running system into the new folder `dest` (its image keys into
-    `keys_to`, CELLWATCH_BACKUP_KEYS_DIR or `dest`); returns its manifest."""
+                 keys_inside: bool = False) -> dict[str, Any]:
+    """Write a backup of the running system into the new folder `dest` (its image and pack
+    keys into the key part folder, or into `dest` with `keys_inside`); returns its manifest."""
     problem = settings.backup_key_problem()
     if problem:
         raise BackupFailed(problem)
@@ -165,21 +190,20 @@ def write_backup(settings: Settings, dest: Path, actor: Actor, *,
         except BaseException:
             parts["files"].abandon()
             raise
-        erased = _erased_since(settings, contents, snapshot_at)
-        keys_path = _keys_path(settings, dest, keys_to, snapshot_at)
-        held = [k for k in contents.keys if k.image_id not in erased]  # no key of the erased
-        key_part = keyparts.write(keys_path, key, snapshot_at, held)
-        if keys_path.parent == dest:
+        keys_path, key_part, erased = _key_part(settings, dest, keys_inside, contents,
+                                                snapshot_at, key)
+        if keys_inside:
             parts["keys"] = key_part
         body = {
             "format": manifest.FORMAT, "created_at": utcnow().isoformat(),
             "snapshot_at": snapshot_at.isoformat(),
             "database": "postgresql" if "image-rows" in parts else "sqlite",
+            "pack_rows": "pack-rows" in parts,
             "revision": contents.revision,
             "images": len(contents.images) - len(gone), "packs": len(contents.packs) -
             len(missing_packs), "checkpoint": checkpoint is not None,
             "keys": "in the backup" if "keys" in parts else f"apart: {keys_path.name}",
-            "image_keys": len(held),
+            "image_keys": len([k for k in contents.keys if k.image_id not in erased]),
             # erased after the snapshot: restored erased (no key for them in the key part)
             "erased_since_snapshot": sorted(erased),
             "missing_images": sorted(set(gone) - erased), "missing_packs": missing_packs,

@@ -34,9 +34,15 @@ REFERENCED = {
     "revision": "SELECT version_num FROM alembic_version",
     "images": "SELECT id, storage_key, master_key_id, wrapped_key FROM image "
               "WHERE erased_at IS NULL ORDER BY id",
-    "packs": "SELECT pack_key FROM notice WHERE pack_key <> '' "
-             "UNION SELECT pack_key FROM notice_preview ORDER BY 1",
+    # packs erased with an image they held have no file left to copy
+    "packs": "SELECT pack_key FROM (SELECT pack_key FROM notice WHERE pack_key <> '' "
+             "UNION SELECT pack_key FROM notice_preview) AS named WHERE pack_key NOT IN "
+             "(SELECT pack_key FROM evidence_pack WHERE erased_at IS NOT NULL) ORDER BY 1",
+    "pack_keys": "SELECT pack_key, master_key_id, wrapped_key FROM evidence_pack "
+                 "WHERE erased_at IS NULL AND length(wrapped_key) > 0 ORDER BY pack_key",
 }
+# tables whose rows pg_dump leaves out: copied (copy_rows) with every wrapped key left empty
+KEYED_TABLES = {"image-rows": "image", "pack-rows": "evidence_pack"}
 
 
 COLUMN_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -48,10 +54,11 @@ class BackupFailed(Exception):
 
 @dataclass(frozen=True)
 class HeldKey:
-    image_id: int
-    storage_key: str
+    image_id: int  # 0 for a pack
+    storage_key: str  # an image's storage key, or a pack's key
     master_key_id: str
     wrapped_key: bytes
+    kind: str = "image"  # image | pack
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,7 @@ class Contents:
     revision: str
     keys: list[HeldKey]  # every held image, with its wrapped key
     packs: list[str]  # storage keys of the evidence packs notices refer to
+    pack_keys: list[HeldKey]  # every pack with a key of its own, not erased
 
     @property
     def images(self) -> list[tuple[int, str]]:
@@ -69,12 +77,15 @@ def _contents(rows: Any) -> Contents:
     return Contents(revision=rows("revision")[0][0],
                     keys=[HeldKey(int(i), str(k), str(m), bytes(w))
                           for i, k, m, w in rows("images")],
-                    packs=[str(k) for (k,) in rows("packs")])
+                    packs=[str(k) for (k,) in rows("packs")],
+                    pack_keys=[HeldKey(0, str(k), str(m), bytes(w), "pack")
+                               for k, m, w in rows("pack_keys")])
 
 
 def sqlite_copy(source: Path, target: Path) -> Contents:
     """Copy a live SQLite database to `target` (online backup API), list what it names, then
-    clear the image keys from the copy (they go to the key part), overwriting their bytes."""
+    clear the image and pack keys from the copy (they go to the key part), overwriting their
+    bytes."""
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
     dst = sqlite3.connect(target)
     try:
@@ -82,7 +93,8 @@ def sqlite_copy(source: Path, target: Path) -> Contents:
         contents = _contents(lambda name: dst.execute(REFERENCED[name]).fetchall())
         dst.execute("PRAGMA journal_mode=DELETE")  # no -wal file beside the copy
         dst.execute("PRAGMA secure_delete=ON")  # freed space is zeroed, not left behind
-        dst.execute("UPDATE image SET wrapped_key = X''")
+        for table in KEYED_TABLES.values():
+            dst.execute(f"UPDATE {table} SET wrapped_key = X''")  # noqa: S608  our names
         dst.commit()
         dst.execute("VACUUM")
         return contents
@@ -127,22 +139,23 @@ def postgres_snapshot(url: str) -> Iterator[tuple[str, Contents, Any]]:
         conn.rollback()
 
 
-def image_columns(conn: Any) -> list[str]:
+def table_columns(conn: Any, table: str) -> list[str]:
     return [name for (name,) in conn.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
-        "AND table_name = 'image' ORDER BY ordinal_position").fetchall()]
+        "AND table_name = %s ORDER BY ordinal_position", (table,)).fetchall()]
 
 
-def copy_image_rows(conn: Any, out: BinaryIO) -> None:
-    """The image table in the snapshot, as COPY text, with every wrapped key left empty: the
-    first line names the columns."""
+def copy_rows(conn: Any, table: str, out: BinaryIO) -> None:
+    """A keyed table (image, evidence_pack) in the snapshot, as COPY text, with every wrapped
+    key left empty: the first line names the columns."""
     from psycopg import sql
 
-    columns = image_columns(conn)
+    columns = table_columns(conn, table)
     out.write((" ".join(columns) + "\n").encode())
     select = sql.SQL(", ").join(sql.SQL("''::bytea") if c == "wrapped_key" else
                                 sql.Identifier(c) for c in columns)
-    query = sql.SQL("COPY (SELECT {} FROM public.image ORDER BY id) TO STDOUT").format(select)
+    query = sql.SQL("COPY (SELECT {} FROM {} ORDER BY 1) TO STDOUT").format(
+        select, sql.Identifier("public", table))
     with conn.cursor().copy(query) as copy:
         for block in copy:
             out.write(bytes(block))
@@ -150,10 +163,11 @@ def copy_image_rows(conn: Any, out: BinaryIO) -> None:
 
 def pg_dump(url: str, snapshot: str, out: BinaryIO) -> None:
     """pg_dump (custom format) of the database in `snapshot`, streamed into `out`; the image
-    table's rows are left out (copy_image_rows writes them without their keys)."""
+    and evidence_pack tables' rows are left out (copy_rows writes them without their keys)."""
     uri, env = libpq(url)
     command = [binary("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
-               "--exclude-table-data=public.image", f"--snapshot={snapshot}",
+               *(f"--exclude-table-data=public.{t}" for t in KEYED_TABLES.values()),
+               f"--snapshot={snapshot}",
                f"--dbname={uri}"]
     # an argument list, no shell: the URI is one argument whatever it holds
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,  # noqa: S603
@@ -180,8 +194,8 @@ def _script(dump: Path, env: dict[str, str], *sections: str) -> Iterator[bytes]:
         raise BackupFailed(f"pg_restore failed: {error.strip()[:500]}")
 
 
-def _image_rows(rows: Iterator[bytes]) -> Iterator[bytes]:
-    """The image rows part as a COPY ... FROM stdin block of a psql script."""
+def _table_rows(table: str, rows: Iterator[bytes]) -> Iterator[bytes]:
+    """A rows part (copy_rows) as a COPY ... FROM stdin block of a psql script."""
     buffer = b""
     for chunk in rows:
         buffer += chunk
@@ -190,18 +204,18 @@ def _image_rows(rows: Iterator[bytes]) -> Iterator[bytes]:
     header, _, rest = buffer.partition(b"\n")
     names = header.decode().split()
     if not names or not all(COLUMN_RE.match(name) for name in names):
-        raise BackupFailed("the image rows part does not start with its column names")
+        raise BackupFailed(f"the {table} rows part does not start with its column names")
     columns = ", ".join(f'"{name}"' for name in names)
-    yield f"COPY public.image ({columns}) FROM stdin;\n".encode()
+    yield f"COPY public.{table} ({columns}) FROM stdin;\n".encode()
     yield rest
     yield from rows
     yield b"\\.\n"
 
 
-def pg_restore(url: str, dump: Path, rows: Iterator[bytes]) -> None:
+def pg_restore(url: str, dump: Path, rows: dict[str, Iterator[bytes]]) -> None:
     """Load a dump into an empty database in one transaction (psql): the schema and every
-    table's rows, then the image rows, then indexes, constraints and triggers. A failed
-    restore leaves the database empty."""
+    table's rows, then the keyed tables' rows (`rows`: table -> its rows part), then indexes,
+    constraints and triggers. A failed restore leaves the database empty."""
     uri, env = libpq(url)
     command = [binary("psql"), "--no-psqlrc", "--quiet", "--single-transaction",
                "--set=ON_ERROR_STOP=1", f"--dbname={uri}"]
@@ -220,7 +234,9 @@ def pg_restore(url: str, dump: Path, rows: Iterator[bytes]) -> None:
         raise BackupFailed(f"restoring the database failed: {error.strip()[:500]}")
 
 
-def _parts(dump: Path, env: dict[str, str], rows: Iterator[bytes]) -> Iterator[bytes]:
+def _parts(dump: Path, env: dict[str, str],
+           rows: dict[str, Iterator[bytes]]) -> Iterator[bytes]:
     yield from _script(dump, env, "pre-data", "data")
-    yield from _image_rows(rows)
+    for table, part in rows.items():
+        yield from _table_rows(table, part)
     yield from _script(dump, env, "post-data")

@@ -37,6 +37,8 @@ def expected_parts(body: dict[str, Any]) -> set[str]:
     parts = {"database", "files"}
     if body.get("database") == "postgresql":
         parts.add("image-rows")
+        if body.get("pack_rows"):  # backups of this version on: the evidence_pack table too
+            parts.add("pack-rows")
     if body.get("keys") == "in the backup":
         parts.add("keys")
     return parts

@@ -179,8 +179,8 @@ def erase_image(session: Session, settings: Settings, actor: Actor, *, image_id:
         raise NotFound(f"There is no image {image_id}.")
     if image.erased_at is not None:
         return image
-    done = erase_images(session, settings, image_ids=[image_id], now=utcnow(), reason=reason,
-                        by=actor.user_id)
+    done = erase_images(session, settings, actor, image_ids=[image_id], now=utcnow(),
+                        reason=reason)
     record(session, actor, "evidence.image.erased", object_type="image", object_ids=[image_id],
            purpose=reason, details={"reference_photos_removed": done.reference_photos_removed})
     session.refresh(image)

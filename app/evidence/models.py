@@ -94,3 +94,28 @@ class EvidenceImage(SQLModel, table=True):
     submitted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     # erased with its account's evidence, kept only as the record of a takedown that cited it
     erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PackKey(SQLModel, table=True):
+    """The key of one sealed evidence pack (made by takedowns/packfiles.py): its own random
+    key, wrapped by the master key like an image's. Erasing any image whose display copy the
+    pack holds destroys it (packkeys.py): the pack then opens for nobody, from any backup."""
+
+    __tablename__ = "evidence_pack"
+
+    pack_key: str = Field(primary_key=True, max_length=64)  # the pack file's random name
+    wrapped_key: bytes = Field(sa_type=LargeBinary)  # empty once erased
+    master_key_id: str = Field(default="1", max_length=16, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    # why: the image erased with it and that erasure's reason (shown on the takedown page)
+    erasure_reason: str = Field(default="", max_length=600)
+
+
+class PackImage(SQLModel, table=True):
+    """An image whose display copy an evidence pack holds."""
+
+    __tablename__ = "evidence_pack_image"
+
+    pack_key: str = Field(foreign_key="evidence_pack.pack_key", primary_key=True, max_length=64)
+    image_id: int = Field(foreign_key="image.id", primary_key=True, index=True)

@@ -1,7 +1,8 @@
 """Withdrawing an evidence image: a supervisor takes an image out of the service, with a reason.
 
 What goes (the erased data): the image's key (so its sealed files, and any older backup of
-them, can never be opened again), its files, its local features, its perceptual hashes and
+them, can never be opened again), the key of every evidence pack holding a copy of it, its
+files, its local features, its perceptual hashes and
 what its metadata said (EXIF time, position, device). Its row stays, holding what is not the
 image: its id, size and sha256 (the identity that notices already sent name), the posts and
 accounts it was evidence of, and who withdrew it, when and why. Reference photos made from it
@@ -23,11 +24,12 @@ from datetime import datetime
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
+from app import keyscrub
 from app.audit.service import Actor, record
 from app.auth.models import User
 from app.db import utcnow
 from app.errors import Conflict, Unprocessable
-from app.evidence import storage
+from app.evidence import packkeys, storage
 from app.evidence.erasure import ERASED_PREFIX
 from app.evidence.models import EvidenceImage, Image, ImageFeatures, ReferencePhoto
 from app.settings import Settings
@@ -47,6 +49,7 @@ class Withdrawn:
     evidence_ids: list[int] = field(default_factory=list)
     account_ids: list[int] = field(default_factory=list)
     reference_photos_removed: list[int] = field(default_factory=list)
+    packs_erased: list[str] = field(default_factory=list)
 
 
 def check_reason(reason: str | None, doing: str = "withdrawing this image") -> str:
@@ -81,6 +84,9 @@ def withdraw_image(session: Session, settings: Settings, actor: Actor, *, image:
     image_id = image.id or 0
     session.execute(delete(ImageFeatures).where(col(ImageFeatures.image_id) == image_id))
     storage.delete_on_commit(session, settings, image.storage_key)
+    keyscrub.queue(session, settings, actor, keyscrub.IMAGE, [(image.storage_key, image_id)])
+    packs = packkeys.erase_packs_holding(session, settings, actor, image_ids=[image_id],
+                                         now=now, why=f"withdrawn: {text}")
     library = dict(session.exec(select(ReferencePhoto.id, ReferencePhoto.cell_id).where(
         ReferencePhoto.image_id == image_id, col(ReferencePhoto.removed_at).is_(None))).all())
     removed = sorted(library)
@@ -93,7 +99,7 @@ def withdraw_image(session: Session, settings: Settings, actor: Actor, *, image:
         image_id=image_id, withdrawn_at=now, reason=text,
         evidence_ids=[e for e, _ in evidence if e is not None],
         account_ids=sorted({a for _, a in evidence if a is not None}),
-        reference_photos_removed=[r for r in removed if r is not None])
+        reference_photos_removed=[r for r in removed if r is not None], packs_erased=packs)
     record(session, actor, "evidence.image.withdrawn", object_type="image",
            object_ids=[image_id], purpose=text,
            details={"reason": text, "evidence_ids": result.evidence_ids,

@@ -1,8 +1,9 @@
 """Move everything sealed under an older master key to the current one, while the service runs.
 
-Three things depend on the master key: each image's own key (wrapped, with the wrapping key's
-id in `image.master_key_id`), TOTP secrets and evidence packs (sealed under keys derived from
-it; readers try every configured key). Image keys are re-wrapped in batches of one
+Three things depend on the master key: each image's and each evidence pack's own key (wrapped,
+with the wrapping key's id beside it), and TOTP secrets (sealed under keys derived from it;
+readers try every configured key). Packs made before they had keys of their own are given one
+by packconvert.py. Image keys are re-wrapped in batches of one
 transaction each, in id order; a batch that is interrupted rolls back whole, and running
 again carries on with what is still under an older id. A re-wrap is a compare-and-set on the
 wrapped key, so an image erased meanwhile stays erased (its key is never written back).
@@ -23,8 +24,8 @@ from app.audit.service import Actor, record
 from app.auth import factors
 from app.auth.models import TotpFactor
 from app.db import unit_of_work
-from app.evidence import crypto, storage
-from app.evidence.models import Image
+from app.evidence import crypto
+from app.evidence.models import Image, PackKey
 from app.settings import Settings
 from app.takedowns import packfiles
 from app.takedowns.models import Notice, NoticePreview
@@ -117,25 +118,46 @@ def pack_keys(session: Session) -> set[str]:
     return keys | set(session.exec(select(NoticePreview.pack_key)).all())
 
 
-def reseal_packs(factory: sessionmaker[Session], settings: Settings, actor: Actor) -> int:
-    """Evidence packs sealed under an older key, written again (atomically) under the current."""
+def rewrap_packs(factory: sessionmaker[Session], settings: Settings, actor: Actor) -> int:
+    """Evidence packs' own keys under an older master key, re-wrapped (compare-and-set, so a
+    pack erased meanwhile stays erased); the pack files do not change."""
+    current, master, ring = settings.master_key_id, settings.master_key_bytes, settings.key_ring
     with unit_of_work(factory) as session:
-        keys = sorted(pack_keys(session))
-    moved = []
-    for pack_key in keys:
-        try:
-            data, key_id = packfiles.read_with_id(settings, pack_key)
-        except packfiles.PackMissing:
-            continue  # gone (its image withdrawn, or never written): nothing to protect
-        if key_id != settings.master_key_id:
-            storage.write_atomic(packfiles.path_for(settings, pack_key),
-                                 packfiles.seal(settings, pack_key, data))
-            moved.append(pack_key)
-    if moved:
-        with unit_of_work(factory) as session:
-            record(session, actor, "takedowns.packs.resealed", object_type="pack",
-                   object_ids=moved, details={"to": settings.master_key_id})
+        rows = session.exec(select(PackKey.pack_key, PackKey.master_key_id, PackKey.wrapped_key)
+                            .where(col(PackKey.erased_at).is_(None),
+                                   PackKey.master_key_id != current)).all()
+        moved, sources = [], set()
+        for pack_key, key_id, wrapped in rows:
+            try:
+                key = crypto.unwrap_key(crypto.master_for(ring, key_id), wrapped)
+            except crypto.SealBroken as exc:
+                raise crypto.SealBroken(f"evidence pack {pack_key}: {exc}") from None
+            changed = session.execute(
+                update(PackKey).where(col(PackKey.pack_key) == pack_key,
+                                      col(PackKey.wrapped_key) == wrapped,
+                                      col(PackKey.erased_at).is_(None))
+                .values(wrapped_key=crypto.wrap_key(master, key), master_key_id=current))
+            if changed.rowcount:  # type: ignore[attr-defined]
+                moved.append(pack_key)
+                sources.add(key_id)
+        if moved:
+            record(session, actor, "takedowns.packs.rewrapped", object_type="pack",
+                   object_ids=moved, details={"from": sorted(sources), "to": current})
     return len(moved)
+
+
+def pack_key_counts(session: Session, settings: Settings) -> Counter[str]:
+    """Packs that notices refer to, by the master key id their own key is wrapped under
+    (packfiles.LEGACY: not converted yet); erased ones are not counted."""
+    counts: Counter[str] = Counter()
+    for pack_key in pack_keys(session):
+        try:
+            counts[packfiles.read_with_id(session, settings, pack_key)[1]] += 1
+        except packfiles.PackErased:
+            continue
+        except packfiles.PackMissing:
+            counts["(missing or no configured key)"] += 1
+    return counts
 
 
 def secret_key_counts(session: Session, settings: Settings) -> Counter[str]:
@@ -147,14 +169,4 @@ def secret_key_counts(session: Session, settings: Settings) -> Counter[str]:
                     counts[factors.unseal_with_id(settings, row.user_id, sealed)[1]] += 1
                 except (InvalidTag, ValueError):  # counted: status reports, never stops
                     counts["(no configured key)"] += 1
-    return counts
-
-
-def pack_key_counts(session: Session, settings: Settings) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for pack_key in pack_keys(session):
-        try:
-            counts[packfiles.read_with_id(settings, pack_key)[1]] += 1
-        except packfiles.PackMissing:
-            counts["(missing or no configured key)"] += 1
     return counts

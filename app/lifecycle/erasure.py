@@ -7,8 +7,9 @@ live reference photo of the cell library, whose own rule governs it. A superviso
 erasure takes library photos made from the account's images out of the library too. Erased
 images lose their key, files, hashes and candidates (app/evidence/erasure.py,
 app/matching/erasure.py); a match that an attribution or account link rests on stays, shown
-with an erased image. Takedown evidence packs that held an erased picture are deleted
-(app/takedowns/erasure.py); the takedown keeps the rest of its record.
+with an erased image. Takedown evidence packs that held an erased picture lose their key and
+file (app/evidence/packkeys.py, app/takedowns/erasure.py); the takedown keeps the rest of its
+record.
 
 The audit event holds ids and counts only: no file name, hash, URL, handle or name.
 Services never commit.
@@ -30,7 +31,7 @@ from app.evidence.erasure import CHUNK, erase_images
 from app.evidence.models import EvidenceImage, Image, ReferencePhoto
 from app.matching.erasure import forget_images, matches_of
 from app.settings import Settings
-from app.takedowns.erasure import drop_packs_holding
+from app.takedowns.erasure import drop_legacy_packs
 from app.takedowns.models import TakedownImage
 
 ERASED_ACTION = "evidence.erased"
@@ -70,7 +71,7 @@ def _rested_on(session: Session, match_ids: Sequence[int]) -> set[int]:
 def _erase(session: Session, settings: Settings, image_ids: Sequence[int], now: datetime,
            actor: Actor, reason: str, done: Erasure) -> None:
     by = actor.user_id
-    erased = erase_images(session, settings, image_ids=image_ids, now=now, reason=reason, by=by)
+    erased = erase_images(session, settings, actor, image_ids=image_ids, now=now, reason=reason)
     done.images_erased += erased.images
     done.reference_photos_removed += erased.reference_photos_removed
     if not erased.images:
@@ -80,7 +81,8 @@ def _erase(session: Session, settings: Settings, image_ids: Sequence[int], now: 
     done.matches_removed += forgotten.matches_removed
     done.matches_kept += forgotten.matches_kept
     done.match_runs_removed += forgotten.runs_removed
-    done.packs_removed += drop_packs_holding(session, settings, erased.images)
+    done.packs_removed += len(erased.packs_erased) + drop_legacy_packs(
+        session, settings, erased.images, now, reason)
 
 
 def erase_account_evidence(session: Session, settings: Settings, actor: Actor, *,

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
+from app import keyscrub
 from app.accounts.models import Account
 from app.accounts.retention import prune_idempotency_keys
 from app.audit.linker import LOCK_NAME as CHAIN_LOCK
@@ -45,6 +46,7 @@ class RetentionReport:
     ran: bool = True
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     audit_note: str = ""  # why audit events were not pruned, when they were not
+    scrub: keyscrub.ScrubReport = field(default_factory=keyscrub.ScrubReport)
 
     def add_accounts(self, done: Erasure) -> None:
         self.counts["closed_accounts"] += 1
@@ -82,6 +84,7 @@ def _run(engine: Engine, owner: Engine, settings: Settings, now: datetime, actor
     report = RetentionReport()
     _closed_accounts(factory, settings, actor, now, lease, report)
     with unit_of_work(factory) as session:
+        session.info[keyscrub.DEFER] = True  # scrubbed once, below
         photos = erase_unused_photos(
             session, settings, actor, now=now,
             removed_before=now - timedelta(days=settings.retention_reference_photo_days))
@@ -89,6 +92,7 @@ def _run(engine: Engine, owner: Engine, settings: Settings, now: datetime, actor
         report.counts["matches_removed"] += photos.matches_removed
         report.counts["match_runs_removed"] += photos.match_runs_removed
         _short_lived(session, settings, now, report)
+    report.scrub = keyscrub.run_pending(factory, settings, actor)  # what this run erased
     _audit(engine, owner, settings, actor, now, report)
     with unit_of_work(factory) as session:
         # nested: the log withholds top-level keys named like secrets ("api_keys")
@@ -109,6 +113,7 @@ def _closed_accounts(factory: Callable[[], Session], settings: Settings, actor: 
             .order_by(col(Account.id))).all())
     for account_id in due:
         with unit_of_work(factory) as session:
+            session.info[keyscrub.DEFER] = True  # one scrub of the key parts for the whole run
             account = session.get(Account, account_id)
             if account is None or account.closed_at is None or account.closed_at >= cutoff:
                 continue  # reopened since the list was read

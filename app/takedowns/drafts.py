@@ -20,6 +20,7 @@ from app.accounts.models import Account
 from app.accounts.platforms import display_name_of
 from app.audit.service import Actor
 from app.errors import Unprocessable
+from app.evidence import packkeys
 from app.evidence.models import EvidenceImage, Image
 from app.settings import Settings
 from app.takedowns import channels, notice_text, notices, packfiles, packs
@@ -152,7 +153,7 @@ def make_preview(session: Session, settings: Settings, actor: Actor, takedown: T
     context = notices.context(takedown, account, stored, 1)
     body = notice_text.render(platform.template, context)
     notice_text.check_complete(body, context)
-    key = packfiles.store(session, settings, pack.data)
+    key = packfiles.store(session, settings, pack.data, packs.held_in(pack.manifest))
     ref = packs.reference(takedown)
     subject = notice_text.subject(ref, display_name_of(account.platform), account.handle, 1)
     preview = preview_of(session, takedown.id or 0)
@@ -161,6 +162,7 @@ def make_preview(session: Session, settings: Settings, actor: Actor, takedown: T
                                 pack_sha256=pack.sha256)
     elif not session.exec(select(Notice.id).where(Notice.pack_key == preview.pack_key)).first():
         delete_when_committed(session, packfiles.path_for(settings, preview.pack_key))
+        packkeys.forget(session, preview.pack_key)  # never sent: its key goes with it
     preview.subject, preview.body = subject, body
     preview.pack_key, preview.pack_sha256 = key, pack.sha256
     preview.made_by, preview.made_at = actor.user_id, now

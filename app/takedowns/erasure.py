@@ -1,20 +1,21 @@
 """Erased images, as takedowns see them: an evidence pack that holds an erased picture goes.
 
 A takedown keeps its own record (its events, notices with the sha256 of each pack sent, the
-evidence links it cited, shown as erased). The pack files on disk are sealed under a key
-derived from the master key, not the image's, so erasing the image's key does not close them:
-the packs that hold one of the erased pictures are deleted once the erasure commits. Their
-downloads then answer 410 (pages_detail.py), and a notice still to send gets a new pack
-without the picture (notices.pack_for). Services never commit.
+evidence links it cited, shown as erased). A pack's own key is destroyed with any image it
+holds (evidence/packkeys.py), and its file deleted once the erasure commits; a pack sealed the
+old way (before per-pack keys, not converted yet) is deleted here. Their downloads then answer
+410 with the reason (pages_detail.py), the takedown page says so, and a notice still to send
+gets a new pack without the picture (notices.pack_for). Services never commit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from app.evidence.models import EvidenceImage, Image
+from app.evidence.models import EvidenceImage, Image, PackKey
 from app.settings import Settings
 from app.takedowns import packfiles, packs
 from app.takedowns.models import Notice, NoticePreview, TakedownImage
@@ -29,9 +30,12 @@ def takedowns_citing(session: Session, image_ids: Sequence[int]) -> list[int]:
         col(EvidenceImage.image_id).in_(sorted(set(image_ids)))))))
 
 
-def drop_packs_holding(session: Session, settings: Settings, image_ids: Sequence[int]) -> int:
-    """Delete (on commit) every pack of the takedowns citing these now-erased images that
-    carries one of their pictures; returns how many."""
+def drop_legacy_packs(session: Session, settings: Settings, image_ids: Sequence[int],
+                      now: datetime, why: str) -> int:
+    """Packs sealed before packs had keys of their own (not converted yet) that carry one of
+    these now-erased pictures: no key of theirs can be destroyed, so the file goes (on
+    commit) and an erased key row records why, for the takedown page. Returns how many.
+    (Packs with their own key were erased with the images: evidence/packkeys.py.)"""
     takedowns = takedowns_citing(session, image_ids)
     if not takedowns:
         return 0
@@ -41,12 +45,18 @@ def drop_packs_holding(session: Session, settings: Settings, image_ids: Sequence
         col(NoticePreview.takedown_id).in_(takedowns))))
     doomed = []
     for key in sorted(keys):
+        if session.get(PackKey, key) is not None:
+            continue  # its own key: erased (or not) by evidence/packkeys.py
         try:
-            manifest = packs.manifest_of(packfiles.read(settings, key))
+            manifest = packs.manifest_of(packfiles.read(session, settings, key))
         except packfiles.PackMissing:
             continue
-        if packs.withdrawn_in(session, manifest):
+        gone = packs.withdrawn_in(session, manifest)
+        if gone:
             doomed.append(packfiles.path_for(settings, key))
+            session.add(PackKey(pack_key=key, wrapped_key=b"", erased_at=now,
+                                erasure_reason=f"erased with image "
+                                f"{', '.join(map(str, gone))} ({why})"[:600]))
     delete_when_committed(session, *doomed)
     return len(doomed)
 

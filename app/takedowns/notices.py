@@ -47,19 +47,20 @@ def held_notices(session: Session, takedown_id: int) -> list[Notice]:
 def pack_for(session: Session, settings: Settings, takedown: Takedown, account: Account,
              now: datetime, held: list[Notice]) -> StoredPack:
     """Notice #1 makes the pack; re-notices attach the same one (same sha256 for the platform),
-    unless an image in it was withdrawn since: then a new pack is made without it."""
+    unless an image in it was withdrawn or erased since (which erased the pack too): then a
+    new pack is made without it."""
     first = next((n for n in reversed(held) if n.pack_key), None)  # the latest pack made
     if first is not None:
         try:
-            data = packfiles.read(settings, first.pack_key)
+            data = packfiles.read(session, settings, first.pack_key)
             manifest = packs.manifest_of(data)
             if not packs.withdrawn_in(session, manifest):
                 return StoredPack(first.pack_key, first.pack_sha256, data, manifest)
         except packfiles.PackMissing:
             pass  # rebuilt below from what is held now, under a new key and sha256
     pack = packs.build_pack(session, settings, takedown, account, now)
-    return StoredPack(packfiles.store(session, settings, pack.data), pack.sha256, pack.data,
-                      pack.manifest)
+    return StoredPack(packfiles.store(session, settings, pack.data, packs.held_in(pack.manifest)),
+                      pack.sha256, pack.data, pack.manifest)
 
 
 def first_notice(session: Session, settings: Settings,
@@ -71,7 +72,7 @@ def first_notice(session: Session, settings: Settings,
     if preview is None:
         return None
     try:
-        data = packfiles.read(settings, preview.pack_key)
+        data = packfiles.read(session, settings, preview.pack_key)
     except packfiles.PackMissing:
         return None
     manifest = packs.manifest_of(data)
@@ -154,7 +155,7 @@ def prepare(session: Session, settings: Settings, takedown: Takedown, account: A
     return Prepared(out, pack, held)
 
 
-def outgoing_of(settings: Settings, takedown: Takedown, account: Account,
+def outgoing_of(session: Session, settings: Settings, takedown: Takedown, account: Account,
                 notice: Notice) -> delivery.Outgoing:
     """A stored notice as it goes out: the same text, pack and identifiers every time (an .eml
     download, or a delivery retried). Raises PackMissing when the pack cannot be opened."""
@@ -163,7 +164,7 @@ def outgoing_of(settings: Settings, takedown: Takedown, account: Account,
         takedown_id=takedown.id or 0, reference=ref, number=notice.number,
         channel=notice.channel, recipient=notice.recipient, subject=notice.subject,
         body=notice.body, pack_filename=f"{ref}-evidence.zip",
-        pack=packfiles.read(settings, notice.pack_key), pack_sha256=notice.pack_sha256,
+        pack=packfiles.read(session, settings, notice.pack_key), pack_sha256=notice.pack_sha256,
         platform=takedown.platform, handle=account.handle, sent_at=notice.sent_at)
 
 

@@ -89,8 +89,11 @@ def claim(session: Session, settings: Settings, notice: Notice, now: datetime) -
     takedown = service.get_takedown(session, notice.takedown_id)
     try:
         out: delivery.Outgoing | None = notices.outgoing_of(
-            settings, takedown, get_account(session, takedown.account_id), notice)
+            session, settings, takedown, get_account(session, takedown.account_id), notice)
         error = ""
+    except packfiles.PackErased as exc:  # erased with a picture it held: it must not go
+        out, error = None, (f"Not sent: the evidence pack was {exc.reason}. Send the notice "
+                            "again: a new pack is made from what remains.")[:1000]
     except packfiles.PackMissing as exc:
         out, error = None, f"The evidence pack cannot be opened: {exc}"[:1000]
     gone = packs.withdrawn_in(session, packs.manifest_of(out.pack)) if out else []

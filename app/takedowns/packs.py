@@ -155,11 +155,16 @@ def build_pack(session: Session, settings: Settings, takedown: Takedown, account
 def withdrawn_in(session: Session, manifest: dict[str, Any]) -> list[int]:
     """Images whose picture the pack carries but which were withdrawn after it was made: such
     a pack must not leave the service again (a new one is made without them)."""
-    ids = [e["image_id"] for e in manifest.get("images", []) if e.get("file")]
+    ids = held_in(manifest)
     if not ids:
         return []
     return sorted(i for i in session.exec(select(Image.id).where(
         col(Image.id).in_(ids), col(Image.erased_at).is_not(None))).all() if i is not None)
+
+
+def held_in(manifest: dict[str, Any]) -> list[int]:
+    """The images whose display copy the pack carries."""
+    return [e["image_id"] for e in manifest.get("images", []) if e.get("file")]
 
 
 def manifest_of(data: bytes) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from app.auth.guards import Drafter, Sender, TakedownReader
 from app.auth.permissions import Permission as P
 from app.db import SessionDep, utcnow
 from app.errors import AppError, NotFound
+from app.evidence import packkeys
 from app.evidence.errors import ImageWithdrawn
 from app.settings import Settings
 from app.takedowns import (
@@ -65,9 +66,13 @@ def page(request: Request, db: Session, settings: Settings, who: Principal, take
     record(db, who.actor, "takedown.view", object_type="takedown", object_ids=[takedown_id],
            details={"account_id": takedown.account_id, "image_ids": evidence.image_ids,
                     "prisoner_ids": evidence.prisoner_ids})
+    preview = drafts.preview_of(db, takedown_id)
+    pack_keys = [row["notice"].pack_key for row in context["notices"]]
     return render(request, "takedowns/takedown.html", {
         **context, **time_helpers(settings.local_timezone, now), "buttons": buttons,
-        "preview": drafts.preview_of(db, takedown_id), "basis": evidence,
+        "preview": preview, "basis": evidence,
+        # packs erased with an image they held: said where their download was, with why
+        "erased_packs": packkeys.erased(db, pack_keys + ([preview.pack_key] if preview else [])),
         "can_edit": takedown.state == State.draft and takedown.author_id == who.user.id,
         "platform": platform, "channel_label": CHANNELS.get(platform.channel, platform.channel),
         "can_download": who.can(P.takedowns_send), "error": error,
@@ -156,15 +161,21 @@ def _missing(db: Session, notice: Notice) -> AppError:
 
 def _pack(db: Session, settings: Settings, notice: Notice) -> bytes:
     try:
-        return _not_withdrawn(db, packfiles.read(settings, notice.pack_key))
+        return _not_withdrawn(db, packfiles.read(db, settings, notice.pack_key))
+    except packfiles.PackErased as exc:
+        raise ImageWithdrawn(f"This notice's evidence pack was {exc.reason}; its key is "
+                             "destroyed and its sha256 stays on the notice.") from None
     except packfiles.PackMissing:
         raise _missing(db, notice) from None
 
 
 def eml_bytes(db: Session, settings: Settings, takedown: Takedown, notice: Notice) -> bytes:
     try:
-        out = notices.outgoing_of(settings, takedown, get_account(db, takedown.account_id),
+        out = notices.outgoing_of(db, settings, takedown, get_account(db, takedown.account_id),
                                   notice)
+    except packfiles.PackErased as exc:
+        raise ImageWithdrawn(f"This notice's evidence pack was {exc.reason}; its key is "
+                             "destroyed and its sha256 stays on the notice.") from None
     except packfiles.PackMissing:
         raise _missing(db, notice) from None
     _not_withdrawn(db, out.pack)

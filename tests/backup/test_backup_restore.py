@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from app.audit.linker import link_all
 from app.audit.verify import write_checkpoint
-from app.backup import service, verify
+from app.backup import keyparts, service, verify
 from app.backup.stream import BackupBroken
 from app.cli import cli
 from app.db import make_engine, unit_of_work
@@ -136,7 +136,8 @@ def test_backup_under_write_load_restores_every_committed_image(kind, tmp_path, 
 
     target = fresh_settings(kind, tmp_path / "restored", request, migrate=False,
                             backup_key=BACKUP_KEY)
-    done = _cli(monkeypatch, target, "restore", str(tmp_path / "backup"))
+    [key_part] = keyparts.parts_in(live.backup_keys_folder)  # kept apart, by default
+    done = _cli(monkeypatch, target, "restore", str(tmp_path / "backup"), "--keys", str(key_part))
     assert done.exit_code == 0, done.output
     if kind == "postgres":
         grant(target)
@@ -171,13 +172,14 @@ def test_restore_refuses_a_machine_that_is_not_empty(kind, tmp_path, request, mo
     image_id, _ = _upload(factory, live, 7)
     service.write_backup(live, tmp_path / "backup", TEST_ACTOR)
     # the live machine itself: its data folder and its database are in use
-    refused = _cli(monkeypatch, live, "restore", str(tmp_path / "backup"))
+    keys = ["--keys", str(keyparts.parts_in(live.backup_keys_folder)[0])]
+    refused = _cli(monkeypatch, live, "restore", str(tmp_path / "backup"), *keys)
     assert refused.exit_code == 1
     assert "nothing restored: the data folder" in refused.output
     assert "is not empty" in refused.output
     if kind == "postgres":  # an empty folder, but a database with tables in it
         other = live.model_copy(update={"data_dir": tmp_path / "empty"})
-        refused = _cli(monkeypatch, other, "restore", str(tmp_path / "backup"))
+        refused = _cli(monkeypatch, other, "restore", str(tmp_path / "backup"), *keys)
         assert refused.exit_code == 1 and "the database is not empty" in refused.output
         assert not (tmp_path / "empty").exists() or not any((tmp_path / "empty").iterdir())
     with factory() as session:  # nothing changed
@@ -227,11 +229,13 @@ def test_backup_refuses_a_folder_in_use_and_the_development_key_in_production(tm
 
 
 def test_backup_files_are_private_whatever_the_umask(tmp_path, request):
-    live = fresh_settings("sqlite", tmp_path / "live", request, backup_key=BACKUP_KEY)
+    live = fresh_settings("sqlite", tmp_path / "live", request, backup_key=BACKUP_KEY,
+                          backup_keys_dir=str(tmp_path / "keys"))
+    (tmp_path / "keys").mkdir()
     ingest(factory_for(live), live, 5)
     previous = os.umask(0o022)  # as a shell or cron would leave it
     try:
-        service.write_backup(live, tmp_path / "backup", TEST_ACTOR, keys_to=tmp_path / "keys")
+        service.write_backup(live, tmp_path / "backup", TEST_ACTOR)
     finally:
         os.umask(previous)
     assert sorted(p.name for p in (tmp_path / "backup").iterdir()) == [

@@ -1,5 +1,6 @@
-"""An erased image cannot be brought back from an older backup once the key backups older
-than its erasure are gone: the backups' database copies hold no image key."""
+"""The backups' database copies hold no image key; key parts older than
+CELLWATCH_BACKUP_KEYS_DAYS are deleted by the next backup (scrubbing on erasure:
+test_key_scrub.py)."""
 
 from __future__ import annotations
 
@@ -60,13 +61,15 @@ def test_the_database_copy_in_a_backup_holds_no_image_key(kind, tmp_path, reques
         everything = script + rows
     for key in keys:
         assert key not in everything and key.hex().encode() not in everything
-    held = keyparts.read(tmp_path / "b" / "keys.part", base64.b64decode(BACKUP_KEY))[1]
+    [part] = keyparts.parts_in(live.backup_keys_folder)
+    held = keyparts.read(part, base64.b64decode(BACKUP_KEY))[1]
     assert sorted(k.wrapped_key for k in held.values()) == sorted(keys)
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 def test_an_image_erased_after_a_backup_stays_erased_when_that_backup_is_restored(
         kind, tmp_path, request):
+    (tmp_path / "keys").mkdir()
     live = fresh_settings(kind, tmp_path / "live", request, backup_key=BACKUP_KEY,
                           backup_keys_dir=str(tmp_path / "keys"), backup_keys_days=7)
     factory = factory_for(live)
@@ -79,13 +82,13 @@ def test_an_image_erased_after_a_backup_stays_erased_when_that_backup_is_restore
     with unit_of_work(factory) as session:
         images.erase_image(session, live, TEST_ACTOR, image_id=doomed, reason="retention")
 
-    first_keys = sorted((tmp_path / "keys").iterdir())
+    first_keys = keyparts.parts_in(tmp_path / "keys")
     assert len(first_keys) == 1
     old = os.stat(first_keys[0]).st_mtime - 8 * 86400
     os.utime(first_keys[0], (old, old))  # a key backup past its 7 days
     newer = service.write_backup(live, tmp_path / "b2", TEST_ACTOR)
     assert newer["pruned_key_backups"] == 1
-    remaining = sorted((tmp_path / "keys").iterdir())
+    remaining = keyparts.parts_in(tmp_path / "keys")
     assert len(remaining) == 1 and remaining[0] != first_keys[0]
 
     # nothing left anywhere holds the erased image's key: the older backup's parts, the
@@ -116,9 +119,9 @@ def test_a_key_backup_older_than_the_backup_is_refused(tmp_path, request):
     live = fresh_settings("sqlite", tmp_path / "live", request, backup_key=BACKUP_KEY)
     factory = factory_for(live)
     ingest(factory, live, 1)
-    service.write_backup(live, tmp_path / "b1", TEST_ACTOR, keys_to=tmp_path / "k")
-    service.write_backup(live, tmp_path / "b2", TEST_ACTOR, keys_to=tmp_path / "k")
-    first = sorted((tmp_path / "k").iterdir())[0]
+    service.write_backup(live, tmp_path / "b1", TEST_ACTOR)
+    service.write_backup(live, tmp_path / "b2", TEST_ACTOR)
+    first = keyparts.parts_in(live.backup_keys_folder)[0]
     target = fresh_settings("sqlite", tmp_path / "restored", request, migrate=False,
                             backup_key=BACKUP_KEY)
     with pytest.raises(BackupFailed, match="older than the backup"):

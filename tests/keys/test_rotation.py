@@ -146,32 +146,3 @@ def test_keys_commands_report_counts_and_rotate(tmp_path, request, monkeypatch):
         assert "master key '2' is not configured" in refused.output
     finally:
         get_settings.cache_clear()
-
-
-def test_evidence_packs_move_to_the_current_key(tmp_path, request):
-    from app.accounts.models import Account
-    from app.takedowns import packfiles
-    from app.takedowns.models import NoticePreview, Takedown
-
-    old = fresh_settings("sqlite", tmp_path / "data", request, master_key=KEY_1)
-    factory = factory_for(old)
-    with unit_of_work(factory) as session:
-        user = User(username="ann", role="analyst", password_hash="x")
-        account = Account(platform="instagram", handle="cell_a1")
-        session.add_all([user, account])
-        session.flush()
-        takedown = Takedown(account_id=account.id, platform="instagram", reason="r",
-                            author_id=user.id)
-        session.add(takedown)
-        session.flush()
-        pack_key = packfiles.store(session, old, b"the zip of notice 1")
-        session.add(NoticePreview(takedown_id=takedown.id, pack_key=pack_key, pack_sha256="x"))
-    both = _ring(old, master_key=KEY_2, master_key_id="2", old_master_keys={"1": KEY_1})
-    assert packfiles.read_with_id(both, pack_key) == (b"the zip of notice 1", "1")
-    with factory() as session:
-        assert rotation.pack_key_counts(session, both) == {"1": 1}
-    assert rotation.reseal_packs(factory, both, TEST_ACTOR) == 1
-    only_new = _ring(both, old_master_keys={})
-    assert packfiles.read_with_id(only_new, pack_key) == (b"the zip of notice 1", "2")
-    with pytest.raises(packfiles.PackMissing, match="any configured master key"):
-        packfiles.read(old, pack_key)

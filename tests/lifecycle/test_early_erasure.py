@@ -181,10 +181,14 @@ def test_a_sent_notices_pack_with_the_picture_is_gone_410(client, world, setting
     assert _erase(client, world.account).status_code == 200
     assert _packs(settings) == []
     gone = client.get(pack)
-    assert gone.status_code == 410 and "deleted when image(s)" in gone.text
+    assert gone.status_code == 410
+    assert f"pack was erased with image {world.images[0]} ({REASON})" in gone.text
     assert client.get(f"/takedowns/{world.takedown}/notices/1.eml").status_code == 410
     page = client.get(f"/takedowns/{world.takedown}")
     assert page.status_code == 200 and f"Image #{world.evidence[0]} erased" in page.text
+    # where its download was: the pack went with the image, and why
+    assert f"erased with image {world.images[0]} ({REASON}). A new notice carries a new pack" \
+        in page.text
 
 
 def test_an_image_withdrawn_before_loses_its_digest_too(client, world, session):

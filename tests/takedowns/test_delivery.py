@@ -92,7 +92,7 @@ def test_email_through_a_real_smtp_server(session, settings, world, mailbox):
     # stored sealed under data_dir, and it opens to the same bytes
     stored = packfiles.path_for(settings, notice.pack_key)
     assert stored.is_file() and b"manifest.json" not in stored.read_bytes()
-    assert hashlib.sha256(packfiles.read(settings, notice.pack_key)).hexdigest() == \
+    assert hashlib.sha256(packfiles.read(session, settings, notice.pack_key)).hexdigest() == \
         notice.pack_sha256
     disclosure = details(audits(session, "takedown.disclosure")[0])
     assert disclosure["recipient"] == "abuse@instagram.example"

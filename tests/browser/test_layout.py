@@ -159,8 +159,8 @@ def test_docs_draw_the_api_from_local_files_within_the_csp(
     page.on("request", lambda request: outside.append(request.url)
             if not request.url.startswith(live_server.url) else None)
     sign_in(page, live_server, "ana", GOOD_PASSWORD)
-    page.goto(f"{live_server.url}/docs")
-    # 1.7 MB of script to parse: give a loaded machine longer than the usual 5 s
+    # 1.7 MB of script to load and parse: give a loaded machine longer than the usual 5 s
+    page.goto(f"{live_server.url}/docs", timeout=30_000)
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("Cellwatch",
                                                                       timeout=30_000)
     expect(page.locator(".swagger-ui .opblock").first).to_be_visible()

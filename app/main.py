@@ -39,10 +39,12 @@ from app.evidence import api as evidence_api
 from app.evidence import api_reference as evidence_api_reference
 from app.evidence import pages as evidence_pages
 from app.evidence import pages_reference as evidence_pages_reference
-from app.evidence.limits import UploadSizeLimit, body_limit
+from app.evidence import pages_video as evidence_pages_video
+from app.evidence.limits import UploadSizeLimit, body_limit, video_body_limit
 from app.lifecycle import api as lifecycle_api
 from app.lifecycle import pages as lifecycle_pages
 from app.matching import api as matching_api
+from app.matching import api_videos as matching_api_videos
 from app.matching import api_withdraw as matching_api_withdraw
 from app.matching import pages as matching_pages
 from app.matching import pages_queue as matching_pages_queue
@@ -126,7 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    accounts_pages.router, accounts_api.router, accounts_api_intake.router,
                    matching_pages.router, matching_pages_queue.router, matching_api.router,
                    matching_pages_withdraw.router, matching_api_withdraw.router,
-                   evidence_pages.router, evidence_api.router,
+                   matching_api_videos.router,
+                   evidence_pages.router, evidence_api.router, evidence_pages_video.router,
                    evidence_pages_reference.router, evidence_api_reference.router,
                    search_pages.router, search_api.router):
         app.include_router(router)
@@ -143,7 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     # innermost first: retries see the route's error before anything answers it
     app.add_middleware(RetryTransactions, attempts=settings.transaction_attempts)
-    app.add_middleware(UploadSizeLimit, max_body_bytes=body_limit(settings))
+    app.add_middleware(UploadSizeLimit, max_body_bytes=body_limit(settings),
+                       video_body_bytes=video_body_limit(settings))
     # outside anything that reads a body: a stranger's body is never read
     app.add_middleware(SignInBeforeBody, public_body_bytes=settings.public_body_bytes)
     app.add_middleware(BodyReadTimeout, idle=settings.server_body_idle_seconds,

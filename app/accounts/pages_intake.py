@@ -77,7 +77,7 @@ def images_submit(
     except AppError as exc:
         return refused(db, exc, _images_form, request, settings, form=form,
                        problems=problems_of(exc))
-    after_answer(tasks, state, who.actor, outcome.image_ids)
+    after_answer(tasks, state, who.actor, outcome.image_ids, outcome.video_ids)
     tz = settings.local_timezone
     # each image with its ranked candidates, side by side, right after intake
     return render(request, "evidence/intake_result.html", {"results": [
@@ -152,5 +152,5 @@ def account_submit(
             store_answer(db, user_id, key.key, 303, {"location": target})
     except AppError as exc:
         return refused(db, exc, _account_form, request, form=form, problems=problems_of(exc))
-    after_answer(tasks, state, who.actor, outcome.image_ids)
+    after_answer(tasks, state, who.actor, outcome.image_ids, outcome.video_ids)
     return RedirectResponse(target, status_code=303)

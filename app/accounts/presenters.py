@@ -24,6 +24,7 @@ from app.estate.models import Establishment
 from app.evidence.intake import IntakeResult
 from app.evidence.models import Image
 from app.evidence.presenters import evidence_facts, image_facts, result_facts, thumb_size
+from app.evidence.video_presenters import video_result_facts
 from app.evidence.withdrawal import withdrawal_of
 from app.matching import service as matching
 from app.matching.models import Match
@@ -186,4 +187,5 @@ def intake_json(session: Session, outcome: Intake, tz: str) -> dict[str, Any]:
                     "status": account.status, "url": f"/accounts/{account.id}"},
         "created": outcome.created, "links": outcome.linked,
         "images": images_json(session, outcome.results, tz),
+        "videos": [video_result_facts(v, tz) for v in outcome.videos],
     }

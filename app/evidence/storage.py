@@ -28,7 +28,7 @@ from app.evidence import claims
 from app.settings import Settings
 from app.txfiles import delete_when_committed, keep_if_committed
 
-KINDS = ("original", "display")
+KINDS = ("original", "display", "poster", "preview")  # poster, preview: a video's
 TEMP_PREFIX = ".tmp-"
 _KEY_RE = re.compile(r"^[0-9a-f]{32}$")
 

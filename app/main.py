@@ -48,6 +48,7 @@ from app.matching import api_videos as matching_api_videos
 from app.matching import api_withdraw as matching_api_withdraw
 from app.matching import pages as matching_pages
 from app.matching import pages_queue as matching_pages_queue
+from app.matching import pages_videos as matching_pages_videos
 from app.matching import pages_withdraw as matching_pages_withdraw
 from app.matching.engine import Limits, MatchEngine
 from app.memory import Trimmer
@@ -128,7 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    accounts_pages.router, accounts_api.router, accounts_api_intake.router,
                    matching_pages.router, matching_pages_queue.router, matching_api.router,
                    matching_pages_withdraw.router, matching_api_withdraw.router,
-                   matching_api_videos.router,
+                   matching_api_videos.router, matching_pages_videos.router,
                    evidence_pages.router, evidence_api.router, evidence_pages_video.router,
                    evidence_pages_reference.router, evidence_api_reference.router,
                    search_pages.router, search_api.router):

@@ -202,7 +202,7 @@ def erase_videos(session: Session, settings: Settings, *, video_ids: list[int], 
         video.wrapped_key, video.erased_at = b"", now
         video.error = video.error or ""
         session.add(video)
-        storage.delete_on_commit(session, settings, video.storage_key)
+        storage.delete_on_commit(session, settings, video.storage_key, storage.VIDEO_KINDS)
         for link in session.exec(select(EvidenceVideo).where(
                 EvidenceVideo.video_id == video_id, col(EvidenceVideo.erased_at).is_(None))):
             link.erased_at = now

@@ -12,12 +12,13 @@ from app.auth.guards import EvidenceReader
 from app.db import SessionDep
 from app.evidence.errors import ImageWithdrawn
 from app.evidence.models import Video
-from app.evidence.pages import DISPLAY_HEADERS
 from app.evidence.videos import get_video, read_derivative
 from app.web.dates import local_day
 
 router = APIRouter()
 MEDIA = {"poster": ("image/jpeg", "jpg"), "preview": ("video/mp4", "mp4")}
+# as an image's display copy (evidence/pages.py): never cached, never sniffed as anything else
+DISPLAY_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
 def _serve(who: EvidenceReader, video: Video, kind: str, settings: SettingsDep,

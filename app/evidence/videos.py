@@ -190,17 +190,18 @@ def get_video(session: Session, video_id: int) -> Video:
 
 
 def erase_videos(session: Session, settings: Settings, *, video_ids: list[int], now: datetime,
-                 reason: str, by: int | None) -> list[int]:
+                 reason: str, by: int | None, frames: bool = True) -> list[int]:
     """Crypto-erase videos: their keys now, their files (original, poster, preview) once this
-    commits, and every frame's image as images are erased. Returns the frames' image ids
-    (the caller audits). Frames shared with a video still held are kept."""
+    commits, their posts marked erased, and (`frames`) every frame's image as images are
+    erased. Returns the frames' image ids to erase (erased here when `frames`; the caller
+    audits). Frames shared with a video still held are kept."""
     erased_frames: set[int] = set()
     for video_id in sorted(set(video_ids)):
         video = session.get(Video, video_id)
         if video is None or video.erased_at is not None:
             continue
-        video.wrapped_key, video.erased_at = b"", now
-        video.error = video.error or ""
+        # as an erased image: the key and the digest go; size and length stay for the record
+        video.wrapped_key, video.sha256, video.erased_at = b"", "", now
         session.add(video)
         storage.delete_on_commit(session, settings, video.storage_key, storage.VIDEO_KINDS)
         for link in session.exec(select(EvidenceVideo).where(
@@ -214,6 +215,6 @@ def erase_videos(session: Session, settings: Settings, *, video_ids: list[int], 
         col(VideoFrame.image_id).in_(erased_frames or {0}),
         col(Video.erased_at).is_(None))).all())
     doomed = sorted(erased_frames - still_held)
-    if doomed:
+    if doomed and frames:
         erase_images(session, settings, image_ids=doomed, now=now, reason=reason, by=by)
     return doomed

@@ -11,8 +11,10 @@ from sqlmodel import select
 
 from app.accounts.models import Attribution
 from app.evidence.models import Image, VideoFrame
+from app.evidence.videos import frames_of
+from app.search.service import dossier
 from tests.accounts.conftest import upload_reference
-from tests.conftest import login, page_csrf
+from tests.conftest import TEST_ACTOR, login, page_csrf
 from tests.matching import scenes
 from tests.video import clips
 
@@ -76,6 +78,11 @@ def test_a_frame_matches_the_cell_and_confirming_it_suggests_its_occupant(
         Attribution.account_id == account_id)).all()
     # posted 20 January 2025: ADAMS and COLE were in the cell that day, BAKER not yet
     assert {a.prisoner_id for a in suggested} == {estate["adams"].id, estate["cole"].id}
+    # ADAMS's dossier lists the account's video
+    held = dossier(session, TEST_ACTOR, "A1111AA", "Investigation 2026/301: filmed in a cell")
+    (account,) = [a for a in held.accounts if a.account_id == account_id]
+    assert [(v.video_id, v.sampling) for v in account.videos] == [(video_id, "sampled")]
+    assert account.videos[0].frames == len(frames_of(session, video_id))
 
 
 def test_without_a_post_time_the_day_is_the_files_own(client, make_user, estate, session):

@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from app.audit.models import AuditEvent
 from app.evidence.models import EvidenceImage, EvidenceVideo, Image, Video, VideoFrame
-from tests.conftest import page_csrf
+from tests.conftest import login, page_csrf
 from tests.evidence import samples
 from tests.evidence.conftest import stored_files
 from tests.video import clips
@@ -151,3 +151,30 @@ def test_hostile_videos_on_the_form(analyst, session, settings, name, make, stat
     assert r.status_code == status
     assert name in r.text and words in r.text and "Nothing was stored" in r.text
     assert _count(session, Video) == 0 and stored_files(settings) == []
+
+
+def test_withdrawing_a_video_withdraws_its_frames(analyst, make_user, session, settings):
+    r = analyst.post("/api/v1/images", files=[_video("a.mp4", clips.small_clip(seconds=2))])
+    video_id = r.json()["videos"][0]["video_id"]
+    frames = [f["image_id"] for f in analyst.get(f"/api/v1/videos/{video_id}").json()["frames"]]
+    assert frames
+    refused = analyst.request("DELETE", f"/api/v1/videos/{video_id}",
+                              json={"reason": "Sent in error, wrong account"})
+    assert refused.status_code == 403  # an analyst may not withdraw
+    del analyst.headers["X-CSRF-Token"]  # the analyst's session's token
+    login(analyst, make_user("supervisor").username)
+    analyst.headers["X-CSRF-Token"] = page_csrf(analyst, "/intake")
+    short = analyst.request("DELETE", f"/api/v1/videos/{video_id}", json={"reason": "no"})
+    assert short.status_code == 422 and session.get(Video, video_id).erased_at is None
+    done = analyst.request("DELETE", f"/api/v1/videos/{video_id}",
+                           json={"reason": "Sent in error, wrong account"})
+    assert done.status_code == 200, done.text
+    assert sorted(done.json()["frames_withdrawn"]) == sorted(frames)
+    session.expire_all()
+    assert session.get(Video, video_id).wrapped_key == b""
+    assert all(session.get(Image, i).erased_at is not None for i in frames)
+    assert stored_files(settings) == []  # original, poster, preview and frames: all gone
+    assert analyst.get(f"/videos/{video_id}/preview").status_code == 410
+    again = analyst.request("DELETE", f"/api/v1/videos/{video_id}",
+                            json={"reason": "Sent in error, wrong account"})
+    assert again.status_code == 409

@@ -55,6 +55,10 @@ def test_a_frame_matches_the_cell_and_confirming_it_suggests_its_occupant(
     matched = _cell_frame(client, video_id)
     assert matched, "no frame of the clip matched the cell"
     frame = matched[0]
+    # a still clip: its frames are near-duplicates of each other, never offered as candidates
+    frame_ids = {f.image_id for f in frames_of(session, video_id)}
+    assert len(frame_ids) > 1
+    assert not [c for f in matched for c in f["candidates"] if c["image_id"] in frame_ids]
     (cell,) = [c for c in frame["candidates"] if c["kind"] == "cell"]
     assert cell["cell"]["label"] == "A-1-014"
     # the video page: the frame side by side with the reference photo, at its time

@@ -56,6 +56,9 @@ def test_a_video_is_taken_in_sampled_and_its_frames_held_as_images(analyst, sess
     assert len(shown["frames"]) >= 3
     assert [f["at"] for f in shown["frames"][:2]] == ["0:00", "0:01"]
     assert all(f["second_stage_done"] for f in shown["frames"])
+    # the frames of one clip show one scene: never offered as candidates of each other
+    frame_ids = {f["image_id"] for f in shown["frames"]}
+    assert not [c for f in shown["frames"] for c in f["candidates"] if c["image_id"] in frame_ids]
     row = session.get(Video, video["video_id"])
     assert row is not None and row.frames == len(shown["frames"])
     frame_ids = [f["image_id"] for f in shown["frames"]]

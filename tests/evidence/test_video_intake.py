@@ -129,6 +129,11 @@ HOSTILE = [
      "lasts 10 h"),
     ("clip.mp4", lambda: clips.small_clip(seconds=1, fmt="matroska"), 422, "Matroska"),
     ("random.mp4", lambda: bytes(range(256)) * 200, 422, "not a video we recognise"),
+    ("tiny.mp4", lambda: clips.many_tiny_frames(100_000, rate=1000), 422,
+     "holds 100,000 frames; the limit is 21,600"),
+    ("huge.webm", lambda: clips.huge_frames(16000), 422, "16000×16000 pixels"),
+    ("many.gif", lambda: clips.gif(10_000), 422, "more than 1,000 frames"),
+    ("streams.mp4", lambda: clips.many_streams(40), 422, "It holds 40 streams"),
 ]
 
 

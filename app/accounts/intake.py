@@ -36,6 +36,7 @@ from app.evidence.intake import (
     store_videos,
 )
 from app.evidence.models import EvidenceImage, EvidenceVideo
+from app.evidence.videos import link_frames
 from app.matching import service as matching
 from app.matching.engine import MatchEngine
 from app.settings import Settings
@@ -56,6 +57,7 @@ class Intake:
 
     results: list[IntakeResult] = field(default_factory=list)
     videos: list[VideoResult] = field(default_factory=list)  # each waits to be sampled
+    frame_ids: list[int] = field(default_factory=list)  # frames of videos sampled already
     account: Account | None = None
     created: bool = False  # the account is new
     linked: int = 0  # account links made by this intake
@@ -89,17 +91,21 @@ def _attach(session: Session, account: Account, result: IntakeResult) -> Evidenc
     return copy
 
 
-def _attach_video(session: Session, account: Account, result: VideoResult) -> None:
-    """As _attach, for a video (its frames, once sampled, follow its posts' accounts)."""
+def _attach_video(session: Session, account: Account | None,
+                  result: VideoResult) -> list[int]:
+    """As _attach, for a video; a video sampled already brings its frames to the post (one
+    still waiting: its sampling links them). Returns the frames' image ids."""
     evidence = result.evidence
-    if evidence.account_id in (None, account.id):
+    if account is not None and evidence.account_id not in (None, account.id):
+        evidence = EvidenceVideo(video_id=evidence.video_id, account_id=account.id,
+                                 post_url=evidence.post_url, posted_at=evidence.posted_at,
+                                 original_filename=evidence.original_filename,
+                                 submitted_by=evidence.submitted_by)
+    elif account is not None:
         evidence.account_id = account.id
-        session.add(evidence)
-        return
-    session.add(EvidenceVideo(video_id=evidence.video_id, account_id=account.id,
-                              post_url=evidence.post_url, posted_at=evidence.posted_at,
-                              original_filename=evidence.original_filename,
-                              submitted_by=evidence.submitted_by))
+    session.add(evidence)
+    session.flush()
+    return link_frames(session, evidence)
 
 
 def take_in(session: Session, settings: Settings, engine: MatchEngine, actor: Actor,
@@ -128,8 +134,8 @@ def take_in(session: Session, settings: Settings, engine: MatchEngine, actor: Ac
         if outcome.account is not None:
             for result in outcome.results:
                 _attach(session, outcome.account, result)
-            for video in outcome.videos:
-                _attach_video(session, outcome.account, video)
+        for video in outcome.videos:
+            outcome.frame_ids += _attach_video(session, outcome.account, video)
         session.flush()
         matching.first_stage(session, engine, actor, outcome.image_ids)
         if outcome.account is not None:
@@ -146,7 +152,8 @@ def _follow_up(session: Session, actor: Actor, outcome: Intake) -> int:
     """An account's links by shared images, its priority and the intake's audit event."""
     account = outcome.account
     assert account is not None
-    made = links.link_by_matches(session, actor, account, outcome.image_ids)
+    made = links.link_by_matches(session, actor, account,
+                                 [*outcome.image_ids, *outcome.frame_ids])
     touch(session, account)
     refresh_priority(session, account)
     record(session, actor, "account.intake", object_type="account", object_ids=[account.id or 0],

@@ -9,17 +9,10 @@ from sqlmodel import Session, col, select
 from app.evidence.intake import VideoResult
 from app.evidence.models import EvidenceVideo, Video
 from app.evidence.presenters import evidence_facts
+from app.evidence.videos import clock
+
+__all__ = ["clock", "posts_of", "video_facts", "video_result_facts"]
 from app.web.dates import local_time
-
-
-def clock(seconds: float | None) -> str:
-    """A time in the clip as people say it: 0:07, 2:05, 1:02:03."""
-    if seconds is None:
-        return "?"
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def video_facts(video: Video, tz: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from app.errors import NotFound
 from app.evidence import crypto, storage
 from app.evidence.erasure import erase_images
 from app.evidence.errors import StoredImageDamaged
-from app.evidence.models import EvidenceVideo, Video, VideoFrame
+from app.evidence.models import EvidenceImage, EvidenceVideo, Video, VideoFrame
 from app.evidence.validation import sniff as sniff_photo
 from app.settings import Settings
 from app.video import VideoInfo, inspect
@@ -175,6 +175,35 @@ def store_derivatives(session: Session, settings: Settings, video: Video, *, pos
     for kind, plain in (("poster", poster), ("preview", preview)):
         storage.store(session, settings, video.storage_key, kind,
                       crypto.seal(key, plain, storage_key=video.storage_key, kind=kind))
+
+
+def clock(seconds: float | None) -> str:
+    """A time in the clip as people say it: 0:07, 2:05, 1:02:03."""
+    if seconds is None:
+        return "?"
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def link_frames(session: Session, post: EvidenceVideo) -> list[int]:
+    """The video's sampled frames as evidence of the same post and account (a video sampled
+    before this post of it was recorded: its frames follow it). Returns the frames' ids."""
+    ids = []
+    for frame in frames_of(session, post.video_id):
+        ids.append(frame.image_id)
+        held = session.exec(select(EvidenceImage.id).where(
+            EvidenceImage.image_id == frame.image_id, EvidenceImage.post_url == post.post_url,
+            EvidenceImage.account_id == post.account_id if post.account_id is not None
+            else col(EvidenceImage.account_id).is_(None))).first()
+        if held is None:
+            session.add(EvidenceImage(
+                image_id=frame.image_id, account_id=post.account_id, post_url=post.post_url,
+                posted_at=post.posted_at, submitted_by=post.submitted_by,
+                original_filename=f"{post.original_filename} at {clock(frame.t)}"[:255]))
+    session.flush()
+    return list(dict.fromkeys(ids))
 
 
 def frames_of(session: Session, video_id: int) -> list[VideoFrame]:

@@ -26,8 +26,8 @@ from sqlmodel import Session, col, select
 from app.audit.service import Actor, record
 from app.db import retryable, unit_of_work, unreachable, utcnow
 from app.evidence import images, videos
-from app.evidence.models import EvidenceImage, EvidenceVideo, Video, VideoFrame
-from app.evidence.video_presenters import clock
+from app.evidence.models import EvidenceVideo, Video, VideoFrame
+from app.evidence.videos import clock
 from app.matching import queue, service
 from app.matching.engine import MatchEngine
 from app.settings import Settings
@@ -83,17 +83,10 @@ def _store(session: Session, settings: Settings, engine: MatchEngine, actor: Act
             session.add(image)
         session.add(VideoFrame(video_id=video.id or 0, image_id=image.id or 0,
                                t=round(frame.t, 3), reason=frame.reason[:32]))
-        for post in posts:
-            held = session.exec(select(EvidenceImage.id).where(
-                EvidenceImage.image_id == image.id, EvidenceImage.account_id == post.account_id,
-                EvidenceImage.post_url == post.post_url)).first()
-            if held is None:
-                session.add(EvidenceImage(
-                    image_id=image.id or 0, account_id=post.account_id,
-                    post_url=post.post_url, posted_at=post.posted_at,
-                    original_filename=f"{post.original_filename} at {clock(frame.t)}"[:255],
-                    submitted_by=post.submitted_by))
         image_ids.append(image.id or 0)
+    session.flush()
+    for post in posts:  # each frame is evidence of each post the video is
+        videos.link_frames(session, post)
     videos.store_derivatives(session, settings, video, poster=sampled.poster,
                              preview=sampled.preview)
     video.sampled_at, video.frames = utcnow(), len(sampled.frames)

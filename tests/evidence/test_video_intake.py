@@ -186,3 +186,23 @@ def test_withdrawing_a_video_withdraws_its_frames(analyst, make_user, session, s
     again = analyst.request("DELETE", f"/api/v1/videos/{video_id}",
                             json={"reason": "Sent in error, wrong account"})
     assert again.status_code == 409
+
+
+def test_a_sampled_video_posted_by_another_account_brings_its_frames(analyst, session):
+    clip = clips.small_clip(seconds=2)
+    ids = []
+    for handle in ("first_poster", "second_poster"):
+        r = analyst.post("/api/v1/accounts", data={"account": f"@{handle}",
+                                                   "platform": "instagram"},
+                         files=[_video("reel.mp4", clip)])
+        assert r.status_code == 201, r.text
+        ids.append((r.json()["account"]["id"], r.json()["videos"][0]["video_id"]))
+    (first, video_id), (second, again) = ids
+    assert again == video_id  # one video, sampled once (after the first answer)
+    frames = {f.image_id for f in session.exec(select(VideoFrame).where(
+        VideoFrame.video_id == video_id))}
+    assert frames
+    for account_id in (first, second):
+        held = set(session.exec(select(EvidenceImage.image_id).where(
+            EvidenceImage.account_id == account_id)))
+        assert frames <= held, account_id

@@ -18,6 +18,7 @@ from app.accounts import api_intake as accounts_api_intake
 from app.accounts import pages as accounts_pages
 from app.accounts import pages_intake as accounts_pages_intake
 from app.accounts import pages_review as accounts_pages_review
+from app.accounts.video_links import install as install_video_links
 from app.audit import api as audit_api
 from app.audit import pages as audit_pages
 from app.audit.linker import Linker
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json" if docs else None, lifespan=lifespan,
     )
     app.state.settings = settings
+    install_video_links()  # videos sampled after an answer link their accounts
     templates.env.globals["local_timezone"] = settings.local_timezone  # pages' date filters
     keep_private(settings.data_dir)
     app.state.engine = make_engine(settings.effective_database_url)

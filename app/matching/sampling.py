@@ -34,6 +34,12 @@ from app.settings import Settings
 from app.video import Frame, VideoRefused, poster, preview, sample
 
 log = logging.getLogger("cellwatch.matching")
+# What higher domains do once a video's frames are stored and their first stage has run, in
+# the same unit of work: (session, actor, video id, the frames' image ids). Matching cannot
+# import them (imports go one way); each process that samples installs them at start
+# (app/accounts/video_links.py `install`: the accounts the frames link).
+FollowUp = Callable[[Session, Actor, int, list[int]], None]
+FOLLOW_UPS: list[FollowUp] = []
 
 
 class LostClaim(Exception):
@@ -94,6 +100,8 @@ def _store(session: Session, settings: Settings, engine: MatchEngine, actor: Act
     session.flush()
     unique = list(dict.fromkeys(image_ids))
     service.first_stage(session, engine, actor, unique)
+    for follow_up in FOLLOW_UPS:
+        follow_up(session, actor, video.id or 0, unique)
     record(session, actor, "evidence.video.sampled", object_type="video",
            object_ids=[video.id or 0], details={"frames": len(sampled.frames), "images": unique})
     return unique

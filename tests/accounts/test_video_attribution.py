@@ -9,7 +9,7 @@ import pytest
 from PIL import Image as PILImage
 from sqlmodel import select
 
-from app.accounts.models import Attribution
+from app.accounts.models import AccountLink, Attribution
 from app.evidence.models import Image, VideoFrame
 from app.evidence.videos import frames_of
 from app.search.service import dossier
@@ -110,3 +110,25 @@ def test_without_a_post_time_the_day_is_the_files_own(client, make_user, estate,
         Attribution.account_id == account_id)).all()
     # 2 April 2025: BAKER had moved in (10 March); ADAMS had moved out
     assert {a.prisoner_id for a in suggested} == {estate["baker"].id}
+
+
+def test_a_re_encoded_clip_on_another_account_links_the_two_accounts(client, make_user,
+                                                                     session):
+    login(client, make_user("analyst").username)
+    frames = clips.pan_frames(clips.scene(5, (200, 96)), (160, 96), 30)
+    first = _submit_as(client, "@clip_first", clips.encode(frames, rate=15))
+    again = _submit_as(client, "@clip_again", clips.encode(frames, rate=15, codec="mpeg4"))
+    assert first["videos"][0]["video_id"] != again["videos"][0]["video_id"]  # other bytes
+    session.expire_all()
+    ends = {first["account"]["id"], again["account"]["id"]}
+    made = session.exec(select(AccountLink)).all()
+    assert [{link.account_id, link.other_account_id} for link in made] == [ends]
+    assert made[0].kind == "shared_image"
+
+
+def _submit_as(client, account: str, clip: bytes):
+    r = client.post("/api/v1/accounts", data={"account": account, "platform": "instagram"},
+                    files=[("files", ("clip.mp4", clip, "video/mp4"))],
+                    headers={"X-CSRF-Token": page_csrf(client)})
+    assert r.status_code == 201, r.text
+    return r.json()

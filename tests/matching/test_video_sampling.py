@@ -15,6 +15,7 @@ from app.audit.service import SYSTEM
 from app.db import unit_of_work, utcnow
 from app.evidence import storage, videos
 from app.evidence.models import EvidenceImage, EvidenceVideo, Image, Video, VideoFrame
+from app.evidence.sweep import sweep_orphans
 from app.matching import queue
 from app.matching.models import MatchRun
 from app.matching.sampling import run_sampling
@@ -131,3 +132,17 @@ def test_erasing_a_video_erases_its_original_derivatives_and_frames(live):  # no
         assert all(s.get(Image, i).wrapped_key == b"" for i in doomed)
         assert s.exec(select(EvidenceVideo.erased_at).where(
             EvidenceVideo.video_id == video_id)).one() is not None
+
+
+def test_the_orphan_sweep_keeps_a_videos_files(live):  # noqa: F811
+    settings, factory, index = live
+    data = clips.small_clip(seconds=1)
+    video_id = _waiting(settings, factory, data)
+    drain(factory, index, settings=settings)
+    swept = sweep_orphans(factory, settings, wait_seconds=0.5)
+    assert swept.removed == []
+    with factory() as s:
+        video = s.get(Video, video_id)
+    assert all(p.exists() for p in storage.paths_of(settings, video.storage_key,
+                                                    storage.VIDEO_KINDS))
+    assert videos.read_original(settings, video) == data

@@ -15,12 +15,13 @@ from app.db import SessionDep
 from app.evidence.videos import get_video
 from app.evidence.withdrawal import REASON_MAX, REASON_MIN
 from app.matching.video_presenters import video_json
+from app.matching.video_schemas import VideoOut, VideoWithdrawn
 from app.matching.withdrawal import withdraw_video
 
 router = APIRouter()
 
 
-@router.get("/api/v1/videos/{video_id}")
+@router.get("/api/v1/videos/{video_id}", response_model=VideoOut)
 def video_api(who: EvidenceReader, video_id: int, db: SessionDep,
               settings: SettingsDep) -> dict[str, Any]:
     """The video, its sampling (`waiting`, `sampled` or `failed` with `sampling_error`), the
@@ -38,7 +39,7 @@ class VideoWithdrawal(BaseModel):
     reason: str = Field(min_length=REASON_MIN, max_length=REASON_MAX)
 
 
-@router.delete("/api/v1/videos/{video_id}")
+@router.delete("/api/v1/videos/{video_id}", response_model=VideoWithdrawn)
 def withdraw_video_api(who: Withdrawer, video_id: int, body: VideoWithdrawal, db: SessionDep,
                        settings: SettingsDep) -> dict[str, Any]:
     """Destroy the video's key and files (original, poster, preview) and withdraw each of its

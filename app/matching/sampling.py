@@ -55,7 +55,9 @@ class Sampled:
 
 def _png(frame: Frame) -> bytes:
     out = io.BytesIO()
-    frame.image.save(out, "PNG", optimize=False, compress_level=6)  # lossless, no metadata
+    # lossless and metadata-free; level 1: level 6 took 5.7 s for the 16 frames of a 15 s
+    # 1080x1920 clip against 1.25 s (a larger file only)
+    frame.image.save(out, "PNG", optimize=False, compress_level=1)
     return out.getvalue()
 
 

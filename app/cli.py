@@ -190,8 +190,10 @@ def _fewer_malloc_arenas() -> None:
 
 def _match_worker(stop: threading.Event, parent: int) -> None:
     """A match worker process started by `serve`; the parent stops it through `stop`."""
+    from app.accounts.video_links import install
     from app.matching.worker import run
 
+    install()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group
     logging.basicConfig(level=logging.INFO)
 
@@ -208,9 +210,12 @@ def _match_worker(stop: threading.Event, parent: int) -> None:
 
 @cli.command()
 def worker() -> None:
-    """Run one match worker (second matching stages) until Ctrl-C or SIGTERM."""
+    """Run one match worker (videos to sample, second matching stages) until Ctrl-C or
+    SIGTERM."""
+    from app.accounts.video_links import install
     from app.matching.worker import run
 
+    install()
     settings = get_settings()
     settings.check_safe()
     _require_database(settings)
@@ -306,11 +311,14 @@ def jobs_run() -> None:
 
 
 def _drain_second_stages(settings: Settings) -> int:
-    """Second stages nobody has run (no match workers, or a worker that died)."""
+    """Second stages (and videos to sample) nobody has run (no match workers, or a worker
+    that died)."""
+    from app.accounts.video_links import install
     from app.matching.engine import Limits, MatchEngine
     from app.matching.queue import Policy
     from app.matching.worker import drain
 
+    install()
     engine = make_engine(settings.effective_database_url)
     # the index a match worker keeps (loaded, not rebuilt from every reference photo)
     index = MatchEngine(Limits.of(settings), db=make_engine(settings.effective_database_url),

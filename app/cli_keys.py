@@ -10,6 +10,7 @@ from app.cli_common import cli_actor, fail
 from app.cli_database import DatabaseNotReady, ready_engine
 from app.db import make_session_factory, unit_of_work
 from app.evidence.crypto import SealBroken
+from app.evidence.models import Video
 from app.private import keep_private
 from app.settings import get_settings
 
@@ -40,6 +41,7 @@ def keys_status() -> None:
     try:
         with unit_of_work(make_session_factory(engine)) as session:
             images = rotation.image_key_counts(session)
+            clips = rotation.image_key_counts(session, Video)
             secrets = rotation.secret_key_counts(session, settings)
             packs = rotation.pack_key_counts(session, settings)
             scrubs = keyscrub.pending(session)
@@ -49,9 +51,11 @@ def keys_status() -> None:
     typer.echo(f"current master key: {current}; older keys configured: "
                f"{', '.join(sorted(settings.old_master_keys)) or 'none'}")
     _counts("image keys", images, current)
+    _counts("video keys", clips, current)
     _counts("authenticator secrets", dict(secrets), current)
     _counts("evidence packs", dict(packs), current)
-    behind = sum(n for key_id, n in images.items() if key_id != current) + sum(
+    behind = sum(n for key_id, n in (*images.items(), *clips.items())
+                 if key_id != current) + sum(
         n for key_id, n in (*secrets.items(), *packs.items()) if key_id != current)
     typer.echo("everything is under the current key: older keys may be removed" if not behind
                else f"{behind} still under an older key: run `cellwatch keys rotate`")
@@ -91,6 +95,7 @@ def keys_rotate(batch: int = typer.Option(500, min=1, max=10_000,
         images = rotation.rewrap_images(
             factory, settings, actor, batch_size=batch,
             after_batch=lambda done: typer.echo(f"  {done} image keys re-wrapped so far"))
+        clips = rotation.rewrap_images(factory, settings, actor, batch_size=batch, model=Video)
         secrets = rotation.reseal_secrets(factory, settings, actor)
         converted = packconvert.convert_packs(factory, settings, actor)
         packs = rotation.rewrap_packs(factory, settings, actor)
@@ -99,9 +104,9 @@ def keys_rotate(batch: int = typer.Option(500, min=1, max=10_000,
         return
     finally:
         engine.dispose()
-    typer.echo(f"under master key {settings.master_key_id} now: {images} image keys and {packs} "
-               f"evidence pack keys re-wrapped, {secrets} authenticator secrets re-sealed, "
-               f"{converted} evidence packs given keys of their own")
+    typer.echo(f"under master key {settings.master_key_id} now: {images} image keys, {clips} "
+               f"video keys and {packs} evidence pack keys re-wrapped, {secrets} authenticator "
+               f"secrets re-sealed, {converted} evidence packs given keys of their own")
 
 
 @keys_cli.command("convert-packs")

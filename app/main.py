@@ -18,6 +18,7 @@ from app.accounts import api_intake as accounts_api_intake
 from app.accounts import pages as accounts_pages
 from app.accounts import pages_intake as accounts_pages_intake
 from app.accounts import pages_review as accounts_pages_review
+from app.accounts.video_links import install as install_video_links
 from app.audit import api as audit_api
 from app.audit import pages as audit_pages
 from app.audit.linker import Linker
@@ -39,13 +40,16 @@ from app.evidence import api as evidence_api
 from app.evidence import api_reference as evidence_api_reference
 from app.evidence import pages as evidence_pages
 from app.evidence import pages_reference as evidence_pages_reference
-from app.evidence.limits import UploadSizeLimit, body_limit
+from app.evidence import pages_video as evidence_pages_video
+from app.evidence.limits import UploadSizeLimit, body_limit, video_body_limit
 from app.lifecycle import api as lifecycle_api
 from app.lifecycle import pages as lifecycle_pages
 from app.matching import api as matching_api
+from app.matching import api_videos as matching_api_videos
 from app.matching import api_withdraw as matching_api_withdraw
 from app.matching import pages as matching_pages
 from app.matching import pages_queue as matching_pages_queue
+from app.matching import pages_videos as matching_pages_videos
 from app.matching import pages_withdraw as matching_pages_withdraw
 from app.matching.engine import Limits, MatchEngine
 from app.memory import Trimmer
@@ -105,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json" if docs else None, lifespan=lifespan,
     )
     app.state.settings = settings
+    install_video_links()  # videos sampled after an answer link their accounts
     templates.env.globals["local_timezone"] = settings.local_timezone  # pages' date filters
     keep_private(settings.data_dir)
     app.state.engine = make_engine(settings.effective_database_url)
@@ -127,7 +132,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    accounts_pages.router, accounts_api.router, accounts_api_intake.router,
                    matching_pages.router, matching_pages_queue.router, matching_api.router,
                    matching_pages_withdraw.router, matching_api_withdraw.router,
-                   evidence_pages.router, evidence_api.router,
+                   matching_api_videos.router, matching_pages_videos.router,
+                   evidence_pages.router, evidence_api.router, evidence_pages_video.router,
                    evidence_pages_reference.router, evidence_api_reference.router,
                    search_pages.router, search_api.router):
         app.include_router(router)
@@ -145,7 +151,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # innermost first: retries see the route's error before anything answers it
     app.add_middleware(RefuseNul)  # reads the body as the route does, so the route answers
     app.add_middleware(RetryTransactions, attempts=settings.transaction_attempts)
-    app.add_middleware(UploadSizeLimit, max_body_bytes=body_limit(settings))
+    app.add_middleware(UploadSizeLimit, max_body_bytes=body_limit(settings),
+                       video_body_bytes=video_body_limit(settings))
     # outside anything that reads a body: a stranger's body is never read
     app.add_middleware(SignInBeforeBody, public_body_bytes=settings.public_body_bytes)
     app.add_middleware(BodyReadTimeout, idle=settings.server_body_idle_seconds,

@@ -19,8 +19,10 @@ from app.errors import error_response, unexpected_response
 
 log = logging.getLogger("cellwatch")
 
+# media-src: a video's preview, served by the app itself (never the original, never elsewhere)
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+       "media-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'none'")
 _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 

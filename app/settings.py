@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.matching import thresholds
+from app.video.caps import Caps, Limits
 
 # A fixed, publicly known key so that development needs no setup; production refuses it.
 DEV_MASTER_KEY = base64.b64encode(b"cellwatch-development-only-key!!").decode()
@@ -110,6 +111,18 @@ class Settings(BaseSettings):
     enrolment_hours: int = Field(default=24, ge=1, le=24 * 7)  # life of an enrolment code
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(default=50_000_000, ge=10_000)
+    # Videos (stories, reels; app/video): what a clip may be, checked from its header before
+    # anything is decoded (Caps), and what sampling one may cost in its sandbox (Limits).
+    video_max_bytes: int = Field(default=200 * 2**20, ge=1024)
+    video_max_seconds: float = Field(default=180.0, gt=0, le=3600)
+    video_max_long_side: int = Field(default=3840, ge=16, le=16384)
+    video_max_short_side: int = Field(default=2160, ge=16, le=16384)
+    video_max_fps: float = Field(default=120.0, gt=0, le=1000)
+    video_max_streams: int = Field(default=4, ge=1, le=64)
+    video_max_animation_frames: int = Field(default=1000, ge=2, le=100_000)
+    video_decode_seconds: float = Field(default=60.0, gt=0, le=3600)
+    video_memory_bytes: int = Field(default=1536 * 2**20, ge=256 * 2**20)
+    video_max_samples: int = Field(default=400, ge=1, le=10_000)
     # Decoding budgets (app/evidence/budget.py): decoded bytes = pixels x bytes per pixel.
     max_decode_bytes_per_file: int = Field(default=200 * 2**20, ge=2**20)
     max_decode_bytes_per_request: int = Field(default=2 * 2**30, ge=2**20)
@@ -229,6 +242,23 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.production
+
+    @property
+    def video_caps(self) -> Caps:
+        fps = self.video_max_fps
+        return Caps(max_seconds=self.video_max_seconds, max_long_side=self.video_max_long_side,
+                    max_short_side=self.video_max_short_side, max_fps=fps,
+                    max_streams=self.video_max_streams, max_bytes=self.video_max_bytes,
+                    max_animation_frames=self.video_max_animation_frames,
+                    max_frames=int(self.video_max_seconds * fps))
+
+    @property
+    def video_limits(self) -> Limits:
+        # a header may under-declare its frames: decoding stops a little past the cap
+        frames = int(self.video_max_seconds * self.video_max_fps * 1.15) + 100
+        return Limits(wall_seconds=self.video_decode_seconds,
+                      memory_bytes=self.video_memory_bytes, max_decoded_frames=frames,
+                      max_samples=self.video_max_samples)
 
     @property
     def master_key_bytes(self) -> bytes:

@@ -19,11 +19,12 @@ from app.auth.deps import SettingsDep
 from app.auth.guards import Submitter
 from app.db import SessionDep
 from app.evidence.forms import Files, PerFile, SomeFiles, submitted_files
+from app.evidence.video_presenters import video_result_facts
 from app.matching.jobs import after_answer
 
 router = APIRouter()
 REFUSED = {413: {"description": "a file over the size cap (`detail` names each file)"},
-           415: {"description": "a file that is not JPEG, PNG or WebP"},
+           415: {"description": "a file that is not JPEG, PNG or WebP, nor a video"},
            422: {"description": "a damaged or refused file, or bad form input"}}
 
 
@@ -41,10 +42,12 @@ def images_intake_api(
     submitted = submitted_files(files, settings, post_url, posted_at)
     state = request.app.state
     outcome = take_in(db, settings, state.match_engine, who.actor, submitted)
-    after_answer(tasks, state, who.actor, outcome.image_ids)
-    if not any(r.created or r.new_link for r in outcome.results):
+    after_answer(tasks, state, who.actor, outcome.image_ids, outcome.video_ids)
+    if not outcome.anything_new:
         response.status_code = 200
-    return {"images": presenters.images_json(db, outcome.results, settings.local_timezone)}
+    tz = settings.local_timezone
+    return {"images": presenters.images_json(db, outcome.results, tz),
+            "videos": [video_result_facts(v, tz) for v in outcome.videos]}
 
 
 @router.post("/api/v1/accounts", status_code=201, response_model=AccountIntake,
@@ -82,5 +85,5 @@ def account_intake_api(
     status = 201 if outcome.created else 200
     if key is not None:
         store_answer(db, user_id, key.key, status, body)
-    after_answer(tasks, state, who.actor, outcome.image_ids)
+    after_answer(tasks, state, who.actor, outcome.image_ids, outcome.video_ids)
     return JSONResponse(body, status_code=status)

@@ -27,8 +27,16 @@ from app.accounts.models import Account, IdempotencyKey
 from app.accounts.service import get_or_create, refresh_priority, touch
 from app.audit.service import Actor, record
 from app.errors import Conflict, Unprocessable
-from app.evidence.intake import IntakeResult, SubmittedFile, check_files, store_checked
-from app.evidence.models import EvidenceImage
+from app.evidence.intake import (
+    IntakeResult,
+    SubmittedFile,
+    VideoResult,
+    check_files,
+    store_checked,
+    store_videos,
+)
+from app.evidence.models import EvidenceImage, EvidenceVideo
+from app.evidence.videos import link_frames
 from app.matching import service as matching
 from app.matching.engine import MatchEngine
 from app.settings import Settings
@@ -48,6 +56,8 @@ class Intake:
     """What one intake did: each image in the order sent, and the account if there is one."""
 
     results: list[IntakeResult] = field(default_factory=list)
+    videos: list[VideoResult] = field(default_factory=list)  # each waits to be sampled
+    frame_ids: list[int] = field(default_factory=list)  # frames of videos sampled already
     account: Account | None = None
     created: bool = False  # the account is new
     linked: int = 0  # account links made by this intake
@@ -56,6 +66,14 @@ class Intake:
     @property
     def image_ids(self) -> list[int]:
         return [r.image.id or 0 for r in self.results]
+
+    @property
+    def video_ids(self) -> list[int]:
+        return [r.video.id or 0 for r in self.videos]
+
+    @property
+    def anything_new(self) -> bool:
+        return any(r.created or r.new_link for r in [*self.results, *self.videos])
 
 
 def _attach(session: Session, account: Account, result: IntakeResult) -> EvidenceImage:
@@ -71,6 +89,23 @@ def _attach(session: Session, account: Account, result: IntakeResult) -> Evidenc
                          submitted_by=evidence.submitted_by)
     session.add(copy)
     return copy
+
+
+def _attach_video(session: Session, account: Account | None,
+                  result: VideoResult) -> list[int]:
+    """As _attach, for a video; a video sampled already brings its frames to the post (one
+    still waiting: its sampling links them). Returns the frames' image ids."""
+    evidence = result.evidence
+    if account is not None and evidence.account_id not in (None, account.id):
+        evidence = EvidenceVideo(video_id=evidence.video_id, account_id=account.id,
+                                 post_url=evidence.post_url, posted_at=evidence.posted_at,
+                                 original_filename=evidence.original_filename,
+                                 submitted_by=evidence.submitted_by)
+    elif account is not None:
+        evidence.account_id = account.id
+    session.add(evidence)
+    session.flush()
+    return link_frames(session, evidence)
 
 
 def take_in(session: Session, settings: Settings, engine: MatchEngine, actor: Actor,
@@ -95,9 +130,12 @@ def take_in(session: Session, settings: Settings, engine: MatchEngine, actor: Ac
                 outcome.account.notes = (outcome.account.notes + "\n"
                                          + notes.strip()).strip()[:4000]
         outcome.results = store_checked(session, settings, actor, checked) if checked else []
+        outcome.videos = store_videos(session, settings, actor, checked) if checked else []
         if outcome.account is not None:
             for result in outcome.results:
                 _attach(session, outcome.account, result)
+        for video in outcome.videos:
+            outcome.frame_ids += _attach_video(session, outcome.account, video)
         session.flush()
         matching.first_stage(session, engine, actor, outcome.image_ids)
         if outcome.account is not None:
@@ -114,12 +152,13 @@ def _follow_up(session: Session, actor: Actor, outcome: Intake) -> int:
     """An account's links by shared images, its priority and the intake's audit event."""
     account = outcome.account
     assert account is not None
-    made = links.link_by_matches(session, actor, account, outcome.image_ids)
+    made = links.link_by_matches(session, actor, account,
+                                 [*outcome.image_ids, *outcome.frame_ids])
     touch(session, account)
     refresh_priority(session, account)
     record(session, actor, "account.intake", object_type="account", object_ids=[account.id or 0],
            details={"created": outcome.created, "images": outcome.image_ids,
-                    "links": len(made)})
+                    "videos": outcome.video_ids, "links": len(made)})
     return len(made)
 
 

@@ -23,6 +23,7 @@ from app.errors import AppError
 from app.evidence.errors import FileProblem
 from app.evidence.forms import Files, problems_of, submitted_files
 from app.evidence.presenters import intake_page, result_facts
+from app.evidence.video_presenters import video_result_facts
 from app.matching.jobs import after_answer
 from app.matching.presenters import candidates_context
 from app.matching.queue import Policy
@@ -77,13 +78,13 @@ def images_submit(
     except AppError as exc:
         return refused(db, exc, _images_form, request, settings, form=form,
                        problems=problems_of(exc))
-    after_answer(tasks, state, who.actor, outcome.image_ids)
+    after_answer(tasks, state, who.actor, outcome.image_ids, outcome.video_ids)
     tz = settings.local_timezone
     # each image with its ranked candidates, side by side, right after intake
     return render(request, "evidence/intake_result.html", {"results": [
         {**result_facts(r, tz),
          "matching": candidates_context(db, r.image.id or 0, tz, Policy.of(settings))}
-        for r in outcome.results]})
+        for r in outcome.results], "videos": [video_result_facts(v, tz) for v in outcome.videos]})
 
 
 def _account_form(request: Request, *, error: str = "", form: dict[str, Any] | None = None,
@@ -152,5 +153,5 @@ def account_submit(
             store_answer(db, user_id, key.key, 303, {"location": target})
     except AppError as exc:
         return refused(db, exc, _account_form, request, form=form, problems=problems_of(exc))
-    after_answer(tasks, state, who.actor, outcome.image_ids)
+    after_answer(tasks, state, who.actor, outcome.image_ids, outcome.video_ids)
     return RedirectResponse(target, status_code=303)

@@ -22,13 +22,15 @@ from app.auth.models import User
 from app.db import utcnow
 from app.estate.models import Establishment
 from app.evidence.intake import IntakeResult
-from app.evidence.models import Image
+from app.evidence.models import EvidenceVideo, Image, Video
 from app.evidence.presenters import evidence_facts, image_facts, result_facts, thumb_size
+from app.evidence.video_presenters import clock, video_facts, video_result_facts
 from app.evidence.withdrawal import withdrawal_of
 from app.matching import service as matching
 from app.matching.models import Match
 from app.matching.presenters import candidates_json, describe_ranked
 from app.matching.queue import stage_of
+from app.matching.video_presenters import frame_of
 from app.web.numbers import whole_number
 from app.web.paging import Page, page_of
 
@@ -116,15 +118,32 @@ def resting_on_withdrawn(session: Session, attributions: list[Attribution]) -> s
     return {i for m in withdrawn if (i := by_match.get(m)) is not None}
 
 
+def videos_of(session: Session, account_id: int, tz: str) -> list[dict[str, Any]]:
+    """The account's videos, newest first: each as pages show it, with its post."""
+    rows = session.exec(select(EvidenceVideo, Video).join(
+        Video, col(Video.id) == EvidenceVideo.video_id).where(
+        EvidenceVideo.account_id == account_id)
+        .order_by(col(EvidenceVideo.submitted_at).desc())).all()
+    return [{**video_facts(video, tz), "evidence": evidence_facts(evidence, tz)}  # type: ignore[arg-type]
+            for evidence, video in rows]
+
+
 def account_page(session: Session, account: Account, tz: str) -> dict[str, Any]:
     held = images_of(session, account.id or 0)
     images = []
-    for evidence, image in held[:IMAGES_SHOWN]:
+    for evidence, image in held:
+        if len(images) >= IMAGES_SHOWN:
+            break
         candidates = describe_ranked(session, image.id or 0, tz)
         stage = stage_of(session, matching.run_for(session, image.id or 0), utcnow())
+        frame = frame_of(session, image.id or 0)
+        if frame is not None and not candidates and not stage.waiting:
+            continue  # a frame that matched nothing: on its video's page, not here
         images.append({"image": image_facts(image, tz), "evidence": evidence_facts(evidence, tz),
                        "thumb": thumb_size(image), "candidates": candidates, "stage": stage,
-                       "withdrawal": withdrawal_of(session, image, tz)})
+                       "withdrawal": withdrawal_of(session, image, tz),
+                       "frame": None if frame is None else {
+                           "video_id": frame[1].id, "at": clock(frame[0].t)}})
     attributions = attribution.for_account(session, account.id or 0)
     events = list_events(session, EventFilter(object_type="account",
                                               object_id=str(account.id)), limit=200)
@@ -137,6 +156,7 @@ def account_page(session: Session, account: Account, tz: str) -> dict[str, Any]:
         "establishment": est, "assignee": assignee,
         "factors": explain(json.loads(account.priority_factors or "{}")),
         "images": images, "image_total": len(held),
+        "videos": videos_of(session, account.id or 0, tz),
         "links": links.links_of(session, account.id or 0),
         "attributions": attributions, "timeline": events,
         "withdrawn_basis": resting_on_withdrawn(session, [a for a, _ in attributions]),
@@ -186,4 +206,5 @@ def intake_json(session: Session, outcome: Intake, tz: str) -> dict[str, Any]:
                     "status": account.status, "url": f"/accounts/{account.id}"},
         "created": outcome.created, "links": outcome.linked,
         "images": images_json(session, outcome.results, tz),
+        "videos": [video_result_facts(v, tz) for v in outcome.videos],
     }

@@ -53,10 +53,35 @@ class IntakeImage(BaseModel):
     candidates: list[Candidate]
 
 
+class IntakeVideo(BaseModel):
+    """One video of an intake: stored and waiting to be sampled by a match worker; its frames
+    (each an image with its candidates) follow at `GET /api/v1/videos/{video_id}`."""
+
+    model_config = ConfigDict(extra="allow")
+    kind: str = Field(description="always \"video\"")
+    video_id: int
+    sha256: str | None
+    container: str
+    codec: str
+    duration: float | None = Field(description="seconds, as its header declares")
+    width: int
+    height: int
+    byte_size: int
+    sampling: str = Field(description="waiting | sampled | failed")
+    sampling_error: str | None
+    evidence_id: int
+    original_filename: str
+    post_url: str | None
+    posted_at: str | None
+    created: bool = Field(description="false: the same bytes were already held")
+    new_link: bool = Field(description="false: already recorded from the same post")
+
+
 class ImagesIntake(BaseModel):
     """The answer to `POST /api/v1/images`."""
 
     images: list[IntakeImage]
+    videos: list[IntakeVideo] = []
 
 
 class AccountRef(BaseModel):
@@ -74,6 +99,7 @@ class AccountIntake(BaseModel):
     created: bool = Field(description="the account is new")
     links: int = Field(description="links to other accounts made by this intake")
     images: list[IntakeImage]
+    videos: list[IntakeVideo] = []
 
 
 class QueueRow(BaseModel):

@@ -31,6 +31,7 @@ READ_ACTIONS = frozenset({
     "account.view", "evidence.image.viewed", "evidence.image.displayed",
     "evidence.candidates.viewed", "match.compared", "match.queue.viewed",
     "library.photos.viewed", "takedown.view", "takedown.form_view", "takedown.disclosure",
+    "evidence.video.viewed", "evidence.video.displayed",
 })
 
 

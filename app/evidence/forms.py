@@ -10,6 +10,7 @@ from fastapi import File, Form, UploadFile
 from app.errors import AppError, Unprocessable
 from app.evidence.errors import FileProblem, UploadRefused
 from app.evidence.intake import SubmittedFile
+from app.evidence.limits import intake_file_bytes
 from app.evidence.validation import clean_filename
 from app.settings import Settings
 from app.web.dates import parse_local_datetime
@@ -50,7 +51,7 @@ def per_file(values: list[str] | None, count: int, what: str) -> list[str]:
 def submitted_files(request_files: Files, settings: Settings, post_urls: list[str] | None,
                     posted_ats: list[str] | None) -> list[SubmittedFile]:
     """The uploaded images with their post URL and time (a time without offset is local)."""
-    files = read_files(request_files, settings.max_upload_bytes)
+    files = read_files(request_files, intake_file_bytes(settings))  # a photo or a video
     urls = per_file(post_urls, len(files), "post_url")
     times = per_file(posted_ats, len(files), "posted_at")
     tz = settings.local_timezone

@@ -21,9 +21,9 @@ from sqlmodel import Session, select
 from app.audit.service import Actor, record
 from app.db import utcnow
 from app.errors import AppError, Unprocessable
-from app.evidence import budget, images
+from app.evidence import budget, images, videos
 from app.evidence.errors import FileProblem, UploadRefused
-from app.evidence.models import EvidenceImage, Image
+from app.evidence.models import EvidenceImage, EvidenceVideo, Image, Video
 from app.evidence.validation import check_upload, clean_filename
 from app.settings import Settings
 
@@ -66,10 +66,27 @@ def check_post(settings: Settings, url: str, posted_at: datetime | None,
 
 
 @dataclass(frozen=True)
+class VideoResult:
+    evidence: EvidenceVideo
+    video: Video
+    created: bool  # False: the same bytes were already held
+    new_link: bool  # False: this video was already recorded from the same post
+
+
+@dataclass(frozen=True)
 class CheckedFile:
     """A file that passed every check, decoded and hashed, ready to store."""
 
     prepared: images.Prepared
+    post_url: str
+    posted_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CheckedVideo:
+    """A clip whose header passed every cap, ready to store and then be sampled."""
+
+    prepared: videos.PreparedVideo
     post_url: str
     posted_at: datetime | None
 
@@ -88,7 +105,7 @@ def _check_decoding(settings: Settings, files: list[SubmittedFile]) -> None:
 
 
 def check_files(session: Session, settings: Settings,
-                files: list[SubmittedFile]) -> list[CheckedFile]:
+                files: list[SubmittedFile]) -> list[CheckedFile | CheckedVideo]:
     """Every check and the slow work (decoding, hashing) of a submission, writing
     nothing: callers do this before their first write, so that no transaction holds its
     locks (on SQLite, the one write lock) through it. Raises UploadRefused naming every bad
@@ -98,12 +115,16 @@ def check_files(session: Session, settings: Settings,
     if len(files) > MAX_FILES:
         raise Unprocessable(f"{len(files)} files were sent; at most {MAX_FILES} at a time.")
     _check_decoding(settings, files)
-    checked: list[CheckedFile] = []
+    checked: list[CheckedFile | CheckedVideo] = []
     problems: list[FileProblem] = []
     for item in files:
         name = clean_filename(item.filename)
         try:
             url, posted_at = check_post(settings, item.post_url, item.posted_at, name)
+            if videos.is_video(item.data, name):  # its header only, in a sandbox; sampled later
+                checked.append(CheckedVideo(videos.prepare(settings, data=item.data,
+                                                           filename=name), url, posted_at))
+                continue
             # local features are left to the image's second stage (a match worker)
             prepared = images.prepare(session, settings, data=item.data, filename=name,
                                       features=False)
@@ -116,15 +137,40 @@ def check_files(session: Session, settings: Settings,
 
 
 def store_checked(session: Session, settings: Settings, actor: Actor,
-                  checked: list[CheckedFile]) -> list[IntakeResult]:
-    """Store a checked submission, all of it, with its audit event."""
+                  checked: list[CheckedFile | CheckedVideo]) -> list[IntakeResult]:
+    """Store a checked submission's images, all of them, with their audit event (its videos:
+    store_videos)."""
     results = [_store_one(session, settings, actor, c.prepared, c.post_url, c.posted_at)
-               for c in checked]
+               for c in checked if isinstance(c, CheckedFile)]
+    if not results:
+        return []
     record(session, actor, "evidence.images.submitted", object_type="evidence_image",
            object_ids=[r.evidence.id or 0 for r in results],
            details={"files": [{"evidence_id": r.evidence.id, "image_id": r.image.id,
                                "sha256": r.image.sha256, "new_image": r.created,
                                "filename": r.evidence.original_filename} for r in results]})
+    return results
+
+
+def store_videos(session: Session, settings: Settings, actor: Actor,
+                 checked: list[CheckedFile | CheckedVideo]) -> list[VideoResult]:
+    """Seal and record a checked submission's videos, each waiting for a match worker to
+    sample it (app/matching/sampling.py), with their audit event."""
+    results = []
+    for c in checked:
+        if not isinstance(c, CheckedVideo):
+            continue
+        video, created = videos.store(session, settings, actor, c.prepared)
+        evidence, new = videos.link_post(session, actor, video, filename=c.prepared.filename,
+                                         url=c.post_url, posted_at=c.posted_at)
+        results.append(VideoResult(evidence, video, created, new))
+    if results:
+        record(session, actor, "evidence.videos.submitted", object_type="evidence_video",
+               object_ids=[r.evidence.id or 0 for r in results],
+               details={"files": [{"evidence_id": r.evidence.id, "video_id": r.video.id,
+                                   "sha256": r.video.sha256, "new_video": r.created,
+                                   "filename": r.evidence.original_filename}
+                                  for r in results]})
     return results
 
 

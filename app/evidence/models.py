@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, LargeBinary, text
+from sqlalchemy import BigInteger, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.db import UTCDateTime, utcnow
@@ -119,3 +119,79 @@ class PackImage(SQLModel, table=True):
 
     pack_key: str = Field(foreign_key="evidence_pack.pack_key", primary_key=True, max_length=64)
     image_id: int = Field(foreign_key="image.id", primary_key=True, index=True)
+
+
+class Video(SQLModel, table=True):
+    """A stored clip (video, or animated GIF/WebP): sealed original, poster and preview under
+    its own key, like an image. Its sampled frames become ordinary images (`video_frame`).
+
+    Also the queue of samplings (app/matching/queue.py): a video without `sampled_at` waits;
+    a match worker claims it (`claimed_at`, `attempts` as fencing token); out of attempts it
+    is failed (`failed_at`, its reason in `error`)."""
+
+    __table_args__ = (
+        Index("uq_video_sha256_held", "sha256", unique=True,
+              sqlite_where=text(HELD_ONLY), postgresql_where=text(HELD_ONLY)),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64)  # unique among videos not erased
+    container: str = Field(max_length=16)  # mp4 | mov | webm | gif | webp
+    codec: str = Field(max_length=16)
+    duration: float | None = None  # seconds; None: the header does not say
+    width: int
+    height: int
+    frame_rate: float | None = None
+    byte_size: int
+    storage_key: str = Field(max_length=64, unique=True)
+    wrapped_key: bytes = Field(sa_type=LargeBinary)
+    master_key_id: str = Field(default="1", max_length=16, index=True)
+    # the container's own creation time, when it has one: a frame's day after the post time
+    file_created_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sampled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    frames: int = 0  # frames stored when sampled
+    error: str = Field(default="", max_length=500)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = 0
+    claimed_by: str = Field(default="", max_length=64)
+    retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    created_by: int | None = Field(default=None, foreign_key="app_user.id")
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+
+    @property
+    def state(self) -> str:
+        """waiting | sampled | failed (the reason in `error`)."""
+        if self.sampled_at is not None:
+            return "sampled"
+        return "failed" if self.failed_at is not None else "waiting"
+
+
+class VideoFrame(SQLModel, table=True):
+    """A sampled frame of a video: an ordinary held image, and where in the clip it is."""
+
+    __tablename__ = "video_frame"
+    __table_args__ = (UniqueConstraint("video_id", "t", name="uq_video_frame_t"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    video_id: int = Field(foreign_key="video.id", index=True)
+    image_id: int = Field(foreign_key="image.id", index=True)
+    t: float  # seconds from the start of the clip
+    reason: str = Field(max_length=32)  # second | keyframe | cut | first, joined by "+"
+
+
+class EvidenceVideo(SQLModel, table=True):
+    """A video captured from a suspect account, with its post where known (as EvidenceImage)."""
+
+    __tablename__ = "evidence_video"
+
+    id: int | None = Field(default=None, primary_key=True)
+    video_id: int = Field(foreign_key="video.id", index=True)
+    account_id: int | None = Field(default=None, foreign_key="account.id", index=True)
+    post_url: str = Field(default="", max_length=2048)
+    posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    original_filename: str = Field(default="", max_length=255)
+    submitted_by: int | None = Field(default=None, foreign_key="app_user.id")
+    submitted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -28,7 +28,9 @@ from app.evidence import claims
 from app.settings import Settings
 from app.txfiles import delete_when_committed, keep_if_committed
 
-KINDS = ("original", "display")
+KINDS = ("original", "display")  # an image's files
+VIDEO_KINDS = ("original", "poster", "preview")  # a video's; served: the poster and preview
+_ALL_KINDS = frozenset(KINDS + VIDEO_KINDS)
 TEMP_PREFIX = ".tmp-"
 _KEY_RE = re.compile(r"^[0-9a-f]{32}$")
 
@@ -42,14 +44,15 @@ def images_root(settings: Settings) -> Path:
 
 
 def path_for(settings: Settings, storage_key: str, kind: str) -> Path:
-    if not _KEY_RE.match(storage_key) or kind not in KINDS:
+    if not _KEY_RE.match(storage_key) or kind not in _ALL_KINDS:
         raise ValueError("invalid storage key or kind")  # defence in depth: never a path
     name = storage_key if kind == "original" else f"{storage_key}.{kind}"
     return images_root(settings) / storage_key[:2] / name
 
 
-def paths_of(settings: Settings, storage_key: str) -> list[Path]:
-    return [path_for(settings, storage_key, kind) for kind in KINDS]
+def paths_of(settings: Settings, storage_key: str,
+             kinds: tuple[str, ...] = KINDS) -> list[Path]:
+    return [path_for(settings, storage_key, kind) for kind in kinds]
 
 
 def write_atomic(path: Path, data: bytes, *, pause: Callable[[], None] | None = None) -> None:
@@ -121,6 +124,8 @@ def key_of(name: str) -> str | None:
     return key if _KEY_RE.match(key) else None
 
 
-def delete_on_commit(session: OrmSession, settings: Settings, storage_key: str) -> None:
-    """The image's files go once the erase commits; a rolled-back erase keeps them."""
-    delete_when_committed(session, *paths_of(settings, storage_key))
+def delete_on_commit(session: OrmSession, settings: Settings, storage_key: str,
+                     kinds: tuple[str, ...] = KINDS) -> None:
+    """The image's (or video's) files go once the erase commits; a rolled-back erase keeps
+    them."""
+    delete_when_committed(session, *paths_of(settings, storage_key, kinds))

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from app.db import unit_of_work
 from app.evidence import claims
-from app.evidence.models import Image
+from app.evidence.models import Image, Video
 from app.evidence.storage import TEMP_PREFIX, images_root, key_of
 from app.settings import Settings
 
@@ -45,12 +45,13 @@ class Sweep:
 
 
 def _named(session: Session, keys: Iterable[str]) -> set[str]:
-    """Those of `keys` that an image not erased names."""
+    """Those of `keys` that an image or a video not erased names."""
     keys, found = sorted(set(keys)), set()
     for start in range(0, len(keys), _CHUNK):
-        found |= set(session.exec(select(Image.storage_key).where(
-            col(Image.storage_key).in_(keys[start:start + _CHUNK]),
-            col(Image.erased_at).is_(None))).all())
+        for model in (Image, Video):  # a video's original, poster and preview share its key
+            found |= set(session.exec(select(model.storage_key).where(
+                col(model.storage_key).in_(keys[start:start + _CHUNK]),
+                col(model.erased_at).is_(None))).all())
     return found
 
 

@@ -80,7 +80,8 @@ def check_upload(data: bytes, filename: str, settings: Settings) -> HeaderFacts:
     fmt = sniff(data)
     if fmt is None:
         raise UnsupportedImageType(f"“{filename}” is {_describe(data)}: only JPEG, PNG and "
-                                   "WebP images are accepted.")
+                                   "WebP images are accepted (and videos: MP4, MOV, WebM, "
+                                   "animated GIF or WebP).")
     width, height, frames, mode = _read_header(data, fmt, filename, settings)
     if width * height > settings.max_image_pixels:  # also when Pillow's check is switched off
         raise _too_many_pixels(filename, width * height, settings, f"{width}×{height} pixels, ")

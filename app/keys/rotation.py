@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import func, update
@@ -25,7 +26,7 @@ from app.auth import factors
 from app.auth.models import TotpFactor
 from app.db import unit_of_work
 from app.evidence import crypto
-from app.evidence.models import Image, PackKey
+from app.evidence.models import Image, PackKey, Video
 from app.settings import Settings
 from app.takedowns import packfiles
 from app.takedowns.models import Notice, NoticePreview
@@ -38,28 +39,30 @@ class Rotated:
     packs: int = 0
 
 
-def image_key_counts(session: Session) -> dict[str, int]:
-    """Held images per master key id (erased images have no key left to count)."""
-    rows = session.exec(select(Image.master_key_id, func.count())
-                        .where(col(Image.erased_at).is_(None))
-                        .group_by(Image.master_key_id)).all()
+def image_key_counts(session: Session, model: Any = Image) -> dict[str, int]:
+    """Held images (or videos) per master key id (erased ones have no key left to count)."""
+    rows = session.exec(select(model.master_key_id, func.count())
+                        .where(col(model.erased_at).is_(None))
+                        .group_by(model.master_key_id)).all()
     return {key_id: count for key_id, count in rows}
 
 
 def rewrap_images(factory: sessionmaker[Session], settings: Settings, actor: Actor, *,
-                  batch_size: int = 500,
-                  after_batch: Callable[[int], None] | None = None) -> int:
-    """Re-wrap every held image key not under the current master key; returns how many.
-    `after_batch(done so far)` runs after each committed batch (progress, or a test's stop)."""
+                  batch_size: int = 500, after_batch: Callable[[int], None] | None = None,
+                  model: Any = Image) -> int:
+    """Re-wrap every held image key (`model=Video`: video key) not under the current master
+    key; returns how many. `after_batch(done so far)` runs after each committed batch
+    (progress, or a test's stop)."""
     current, master, ring = settings.master_key_id, settings.master_key_bytes, settings.key_ring
+    what = "video" if model is Video else "image"
     done, after_id = 0, 0
     while True:
         with unit_of_work(factory) as session:
             rows = session.exec(
-                select(Image.id, Image.master_key_id, Image.wrapped_key)
-                .where(col(Image.erased_at).is_(None), Image.master_key_id != current,
-                       col(Image.id) > after_id)
-                .order_by(col(Image.id)).limit(batch_size)).all()
+                select(model.id, model.master_key_id, model.wrapped_key)
+                .where(col(model.erased_at).is_(None), model.master_key_id != current,
+                       col(model.id) > after_id)
+                .order_by(col(model.id)).limit(batch_size)).all()
             if not rows:
                 return done
             moved, sources = [], set()
@@ -67,17 +70,17 @@ def rewrap_images(factory: sessionmaker[Session], settings: Settings, actor: Act
                 try:
                     key = crypto.unwrap_key(crypto.master_for(ring, key_id), wrapped)
                 except crypto.SealBroken as exc:
-                    raise crypto.SealBroken(f"image {image_id}: {exc}") from None
+                    raise crypto.SealBroken(f"{what} {image_id}: {exc}") from None
                 changed = session.execute(
-                    update(Image).where(col(Image.id) == image_id,
-                                        col(Image.wrapped_key) == wrapped,
-                                        col(Image.erased_at).is_(None))
+                    update(model).where(col(model.id) == image_id,
+                                        col(model.wrapped_key) == wrapped,
+                                        col(model.erased_at).is_(None))
                     .values(wrapped_key=crypto.wrap_key(master, key), master_key_id=current))
                 if changed.rowcount:  # type: ignore[attr-defined]
                     moved.append(image_id or 0)
                     sources.add(key_id)
             if moved:
-                record(session, actor, "evidence.keys.rewrapped", object_type="image",
+                record(session, actor, "evidence.keys.rewrapped", object_type=what,
                        object_ids=moved, details={"from": sorted(sources), "to": current})
             after_id = rows[-1][0] or 0
         done += len(moved)

@@ -41,6 +41,8 @@ class Erased(BaseModel):
     matches_kept: int = Field(description="the basis of an attribution or account link")
     match_runs_removed: int
     packs_removed: int = Field(description="takedown evidence packs that held an erased picture")
+    videos_erased: list[int] = Field(description="videos no other account holds: key, original, "
+                                     "poster and preview gone (their frames: images_erased)")
 
 
 @router.delete("/api/v1/accounts/{account_id}/evidence", response_model=Erased)
@@ -56,4 +58,5 @@ def erase_api(who: Eraser, account: AccountDep, body: ErasureRequest, db: Sessio
             "evidence_links_kept": done.evidence_links_kept,
             "reference_photos_removed": done.reference_photos_removed,
             "matches_removed": done.matches_removed, "matches_kept": done.matches_kept,
-            "match_runs_removed": done.match_runs_removed, "packs_removed": done.packs_removed}
+            "match_runs_removed": done.match_runs_removed, "packs_removed": done.packs_removed,
+            "videos_erased": done.videos_erased}

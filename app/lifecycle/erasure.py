@@ -28,7 +28,8 @@ from app.accounts.models import Account, AccountLink, Attribution
 from app.accounts.service import refresh_counters
 from app.audit.service import Actor, record
 from app.evidence.erasure import CHUNK, erase_images
-from app.evidence.models import EvidenceImage, Image, ReferencePhoto
+from app.evidence.models import EvidenceImage, EvidenceVideo, Image, ReferencePhoto
+from app.evidence.videos import erase_videos
 from app.matching.erasure import forget_images, matches_of
 from app.settings import Settings
 from app.takedowns.erasure import drop_legacy_packs
@@ -52,6 +53,7 @@ class Erasure:
     matches_kept: int = 0  # the basis of an attribution or account link
     match_runs_removed: int = 0
     packs_removed: int = 0  # takedown evidence packs that held an erased picture
+    videos_erased: list[int] = field(default_factory=list)  # their frames: images_erased
 
     def counts(self) -> dict[str, int]:
         return {k: (len(v) if isinstance(v, list) else v) for k, v in asdict(self).items()}
@@ -117,6 +119,7 @@ def erase_account_evidence(session: Session, settings: Settings, actor: Actor, *
         session.execute(update(EvidenceImage).where(col(EvidenceImage.id).in_(sorted(cited)))
                         .values(original_filename="", erased_at=now))
     done.evidence_links_removed, done.evidence_links_kept = len(gone), len(cited)
+    done.videos_erased = _erase_videos(session, settings, account_id, now, reason, actor)
     session.expire_all()
     refresh_counters(session, account)
     session.add(account)
@@ -125,6 +128,28 @@ def erase_account_evidence(session: Session, settings: Settings, actor: Actor, *
                                     "reference_photo_ids": done.reference_photos_removed,
                                     **done.counts()})
     return done
+
+
+def _erase_videos(session: Session, settings: Settings, account_id: int, now: datetime,
+                  reason: str, actor: Actor) -> list[int]:
+    """The account's videos, as its images: each goes (key, original, poster, preview) unless
+    another account's evidence still holds it. Their frames are the account's evidence images,
+    erased above by the images' own rules."""
+    mine = set(session.exec(select(EvidenceVideo.video_id).where(
+        EvidenceVideo.account_id == account_id, col(EvidenceVideo.erased_at).is_(None))))
+    if not mine:
+        return []
+    shared = set(session.exec(select(EvidenceVideo.video_id).where(
+        col(EvidenceVideo.video_id).in_(mine), col(EvidenceVideo.erased_at).is_(None),
+        or_(col(EvidenceVideo.account_id) != account_id,
+            col(EvidenceVideo.account_id).is_(None)))))
+    gone = sorted(mine - shared)
+    erase_videos(session, settings, video_ids=gone, now=now, reason=reason, by=actor.user_id,
+                 frames=False)
+    session.execute(update(EvidenceVideo).where(
+        EvidenceVideo.account_id == account_id, col(EvidenceVideo.erased_at).is_(None))
+        .values(original_filename="", erased_at=now))
+    return gone
 
 
 def erase_unused_photos(session: Session, settings: Settings, actor: Actor, *,

@@ -29,6 +29,7 @@ from app.evidence.images import features_of
 from app.evidence.models import Image, ImageFeatures
 from app.matching import queue, service
 from app.matching.engine import MatchEngine
+from app.matching.sampling import sampling_job
 from app.settings import Settings
 
 log = logging.getLogger("cellwatch.matching")
@@ -125,9 +126,22 @@ def second_stage_job(factory: Callable[[], Session], engine: MatchEngine, actor:
             run_second_stage(factory, engine, actor, taken, policy, settings=settings)
 
 
-def after_answer(tasks: BackgroundTasks, state: Any, actor: Actor, image_ids: list[int]) -> None:
-    """Second stages for these images: the match workers' queue already holds them; without
-    workers this process runs them once the answer has gone."""
-    if state.settings.match_workers == 0 and image_ids:
-        tasks.add_task(second_stage_job, state.session_factory, state.match_engine, actor,
-                       image_ids, queue.Policy.of(state.settings), settings=state.settings)
+def samplings_then_stages(factory: Callable[[], Session], engine: MatchEngine, actor: Actor,
+                          image_ids: list[int], video_ids: list[int],
+                          policy: queue.Policy = queue.DEFAULT, *, settings: Settings) -> None:
+    """After the answer: the videos sampled first, then every second stage (the images' and
+    the new frames')."""
+    frames = sampling_job(factory, engine, actor, video_ids, policy, settings=settings,
+                          worker=worker_name()) if video_ids else []
+    second_stage_job(factory, engine, actor, [*image_ids, *frames], policy, settings=settings)
+
+
+def after_answer(tasks: BackgroundTasks, state: Any, actor: Actor, image_ids: list[int],
+                 video_ids: list[int] | None = None) -> None:
+    """Second stages for these images, and sampling for these videos: the match workers'
+    queues already hold them; without workers this process runs them once the answer has
+    gone."""
+    if state.settings.match_workers == 0 and (image_ids or video_ids):
+        tasks.add_task(samplings_then_stages, state.session_factory, state.match_engine,
+                       actor, image_ids, list(video_ids or []),
+                       queue.Policy.of(state.settings), settings=state.settings)

@@ -19,6 +19,7 @@ from app.auth.guards import EvidenceReader, Reviewer
 from app.db import SessionDep, utcnow
 from app.evidence.deps import ImageDep
 from app.evidence.presenters import image_detail
+from app.evidence.video_presenters import clock
 from app.matching import review
 from app.matching.compare import compare
 from app.matching.deps import MatchDep
@@ -26,6 +27,7 @@ from app.matching.models import Match
 from app.matching.presenters import candidates_context, describe_ranked, review_items
 from app.matching.queue import Policy, stage_of
 from app.matching.service import run_for
+from app.matching.video_presenters import frame_of
 from app.web import render
 from app.web.paging import Page, PageNumber, kept_params
 
@@ -44,8 +46,11 @@ def image_page(request: Request, who: EvidenceReader, image: ImageDep, db: Sessi
     tz = settings.local_timezone
     context = image_detail(db, image, tz)
     record(db, who.actor, "evidence.image.viewed", object_type="image", object_ids=[image.id or 0])
+    frame = frame_of(db, image.id or 0)
     return render(request, "evidence/image.html",
-                  {**context, **candidates_context(db, image.id or 0, tz, Policy.of(settings))})
+                  {**context, **candidates_context(db, image.id or 0, tz, Policy.of(settings)),
+                   "frame": None if frame is None else {"video_id": frame[1].id,
+                                                        "at": clock(frame[0].t)}})
 
 
 @router.get("/images/{image_id}/candidates")

@@ -8,8 +8,9 @@ from sqlmodel import Session, col, select
 
 from app.auth.models import User
 from app.db import utcnow
-from app.evidence.models import EvidenceImage, Image
+from app.evidence.models import EvidenceImage, Image, VideoFrame
 from app.evidence.presenters import image_facts, thumb_size
+from app.evidence.video_presenters import clock
 from app.matching import queue, service
 from app.matching.candidates import Candidate, Ranked, cells_of_images
 from app.matching.confidence import confidence
@@ -166,6 +167,7 @@ def review_items(session: Session, items: list[Item], tz: str) -> list[dict[str,
         sources.setdefault(ev.image_id, []).append({
             "account_id": ev.account_id, "by": username or "",
             "at": local_time(ev.submitted_at, tz)})
+    frames = frames_for(session, ids + [i.match.candidate_image_id for i in items])
     out = []
     for item in items:
         d = described.get(item.match.id)
@@ -177,5 +179,19 @@ def review_items(session: Session, items: list[Item], tz: str) -> list[dict[str,
                     "image_thumb": thumb_size(image, QUEUE_WIDTH),
                     "other_thumb": _fit(d["other"]["width"], d["other"]["height"]),
                     "sources": sources.get(image.id or 0, []),
+                    "frame": frames.get(image.id or 0),
+                    "other_frame": frames.get(item.match.candidate_image_id),
                     "found": local_time(item.match.created_at, tz)})
+    return out
+
+
+def frames_for(session: Session, image_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Which of these images are frames of a video: where in which clip (one query)."""
+    out: dict[int, dict[str, Any]] = {}
+    if not image_ids:
+        return out
+    for frame in session.exec(select(VideoFrame).where(
+            col(VideoFrame.image_id).in_(sorted(set(image_ids))))
+            .order_by(col(VideoFrame.id))):
+        out.setdefault(frame.image_id, {"video_id": frame.video_id, "at": clock(frame.t)})
     return out

@@ -10,19 +10,24 @@ an attempt and is its fencing token: a stage commits only while its claim is sti
 A failed attempt is tried again after a pause; after `Policy.attempts` attempts (failed, or
 lapsed with their worker) the stage is recorded as failed with its reason (`failed_at`,
 `error`), and pages stop waiting and show it. `retry` puts a failed stage back in the queue.
+
+The same lease serves a second queue: videos waiting to be sampled (app/matching/sampling.py).
+Each function takes `on`, the queue it works on (`STAGES` unless said); a claim's `image_id`
+is then the video's id.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, or_, update
 from sqlmodel import Session, col, select
 
 from app.audit.service import Actor, record
 from app.errors import Unprocessable
+from app.evidence.models import Video
 from app.matching.models import MatchRun
 
 if TYPE_CHECKING:
@@ -51,80 +56,100 @@ DEFAULT = Policy()
 
 
 @dataclass(frozen=True)
+class Queued:
+    """A table used as a queue: its key, the column set when the work is done, the column
+    it is taken in order of; and the lease columns every such table has (claimed_at,
+    claimed_by, attempts, retry_at, failed_at, error)."""
+
+    model: Any
+    key: str
+    done: str
+    since: str
+
+    def col(self, name: str) -> Any:
+        return col(getattr(self.model, name))
+
+
+STAGES = Queued(MatchRun, "image_id", "second_stage_at", "first_stage_at")
+SAMPLINGS = Queued(Video, "id", "sampled_at", "created_at")
+
+
+@dataclass(frozen=True)
 class Claim:
-    image_id: int
+    image_id: int  # the queued row's key (a video's id for SAMPLINGS)
     attempt: int  # the fencing token: this claim's number
 
 
-def _open() -> list[object]:
+def _open(on: Queued = STAGES) -> list[object]:
     """Neither done nor given up."""
-    return [col(MatchRun.second_stage_at).is_(None), col(MatchRun.failed_at).is_(None)]
+    extra = [on.col("erased_at").is_(None)] if on is SAMPLINGS else []
+    return [on.col(on.done).is_(None), on.col("failed_at").is_(None), *extra]
 
 
-def _claimable(now: datetime, policy: Policy) -> list[object]:
-    return [*_open(), col(MatchRun.attempts) < policy.attempts,
-            or_(col(MatchRun.claimed_at).is_(None), col(MatchRun.claimed_at) < now - policy.lease),
-            or_(col(MatchRun.retry_at).is_(None), col(MatchRun.retry_at) <= now)]
+def _claimable(now: datetime, policy: Policy, on: Queued = STAGES) -> list[object]:
+    return [*_open(on), on.col("attempts") < policy.attempts,
+            or_(on.col("claimed_at").is_(None), on.col("claimed_at") < now - policy.lease),
+            or_(on.col("retry_at").is_(None), on.col("retry_at") <= now)]
 
 
 def claim(session: Session, image_id: int, now: datetime, worker: str = "",
-          policy: Policy = DEFAULT) -> Claim | None:
+          policy: Policy = DEFAULT, *, on: Queued = STAGES) -> Claim | None:
     """Take this image's second stage, unless it is done, failed, or someone holds it."""
     taken = session.execute(
-        update(MatchRun).where(col(MatchRun.image_id) == image_id, *_claimable(now, policy))
-        .values(claimed_at=now, claimed_by=worker[:64], attempts=col(MatchRun.attempts) + 1))
+        update(on.model).where(on.col(on.key) == image_id, *_claimable(now, policy, on))
+        .values(claimed_at=now, claimed_by=worker[:64], attempts=on.col("attempts") + 1))
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         return None
-    attempt = session.exec(select(MatchRun.attempts)
-                           .where(col(MatchRun.image_id) == image_id)).one()
+    attempt = session.execute(select(on.col("attempts"))
+                              .where(on.col(on.key) == image_id)).scalar_one()
     return Claim(image_id, int(attempt))
 
 
 def claim_next(session: Session, now: datetime, worker: str = "",
-               policy: Policy = DEFAULT) -> Claim | None:
+               policy: Policy = DEFAULT, *, on: Queued = STAGES) -> Claim | None:
     """The oldest claimable second stage, taken; None when there is nothing to do."""
     while True:
-        image_id = session.exec(
-            select(MatchRun.image_id).where(*_claimable(now, policy))
-            .order_by(col(MatchRun.first_stage_at), col(MatchRun.image_id)).limit(1)
-            .with_for_update(skip_locked=True)).first()
+        image_id = session.execute(
+            select(on.col(on.key)).where(*_claimable(now, policy, on))
+            .order_by(on.col(on.since), on.col(on.key)).limit(1)
+            .with_for_update(skip_locked=True)).scalars().first()
         if image_id is None:
             return None
-        if (taken := claim(session, image_id, now, worker, policy)) is not None:
+        if (taken := claim(session, image_id, now, worker, policy, on=on)) is not None:
             return taken
         # another worker took it between the look and the claim (SQLite): look again
 
 
-def still_mine(session: Session, taken: Claim) -> bool:
+def still_mine(session: Session, taken: Claim, *, on: Queued = STAGES) -> bool:
     """In the unit of work that stores the stage, last: is this claim still the newest one?
     The UPDATE locks the row until the commit, so a later claimant waits and then finds the
     stage done; a claim that lapsed and was taken again finds a newer token and gives up."""
     kept = session.execute(
-        update(MatchRun).where(col(MatchRun.image_id) == taken.image_id,
-                               col(MatchRun.attempts) == taken.attempt,
-                               col(MatchRun.failed_at).is_(None))
+        update(on.model).where(on.col(on.key) == taken.image_id,
+                               on.col("attempts") == taken.attempt,
+                               on.col("failed_at").is_(None))
         .values(claimed_at=None, error="", retry_at=None))
     return kept.rowcount == 1  # type: ignore[attr-defined]
 
 
-def release(session: Session, taken: Claim) -> None:
+def release(session: Session, taken: Claim, *, on: Queued = STAGES) -> None:
     """Give a claimed stage back (its run was cut off by the database going away), so that
     it is taken up again at once rather than when the lease lapses, without using an attempt.
     A claim taken over meanwhile is not this one's to give back."""
-    session.execute(update(MatchRun).where(col(MatchRun.image_id) == taken.image_id,
-                                           col(MatchRun.attempts) == taken.attempt, *_open())
-                    .values(claimed_at=None, attempts=col(MatchRun.attempts) - 1))
+    session.execute(update(on.model).where(on.col(on.key) == taken.image_id,
+                                           on.col("attempts") == taken.attempt, *_open(on))
+                    .values(claimed_at=None, attempts=on.col("attempts") - 1))
 
 
 def attempt_failed(session: Session, taken: Claim, reason: str, now: datetime,
-                   policy: Policy = DEFAULT) -> str | None:
+                   policy: Policy = DEFAULT, *, on: Queued = STAGES) -> str | None:
     """Keep why this attempt failed; try again after a pause, or, out of attempts, record the
     stage as failed. Returns "retrying" or "failed"; None when the claim is no longer the
     newest (a later attempt owns the stage) and nothing was changed."""
     final = taken.attempt >= policy.attempts
     done = session.execute(
-        update(MatchRun).where(col(MatchRun.image_id) == taken.image_id,
-                               col(MatchRun.attempts) == taken.attempt, *_open())
+        update(on.model).where(on.col(on.key) == taken.image_id,
+                               on.col("attempts") == taken.attempt, *_open(on))
         .values(error=reason[:500], claimed_at=None,
                 retry_at=None if final else now + RETRY_PAUSE * taken.attempt,
                 failed_at=now if final else None))
@@ -133,17 +158,18 @@ def attempt_failed(session: Session, taken: Claim, reason: str, now: datetime,
     return "failed" if final else "retrying"
 
 
-def give_up_lapsed(session: Session, now: datetime, policy: Policy = DEFAULT) -> list[int]:
+def give_up_lapsed(session: Session, now: datetime, policy: Policy = DEFAULT, *,
+                   on: Queued = STAGES) -> list[int]:
     """Stages whose every attempt ended with its worker gone (lease lapsed): failed, with that
     reason. Returns their image ids (for the audit event)."""
-    lapsed = and_(*_open(), col(MatchRun.attempts) >= policy.attempts,
-                  col(MatchRun.claimed_at) < now - policy.lease)
-    ids = [int(i) for i in session.exec(select(MatchRun.image_id).where(lapsed)).all()]
+    lapsed = and_(*_open(on), on.col("attempts") >= policy.attempts,
+                  on.col("claimed_at") < now - policy.lease)
+    ids = [int(i) for i in session.execute(select(on.col(on.key)).where(lapsed)).scalars()]
     if ids:
         reason = LAPSED.format(lease=policy.lease.total_seconds())
-        session.execute(update(MatchRun).where(col(MatchRun.image_id).in_(ids), lapsed)
+        session.execute(update(on.model).where(on.col(on.key).in_(ids), lapsed)
                         .values(failed_at=now, claimed_at=None, error=func.coalesce(
-                            func.nullif(MatchRun.error, ""), reason)))
+                            func.nullif(on.col("error"), ""), reason)))
     return ids
 
 

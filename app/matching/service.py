@@ -11,7 +11,7 @@ from app.audit.service import Actor, record
 from app.db import utcnow
 from app.errors import Conflict, NotFound, Unprocessable
 from app.evidence.hashing import hamming, verify_features
-from app.evidence.models import Image, ImageFeatures, ReferencePhoto
+from app.evidence.models import Image, ImageFeatures, ReferencePhoto, VideoFrame
 from app.evidence.reference import add_reference_from_image
 from app.matching import candidates
 from app.matching.engine import Hit, MatchEngine
@@ -39,6 +39,8 @@ def _store(session: Session, query: Image, candidate_id: int, method: str, dista
         (col(Match.query_image_id) == candidate_id) & (col(Match.candidate_image_id) == query.id))
     if session.exec(select(Match.id).where(pair)).first() is not None:
         return None  # one candidate per pair, whichever image came in first
+    if _same_clip(session, query.id or 0, candidate_id):
+        return None  # two frames of one video show the same scene: no news to anyone
     # Both images still held, and kept so until this commits (FOR SHARE on PostgreSQL; SQLite
     # has one writer): a withdrawal either waits for this match and then settles it, or
     # commits first and no match to its image is stored.
@@ -51,6 +53,12 @@ def _store(session: Session, query: Image, candidate_id: int, method: str, dista
                   distance=distance, inliers=inliers)
     session.add(match)
     return match
+
+
+def _same_clip(session: Session, a: int, b: int) -> bool:
+    clips_of_a = select(VideoFrame.video_id).where(VideoFrame.image_id == a)
+    return session.exec(select(VideoFrame.id).where(
+        VideoFrame.image_id == b, col(VideoFrame.video_id).in_(clips_of_a))).first() is not None
 
 
 def first_stage(session: Session, engine: MatchEngine, actor: Actor,

@@ -21,8 +21,11 @@ from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from app.audit.service import Actor, record
-from app.evidence.models import Image
-from app.evidence.withdrawal import withdraw_image
+from app.db import utcnow
+from app.errors import Conflict
+from app.evidence.models import Image, Video
+from app.evidence.videos import erase_videos
+from app.evidence.withdrawal import check_reason, withdraw_image
 from app.matching.models import Match
 from app.settings import Settings
 
@@ -55,3 +58,27 @@ def withdraw(session: Session, settings: Settings, actor: Actor, *, image: Image
         "reference_photos_removed": done.reference_photos_removed,
         "matches_withdrawn": pending, "confirmed_matches_kept": kept,
     }
+
+
+def withdraw_video(session: Session, settings: Settings, actor: Actor, *, video: Video,
+                   reason: str | None) -> dict[str, Any]:
+    """Withdraw a video: its key and files (original, poster, preview) go, and each of its
+    frames is withdrawn as an image is (its candidates settled), unless another video still
+    held shares that frame. A 409 if it already was."""
+    text = check_reason(reason, "withdrawing this video")
+    if video.erased_at is not None:
+        raise Conflict(f"Video {video.id} was already withdrawn.")
+    frames = erase_videos(session, settings, video_ids=[video.id or 0], now=utcnow(),
+                          reason=text, by=actor.user_id, frames=False)
+    done = [withdraw(session, settings, actor, image=image, reason=text)
+            for image in session.exec(select(Image).where(
+                col(Image.id).in_(frames or [0]), col(Image.erased_at).is_(None))
+                .order_by(col(Image.id))).all()]
+    record(session, actor, "evidence.video.withdrawn", object_type="video",
+           object_ids=[video.id or 0], purpose=text,
+           details={"frames_withdrawn": [d["image_id"] for d in done]})
+    return {"video_id": video.id, "reason": text, "key_destroyed": True,
+            "frames_withdrawn": [d["image_id"] for d in done],
+            "matches_withdrawn": sorted(m for d in done for m in d["matches_withdrawn"]),
+            "confirmed_matches_kept": sorted(m for d in done
+                                             for m in d["confirmed_matches_kept"])}

@@ -1,4 +1,5 @@
-"""A match worker: takes second matching stages from the queue until told to stop.
+"""A match worker: samples waiting videos and takes second matching stages from the queue
+until told to stop (a video first: its frames' stages join the queue behind it).
 
 `cellwatch serve` starts CELLWATCH_MATCH_WORKERS of them beside the web workers (and `cellwatch
 worker` runs one on any host). They run at a lower CPU priority than the web processes, so
@@ -18,7 +19,7 @@ from sqlmodel import Session
 
 from app.audit.service import Actor
 from app.db import make_engine, make_session_factory, unit_of_work, utcnow
-from app.matching import queue
+from app.matching import queue, sampling
 from app.matching.engine import Limits, MatchEngine
 from app.matching.jobs import give_up_lapsed, run_second_stage, worker_name
 from app.memory import release_freed_memory
@@ -33,33 +34,43 @@ NICENESS = 10
 def drain(factory: Callable[[], Session], engine: MatchEngine, *, settings: Settings,
           stop: threading.Event | None = None, limit: int | None = None,
           policy: queue.Policy = queue.DEFAULT, pause: float = 0.0) -> int:
-    """Run claimable second stages until none is left (or `stop`, or `limit`); record as
-    failed those whose every attempt's worker died. Returns how many stages it stored."""
+    """Sample claimable videos and run claimable second stages until none is left (or `stop`,
+    or `limit`); record as failed those whose every attempt's worker died. Returns how many
+    samplings and stages it stored."""
     done = 0
     give_up_lapsed(factory, WORKER_ACTOR, policy)
+    sampling.give_up_lapsed(factory, WORKER_ACTOR, policy)
     me = worker_name()
     while (stop is None or not stop.is_set()) and (limit is None or done < limit):
         with unit_of_work(factory) as session:
-            taken = queue.claim_next(session, utcnow(), me, policy)
+            on = queue.SAMPLINGS
+            taken = queue.claim_next(session, utcnow(), me, policy, on=on)
+            if taken is None:
+                on, taken = queue.STAGES, queue.claim_next(session, utcnow(), me, policy)
         if taken is None:
             break
         try:
-            stored = run_second_stage(factory, engine, WORKER_ACTOR, taken, policy, pause,
-                                      settings=settings)
+            if on is queue.SAMPLINGS:
+                stored = sampling.run_sampling(factory, engine, WORKER_ACTOR, taken, policy,
+                                               settings=settings) is not None
+            else:
+                stored = run_second_stage(factory, engine, WORKER_ACTOR, taken, policy, pause,
+                                          settings=settings)
         except SQLAlchemyError:  # the database went away mid-stage: hand the claim back
-            _release_when_back(factory, taken, stop)
+            _release_when_back(factory, taken, stop, on)
             raise
         done += stored
     return done
 
 
 def _release_when_back(factory: Callable[[], Session], taken: queue.Claim,
-                       stop: threading.Event | None, patience: float = 60.0) -> None:
+                       stop: threading.Event | None, on: queue.Queued = queue.STAGES,
+                       patience: float = 60.0) -> None:
     waited = 0.0
     while waited < patience and (stop is None or not stop.is_set()):
         try:
             with unit_of_work(factory) as session:
-                queue.release(session, taken)
+                queue.release(session, taken, on=on)
             return
         except SQLAlchemyError:
             time.sleep(1.0)

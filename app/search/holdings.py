@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from app.accounts.models import Account, Attribution, AttributionStatus
 from app.auth.models import User
 from app.estate.models import Cell, Establishment
-from app.evidence.models import EvidenceImage, Image, ReferencePhoto
+from app.evidence.models import EvidenceImage, EvidenceVideo, Image, ReferencePhoto, Video
 from app.matching.models import Match
 from app.search.records import (
     AttributedAccount,
@@ -24,6 +24,7 @@ from app.search.records import (
     MatchLink,
     NoticeItem,
     TakedownItem,
+    VideoItem,
 )
 from app.takedowns.models import Notice, Takedown
 
@@ -47,12 +48,14 @@ def attributed_accounts(session: Session, prisoner_id: int) -> list[AttributedAc
             attribution.status, attribution.basis_kind, attribution.basis, attribution.photo_time,
             attribution.time_source, attribution.created_at, attribution.decided_at))
     images, totals = _images(session, accounts.keys())
+    clips = _videos(session, accounts.keys())
     found = [
         AttributedAccount(
             account_id, a.platform, a.handle, a.status,
             "confirmed" if any(b.status == "confirmed" for b in bases[account_id])
             else "suggested",
-            bases[account_id], images.get(account_id, []), totals.get(account_id, 0))
+            bases[account_id], images.get(account_id, []), totals.get(account_id, 0),
+            clips.get(account_id, []))
         for account_id, a in accounts.items()
     ]
     return sorted(found, key=lambda acc: acc.status != "confirmed")  # stable: newest first
@@ -93,6 +96,21 @@ def _images(
             evidence.submitted_at, erased_at is not None, links.get(evidence.image_id, []),
             erased_at, names.get(by, "system") if by else "", reason))
     return dict(by_account), {k or 0: int(v) for k, v in totals.items()}
+
+
+def _videos(session: Session, account_ids: Collection[int]) -> dict[int, list[VideoItem]]:
+    """Each account's videos, newest first (their matched frames are among its images)."""
+    if not account_ids:
+        return {}
+    out: dict[int, list[VideoItem]] = defaultdict(list)
+    for post, video in session.exec(
+            select(EvidenceVideo, Video).join(Video, col(Video.id) == EvidenceVideo.video_id)
+            .where(col(EvidenceVideo.account_id).in_(account_ids))
+            .order_by(col(EvidenceVideo.submitted_at).desc(), col(EvidenceVideo.id).desc())):
+        out[post.account_id or 0].append(VideoItem(
+            video.id or 0, post.post_url, post.posted_at, post.submitted_at, video.duration,
+            video.state, video.frames, video.erased_at is not None))
+    return dict(out)
 
 
 def _matches(session: Session, image_ids: set[int]) -> dict[int, list[MatchLink]]:

@@ -95,6 +95,20 @@ class EvidenceItem:
 
 
 @dataclass(frozen=True)
+class VideoItem:
+    """A video the account posted: its frames are among the account's images."""
+
+    video_id: int
+    post_url: str
+    posted_at: datetime | None
+    submitted_at: datetime
+    seconds: float | None
+    sampling: str  # waiting | sampled | failed
+    frames: int
+    erased: bool
+
+
+@dataclass(frozen=True)
 class AttributedAccount:
     account_id: int
     platform: str
@@ -104,6 +118,7 @@ class AttributedAccount:
     attributions: list[AttributionBasis]
     images: list[EvidenceItem]
     image_total: int  # images held for the account; `images` shows the newest few
+    videos: list[VideoItem] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

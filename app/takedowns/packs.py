@@ -24,7 +24,7 @@ from app.accounts.models import Account
 from app.accounts.platforms import profile_url_of
 from app.audit.models import AuditEvent
 from app.evidence.images import read_display
-from app.evidence.models import EvidenceImage, Image
+from app.evidence.models import EvidenceImage, Image, Video, VideoFrame
 from app.settings import Settings
 from app.takedowns.models import Takedown, TakedownImage
 
@@ -117,6 +117,7 @@ def build_pack(session: Session, settings: Settings, takedown: Takedown, account
                now: datetime) -> Pack:
     """Zip of images/NN-<sha8>.jpg display copies and manifest.json (sha256 of originals)."""
     held = chosen_of(session, takedown.id or 0)
+    clips, videos = _videos_of(session, [i.id or 0 for _, i in held])
     buffer = io.BytesIO()
     entries = []
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -129,6 +130,8 @@ def build_pack(session: Session, settings: Settings, takedown: Takedown, account
                 "captured_at": iso(image.exif_taken_at), "submitted_at": iso(evidence.submitted_at),
                 "file": None, "display_sha256": None, "erased": image.erased_at is not None,
             }
+            if image.id in clips:
+                entry["video_id"], entry["t"] = clips[image.id]
             if image.erased_at is None:
                 display = read_display(settings, image)
                 entry["file"] = f"images/{n:03d}-{image.sha256[:12]}.jpg"
@@ -144,12 +147,35 @@ def build_pack(session: Session, settings: Settings, takedown: Takedown, account
             "note": "sha256 is of each original as captured; files are re-encoded display "
                     "copies without metadata (display_sha256 is of the file in this pack).",
             "images": entries,
+            # a chosen image that is a frame of a video: the video's original, as captured
+            "videos": videos,
             "chain_of_custody": custody(session, takedown, held),
         }
         _add(archive, MANIFEST, json.dumps(manifest, indent=2).encode(), now, compress=True)
     data = buffer.getvalue()
     return Pack(data, hashlib.sha256(data).hexdigest(), f"{reference(takedown)}-evidence.zip",
                 manifest)
+
+
+def _videos_of(session: Session, image_ids: list[int]
+               ) -> tuple[dict[int, tuple[int, float]], list[dict[str, Any]]]:
+    """Which chosen images are frames of a video ({image: (video, t)}), and each such video
+    as the manifest lists it: the sha256 of its original as captured (never the file)."""
+    rows = session.exec(select(VideoFrame, Video).join(
+        Video, col(Video.id) == VideoFrame.video_id)
+        .where(col(VideoFrame.image_id).in_(image_ids or [0]))
+        .order_by(col(VideoFrame.video_id), col(VideoFrame.t))).all()
+    clips: dict[int, tuple[int, float]] = {}
+    videos: dict[int, dict[str, Any]] = {}
+    for frame, video in rows:
+        clips.setdefault(frame.image_id, (video.id or 0, frame.t))
+        videos.setdefault(video.id or 0, {
+            "video_id": video.id, "sha256": None if video.erased_at else video.sha256,
+            "container": video.container, "codec": video.codec, "seconds": video.duration,
+            "byte_size": video.byte_size, "file_created_at": iso(video.file_created_at),
+            "erased": video.erased_at is not None, "frames": []})["frames"].append(
+            {"image_id": frame.image_id, "t": frame.t})
+    return clips, list(videos.values())
 
 
 def withdrawn_in(session: Session, manifest: dict[str, Any]) -> list[int]:

@@ -18,6 +18,7 @@ from app.auth.permissions import Permission as P
 from app.db import SessionDep
 from app.errors import AppError
 from app.evidence.presenters import thumb_size
+from app.matching.presenters import frames_for
 from app.takedowns import drafts, notice_text, packs, service
 from app.takedowns.channels import CHANNELS, get_platform
 from app.takedowns.deps import AccountDep, TakedownDep
@@ -56,8 +57,10 @@ def form_page(request: Request, db: Session, who: Principal, account: Account, *
                  "contact": _last_contact(db, who.user.id or 0), "good_faith": False})
     settings = request.app.state.settings
     held = packs.evidence_of(db, account_id)
+    frames = frames_for(db, [i.id or 0 for _, i in held])
     images = [{"evidence": e, "image": i, "thumb": thumb_size(i, 160),
-               "posted": local_time(e.posted_at, settings.local_timezone)} for e, i in held]
+               "posted": local_time(e.posted_at, settings.local_timezone),
+               "frame": frames.get(i.id or 0)} for e, i in held]
     record(db, who.actor, "takedown.form_view", object_type="account", object_ids=[account_id],
            details={"takedown_id": takedown.id if takedown else None,
                     "evidence_ids": [e.id for e, _ in held]})

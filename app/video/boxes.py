@@ -83,3 +83,23 @@ def declared_seconds(f: BinaryIO) -> float | None:
                               if k3 == b"mdhd"]
     values = [v for v in found if v is not None]
     return max(values) if values else None
+
+
+MAC_EPOCH_OFFSET = 2_082_844_800  # seconds from 1904-01-01 (QuickTime's epoch) to 1970-01-01
+
+
+def declared_created(f: BinaryIO) -> int | None:
+    """When the movie header says the file was made, in Unix seconds, or None (unset: 0).
+    Phones write it; the app uses it for a frame's day when the post time is not known."""
+    moov = _moov(f)
+    if moov is None:
+        return None
+    for kind, start, end in _boxes(moov, 0, len(moov)):
+        if kind == b"mvhd" and end - start >= 12:
+            version = moov[start]
+            if version == 1 and end - start >= 12:
+                stamp = struct.unpack_from(">Q", moov, start + 4)[0]
+            else:
+                stamp = struct.unpack_from(">I", moov, start + 4)[0]
+            return stamp - MAC_EPOCH_OFFSET if stamp > MAC_EPOCH_OFFSET else None
+    return None

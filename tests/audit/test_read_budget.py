@@ -11,7 +11,8 @@ from app.audit.models import AuditEvent
 from app.db import utcnow
 from app.settings import Settings
 from tests.accounts.conftest import prisoner
-from tests.conftest import login
+from tests.conftest import login, page_csrf
+from tests.video import clips
 
 
 @pytest.fixture
@@ -73,3 +74,16 @@ def test_the_day_budget_spans_hours_and_the_counts_are_in_the_database(engine, s
     assert day.value.retry_after == int((timedelta(days=1) - timedelta(hours=1, minutes=35))
                                         .total_seconds()) + 1
     budget.charge(session, 8, 1, limits, start)  # another user, untouched
+
+
+def test_a_videos_page_poster_and_preview_count_against_the_budget(client, session,
+                                                                   make_user):
+    login(client, make_user("analyst").username)
+    r = client.post("/api/v1/images", files=[("files", ("a.mp4", clips.small_clip(seconds=1),
+                                                        "video/mp4"))],
+                    headers={"X-CSRF-Token": page_csrf(client)})
+    video_id = r.json()["videos"][0]["video_id"]
+    login(client, make_user("analyst").username)  # a fresh reader: budget 3 an hour
+    for path in ("", "/poster", "/preview"):
+        assert client.get(f"/videos/{video_id}{path}").status_code == 200
+    assert client.get(f"/api/v1/videos/{video_id}").status_code == 429

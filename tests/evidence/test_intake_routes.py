@@ -27,7 +27,7 @@ def analyst(as_role):
 REFUSALS = [
     ("clip.gif", samples.gif, 415, "GIF image"),
     ("photo.jpg", samples.text_as_jpg, 415, "not an image"),
-    ("anim.webp", samples.animated_webp, 422, "frames"),
+    # an animated WebP (or GIF) is now taken in as a video: tests/evidence/test_video_intake.py
     ("anim.png", samples.apng, 422, "frames"),
     ("cut.jpg", samples.truncated_jpeg, 422, "damaged"),
     ("huge.png", samples.huge_png, 422, "megapixels"),

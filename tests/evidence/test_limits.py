@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from app.evidence.limits import BodyTooLarge, UploadSizeLimit, body_limit
+from app.evidence.limits import BodyTooLarge, UploadSizeLimit, body_limit, video_body_limit
 from tests.conftest import page_csrf
 from tests.evidence.conftest import assert_nothing_stored
 
@@ -80,18 +80,34 @@ def analyst(as_role):
     return client
 
 
-def test_app_refuses_a_declared_oversize_body_with_a_small_real_one(analyst, session, settings):
-    r = analyst.post("/api/v1/images", content=b"--x--\r\n",
+# The intake routes take a video beside photos: their body may be as large as one video
+# (CELLWATCH_VIDEO_MAX_BYTES, 200 MB); every other route keeps the photo cap (20 MB).
+LIBRARY = "/api/v1/cells/1/photos"  # refused before routing: the cell need not exist
+
+
+@pytest.mark.parametrize(("path", "declared"), [("/api/v1/images", 201 * MB),
+                                                ("/intake", 201 * MB), (LIBRARY, 21 * MB)])
+def test_app_refuses_a_declared_oversize_body_with_a_small_real_one(analyst, session, settings,
+                                                                    path, declared):
+    r = analyst.post(path, content=b"--x--\r\n",
                      headers={"content-type": "multipart/form-data; boundary=x",
-                              "content-length": str(21 * MB)})
+                              "content-length": str(declared), "accept": "application/json"})
     assert r.status_code == 413 and "too large" in r.json()["message"]
     assert_nothing_stored(session, settings)
 
 
-def test_app_refuses_a_real_body_over_20_mb(analyst, session, settings):
+def test_a_photo_over_20_mb_is_refused_on_the_intake_routes_too(analyst, session, settings):
     big = b"\xff\xd8\xff" + b"\x00" * (21 * MB)
     r = analyst.post("/intake", files=[("files", ("big.jpg", big, "image/jpeg"))])
-    assert r.status_code == 413 and "Too large" in r.text and "at most 20 MB" in r.text
+    assert r.status_code == 413 and "big.jpg" in r.text
+    assert "the limit is 20.0 MB per image" in r.text and "Nothing was stored" in r.text
+    assert_nothing_stored(session, settings)
+
+
+def test_app_refuses_a_real_body_over_20_mb_elsewhere(analyst, session, settings):
+    big = b"\xff\xd8\xff" + b"\x00" * (21 * MB)
+    r = analyst.post(LIBRARY, files=[("files", ("big.jpg", big, "image/jpeg"))])
+    assert r.status_code == 413 and "at most 20 MB" in r.json()["message"]
     assert_nothing_stored(session, settings)
 
 
@@ -101,10 +117,20 @@ def test_app_cuts_off_a_streamed_body(analyst, session, settings):
         for _ in range(25):
             yield b"\x00" * MB
 
-    r = analyst.post("/api/v1/images", content=chunks(),
+    r = analyst.post(LIBRARY, content=chunks(),
                      headers={"content-type": "multipart/form-data; boundary=x"})
     assert r.status_code == 413
     assert_nothing_stored(session, settings)
+
+
+def test_the_intake_cap_is_one_video_plus_framing(settings):
+    app = UploadSizeLimit(_must_not_run, max_body_bytes=body_limit(settings),
+                          video_body_bytes=video_body_limit(settings))
+    post = {"type": "http", "method": "POST", "headers": []}
+    assert app._limit({**post, "path": "/api/v1/accounts"}) == video_body_limit(settings)
+    assert app._limit({**post, "path": "/accounts/new"}) > 200 * MB
+    assert app._limit({**post, "path": "/api/v1/cells/3/photos"}) == body_limit(settings)
+    assert app._limit({**post, "method": "PUT", "path": "/intake"}) == body_limit(settings)
 
 
 def test_too_large_is_an_http_exception_fastapi_reraises():

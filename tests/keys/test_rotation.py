@@ -10,12 +10,13 @@ from app.auth import factors
 from app.auth.models import TotpFactor, User
 from app.cli import cli
 from app.db import unit_of_work
-from app.evidence import crypto, images
-from app.evidence.models import Image
+from app.evidence import crypto, images, videos
+from app.evidence.models import Image, Video
 from app.keys import rotation
 from app.settings import Settings, get_settings
 from tests.conftest import TEST_ACTOR
 from tests.support.lifecycle import KEY_1, KEY_2, factory_for, fresh_settings, ingest, read_original
+from tests.video import clips
 
 
 class Interrupted(Exception):
@@ -146,3 +147,21 @@ def test_keys_commands_report_counts_and_rotate(tmp_path, request, monkeypatch):
         assert "master key '2' is not configured" in refused.output
     finally:
         get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_video_keys_move_to_the_current_key(kind, tmp_path, request):
+    old = fresh_settings(kind, tmp_path / "data", request, master_key=KEY_1, master_key_id="1")
+    factory = factory_for(old)
+    data = clips.small_clip(seconds=1)
+    with unit_of_work(factory) as session:
+        video, _ = videos.store(session, old, TEST_ACTOR,
+                                videos.prepare(old, data=data, filename="a.mp4"))
+        video_id = video.id
+    both = _ring(old, master_key=KEY_2, master_key_id="2", old_master_keys={"1": KEY_1})
+    assert rotation.rewrap_images(factory, both, TEST_ACTOR, model=Video) == 1
+    with factory() as session:
+        assert rotation.image_key_counts(session, Video) == {"2": 1}
+        video = session.get(Video, video_id)
+    new_only = _ring(old, master_key=KEY_2, master_key_id="2", old_master_keys={})
+    assert videos.read_original(new_only, video) == data  # the old key is no longer needed

@@ -1,0 +1,49 @@
+"""A video through the API: its sampling state and its frames with their candidates.
+Videos come in through the one intake path (accounts/api_intake.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from app.audit.service import record
+from app.auth.deps import SettingsDep
+from app.auth.guards import EvidenceReader, Withdrawer
+from app.db import SessionDep
+from app.evidence.videos import get_video
+from app.evidence.withdrawal import REASON_MAX, REASON_MIN
+from app.matching.video_presenters import video_json
+from app.matching.video_schemas import VideoOut, VideoWithdrawn
+from app.matching.withdrawal import withdraw_video
+
+router = APIRouter()
+
+
+@router.get("/api/v1/videos/{video_id}", response_model=VideoOut)
+def video_api(who: EvidenceReader, video_id: int, db: SessionDep,
+              settings: SettingsDep) -> dict[str, Any]:
+    """The video, its sampling (`waiting`, `sampled` or `failed` with `sampling_error`), the
+    posts it was captured from, and each sampled frame (`at`: its time in the clip) with its
+    ranked candidates, as `GET /api/v1/images/{id}/candidates` gives them. Audited like the
+    image page: the candidates show other images and their posts."""
+    video = get_video(db, video_id)
+    body = video_json(db, video, settings.local_timezone)
+    record(db, who.actor, "evidence.video.viewed", object_type="video",
+           object_ids=[video_id], details={"frames": [f["image_id"] for f in body["frames"]]})
+    return body
+
+
+class VideoWithdrawal(BaseModel):
+    reason: str = Field(min_length=REASON_MIN, max_length=REASON_MAX)
+
+
+@router.delete("/api/v1/videos/{video_id}", response_model=VideoWithdrawn)
+def withdraw_video_api(who: Withdrawer, video_id: int, body: VideoWithdrawal, db: SessionDep,
+                       settings: SettingsDep) -> dict[str, Any]:
+    """Destroy the video's key and files (original, poster, preview) and withdraw each of its
+    frames as `DELETE /api/v1/images/{id}` withdraws an image. The reason travels in the
+    JSON body, as for an image."""
+    return withdraw_video(db, settings, who.actor, video=get_video(db, video_id),
+                          reason=body.reason)

@@ -1,0 +1,178 @@
+"""Sampling a video in the match workers: its frames become ordinary held images, matched as
+an uploaded photo is.
+
+A worker claims a waiting video from the same lease queue as second stages (queue.SAMPLINGS),
+reads its sealed original, and samples it in the video core's sandbox (one frame a second,
+every keyframe and cut) with no transaction open. Then, in one unit of work: each frame is
+stored as an image (the lossless frame as its sealed PNG original, a JPEG display copy) with a
+`video_frame` row and, for each post the video came from, an evidence link to the same
+account; the poster and preview are sealed beside the original; each frame's first matching
+stage runs and its second is queued. The claim is checked last (its fencing token), so a
+worker that lost its lease stores nothing, and a killed one left nothing: the video is
+sampled again once the lease lapses. A failure is kept as the reason and retried a bounded
+number of times, then the video is failed with that reason (the page shows it).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col, select
+
+from app.audit.service import Actor, record
+from app.db import retryable, unit_of_work, unreachable, utcnow
+from app.evidence import images, videos
+from app.evidence.models import EvidenceVideo, Video, VideoFrame
+from app.evidence.videos import clock
+from app.matching import queue, service
+from app.matching.engine import MatchEngine
+from app.settings import Settings
+from app.video import Frame, VideoRefused, poster, preview, sample
+
+log = logging.getLogger("cellwatch.matching")
+# What higher domains do once a video's frames are stored and their first stage has run, in
+# the same unit of work: (session, actor, video id, the frames' image ids). Matching cannot
+# import them (imports go one way); each process that samples installs them at start
+# (app/accounts/video_links.py `install`: the accounts the frames link).
+FollowUp = Callable[[Session, Actor, int, list[int]], None]
+FOLLOW_UPS: list[FollowUp] = []
+
+
+class LostClaim(Exception):
+    """This attempt's claim lapsed and was taken by a newer one: its work is dropped."""
+
+
+@dataclass(frozen=True)
+class Sampled:
+    frames: list[tuple[Frame, images.Prepared]]
+    poster: bytes
+    preview: bytes
+
+
+def _png(frame: Frame) -> bytes:
+    out = io.BytesIO()
+    # lossless and metadata-free; level 1: level 6 took 5.7 s for the 16 frames of a 15 s
+    # 1080x1920 clip against 1.25 s (a larger file only)
+    frame.image.save(out, "PNG", optimize=False, compress_level=1)
+    return out.getvalue()
+
+
+def _sample(factory: Callable[[], Session], settings: Settings, video: Video) -> Sampled:
+    """The slow part, with no transaction open: decode in the sandbox, derive, hash."""
+    data = videos.read_original(settings, video)
+    name = f"video {video.id}"  # no extension: the magic bytes alone say what it is
+    caps, limits = settings.video_caps, settings.video_limits
+    clip = sample(data, name, caps, limits)
+    if not clip.frames:
+        raise VideoRefused(f"No frame of video {video.id} could be decoded.", reason="damaged")
+    out = []
+    with factory() as session:  # reads only: is a frame's picture already held?
+        for frame in clip.frames:
+            out.append((frame, images.prepare(session, settings, data=_png(frame),
+                                              filename=f"{name} at {clock(frame.t)}",
+                                              features=False)))
+    return Sampled(out, poster(clip.frames), preview(data, name, caps, limits))
+
+
+def _store(session: Session, settings: Settings, engine: MatchEngine, actor: Actor,
+           video: Video, sampled: Sampled) -> list[int]:
+    """Frames, their evidence links, the derivatives and the frames' first stage."""
+    posts = session.exec(select(EvidenceVideo).where(
+        EvidenceVideo.video_id == video.id, col(EvidenceVideo.erased_at).is_(None))).all()
+    image_ids: list[int] = []
+    for frame, prepared in sampled.frames:
+        image, created = images.store(session, settings, actor, prepared)
+        if created and video.file_created_at is not None:
+            image.exif_taken_at = video.file_created_at  # a frame's day after the post time
+            session.add(image)
+        session.add(VideoFrame(video_id=video.id or 0, image_id=image.id or 0,
+                               t=round(frame.t, 3), reason=frame.reason[:32]))
+        image_ids.append(image.id or 0)
+    session.flush()
+    for post in posts:  # each frame is evidence of each post the video is
+        videos.link_frames(session, post)
+    videos.store_derivatives(session, settings, video, poster=sampled.poster,
+                             preview=sampled.preview)
+    video.sampled_at, video.frames = utcnow(), len(sampled.frames)
+    session.add(video)
+    session.flush()
+    unique = list(dict.fromkeys(image_ids))
+    service.first_stage(session, engine, actor, unique)
+    for follow_up in FOLLOW_UPS:
+        follow_up(session, actor, video.id or 0, unique)
+    record(session, actor, "evidence.video.sampled", object_type="video",
+           object_ids=[video.id or 0], details={"frames": len(sampled.frames), "images": unique})
+    return unique
+
+
+def run_sampling(factory: Callable[[], Session], engine: MatchEngine, actor: Actor,
+                 taken: queue.Claim, policy: queue.Policy = queue.DEFAULT, *,
+                 settings: Settings) -> list[int] | None:
+    """One claimed video: sampled and stored, or its failure recorded (never raised, but a
+    database gone away is, for the caller to give the claim back). Returns the frames' image
+    ids when this attempt stored them (their second stages are queued), else None."""
+    try:
+        with factory() as session:
+            video = session.get(Video, taken.image_id)
+            if video is None or video.erased_at is not None:
+                return None
+        sampled = _sample(factory, settings, video)  # detached: its columns are loaded
+        with unit_of_work(factory) as session:
+            video = session.get(Video, taken.image_id)
+            if video is None or video.erased_at is not None:
+                return None
+            ids = _store(session, settings, engine, actor, video, sampled)
+            if not queue.still_mine(session, taken, on=queue.SAMPLINGS):
+                raise LostClaim
+        return ids
+    except LostClaim:
+        log.warning("sampling of video %s: claim %d lapsed and was taken again; dropped",
+                    taken.image_id, taken.attempt)
+        return None
+    except Exception as exc:  # noqa: BLE001 - nobody to raise to: the reason is kept instead
+        if isinstance(exc, SQLAlchemyError) and (unreachable(exc) or retryable(exc)):
+            raise
+        reason = exc.message if isinstance(exc, VideoRefused) else f"{type(exc).__name__}: {exc}"
+        log.warning("sampling of video %s failed: %s", taken.image_id, reason)
+        with unit_of_work(factory) as session:
+            outcome = queue.attempt_failed(session, taken, reason, utcnow(), policy,
+                                           on=queue.SAMPLINGS)
+            if outcome is not None:
+                record(session, actor, "evidence.video.sampling_failed", object_type="video",
+                       object_ids=[taken.image_id],
+                       details={"attempt": taken.attempt, "of": policy.attempts,
+                                "final": outcome == "failed", "reason": reason[:500]})
+        return None
+
+
+def give_up_lapsed(factory: Callable[[], Session], actor: Actor,
+                   policy: queue.Policy = queue.DEFAULT) -> list[int]:
+    """Videos whose every sampling attempt's worker died: failed, with that reason."""
+    with unit_of_work(factory) as session:
+        ids = queue.give_up_lapsed(session, utcnow(), policy, on=queue.SAMPLINGS)
+        if ids:
+            record(session, actor, "evidence.video.sampling_failed", object_type="video",
+                   object_ids=ids, details={"final": True, "of": policy.attempts,
+                                            "reason": queue.LAPSED.format(
+                                                lease=policy.lease.total_seconds())})
+    return ids
+
+
+def sampling_job(factory: Callable[[], Session], engine: MatchEngine, actor: Actor,
+                 video_ids: Iterable[int], policy: queue.Policy = queue.DEFAULT, *,
+                 settings: Settings, worker: str = "") -> list[int]:
+    """After an answer (no match workers): claim and sample each video. Returns the frames'
+    image ids, whose second stages the caller runs next."""
+    frames: list[int] = []
+    for video_id in video_ids:
+        with unit_of_work(factory) as session:
+            taken = queue.claim(session, video_id, utcnow(), worker, policy,
+                                on=queue.SAMPLINGS)
+        if taken is not None:
+            frames += run_sampling(factory, engine, actor, taken, policy,
+                                   settings=settings) or []
+    return frames

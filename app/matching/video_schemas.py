@@ -1,0 +1,61 @@
+"""Shapes of the video API's answers (`GET` and `DELETE /api/v1/videos/{id}`), for OpenAPI."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.matching.schemas import Candidates
+
+
+class VideoPost(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    evidence_id: int
+    account_id: int | None
+    original_filename: str
+    post_url: str | None
+    posted_at: str | None
+    erased: bool
+
+
+class VideoFrameOut(Candidates):
+    """A sampled frame: an ordinary image, with its time in the clip and its candidates."""
+
+    t: float = Field(description="seconds from the start of the clip")
+    at: str = Field(description="the same, as people say it: 0:07")
+    reason: str = Field(description="why it was sampled: second, keyframe, cut (joined by +)")
+    image_id: int
+    erased: bool
+    display_url: str
+    detail_url: str
+
+
+class VideoOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    kind: str = Field(description="always \"video\"")
+    video_id: int
+    sha256: str | None = Field(description="of the original as captured; none once erased")
+    container: str
+    codec: str
+    duration: float | None
+    width: int
+    height: int
+    frame_rate: float | None
+    byte_size: int
+    file_created_at: str | None = Field(description="the file's own creation time, if any")
+    sampling: str = Field(description="waiting | sampled | failed")
+    sampling_error: str | None
+    frames_sampled: int
+    erased: bool
+    poster_url: str | None
+    preview_url: str | None
+    posts: list[VideoPost]
+    frames: list[VideoFrameOut]
+
+
+class VideoWithdrawn(BaseModel):
+    video_id: int
+    reason: str
+    key_destroyed: bool
+    frames_withdrawn: list[int] = Field(description="its frames' images, withdrawn as images")
+    matches_withdrawn: list[int] = Field(description="pending matches taken out of review")
+    confirmed_matches_kept: list[int]

@@ -1,0 +1,47 @@
+"""A video taken in through the API leaves its rows (stored, and, sampled after the answer,
+sampled); its page, its API answer, its poster and its preview are reads of evidence and
+leave theirs."""
+
+from __future__ import annotations
+
+from sqlmodel import func, select
+
+from app.evidence.models import Video
+from tests.accounts.conftest import estate  # noqa: F401  (a fixture)
+from tests.audit.rows import Row, Walk, one, reads
+from tests.video import clips
+
+CLIP = clips.small_clip(seconds=2)
+WHY = "Sent in error: not from this account"
+
+ROWS = [
+    Row("analyst", "POST", "/api/v1/images", "evidence.video.stored", "video", one("video"),
+        files=(("walk.mp4", CLIP),), status=(201,)),
+    *reads(
+        Row("analyst", "GET", "/videos/{video}", "evidence.video.viewed", "video",
+            one("video")),
+        Row("analyst", "GET", "/api/v1/videos/{video}", "evidence.video.viewed", "video",
+            one("video")),
+        Row("analyst", "GET", "/videos/{video}/poster", "evidence.video.displayed", "video",
+            one("video"), details={"form": "poster"}),
+        Row("analyst", "GET", "/videos/{video}/preview", "evidence.video.displayed", "video",
+            one("video"), details={"form": "preview"}),
+    ),
+    Row("supervisor", "DELETE", "/api/v1/videos/{video}", "evidence.video.withdrawn", "video",
+        one("video"), json={"reason": WHY}, purpose=WHY),
+]
+
+
+def _late(walk: Walk) -> None:
+    walk.world["video"] = walk.session.exec(select(func.max(Video.id))).one()
+
+
+def test_a_video_through_its_routes_leaves_its_audit_rows(client, make_user, estate,  # noqa: F811
+                                                          session):
+    walk = Walk(client, make_user, estate, session, late=_late)
+    problems = walk.run(ROWS)
+    assert problems == [], "\n".join(problems)
+    session.expire_all()
+    video = session.get(Video, walk.world["video"])
+    assert video.state == "sampled"  # sampled after the answer, and audited as such
+    assert video.erased_at is not None and video.wrapped_key == b""

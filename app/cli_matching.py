@@ -44,12 +44,16 @@ def show_queue(limit: int = typer.Option(20, min=1, help="how many failed stages
         with unit_of_work(make_session_factory(engine)) as session:
             now = utcnow()
             depth = queue.backlog(session, now, policy)
+            videos = queue.backlog(session, now, policy, queue.SAMPLINGS)
             held = queue.running(session, now, policy)
             failed = queue.failed(session, limit)
     finally:
         engine.dispose()
     typer.echo(f"second stages waiting: {depth.waiting} ({depth.running} running), oldest "
                f"waiting {_ago(now, depth.oldest_at)}; failed for good: {depth.failed}")
+    typer.echo(f"videos waiting to be sampled: {videos.waiting} ({videos.running} running), "
+               f"oldest waiting {_ago(now, videos.oldest_at)}; failed for good: "
+               f"{videos.failed} (each video's page says why)")
     typer.echo(f"lease {policy.lease.total_seconds():.0f} s, {policy.attempts} attempts "
                "per stage")
     if held:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Depends, Request
@@ -12,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.audit.service import lag
 from app.auth.deps import PUBLIC
 from app.db import utcnow
-from app.matching.queue import Policy, backlog
+from app.matching.queue import SAMPLINGS, Backlog, Policy, backlog
 from app.migrations import alembic_config
 
 router = APIRouter()
@@ -46,16 +48,23 @@ def readyz(request: Request) -> JSONResponse:
             return _unavailable("migrations pending", PENDING)
         with request.app.state.session_factory() as session:
             waiting = lag(session)
-            queued = backlog(session, now, Policy.of(request.app.state.settings))
+            policy = Policy.of(request.app.state.settings)
+            queued = backlog(session, now, policy)
+            videos = backlog(session, now, policy, SAMPLINGS)
     except SQLAlchemyError:
         # any failure on the way (it may also go away between the two reads) is the same
         # answer: a balancer takes this process out until the database is back
         return _unavailable("unreachable", UNREACHABLE)
-    oldest = 0.0 if queued.oldest_at is None else (now - queued.oldest_at).total_seconds()
     # How far the audit chain's linker and the match workers are behind: a figure that keeps
     # growing means no linker, or too few match workers, run. `running`: claims held now;
-    # `failed`: stages out of attempts (`cellwatch matching queue` says why).
+    # `failed`: stages out of attempts (`cellwatch matching queue` says why). `video_samplings`:
+    # videos waiting for a match worker to sample their frames, the same way.
     return JSONResponse({"status": "ready", "audit_chain": {
         "unlinked": waiting.unlinked, "oldest_seconds": round(waiting.seconds(now), 1)},
-        "second_stages": {"waiting": queued.waiting, "running": queued.running,
-                          "oldest_seconds": round(max(0, oldest), 1), "failed": queued.failed}})
+        "second_stages": _depth(queued, now), "video_samplings": _depth(videos, now)})
+
+
+def _depth(queued: Backlog, now: datetime) -> dict[str, float | int]:
+    oldest = 0.0 if queued.oldest_at is None else (now - queued.oldest_at).total_seconds()
+    return {"waiting": queued.waiting, "running": queued.running,
+            "oldest_seconds": round(max(0, oldest), 1), "failed": queued.failed}

@@ -16,6 +16,7 @@ def test_readyz_ready_when_migrations_are_current(client):
     assert set(body["audit_chain"]) == {"unlinked", "oldest_seconds"}
     assert body["second_stages"] == {"waiting": 0, "running": 0, "oldest_seconds": 0.0,
                                      "failed": 0}
+    assert body["video_samplings"] == body["second_stages"]
 
 
 def test_readyz_shows_how_far_audit_linking_is_behind(client, session):

@@ -218,8 +218,8 @@ def get_video(session: Session, video_id: int) -> Video:
     return video
 
 
-def erase_videos(session: Session, settings: Settings, *, video_ids: list[int], now: datetime,
-                 reason: str, by: int | None, frames: bool = True) -> list[int]:
+def erase_videos(session: Session, settings: Settings, actor: Actor, *, video_ids: list[int],
+                 now: datetime, reason: str, frames: bool = True) -> list[int]:
     """Crypto-erase videos: their keys now, their files (original, poster, preview) once this
     commits, their posts marked erased, and (`frames`) every frame's image as images are
     erased. Returns the frames' image ids to erase (erased here when `frames`; the caller
@@ -245,5 +245,5 @@ def erase_videos(session: Session, settings: Settings, *, video_ids: list[int], 
         col(Video.erased_at).is_(None))).all())
     doomed = sorted(erased_frames - still_held)
     if doomed and frames:
-        erase_images(session, settings, image_ids=doomed, now=now, reason=reason, by=by)
+        erase_images(session, settings, actor, image_ids=doomed, now=now, reason=reason)
     return doomed

@@ -144,7 +144,7 @@ def _erase_videos(session: Session, settings: Settings, account_id: int, now: da
         or_(col(EvidenceVideo.account_id) != account_id,
             col(EvidenceVideo.account_id).is_(None)))))
     gone = sorted(mine - shared)
-    erase_videos(session, settings, video_ids=gone, now=now, reason=reason, by=actor.user_id,
+    erase_videos(session, settings, actor, video_ids=gone, now=now, reason=reason,
                  frames=False)
     session.execute(update(EvidenceVideo).where(
         EvidenceVideo.account_id == account_id, col(EvidenceVideo.erased_at).is_(None))

@@ -229,16 +229,18 @@ class Backlog:
 
 
 def backlog(session: Session, now: datetime | None = None,
-            policy: Policy = DEFAULT) -> Backlog:
+            policy: Policy = DEFAULT, on: Queued = STAGES) -> Backlog:
+    """The queue's depth (`on`: second stages, or the samplings of videos)."""
     count, oldest = session.exec(
-        select(func.count(), func.min(MatchRun.first_stage_at)).where(*_open())).one()
-    failed = session.exec(select(func.count()).select_from(MatchRun)
-                          .where(col(MatchRun.failed_at).is_not(None),
-                                 col(MatchRun.second_stage_at).is_(None))).one()
+        select(func.count(), func.min(on.col(on.since))).where(*_open(on))).one()
+    given_up = [on.col("failed_at").is_not(None), on.col(on.done).is_(None)]
+    if on is SAMPLINGS:
+        given_up.append(on.col("erased_at").is_(None))
+    failed = session.exec(select(func.count()).select_from(on.model).where(*given_up)).one()
     running = 0
     if now is not None:
-        running = session.exec(select(func.count()).select_from(MatchRun).where(
-            *_open(), col(MatchRun.claimed_at) >= now - policy.lease)).one()
+        running = session.exec(select(func.count()).select_from(on.model).where(
+            *_open(on), on.col("claimed_at") >= now - policy.lease)).one()
     return Backlog(int(count or 0), _aware(oldest), int(failed or 0), int(running or 0))
 
 

@@ -68,8 +68,8 @@ def withdraw_video(session: Session, settings: Settings, actor: Actor, *, video:
     text = check_reason(reason, "withdrawing this video")
     if video.erased_at is not None:
         raise Conflict(f"Video {video.id} was already withdrawn.")
-    frames = erase_videos(session, settings, video_ids=[video.id or 0], now=utcnow(),
-                          reason=text, by=actor.user_id, frames=False)
+    frames = erase_videos(session, settings, actor, video_ids=[video.id or 0], now=utcnow(),
+                          reason=text, frames=False)
     done = [withdraw(session, settings, actor, image=image, reason=text)
             for image in session.exec(select(Image).where(
                 col(Image.id).in_(frames or [0]), col(Image.erased_at).is_(None))

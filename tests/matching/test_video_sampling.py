@@ -94,6 +94,10 @@ def test_a_video_that_cannot_be_sampled_fails_with_its_reason_after_its_attempts
     video_id = _waiting(settings, factory, whole[:len(whole) // 2])
     policy = queue.Policy(attempts=2)
     now = utcnow()
+    with factory() as s:  # what /readyz and `cellwatch matching queue` show an operator
+        depth = queue.backlog(s, now, policy, queue.SAMPLINGS)
+        assert (depth.waiting, depth.running, depth.failed) == (1, 0, 0)
+        assert queue.backlog(s, now, policy).waiting == 0  # not a second stage
     for attempt in (1, 2):
         with unit_of_work(factory) as s:
             taken = queue.claim(s, video_id, now + timedelta(minutes=attempt), policy=policy,
@@ -109,6 +113,9 @@ def test_a_video_that_cannot_be_sampled_fails_with_its_reason_after_its_attempts
                                 on=queue.SAMPLINGS) is None
     assert _counts(factory) == (0, 0, 0)
     with factory() as s:
+        depth = queue.backlog(s, now + timedelta(hours=1), policy, queue.SAMPLINGS)
+        assert (depth.waiting, depth.running, depth.failed) == (0, 0, 1)
+    with factory() as s:
         finals = s.exec(select(AuditEvent.details).where(
             AuditEvent.action == "evidence.video.sampling_failed")).all()
     assert len(finals) == 2 and '"final": true' in finals[-1]
@@ -121,8 +128,8 @@ def test_erasing_a_video_erases_its_original_derivatives_and_frames(live):  # no
     with unit_of_work(factory) as s:
         video = s.get(Video, video_id)
         key = video.storage_key
-        doomed = videos.erase_videos(s, settings, video_ids=[video_id], now=utcnow(),
-                                     reason="Erased: retention", by=None)
+        doomed = videos.erase_videos(s, settings, SYSTEM, video_ids=[video_id], now=utcnow(),
+                                     reason="Erased: retention")
     assert doomed
     assert not any(p.exists() for p in storage.paths_of(settings, key, storage.VIDEO_KINDS))
     with factory() as s:

@@ -248,7 +248,8 @@ def main() -> None:
         pool = [f for rid, _, f in got["refs"] if rid >= DISTRACTOR_ID0]
         speed = measure(args.refs, args.runs, pool)
     clips, reposts = got["clips"], got["reposts"]
-    flag = "" if label == "default" else f" --{label}"
+    flag = ("" if label == "default" else f" --{label}") + (
+        "" if args.refs == ap.get_default("refs") else f" --refs {args.refs}")
     result = {
         "command": f"nice -n 15 .venv/bin/python -m bench.video_matching{flag}",
         "seconds": round(time.time() - t0), "workers": args.workers,

@@ -3,11 +3,12 @@ clips of held clips linked, exactly as the product's pipeline decides.
 
 Sources: the real photographs of bench/photo_sources.py, split into calibration and held-out
 halves as bench/matching_accuracy_real.py splits them, and rendered rooms (even seeds
-calibration, odd held out). Library: every source's reference photo (the original still)
-plus rendered distractor cells. Clips (bench/video_clips.py): 720x1280 portrait, 15 frames a
-second, H.264 or VP9, 6-8 s, seven kinds made from each source's still. Each clip goes through
-`app.video.sample`, and each sampled frame through PNG, `analyse_stored`, the first stage and
-the second stage at the thresholds in force (bench/video_frames.py).
+calibration, odd held out). Library: every real photograph's and every room's reference
+photo (the original still), plus rendered distractor cells. Clips (bench/video_clips.py):
+720x1280 portrait, 15 frames a second, H.264 or VP9, 6-8 s, seven kinds made from each
+source's still. Each clip goes through `app.video.sample`, and each sampled frame through PNG,
+`analyse_stored`, the first stage and the second stage at the thresholds in force
+(bench/video_frames.py).
 
 1. Cell found: a clip counts as found when a sampled frame links to its source's reference
    (first stage, or verify score at the threshold); a frame linked to any other reference is a
@@ -73,19 +74,21 @@ def _room_rgb(seed: int) -> np.ndarray:
     return decode(photograph(render(scene, scene.camera), np.random.default_rng(seed + 1_000_003)))
 
 
-def items(every: int, rooms: int) -> list[Item]:
-    """Every `every`-th real photograph of each half (in the halves' own order), and `rooms`
-    rendered rooms (even seeds calibration, odd held out)."""
+def items(every: int, rooms: int) -> tuple[list[Item], list[Item]]:
+    """(the sources clips are made from, the sources whose reference is in the library):
+    every `every`-th real photograph of each half (in the halves' own order) and `rooms`
+    rendered rooms (even seeds calibration, odd held out); the library holds every real
+    photograph, as in matching_accuracy_real.py, and those rooms."""
     from bench.matching_accuracy_real import split
     from bench.photo_sources import sources
 
     found = sources()
     _STATE["sources"] = found
-    out = [Item(found[i].name, name, i) for name, members in split(found).items()
-           for i in members[::every]]
-    out += [Item(f"room{ROOM_SEED0 + k}", "calibration" if k % 2 == 0 else "held_out",
+    real = [(k, Item(found[i].name, name, i)) for name, members in split(found).items()
+            for k, i in enumerate(members)]
+    made = [Item(f"room{ROOM_SEED0 + k}", "calibration" if k % 2 == 0 else "held_out",
                  ROOM_ID0 + k, ROOM_SEED0 + k) for k in range(rooms)]
-    return out
+    return [it for k, it in real if k % every == 0] + made, [it for _, it in real] + made
 
 
 # ----------------------------------------------------------------------------- the library
@@ -189,13 +192,14 @@ def pmap(fn: object, jobs: list, workers: int) -> list:
 SIZES = {"quick": (4, 4, 30), "default": (2, 6, 60), "all": (1, 12, 60)}  # every, rooms, cells
 
 
-def run(its: list[Item], distractors: int, workers: int) -> dict:
-    """Both accuracy parts over these sources; returns their outcomes."""
+def run(its: list[Item], library: list[Item], distractors: int, workers: int) -> dict:
+    """Both accuracy parts: clips of `its`, the references of `library` and `distractors`
+    rendered cells in the library; returns their outcomes."""
     t0 = time.time()
     _STATE["rooms"] = {it.room_seed: _room_rgb(it.room_seed) for it in its if it.room_seed}
     _STATE["fillers"] = [_room_rgb(FILLER_SEED0 + k) for k in range(FILLERS)]
     _STATE["items"] = its
-    refs = pmap(_reference, list(its) + list(range(distractors)), workers)
+    refs = pmap(_reference, list(library) + list(range(distractors)), workers)
     _STATE["engine"], _STATE["blobs"] = build_engine(refs)
     print(f"library: {len(refs)} reference photos ({time.time() - t0:.0f} s)", flush=True)
     jobs = [(k, kind) for k in range(len(its)) for kind in vc.CLIP_KINDS]
@@ -239,8 +243,8 @@ def main() -> None:
     t0 = time.time()
     label = "quick" if args.quick else "all" if args.all else "default"
     every, rooms, distractors = SIZES[label]
-    its = items(every, rooms)
-    got = run(its, distractors, args.workers)
+    its, library = items(every, rooms)
+    got = run(its, library, distractors, args.workers)
     speed = None
     if args.refs:
         from bench.video_speed import measure

@@ -42,7 +42,7 @@ test: lint
 	exit $$status
 
 BENCHES := matching_accuracy index_speed intake_speed intake_api national_scale takedowns_scale \
-           reports_scale
+           reports_scale video_matching
 
 bench: $(STAMP)
 	for name in $(BENCHES); do $(BIN)/python -m bench.$$name || exit 1; done

@@ -9,14 +9,12 @@ stage (`MatchEngine.near_duplicates`) and the second (`MatchEngine.shortlist`, t
 
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-from PIL import Image
-
 from app.matching.engine import MatchEngine
+from app.video import Frame
 
 DISPLAY_LONG_SIDE = 1600  # CELLWATCH_DISPLAY_LONG_SIDE's default: analyse_stored decodes to it
 
@@ -28,11 +26,11 @@ class BenchEngine(MatchEngine):
         return None
 
 
-def png(image: Image.Image, level: int = 6) -> bytes:
-    """The frame's stored original. Level 6 is the product's; any level gives these pixels."""
-    out = io.BytesIO()
-    image.save(out, "PNG", optimize=False, compress_level=level)
-    return out.getvalue()
+def png(frame: Frame) -> bytes:
+    """The frame's stored original, exactly as the match workers store it."""
+    from app.matching.sampling import frame_png
+
+    return frame_png(frame)
 
 
 def analyse(data: bytes) -> tuple[SimpleNamespace, bytes]:
@@ -74,11 +72,11 @@ def sample_frames(data: bytes, filename: str) -> tuple[list, float]:
     return got.frames, got.decode_seconds
 
 
-def clip_results(engine: MatchEngine, blobs: object, data: bytes, filename: str,
-                 png_level: int = 1) -> list[FrameResult]:
+def clip_results(engine: MatchEngine, blobs: object, data: bytes,
+                 filename: str) -> list[FrameResult]:
     out = []
     for frame in sample_frames(data, filename)[0]:
-        image, features = analyse(png(frame.image, png_level))
+        image, features = analyse(png(frame))
         near, scores, linked = match(engine, blobs, image, features)
         out.append(FrameResult(frame.t, frame.reason, frame.image.size, near, scores, linked,
                                image, features))
@@ -103,7 +101,7 @@ class _Clock:
 
 
 def timed_clip(engine: MatchEngine, blobs: object, data: bytes) -> dict:
-    """Bytes to every frame matched, in parts: sample; PNG (level 6, as the match workers
+    """Bytes to every frame matched, in parts: sample; PNG (as the match workers
     store a frame); analysis, first stage and second stage of every frame. Also what linked."""
     from app.matching.service import scored
 
@@ -115,7 +113,7 @@ def timed_clip(engine: MatchEngine, blobs: object, data: bytes) -> dict:
     linked: set[int] = set()
     for frame in frames:
         clock.start()
-        stored = png(frame.image, 6)
+        stored = png(frame)
         clock.stop("png")
         clock.start()
         image, features = analyse(stored)

@@ -64,8 +64,8 @@ def _speed(s: dict) -> list[str]:
     ok_cpu = "ok" if cpu["total"] <= s["target_s"] else "FAIL"
     rows = [("`sample` (sandboxed decode and selection, frames back; CPU: the child's own "
              "decode time added)", "sample"),
-            (f"PNG of every frame ({s['frames']} frames; level 6, as the match workers store "
-             "a frame)", "png"),
+            (f"PNG of every frame ({s['frames']} frames, as the match workers store a frame: "
+             "`frame_png`)", "png"),
             ("`analyse_stored` of every frame (hashes + local features)", "analysis"),
             ("first stage of every frame", "first_stage"),
             ("second stage of every frame (shortlist + verification)", "second_stage")]

@@ -5,8 +5,8 @@ and the target must be empty: no file in the data folder, no table in the databa
 database (SQLite: written and renamed into place; PostgreSQL: one psql transaction), the
 sealed files, the audit checkpoint (unless the target has one), the image, video and pack
 keys; an image or video whose key is not in the key part (erased since) is restored erased.
-Backups written before videos' keys went to the key part kept them in the database copy:
-their videos keep those keys.
+So is every video of a backup written before videos were backed up: it holds none of their
+files, and their keys were left in its database copy.
 """
 
 from __future__ import annotations
@@ -169,9 +169,8 @@ def restore_backup(settings: Settings, src: Path, actor: Actor, *,
     engine = make_engine(settings.effective_migrate_url, pool_size=1, max_overflow=0)
     try:
         with unit_of_work(make_session_factory(engine)) as session:
-            body["videos_erased_on_restore"] = (
-                _apply_video_keys(session, settings, actor, held)
-                if "video_keys" in body else [])  # older backups: keys in the copy
+            body["videos_erased_on_restore"] = _apply_video_keys(session, settings, actor,
+                                                                 held)
             body["erased_on_restore"] = _apply_keys(session, settings, actor, held)
             record(session, actor, "backup.restored", details={
                 "backup_snapshot_at": body["snapshot_at"], "images": body["images"],

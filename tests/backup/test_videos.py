@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 from app.accounts.models import Account
 from app.audit.models import AuditEvent
 from app.audit.service import SYSTEM
-from app.backup import keyparts, service, verify
+from app.backup import keyparts, manifest, service, verify
 from app.backup.restore import restore_backup
 from app.backup.snapshot import binary
-from app.backup.stream import read_part
+from app.backup.stream import BackupBroken, read_part
 from app.cli import cli
 from app.db import make_engine, unit_of_work
 from app.errors import NotFound
@@ -215,3 +215,49 @@ def test_an_early_erasure_scrubs_the_accounts_video_key_from_the_key_parts(
             AuditEvent.action == "backup.keys.scrubbed",
             AuditEvent.object_type == "video")).all()
     assert [json.loads(ids) for ids in named] == [[str(video_id)]]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_key_part_without_video_keys_restores_the_videos_erased_and_the_images_open(
+        kind, tmp_path, request):
+    """A key part as written before videos were backed up (image lines only) still reads;
+    the videos it has no key for come back erased."""
+    live = fresh_settings(kind, tmp_path / "live", request, backup_key=BACKUP_KEY)
+    factory = factory_for(live)
+    video_id = _take_in(live, factory, _clip(31))
+    frames = _frames(factory, video_id)
+    service.write_backup(live, tmp_path / "b1", TEST_ACTOR)
+    [part] = keyparts.parts_in(live.backup_keys_folder)
+    taken_at, held = keyparts.read(part, base64.b64decode(BACKUP_KEY))
+    older = tmp_path / "older-keys.part"
+    keyparts.write(older, base64.b64decode(BACKUP_KEY), taken_at,
+                   [k for k in held.values() if k.kind == "image"])
+    assert {k.kind for k in keyparts.read(older, base64.b64decode(BACKUP_KEY))[1].values()
+            } == {"image"}
+
+    target = fresh_settings(kind, tmp_path / "restored", request, migrate=False,
+                            backup_key=BACKUP_KEY)
+    body = restore_backup(target, tmp_path / "b1", TEST_ACTOR, keys=older)
+    assert body["videos_erased_on_restore"] == [video_id]
+    if kind == "postgres":
+        grant(target)
+    restored = factory_for(target)
+    with pytest.raises(NotFound, match="erased"):
+        videos.read_derivative(target, _video(restored, video_id), "poster")
+    with restored() as s:  # its frames are images with keys of their own: they open
+        for _, image_id in frames:
+            assert images.read_original(target, s.get(Image, image_id))[:4] == b"\x89PNG"
+
+
+def test_verify_counts_the_videos_files(tmp_path, request):
+    live = fresh_settings("sqlite", tmp_path / "live", request, backup_key=BACKUP_KEY)
+    factory = factory_for(live)
+    _take_in(live, factory, _clip(41))
+    service.write_backup(live, tmp_path / "b1", TEST_ACTOR)
+    body = verify.verify_backup(live, tmp_path / "b1")
+    assert (body["videos"], body["video_derivatives"]) == (1, 2)
+    for field, wrong in (("videos", 2), ("video_derivatives", 0)):  # MACed, one count wrong
+        (tmp_path / "b1" / manifest.NAME).unlink()
+        manifest.write(tmp_path / "b1", base64.b64decode(BACKUP_KEY), {**body, field: wrong})
+        with pytest.raises(BackupBroken, match="the manifest says"):
+            verify.verify_backup(live, tmp_path / "b1")

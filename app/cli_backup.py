@@ -37,8 +37,8 @@ def backup(
             fail(f"backup NOT verified: {exc}")
             return
         typer.echo(f"backup verified: {body['database']} database at migration "
-                   f"{body['revision']}, {body['images']} images, {body['packs']} evidence "
-                   f"packs, written {body['created_at']}")
+                   f"{body['revision']}, {body['images']} images, {body.get('videos', 0)} "
+                   f"videos, {body['packs']} evidence packs, written {body['created_at']}")
         return
     if str(dest) == "verify":
         fail("give the backup folder to check: cellwatch backup verify DEST")
@@ -54,8 +54,9 @@ def backup(
     except (BackupFailed, OSError) as exc:
         fail(f"no backup written: {exc}")
         return
-    typer.echo(f"backup written to {dest}: {body['images']} images, {body['packs']} evidence "
-               f"packs, database at migration {body['revision']}; image keys {body['keys']}")
+    typer.echo(f"backup written to {dest}: {body['images']} images, {body['videos']} videos, "
+               f"{body['packs']} evidence packs, database at migration {body['revision']}; "
+               f"image and video keys {body['keys']}")
     if body["keys"] == "in the backup":
         typer.echo("note: the image keys are inside this backup (--keys-inside), so an image "
                    "erased later can be restored from it until it is deleted")
@@ -69,7 +70,10 @@ def backup(
     if body["erased_since_snapshot"]:
         typer.echo(f"{len(body['erased_since_snapshot'])} images erased while it was written: "
                    "restore erases them again")
-    for label in ("missing_images", "missing_packs"):
+    if body["videos_erased_since_snapshot"]:
+        typer.echo(f"{len(body['videos_erased_since_snapshot'])} videos erased while it was "
+                   "written: restore erases them again")
+    for label in ("missing_images", "missing_videos", "missing_packs"):
         if body[label]:
             typer.secho(f"warning: {label.replace('_', ' ')} (their files were not found): "
                         f"{', '.join(map(str, body[label]))}", fg=typer.colors.YELLOW, err=True)
@@ -90,10 +94,15 @@ def restore(
         fail(str(exc) if isinstance(exc, BackupFailed) else f"nothing restored: {exc}")
         return
     typer.echo(f"restored the backup of {body['created_at']}: {body['images']} images, "
-               f"{body['packs']} evidence packs into {settings.data_dir}")
+               f"{body.get('videos', 0)} videos, {body['packs']} evidence packs into "
+               f"{settings.data_dir}")
     if body["erased_on_restore"]:
         typer.echo(f"{body['erased_on_restore']} images restored erased: the key backup holds "
                    "no key for them (erased since)")
+    if body["videos_erased_on_restore"]:
+        typer.echo(f"{len(body['videos_erased_on_restore'])} videos restored erased: the key "
+                   "backup holds no key for them (erased since, or a backup written before "
+                   "videos were backed up)")
     if body["database"] == "postgresql":
         typer.echo("PostgreSQL: now give the app's role its rights: "
                    "cellwatch grant-app-role ROLE")

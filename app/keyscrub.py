@@ -1,6 +1,6 @@
 """Erased keys leave the backups' key parts too: the key part folder is scrubbed on erasure.
 
-Whatever destroys an image key or an evidence pack key (retention, an early erasure, a
+Whatever destroys an image, video or evidence pack key (retention, an early erasure, a
 withdrawal, a restore that finds no key, a pack erased with its image) calls `queue` in its
 own transaction: a `key_scrub` row per destroyed key is written with the erasure, so the
 erasure and the duty to scrub commit together. Right after that commit, in the same request or
@@ -21,6 +21,7 @@ import logging
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, event, func, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -36,7 +37,7 @@ from app.settings import Settings
 
 log = logging.getLogger("cellwatch")
 
-IMAGE, PACK = "image", keyparts.PACK
+IMAGE, PACK, VIDEO = "image", keyparts.PACK, keyparts.VIDEO
 JOB_ACTOR = Actor(user_id=None, name="job:key-scrub", client_addr="local")
 _QUEUED = "cellwatch.keyscrub"
 _HOOKED = "cellwatch.keyscrub_hooked"
@@ -49,9 +50,10 @@ class KeyScrub(SQLModel, table=True):
     __tablename__ = "key_scrub"
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=8)  # image | pack
-    storage_key: str = Field(max_length=64)  # the image's storage key, or the pack's key
-    image_id: int | None = None  # the erased image (audit events name it), none for a pack
+    kind: str = Field(max_length=8)  # image | pack | video
+    storage_key: str = Field(max_length=64)  # the image's or video's storage key, the pack's key
+    # the erased image, or video for kind video (audit events name it), none for a pack
+    image_id: int | None = None
     queued_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     attempts: int = 0
     last_error: str = Field(default="", max_length=500)
@@ -161,11 +163,16 @@ def run_pending(factory: sessionmaker[Session], settings: Settings, actor: Actor
     return report
 
 
+def _named(rows: list[KeyScrub]) -> list[tuple[str, list[Any]]]:
+    """What the audit events name, per kind: image and video ids, pack keys."""
+    return [(kind, sorted({r.storage_key if kind == PACK else r.image_id for r in rows
+                           if r.kind == kind and (kind == PACK or r.image_id is not None)}))
+            for kind in (IMAGE, PACK, VIDEO)]
+
+
 def _audit_done(session: Session, actor: Actor, rows: list[KeyScrub], parts: int,
                 removed: int) -> None:
-    images = sorted({r.image_id for r in rows if r.kind == IMAGE and r.image_id is not None})
-    packs = sorted({r.storage_key for r in rows if r.kind == PACK})
-    for kind, ids in (("image", images), ("pack", packs)):
+    for kind, ids in _named(rows):
         if ids:
             record(session, actor, "backup.keys.scrubbed", object_type=kind,
                    object_ids=ids, details={"scrubbed": {"key_parts": parts,
@@ -179,9 +186,7 @@ def _failed(factory: sessionmaker[Session], actor: Actor, rows: list[KeyScrub],
     with unit_of_work(factory) as session:
         session.execute(update(KeyScrub).where(col(KeyScrub.id).in_([r.id for r in rows]))
                         .values(attempts=KeyScrub.attempts + 1, last_error=error))
-        images = sorted({r.image_id for r in first if r.kind == IMAGE and r.image_id})
-        packs = sorted({r.storage_key for r in first if r.kind == PACK})
-        for kind, ids in (("image", images), ("pack", packs)):
+        for kind, ids in _named(first):
             if ids:
                 record(session, actor, "backup.keys.scrub_pending", outcome="failure",
                        object_type=kind, object_ids=ids,

@@ -1,6 +1,7 @@
-"""Image and evidence-pack keys, kept out of a backup's database copy, in a key part of their own.
+"""Image, video and evidence-pack keys, kept out of a backup's database copy, in a key part.
 
-Erasing an image (or a pack) destroys its wrapped key; an older backup must not bring it back.
+Erasing an image (or a video, or a pack) destroys its wrapped key; an older backup must not
+bring it back.
 The backup's database copy holds no such key (all cleared), and its sealed files open only
 with the keys of the key part. Key parts live apart from the backups, in one folder
 (settings.backup_keys_folder), and erasing removes the erased keys from every key part there
@@ -11,8 +12,10 @@ with no key in it (erased since) is restored erased. A backup written with its k
 
 Format: a part (stream.py) named "keys": a JSON line {"snapshot_at": ISO time}, then one JSON
 line per held key: [image id, storage key, master key id, wrapped key in base64] for an image,
-["pack", pack key, master key id, wrapped key in base64] for an evidence pack. The second
-field names the key in both, which is what a scrub removes.
+["pack", pack key, master key id, wrapped key in base64] for an evidence pack, ["video",
+storage key, master key id, wrapped key in base64] for a video (key parts written before videos
+were backed up have no such line). The second field names the key in all three, which is what
+a scrub removes.
 """
 
 from __future__ import annotations
@@ -29,13 +32,13 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from app.backup.snapshot import HeldKey
+from app.backup.snapshot import VIDEO, HeldKey
 from app.backup.stream import BackupBroken, PartWriter, read_part
 
 NAME = "keys"
 IN_BACKUP = "keys.part"
 PREFIX = "keys-"
-_NAMED_RE = re.compile(rb'^\[(?:[0-9]+|"pack"), "([0-9a-f]{32})"')  # what write() writes
+_NAMED_RE = re.compile(rb'^\[(?:[0-9]+|"pack"|"video"), "([0-9a-f]{32})"')  # what write() writes
 NAME_RE = re.compile(r"^keys-[0-9]{8}T[0-9]{12}Z\.part$")  # file_name's
 TEMP = ".tmp-"  # a key part being rewritten by a scrub, renamed over the old one when whole
 PACK = "pack"
@@ -52,7 +55,8 @@ def write(path: Path, backup_key: bytes, snapshot_at: datetime,
     try:
         part.write(json.dumps({"snapshot_at": snapshot_at.isoformat()}).encode() + b"\n")
         for held in keys:
-            part.write(json.dumps([PACK if held.kind == PACK else held.image_id,
+            first = held.kind if held.kind in (PACK, VIDEO) else held.image_id
+            part.write(json.dumps([first,
                                    held.storage_key, held.master_key_id,
                                    base64.b64encode(held.wrapped_key).decode()]).encode()
                        + b"\n")
@@ -83,10 +87,9 @@ def read(path: Path, backup_key: bytes) -> tuple[datetime, dict[str, HeldKey]]:
         keys = {}
         for line in lines:
             first, storage_key, key_id, wrapped = json.loads(line)
-            pack = first == PACK
-            keys[storage_key] = HeldKey(0 if pack else int(first), str(storage_key),
-                                        str(key_id), base64.b64decode(wrapped),
-                                        PACK if pack else "image")
+            kind = first if first in (PACK, VIDEO) else "image"
+            keys[storage_key] = HeldKey(0 if kind != "image" else int(first), str(storage_key),
+                                        str(key_id), base64.b64decode(wrapped), kind)
     except (StopIteration, KeyError, TypeError, ValueError) as exc:
         raise BackupBroken(f"{path.name} is not a key backup ({exc!r})") from None
     return snapshot_at, keys
@@ -170,8 +173,8 @@ def _rewrite(path: Path, backup_key: bytes, doomed: Collection[str]) -> int:
 
 
 def scrub(folder: Path, backup_key: bytes, doomed: Collection[str]) -> tuple[int, int]:
-    """Remove the keys named in `doomed` (storage keys of images, pack keys) from every key
-    part in `folder`, durably -> (key parts rewritten, keys removed). The caller holds
+    """Remove the keys named in `doomed` (storage keys of images and videos, pack keys) from
+    every key part in `folder`, durably -> (key parts rewritten, keys removed). The caller holds
     `locked(folder)`. Raises OSError or BackupBroken when a part cannot be rewritten."""
     for leftover in folder.glob(f"{TEMP}{PREFIX}*"):  # a scrub killed mid-write
         leftover.unlink(missing_ok=True)

@@ -3,8 +3,10 @@
 Everything is checked first (the backup, and the key part it will take its image keys from),
 and the target must be empty: no file in the data folder, no table in the database. Then the
 database (SQLite: written and renamed into place; PostgreSQL: one psql transaction), the
-sealed files, the audit checkpoint (unless the target has one), the image keys; an image
-whose key is not in the key part (erased since) is restored erased.
+sealed files, the audit checkpoint (unless the target has one), the image, video and pack
+keys; an image or video whose key is not in the key part (erased since) is restored erased.
+So is every video of a backup written before videos were backed up: it holds none of their
+files, and their keys were left in its database copy.
 """
 
 from __future__ import annotations
@@ -27,18 +29,20 @@ from app import migrations
 from app.audit.service import Actor, record
 from app.backup import keyparts
 from app.backup.service import CHECKPOINT, MEMBER_RE, PART_FILES
-from app.backup.snapshot import KEYED_TABLES, BackupFailed, HeldKey, pg_restore
+from app.backup.snapshot import KEYED_TABLES, VIDEO, BackupFailed, HeldKey, pg_restore
 from app.backup.stream import BackupBroken, PartReader, read_part
 from app.backup.verify import members, verify_backup
 from app.cli_database import sqlite_file
 from app.db import make_engine, make_session_factory, unit_of_work, utcnow
-from app.evidence import images, packkeys, storage
-from app.evidence.models import Image, PackKey
+from app.evidence import images, packkeys, storage, videos
+from app.evidence.models import Image, PackKey, Video
 from app.private import keep_private, new_private_file
 from app.settings import Settings
 from app.txfiles import delete_when_committed
 
 NO_KEY = "its key is not in the key backup used (the image was erased after this backup)"
+NO_VIDEO_KEY = ("its key is not in the key backup used (the video was erased after this "
+                "backup)")
 NO_PACK_KEY = ("erased: its key is not in the key backup used (erased after this backup, "
                "with an image it held)")
 
@@ -165,13 +169,37 @@ def restore_backup(settings: Settings, src: Path, actor: Actor, *,
     engine = make_engine(settings.effective_migrate_url, pool_size=1, max_overflow=0)
     try:
         with unit_of_work(make_session_factory(engine)) as session:
+            body["videos_erased_on_restore"] = _apply_video_keys(session, settings, actor,
+                                                                 held)
             body["erased_on_restore"] = _apply_keys(session, settings, actor, held)
             record(session, actor, "backup.restored", details={
                 "backup_snapshot_at": body["snapshot_at"], "images": body["images"],
-                "packs": body["packs"], "erased_on_restore": body["erased_on_restore"]})
+                "videos": body.get("videos", 0), "packs": body["packs"],
+                "erased_on_restore": body["erased_on_restore"],
+                "videos_erased_on_restore": body["videos_erased_on_restore"]})
     finally:
         engine.dispose()
     return body
+
+
+def _apply_video_keys(session: Any, settings: Settings, actor: Actor,
+                      held: dict[str, HeldKey]) -> list[int]:
+    """Give each restored video its key; one with none in the key part is erased (its frames
+    are images: their own keys say whether they stay) -> the videos erased."""
+    gone = []
+    for video in session.exec(select(Video).where(col(Video.erased_at).is_(None))).all():
+        found = held.get(video.storage_key)
+        if found is not None and found.kind == VIDEO:
+            video.wrapped_key, video.master_key_id = found.wrapped_key, found.master_key_id
+            session.add(video)
+        else:
+            gone.append(video.id or 0)
+    videos.erase_videos(session, settings, actor, video_ids=gone, now=utcnow(),
+                        reason=NO_VIDEO_KEY, frames=False)
+    if gone:
+        record(session, actor, "evidence.video.erased", object_type="video", object_ids=gone,
+               purpose=NO_VIDEO_KEY)
+    return sorted(gone)
 
 
 def _apply_keys(session: Any, settings: Settings, actor: Actor,

@@ -10,8 +10,8 @@ place before the transaction that names it commits (evidence/storage.py), so eve
 snapshot has its whole file on disk; sealed files are never changed in place (packs re-sealed
 by key rotation are replaced by an atomic rename, and both versions open); a file goes only
 after the erase that forgets it commits (txfiles.py). So a named file that is missing when it
-is copied belongs to an image erased after the snapshot: the backup records that erasure and
-restore applies it.
+is copied belongs to an image (or video) erased after the snapshot: the backup records that
+erasure and restore applies it.
 """
 
 from __future__ import annotations
@@ -40,9 +40,14 @@ REFERENCED = {
              "(SELECT pack_key FROM evidence_pack WHERE erased_at IS NOT NULL) ORDER BY 1",
     "pack_keys": "SELECT pack_key, master_key_id, wrapped_key FROM evidence_pack "
                  "WHERE erased_at IS NULL AND length(wrapped_key) > 0 ORDER BY pack_key",
+    # a video's poster and preview are committed with its sampled_at (matching/sampling.py)
+    "videos": "SELECT id, storage_key, master_key_id, wrapped_key, "
+              "CASE WHEN sampled_at IS NULL THEN 0 ELSE 1 END FROM video "
+              "WHERE erased_at IS NULL ORDER BY id",
 }
 # tables whose rows pg_dump leaves out: copied (copy_rows) with every wrapped key left empty
-KEYED_TABLES = {"image-rows": "image", "pack-rows": "evidence_pack"}
+KEYED_TABLES = {"image-rows": "image", "pack-rows": "evidence_pack", "video-rows": "video"}
+VIDEO = "video"
 
 
 COLUMN_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -54,11 +59,11 @@ class BackupFailed(Exception):
 
 @dataclass(frozen=True)
 class HeldKey:
-    image_id: int  # 0 for a pack
-    storage_key: str  # an image's storage key, or a pack's key
+    image_id: int  # an image's id, a video's id, 0 for a pack
+    storage_key: str  # an image's or a video's storage key, or a pack's key
     master_key_id: str
     wrapped_key: bytes
-    kind: str = "image"  # image | pack
+    kind: str = "image"  # image | pack | video
 
 
 @dataclass(frozen=True)
@@ -67,6 +72,8 @@ class Contents:
     keys: list[HeldKey]  # every held image, with its wrapped key
     packs: list[str]  # storage keys of the evidence packs notices refer to
     pack_keys: list[HeldKey]  # every pack with a key of its own, not erased
+    video_keys: list[HeldKey]  # every held video, with its wrapped key
+    sampled: frozenset[int]  # the held videos sampled (their poster and preview stored)
 
     @property
     def images(self) -> list[tuple[int, str]]:
@@ -74,18 +81,22 @@ class Contents:
 
 
 def _contents(rows: Any) -> Contents:
+    videos = rows("videos")
     return Contents(revision=rows("revision")[0][0],
                     keys=[HeldKey(int(i), str(k), str(m), bytes(w))
                           for i, k, m, w in rows("images")],
                     packs=[str(k) for (k,) in rows("packs")],
                     pack_keys=[HeldKey(0, str(k), str(m), bytes(w), "pack")
-                               for k, m, w in rows("pack_keys")])
+                               for k, m, w in rows("pack_keys")],
+                    video_keys=[HeldKey(int(i), str(k), str(m), bytes(w), VIDEO)
+                                for i, k, m, w, _ in videos],
+                    sampled=frozenset(int(i) for i, _, _, _, done in videos if done))
 
 
 def sqlite_copy(source: Path, target: Path) -> Contents:
     """Copy a live SQLite database to `target` (online backup API), list what it names, then
-    clear the image and pack keys from the copy (they go to the key part), overwriting their
-    bytes."""
+    clear the image, pack and video keys from the copy (they go to the key part), overwriting
+    their bytes."""
     src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=30)
     dst = sqlite3.connect(target)
     try:
@@ -146,8 +157,8 @@ def table_columns(conn: Any, table: str) -> list[str]:
 
 
 def copy_rows(conn: Any, table: str, out: BinaryIO) -> None:
-    """A keyed table (image, evidence_pack) in the snapshot, as COPY text, with every wrapped
-    key left empty: the first line names the columns."""
+    """A keyed table (image, evidence_pack, video) in the snapshot, as COPY text, with every
+    wrapped key left empty: the first line names the columns."""
     from psycopg import sql
 
     columns = table_columns(conn, table)
@@ -162,8 +173,9 @@ def copy_rows(conn: Any, table: str, out: BinaryIO) -> None:
 
 
 def pg_dump(url: str, snapshot: str, out: BinaryIO) -> None:
-    """pg_dump (custom format) of the database in `snapshot`, streamed into `out`; the image
-    and evidence_pack tables' rows are left out (copy_rows writes them without their keys)."""
+    """pg_dump (custom format) of the database in `snapshot`, streamed into `out`; the image,
+    evidence_pack and video tables' rows are left out (copy_rows writes them without their
+    keys)."""
     uri, env = libpq(url)
     command = [binary("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
                *(f"--exclude-table-data=public.{t}" for t in KEYED_TABLES.values()),

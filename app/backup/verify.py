@@ -39,6 +39,8 @@ def expected_parts(body: dict[str, Any]) -> set[str]:
         parts.add("image-rows")
         if body.get("pack_rows"):  # backups of this version on: the evidence_pack table too
             parts.add("pack-rows")
+        if body.get("video_rows"):  # and, once videos were backed up, the video table
+            parts.add("video-rows")
     if body.get("keys") == "in the backup":
         parts.add("keys")
     return parts
@@ -68,18 +70,25 @@ def verify_backup(settings: Settings, src: Path) -> dict[str, Any]:
         if name != "files":
             _plain(src, key, name, body["parts"][name]["plain_sha256"])
     stream = _Hashing(PartReader(src / PART_FILES["files"], key, "files"))
-    originals = packs = 0
+    originals = derivatives = packs = 0
     with members(stream) as tar:
         for member in tar:
             if not member.isfile() or not MEMBER_RE.match(member.name):
                 raise BackupBroken(f"unexpected entry {member.name!r} in the files part")
+            # an image's and a video's original are named alike: counted together
             originals += member.name.startswith("images/") and "." not in member.name
+            derivatives += member.name.endswith((".poster", ".preview"))
             packs += member.name.startswith("packs/")
     while stream.read(1 << 20):
         pass  # the tar's end padding: part of the hashed content
     if stream.digest.hexdigest() != body["parts"]["files"]["plain_sha256"]:
         raise BackupBroken("the files part does not hold what the manifest says")
-    if (originals, packs) != (body["images"], body["packs"]):
-        raise BackupBroken(f"the files part holds {originals} images and {packs} packs; the "
-                           f"manifest says {body['images']} and {body['packs']}")
+    videos = body.get("videos", 0)  # older backups hold no video
+    if (originals, packs) != (body["images"] + videos, body["packs"]):
+        raise BackupBroken(f"the files part holds {originals} images and videos and {packs} "
+                           f"packs; the manifest says {body['images']} images, {videos} "
+                           f"videos and {body['packs']} packs")
+    if derivatives != body.get("video_derivatives", 0):
+        raise BackupBroken(f"the files part holds {derivatives} video posters and previews; "
+                           f"the manifest says {body.get('video_derivatives', 0)}")
     return body

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
 
+from app import keyscrub
 from app.audit.service import Actor, record
 from app.db import utcnow
 from app.errors import NotFound
@@ -220,11 +221,13 @@ def get_video(session: Session, video_id: int) -> Video:
 
 def erase_videos(session: Session, settings: Settings, actor: Actor, *, video_ids: list[int],
                  now: datetime, reason: str, frames: bool = True) -> list[int]:
-    """Crypto-erase videos: their keys now, their files (original, poster, preview) once this
+    """Crypto-erase videos: their keys now (and their copies in the backups' key parts once
+    this commits, app/keyscrub.py), their files (original, poster, preview) once this
     commits, their posts marked erased, and (`frames`) every frame's image as images are
     erased. Returns the frames' image ids to erase (erased here when `frames`; the caller
     audits). Frames shared with a video still held are kept."""
     erased_frames: set[int] = set()
+    destroyed: list[tuple[str, int | None]] = []
     for video_id in sorted(set(video_ids)):
         video = session.get(Video, video_id)
         if video is None or video.erased_at is not None:
@@ -232,6 +235,7 @@ def erase_videos(session: Session, settings: Settings, actor: Actor, *, video_id
         # as an erased image: the key and the digest go; size and length stay for the record
         video.wrapped_key, video.sha256, video.erased_at = b"", "", now
         session.add(video)
+        destroyed.append((video.storage_key, video_id))
         storage.delete_on_commit(session, settings, video.storage_key, storage.VIDEO_KINDS)
         for link in session.exec(select(EvidenceVideo).where(
                 EvidenceVideo.video_id == video_id, col(EvidenceVideo.erased_at).is_(None))):
@@ -239,6 +243,7 @@ def erase_videos(session: Session, settings: Settings, actor: Actor, *, video_id
             session.add(link)
         erased_frames |= {f.image_id for f in frames_of(session, video_id)}
     session.flush()
+    keyscrub.queue(session, settings, actor, keyscrub.VIDEO, destroyed)
     still_held = set(session.exec(select(VideoFrame.image_id).join(
         Video, col(Video.id) == VideoFrame.video_id).where(
         col(VideoFrame.image_id).in_(erased_frames or {0}),

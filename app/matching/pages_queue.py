@@ -1,5 +1,6 @@
 """The second-stage queue for supervisors: depth and age, claims held by match workers, stages
-failed for good with their reasons, and retrying them (audited)."""
+failed for good with their reasons, and retrying them (audited); and how many videos wait to
+be sampled by the same workers."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ def _page(request: Request, db: Session, settings: Settings, *, error: str = "",
           status: int = 200) -> Response:
     now, policy, tz = utcnow(), queue.Policy.of(settings), settings.local_timezone
     depth = queue.backlog(db, now, policy)
+    videos = queue.backlog(db, now, policy, queue.SAMPLINGS)
     running = [{"image_id": r.image_id, "attempt": r.attempts, "worker": r.claimed_by or "?",
                 "for": _seconds(now - r.claimed_at) if r.claimed_at else 0,
                 "lease_left": _seconds(r.claimed_at + policy.lease - now) if r.claimed_at else 0}
@@ -41,6 +43,8 @@ def _page(request: Request, db: Session, settings: Settings, *, error: str = "",
                "at": local_time(r.failed_at, tz)} for r in queue.failed(db, FAILED_SHOWN)]
     return render(request, "matching/queue.html", {
         "depth": depth, "oldest": _seconds(now - depth.oldest_at) if depth.oldest_at else 0,
+        "videos": videos,
+        "videos_oldest": _seconds(now - videos.oldest_at) if videos.oldest_at else 0,
         "policy": policy, "running": running, "failed": failed, "error": error},
         status_code=status)
 

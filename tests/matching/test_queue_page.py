@@ -36,6 +36,7 @@ def test_supervisors_see_the_queue_and_run_a_failed_stage_again(as_role, session
     assert page.status_code == 200
     assert "1 waiting (1 running now)" in page.text and "1 failed for good" in page.text
     assert "host-b:8" in page.text
+    assert "Videos waiting to be sampled: 0 (0 running now); 0 failed for good" in page.text
     assert "RuntimeError: features unreadable" in page.text
 
     csrf = page_csrf(client, "/matching/queue")
@@ -63,3 +64,15 @@ def test_analysts_auditors_and_admins_have_no_queue_page(as_role):
         client, _ = as_role(role)
         assert client.get("/matching/queue").status_code == 403
         assert "/matching/queue" not in client.get("/").text
+
+
+def test_the_queue_page_counts_videos_waiting_to_be_sampled(as_role, session, settings):
+    from app.evidence import videos
+    from tests.video import clips
+
+    prepared = videos.prepare(settings, data=clips.small_clip(seconds=1), filename="c.mp4")
+    videos.store(session, settings, TEST_ACTOR, prepared)
+    session.commit()  # taken in; no match worker has sampled it yet
+    client, _ = as_role("supervisor")
+    page = client.get("/matching/queue").text
+    assert "Videos waiting to be sampled: 1 (0 running now), the oldest for" in page

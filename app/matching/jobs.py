@@ -23,7 +23,7 @@ from fastapi import BackgroundTasks
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from app.audit.service import Actor, record
+from app.audit.service import Actor
 from app.db import retryable, unit_of_work, unreachable, utcnow
 from app.evidence.images import features_of
 from app.evidence.models import Image, ImageFeatures
@@ -93,12 +93,7 @@ def run_second_stage(factory: Callable[[], Session], engine: MatchEngine, actor:
         log.exception("second matching stage failed for image %s", taken.image_id)
         reason = f"{type(exc).__name__}: {exc}"
         with unit_of_work(factory) as session:  # after the failed one rolled back
-            outcome = queue.attempt_failed(session, taken, reason, utcnow(), policy)
-            if outcome is not None:  # else a later attempt owns the stage: not ours to say
-                record(session, actor, "match.second_stage_failed", object_type="image",
-                       object_ids=[taken.image_id],
-                       details={"attempt": taken.attempt, "of": policy.attempts,
-                                "final": outcome == "failed", "reason": reason[:500]})
+            queue.record_failed_attempt(session, actor, taken, reason, utcnow(), policy)
         return False
 
 
@@ -106,13 +101,7 @@ def give_up_lapsed(factory: Callable[[], Session], actor: Actor,
                    policy: queue.Policy = queue.DEFAULT) -> list[int]:
     """Record as failed the stages whose every attempt's worker died (audited)."""
     with unit_of_work(factory) as session:
-        ids = queue.give_up_lapsed(session, utcnow(), policy)
-        if ids:
-            record(session, actor, "match.second_stage_failed", object_type="image",
-                   object_ids=ids, details={"final": True, "of": policy.attempts,
-                                            "reason": queue.LAPSED.format(
-                                                lease=policy.lease.total_seconds())})
-    return ids
+        return queue.record_lapsed(session, actor, utcnow(), policy)
 
 
 def second_stage_job(factory: Callable[[], Session], engine: MatchEngine, actor: Actor,

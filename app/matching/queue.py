@@ -65,13 +65,17 @@ class Queued:
     key: str
     done: str
     since: str
+    failed_action: str  # the audit event of a failed attempt
+    subject: str  # what the audit event names: image or video
 
     def col(self, name: str) -> Any:
         return col(getattr(self.model, name))
 
 
-STAGES = Queued(MatchRun, "image_id", "second_stage_at", "first_stage_at")
-SAMPLINGS = Queued(Video, "id", "sampled_at", "created_at")
+STAGES = Queued(MatchRun, "image_id", "second_stage_at", "first_stage_at",
+                "match.second_stage_failed", "image")
+SAMPLINGS = Queued(Video, "id", "sampled_at", "created_at",
+                   "evidence.video.sampling_failed", "video")
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,31 @@ class Retried:
     image_id: int
     attempts: int
     error: str
+
+
+
+def record_failed_attempt(session: Session, actor: Actor, taken: Claim, reason: str,
+                          now: datetime, policy: Policy = DEFAULT, *,
+                          on: Queued = STAGES) -> None:
+    """attempt_failed, audited (by the worker that failed): unless a later attempt owns the
+    work, whose failure is not this one's to say."""
+    outcome = attempt_failed(session, taken, reason, now, policy, on=on)
+    if outcome is not None:
+        record(session, actor, on.failed_action, object_type=on.subject,
+               object_ids=[taken.image_id],
+               details={"attempt": taken.attempt, "of": policy.attempts,
+                        "final": outcome == "failed", "reason": reason[:500]})
+
+
+def record_lapsed(session: Session, actor: Actor, now: datetime, policy: Policy = DEFAULT, *,
+                  on: Queued = STAGES) -> list[int]:
+    """give_up_lapsed, audited."""
+    ids = give_up_lapsed(session, now, policy, on=on)
+    if ids:
+        record(session, actor, on.failed_action, object_type=on.subject, object_ids=ids,
+               details={"final": True, "of": policy.attempts,
+                        "reason": LAPSED.format(lease=policy.lease.total_seconds())})
+    return ids
 
 
 def retry(session: Session, image_ids: list[int] | None) -> list[Retried]:

@@ -140,13 +140,8 @@ def run_sampling(factory: Callable[[], Session], engine: MatchEngine, actor: Act
         reason = exc.message if isinstance(exc, VideoRefused) else f"{type(exc).__name__}: {exc}"
         log.warning("sampling of video %s failed: %s", taken.image_id, reason)
         with unit_of_work(factory) as session:
-            outcome = queue.attempt_failed(session, taken, reason, utcnow(), policy,
-                                           on=queue.SAMPLINGS)
-            if outcome is not None:
-                record(session, actor, "evidence.video.sampling_failed", object_type="video",
-                       object_ids=[taken.image_id],
-                       details={"attempt": taken.attempt, "of": policy.attempts,
-                                "final": outcome == "failed", "reason": reason[:500]})
+            queue.record_failed_attempt(session, actor, taken, reason, utcnow(), policy,
+                                        on=queue.SAMPLINGS)
         return None
 
 
@@ -154,13 +149,7 @@ def give_up_lapsed(factory: Callable[[], Session], actor: Actor,
                    policy: queue.Policy = queue.DEFAULT) -> list[int]:
     """Videos whose every sampling attempt's worker died: failed, with that reason."""
     with unit_of_work(factory) as session:
-        ids = queue.give_up_lapsed(session, utcnow(), policy, on=queue.SAMPLINGS)
-        if ids:
-            record(session, actor, "evidence.video.sampling_failed", object_type="video",
-                   object_ids=ids, details={"final": True, "of": policy.attempts,
-                                            "reason": queue.LAPSED.format(
-                                                lease=policy.lease.total_seconds())})
-    return ids
+        return queue.record_lapsed(session, actor, utcnow(), policy, on=queue.SAMPLINGS)
 
 
 def sampling_job(factory: Callable[[], Session], engine: MatchEngine, actor: Actor,

@@ -18,7 +18,7 @@ from app.evidence import budget, crypto, storage
 from app.evidence.derive import Decoded, analyse_stored, decode
 from app.evidence.erasure import erase_images
 from app.evidence.errors import StoredImageDamaged
-from app.evidence.models import Image, ImageFeatures
+from app.evidence.models import Image, ImageFeatures, Video
 from app.evidence.validation import HeaderFacts, check_upload
 from app.settings import Settings
 from app.web.dates import local_day
@@ -134,8 +134,8 @@ def ingest_image(session: Session, settings: Settings, actor: Actor, *, data: by
                                                    filename=filename))
 
 
-def image_key(settings: Settings, image: Image) -> bytes:
-    """The image's own key, unwrapped under the master key whose id it records."""
+def image_key(settings: Settings, image: Image | Video) -> bytes:
+    """The image's (or video's) own key, unwrapped under the master key whose id it records."""
     master = crypto.master_for(settings.key_ring, image.master_key_id)
     return crypto.unwrap_key(master, image.wrapped_key)
 

@@ -24,6 +24,7 @@ from app.errors import NotFound
 from app.evidence import crypto, storage
 from app.evidence.erasure import erase_images
 from app.evidence.errors import StoredImageDamaged
+from app.evidence.images import image_key
 from app.evidence.models import EvidenceImage, EvidenceVideo, Video, VideoFrame
 from app.evidence.validation import sniff as sniff_photo
 from app.settings import Settings
@@ -127,18 +128,13 @@ def link_post(session: Session, actor: Actor, video: Video, *, filename: str, ur
     return evidence, True
 
 
-def _key(settings: Settings, video: Video) -> bytes:
-    master = crypto.master_for(settings.key_ring, video.master_key_id)
-    return crypto.unwrap_key(master, video.wrapped_key)
-
-
 def _open(settings: Settings, video: Video, kind: str) -> bytes:
     if video.erased_at is not None:
         raise NotFound(f"Video {video.id} was erased on "
                        f"{local_day(video.erased_at, settings.local_timezone)}.")
     try:
         blob = storage.read(settings, video.storage_key, kind)
-        return crypto.unseal(_key(settings, video), blob, storage_key=video.storage_key,
+        return crypto.unseal(image_key(settings, video), blob, storage_key=video.storage_key,
                              kind=kind)
     except FileNotFoundError:
         if kind in DERIVATIVES:
@@ -172,7 +168,7 @@ def read_derivative(settings: Settings, video: Video, kind: str) -> bytes:
 def store_derivatives(session: Session, settings: Settings, video: Video, *, poster: bytes,
                       preview: bytes) -> None:
     """Seal the poster and preview beside the original (kept only if the caller commits)."""
-    key = _key(settings, video)
+    key = image_key(settings, video)
     for kind, plain in (("poster", poster), ("preview", preview)):
         storage.store(session, settings, video.storage_key, kind,
                       crypto.seal(key, plain, storage_key=video.storage_key, kind=kind))

@@ -67,16 +67,9 @@ def rewrap_images(factory: sessionmaker[Session], settings: Settings, actor: Act
                 return done
             moved, sources = [], set()
             for image_id, key_id, wrapped in rows:
-                try:
-                    key = crypto.unwrap_key(crypto.master_for(ring, key_id), wrapped)
-                except crypto.SealBroken as exc:
-                    raise crypto.SealBroken(f"{what} {image_id}: {exc}") from None
-                changed = session.execute(
-                    update(model).where(col(model.id) == image_id,
-                                        col(model.wrapped_key) == wrapped,
-                                        col(model.erased_at).is_(None))
-                    .values(wrapped_key=crypto.wrap_key(master, key), master_key_id=current))
-                if changed.rowcount:  # type: ignore[attr-defined]
+                if _rewrap(session, model, col(model.id), image_id, key_id, wrapped,
+                           ring=ring, master=master, current=current,
+                           label=f"{what} {image_id}"):
                     moved.append(image_id or 0)
                     sources.add(key_id)
             if moved:
@@ -86,6 +79,22 @@ def rewrap_images(factory: sessionmaker[Session], settings: Settings, actor: Act
         done += len(moved)
         if after_batch is not None:
             after_batch(done)
+
+
+def _rewrap(session: Session, model: Any, key_col: Any, row_key: object, key_id: str,
+            wrapped: bytes, *, ring: dict[str, bytes], master: bytes, current: str,
+            label: str) -> bool:
+    """One row's key (an image's, a video's, a pack's) re-wrapped under the current master
+    key, compare-and-set: a row erased or re-wrapped meanwhile is left as it is."""
+    try:
+        key = crypto.unwrap_key(crypto.master_for(ring, key_id), wrapped)
+    except crypto.SealBroken as exc:
+        raise crypto.SealBroken(f"{label}: {exc}") from None
+    changed = session.execute(
+        update(model).where(key_col == row_key, col(model.wrapped_key) == wrapped,
+                            col(model.erased_at).is_(None))
+        .values(wrapped_key=crypto.wrap_key(master, key), master_key_id=current))
+    return bool(changed.rowcount)  # type: ignore[attr-defined]
 
 
 def reseal_secrets(factory: sessionmaker[Session], settings: Settings, actor: Actor) -> int:
@@ -131,16 +140,9 @@ def rewrap_packs(factory: sessionmaker[Session], settings: Settings, actor: Acto
                                    PackKey.master_key_id != current)).all()
         moved, sources = [], set()
         for pack_key, key_id, wrapped in rows:
-            try:
-                key = crypto.unwrap_key(crypto.master_for(ring, key_id), wrapped)
-            except crypto.SealBroken as exc:
-                raise crypto.SealBroken(f"evidence pack {pack_key}: {exc}") from None
-            changed = session.execute(
-                update(PackKey).where(col(PackKey.pack_key) == pack_key,
-                                      col(PackKey.wrapped_key) == wrapped,
-                                      col(PackKey.erased_at).is_(None))
-                .values(wrapped_key=crypto.wrap_key(master, key), master_key_id=current))
-            if changed.rowcount:  # type: ignore[attr-defined]
+            if _rewrap(session, PackKey, col(PackKey.pack_key), pack_key, key_id, wrapped,
+                       ring=ring, master=master, current=current,
+                       label=f"evidence pack {pack_key}"):
                 moved.append(pack_key)
                 sources.add(key_id)
         if moved:

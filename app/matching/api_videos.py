@@ -66,5 +66,5 @@ def retry_video_api(request: Request, who: MatchOperator, video_id: int, body: V
     The match workers sample it afresh; `GET /api/v1/videos/{id}` shows its new state."""
     before = retry_video(db, who.actor, video_id, body.reason)
     after_answer(tasks, request.app.state, who.actor, [], [video_id])
-    return {"video_id": video_id, "sampling": "waiting", "reason": " ".join(body.reason.split()),
+    return {"video_id": video_id, "sampling": "waiting", "reason": before.reason,
             "previous_attempts": before.attempts, "previous_error": before.error}

@@ -25,6 +25,7 @@ class VideoRetried:
     video_id: int
     attempts: int  # what the failed sampling had used
     error: str  # why it had failed
+    reason: str  # why it is sampled again, as recorded
 
 
 def _reason(text: str) -> str:
@@ -46,7 +47,7 @@ def retry_video(session: Session, actor: Actor, video_id: int, reason: str) -> V
     if video.state != "failed":
         raise Conflict(f"Video {video_id} has not failed: it is {video.state}. Only a video "
                        "whose sampling failed can be queued again; nothing was changed.")
-    before = VideoRetried(video_id, video.attempts, video.error)
+    before = VideoRetried(video_id, video.attempts, video.error, why)
     # conditional, so that of two supervisors (or a supervisor and an erasure) one wins
     done = session.execute(
         update(Video).where(col(Video.id) == video_id, col(Video.failed_at).is_not(None),
@@ -59,7 +60,8 @@ def retry_video(session: Session, actor: Actor, video_id: int, reason: str) -> V
     session.expire(video)
     record(session, actor, "evidence.video.sampling_retried", object_type="video",
            object_ids=[video_id], purpose=why,
-           details={"previous_attempts": before.attempts, "previous_reason": before.error})
+           details={"reason": why, "previous_attempts": before.attempts,
+                    "previous_reason": before.error})
     return before
 
 

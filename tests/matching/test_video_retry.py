@@ -163,7 +163,9 @@ def test_the_api_queues_a_failed_video_again_and_refuses_one_that_has_not_failed
     done = client.post(f"/api/v1/videos/{failed}/retry", json={"reason": WHY}, headers=headers)
     assert done.status_code == 200, done.text
     body = done.json()
-    assert (body["video_id"], body["sampling"], body["previous_attempts"]) == (failed, "waiting", 1)
+    assert (body["video_id"], body["sampling"], body["previous_attempts"], body["reason"]) == \
+        (failed, "waiting", 1, WHY)
+    assert "lapsed" in body["previous_error"]
     assert client.get(f"/api/v1/videos/{failed}").json()["sampling"] == "sampled"
 
 

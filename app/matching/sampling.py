@@ -31,7 +31,7 @@ from app.evidence.videos import clock
 from app.matching import queue, service
 from app.matching.engine import MatchEngine
 from app.settings import Settings
-from app.video import Frame, VideoRefused, poster, preview, sample
+from app.video import Frame, VideoRefused, poster, sample
 
 log = logging.getLogger("cellwatch.matching")
 # What higher domains do once a video's frames are stored and their first stage has run, in
@@ -67,7 +67,7 @@ def _sample(factory: Callable[[], Session], settings: Settings, video: Video) ->
     data = videos.read_original(settings, video)
     name = f"video {video.id}"  # no extension: the magic bytes alone say what it is
     caps, limits = settings.video_caps, settings.video_limits
-    clip = sample(data, name, caps, limits)
+    clip = sample(data, name, caps, limits, with_preview=True)  # one decode for both
     if not clip.frames:
         raise VideoRefused(f"No frame of video {video.id} could be decoded.", reason="damaged")
     out = []
@@ -76,7 +76,8 @@ def _sample(factory: Callable[[], Session], settings: Settings, video: Video) ->
             out.append((frame, images.prepare(session, settings, data=frame_png(frame),
                                               filename=f"{name} at {clock(frame.t)}",
                                               features=False)))
-    return Sampled(out, poster(clip.frames), preview(data, name, caps, limits))
+    assert clip.preview is not None
+    return Sampled(out, poster(clip.frames), clip.preview)
 
 
 def _store(session: Session, settings: Settings, engine: MatchEngine, actor: Actor,

@@ -93,31 +93,47 @@ class PreviewWriter:
         picture (an animation's); ignored unless `wants(t)`."""
         import av
 
-        from app.video.frames import upright
-
         if not self.wants(t):
             return
         self._next_t = t + 1 / PREVIEW_FPS
-        if not isinstance(frame, Image.Image):
-            fw, fh = _even_fit(frame.width, frame.height, self.limits.preview_side)  # type: ignore[attr-defined]
-            frame = Image.fromarray(upright(frame, frame.to_ndarray(  # type: ignore[attr-defined]
-                format="rgb24", width=fw, height=fh)))
-        assert isinstance(frame, Image.Image)
-        if self._stream is None:
-            self._size = _even_fit(frame.width, frame.height, self.limits.preview_side)
-            stream = self._stream = self._out.add_stream("libx264", rate=PREVIEW_FPS)
-            stream.width, stream.height, stream.pix_fmt = *self._size, "yuv420p"
-            stream.codec_context.options = {"crf": str(PREVIEW_CRF), "preset": "veryfast"}
-            stream.codec_context.thread_count = self.limits.threads
-        if frame.size != self._size:
-            frame = frame.resize(self._size, Image.Resampling.BILINEAR)
-        picture = av.VideoFrame.from_image(frame)
+        if isinstance(frame, Image.Image) or (frame.rotation or 0) % 360:  # type: ignore[attr-defined]
+            picture = self._from_rgb(frame)
+        else:  # scaled straight into the encoder's format by FFmpeg: no RGB copy at all
+            self._open(frame.width, frame.height)  # type: ignore[attr-defined]
+            picture = frame.reformat(width=self._size[0], height=self._size[1],  # type: ignore[attr-defined]
+                                     format="yuv420p")
+            picture.pict_type = av.video.frame.PictureType.NONE  # the encoder picks its own
         # rounding never gives two frames one time
         self._pts = max(round(t * PREVIEW_FPS), self._pts + 1)
         picture.pts, picture.time_base = self._pts, Fraction(1, PREVIEW_FPS)
         for packet in self._stream.encode(picture):
             self._out.mux(packet)
         self.written += 1
+
+    def _open(self, width: int, height: int) -> None:
+        """The preview's stream, sized from the first frame (later ones are fitted to it)."""
+        if self._stream is None:
+            self._size = _even_fit(width, height, self.limits.preview_side)
+            stream = self._stream = self._out.add_stream("libx264", rate=PREVIEW_FPS)
+            stream.width, stream.height, stream.pix_fmt = *self._size, "yuv420p"
+            stream.codec_context.options = {"crf": str(PREVIEW_CRF), "preset": "veryfast"}
+            stream.codec_context.thread_count = self.limits.threads
+
+    def _from_rgb(self, frame: object) -> object:
+        """An animation's RGB picture, or a video frame to turn as players show it."""
+        import av
+
+        from app.video.frames import upright
+
+        if not isinstance(frame, Image.Image):
+            fw, fh = _even_fit(frame.width, frame.height, self.limits.preview_side)  # type: ignore[attr-defined]
+            frame = Image.fromarray(upright(frame, frame.to_ndarray(  # type: ignore[attr-defined]
+                format="rgb24", width=fw, height=fh)))
+        assert isinstance(frame, Image.Image)
+        self._open(frame.width, frame.height)
+        if frame.size != self._size:
+            frame = frame.resize(self._size, Image.Resampling.BILINEAR)
+        return av.VideoFrame.from_image(frame)
 
     def close(self) -> dict:
         """Flush and close the file; ValueError when no frame was offered."""

@@ -6,7 +6,7 @@ trimmed), then each frame as the match workers store and analyse it: a lossless 
 analysis the worker makes from the frame's pixels: the PNG is lossless), the first
 stage (`MatchEngine.near_duplicates`) and the second (`MatchEngine.shortlist`, then
 `app.matching.service.scored` at the verify threshold in force). `timed_clip` times the
-worker's own steps (sampling.derive_frame on the decode threads).
+worker's own steps (sampling.derive_frames: on the decode threads).
 """
 
 from __future__ import annotations
@@ -114,10 +114,9 @@ def timed_clip(engine: MatchEngine, blobs: object, data: bytes) -> dict:
     """Bytes to every frame matched, in parts, as a match worker does it (app/matching/
     sampling.py): the sandboxed child samples the frames and encodes the preview in one decode;
     the poster; each frame's stored PNG, display copy, hashes and features from its pixels, on
-    the decode threads (`derive_frame`); then the first stage and the second (shortlist,
+    the decode threads (`derive_frames`); then the first stage and the second (shortlist,
     verification) of every frame. Also what linked. The database and the sealing are left out."""
-    from app.evidence import budget
-    from app.matching.sampling import derive_frame
+    from app.matching.sampling import derive_frames
     from app.matching.service import scored
     from app.settings import Settings
     from app.video import poster, sample
@@ -133,8 +132,7 @@ def timed_clip(engine: MatchEngine, blobs: object, data: bytes) -> dict:
     poster(got.frames)
     clock.stop("poster")
     clock.start()
-    derived = budget.map_on_decode_threads(
-        settings, lambda f: derive_frame(settings, f, "clip.mp4 frame"), got.frames)
+    derived = derive_frames(settings, got.frames, ["clip.mp4 frame"] * len(got.frames))
     clock.stop("frames")
     linked: set[int] = set()
     for _, decoded in derived:

@@ -66,7 +66,7 @@ def _speed(s: dict) -> list[str]:
              "encode, frames back; CPU: the child's own, all its threads)", "sample"),
             ("poster", "poster"),
             (f"every frame's PNG, display copy, hashes and features from its pixels "
-             f"({s['frames']} frames, `derive_frame` on the 2 decode threads)", "frames"),
+             f"({s['frames']} frames, `derive_frames` on the 2 decode threads)", "frames"),
             ("first stage of every frame", "first_stage"),
             ("second stage of every frame: shortlist", "shortlist"),
             ("second stage of every frame: verification", "verification")]

@@ -77,11 +77,24 @@ def derive_frame(settings: Settings, frame: Frame, filename: str
                  ) -> tuple[bytes, derive.Decoded]:
     """A frame's stored original (PNG) and, from the same pixels (never decoded back from
     it), its display copy, hashes and local features: its second stage then has them."""
-    size = budget.decoded_size(*frame.image.size, frame.image.mode)
-    with budget.process_budget(settings).hold(budget.working_memory(size),
+    return frame_png(frame), derive.decode_picture(frame.image, filename,
+                                                   long_side=settings.display_long_side)
+
+
+def derive_frames(settings: Settings, frames: list[Frame], names: list[str]
+                  ) -> list[tuple[bytes, derive.Decoded]]:
+    """`derive_frame` of every frame, on the process's decode threads at once. Their working
+    memory is taken from the process's decode budget here, before they start, so that a
+    decode thread never waits for it (an upload holding budget may be waiting for a thread)."""
+    if not frames:
+        return []
+    largest = max(budget.decoded_size(*f.image.size, f.image.mode) for f in frames)
+    at_once = min(len(frames), settings.decode_threads)
+    with budget.process_budget(settings).hold(budget.working_memory(largest) * at_once,
                                               settings.decode_wait_seconds):
-        return frame_png(frame), derive.decode_picture(
-            frame.image, filename, long_side=settings.display_long_side)
+        return budget.map_on_decode_threads(
+            settings, lambda k: derive_frame(settings, frames[k], names[k]),
+            range(len(frames)))
 
 
 def _sample(factory: Callable[[], Session], settings: Settings, video: Video) -> Sampled:
@@ -94,9 +107,7 @@ def _sample(factory: Callable[[], Session], settings: Settings, video: Video) ->
     if not clip.frames:
         raise VideoRefused(f"No frame of video {video.id} could be decoded.", reason="damaged")
     names = [f"{name} at {clock(frame.t)}" for frame in clip.frames]
-    derived = budget.map_on_decode_threads(
-        settings, lambda k: derive_frame(settings, clip.frames[k], names[k]),
-        range(len(clip.frames)))
+    derived = derive_frames(settings, clip.frames, names)
     out = []
     with factory() as session:  # reads only: is a frame's picture already held?
         for frame, filename, (png, decoded) in zip(clip.frames, names, derived, strict=True):

@@ -2,9 +2,11 @@
 
 `app.video.sample` (the sandboxed decode: one frame a second, every keyframe and cut, bars
 trimmed), then each frame as the match workers store and analyse it: a lossless PNG
-(app/matching/sampling.py keeps it so), `derive.analyse_stored` on those bytes, the first
+(app/matching/sampling.py keeps it so), `derive.analyse_stored` on those bytes (the same
+analysis the worker makes from the frame's pixels: the PNG is lossless), the first
 stage (`MatchEngine.near_duplicates`) and the second (`MatchEngine.shortlist`, then
-`app.matching.service.scored` at the verify threshold in force).
+`app.matching.service.scored` at the verify threshold in force). `timed_clip` times the
+worker's own steps (sampling.derive_frames: on the decode threads).
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ def clip_results(engine: MatchEngine, blobs: object, data: bytes,
 
 
 class _Clock:
-    """Wall and CPU seconds (this process) per part."""
+    """Wall and CPU seconds (this process, all its threads) per part."""
 
     def __init__(self) -> None:
         self.wall: dict[str, float] = {}
@@ -100,37 +102,58 @@ class _Clock:
         self.cpu[part] = self.cpu.get(part, 0.0) + time.process_time() - c
 
 
-def timed_clip(engine: MatchEngine, blobs: object, data: bytes) -> dict:
-    """Bytes to every frame matched, in parts: sample; PNG (as the match workers
-    store a frame); analysis, first stage and second stage of every frame. Also what linked."""
-    from app.matching.service import scored
+def _children_cpu() -> float:
+    """CPU seconds of this process's ended children (the sandboxed decoding child)."""
+    import resource
 
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def timed_clip(engine: MatchEngine, blobs: object, data: bytes) -> dict:
+    """Bytes to every frame matched, in parts, as a match worker does it (app/matching/
+    sampling.py): the sandboxed child samples the frames and encodes the preview in one decode;
+    the poster; each frame's stored PNG, display copy, hashes and features from its pixels, on
+    the decode threads (`derive_frames`); then the first stage and the second (shortlist,
+    verification) of every frame. Also what linked. The database and the sealing are left out."""
+    from app.matching.sampling import derive_frames
+    from app.matching.service import scored
+    from app.settings import Settings
+    from app.video import poster, sample
+
+    settings = Settings()
     clock = _Clock()
-    began = time.perf_counter(), time.process_time()
+    began = time.perf_counter(), time.process_time(), _children_cpu()
     clock.start()
-    frames, child = sample_frames(data, "clip.mp4")
+    got = sample(data, "clip.mp4", with_preview=True)
     clock.stop("sample")
+    child = _children_cpu() - began[2]
+    clock.start()
+    poster(got.frames)
+    clock.stop("poster")
+    clock.start()
+    derived = derive_frames(settings, got.frames, ["clip.mp4 frame"] * len(got.frames))
+    clock.stop("frames")
     linked: set[int] = set()
-    for frame in frames:
-        clock.start()
-        stored = png(frame)
-        clock.stop("png")
-        clock.start()
-        image, features = analyse(stored)
-        clock.stop("analysis")
+    for _, decoded in derived:
+        a = decoded.analysis
+        image = SimpleNamespace(id=None, phash=a.hashes.phash, phash_mirror=a.hashes.phash_mirror,
+                                phash_trim=a.hashes.phash_trim)
         clock.start()
         near = engine.near_duplicates(None, image, refresh=False)  # type: ignore[arg-type]
         clock.stop("first_stage")
         clock.start()
-        shortlist = engine.shortlist(None, image, features)  # type: ignore[arg-type]
-        scores = scored(features, shortlist, blobs)  # type: ignore[arg-type]
-        clock.stop("second_stage")
+        shortlist = engine.shortlist(None, image, a.features)  # type: ignore[arg-type]
+        clock.stop("shortlist")
+        clock.start()
+        scores = scored(a.features, shortlist, blobs)  # type: ignore[arg-type]
+        clock.stop("verification")
         linked |= {h.image_id for h in near}
         linked |= {h.image_id for h, s in scores if s >= engine.limits.verify_min_score}
     clock.wall["total"] = time.perf_counter() - began[0]
     clock.cpu["total"] = time.process_time() - began[1]
-    # the sampling child's CPU is not this process's: count its own decode time as CPU
+    # the sampling child's CPU is not this process's: add it (all its threads)
     clock.cpu["sample"] += child
     clock.cpu["total"] += child
-    return {"wall": clock.wall, "cpu": clock.cpu, "child_decode": child,
-            "frames": len(frames), "linked": linked}
+    return {"wall": clock.wall, "cpu": clock.cpu, "child_decode": got.decode_seconds,
+            "frames": len(got.frames), "linked": linked}

@@ -62,13 +62,14 @@ def _speed(s: dict) -> list[str]:
     wall, cpu = s["median_s"], s["median_cpu_s"]
     ok = "ok" if wall["total"] <= s["target_s"] else "FAIL"
     ok_cpu = "ok" if cpu["total"] <= s["target_s"] else "FAIL"
-    rows = [("`sample` (sandboxed decode and selection, frames back; CPU: the child's own "
-             "decode time added)", "sample"),
-            (f"PNG of every frame ({s['frames']} frames, as the match workers store a frame: "
-             "`frame_png`)", "png"),
-            ("`analyse_stored` of every frame (hashes + local features)", "analysis"),
+    rows = [("`sample` with the preview (sandboxed child: decode, selection, preview "
+             "encode, frames back; CPU: the child's own, all its threads)", "sample"),
+            ("poster", "poster"),
+            (f"every frame's PNG, display copy, hashes and features from its pixels "
+             f"({s['frames']} frames, `derive_frames` on the 2 decode threads)", "frames"),
             ("first stage of every frame", "first_stage"),
-            ("second stage of every frame (shortlist + verification)", "second_stage")]
+            ("second stage of every frame: shortlist", "shortlist"),
+            ("second stage of every frame: verification", "verification")]
     return [
         f"### Speed: a 15 s 1080x1920 H.264 clip to every frame matched, "
         f"{s['references']:,} reference photos", "",

@@ -49,6 +49,19 @@ def decode(data: bytes, fmt: str, filename: str, *, long_side: int,
                    analysis=_analysis(picture, fmt, stored_size, filename, features))
 
 
+def decode_picture(picture: Image.Image, filename: str, *, long_side: int,
+                   features: bool = True) -> Decoded:
+    """`decode` for pixels the caller already holds (a video frame: RGB from the video's own
+    decode, no EXIF), so that the lossless file stored for them is not decoded back: the
+    same display copy and analysis as `decode` of that file gives."""
+    try:
+        display = _display_jpeg(picture, long_side)
+    except (OSError, ValueError):
+        raise Unprocessable(f"“{filename}” could not be re-encoded for display.") from None
+    return Decoded(display=display, exif=ExifInfo(),
+                   analysis=_analysis(picture, "png", picture.size, filename, features))
+
+
 def analyse_stored(data: bytes, *, long_side: int) -> ImageAnalysis:
     """The analysis intake stores for these bytes (the same decode as `decode`, with no display
     copy made), features included: what a second stage, a re-analysis and the accuracy

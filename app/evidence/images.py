@@ -67,6 +67,21 @@ def prepare(session: Session, settings: Settings, *, data: bytes, filename: str,
     return Prepared(filename, data, digest, facts, decoded, features)
 
 
+def prepare_decoded(session: Session, settings: Settings, *, data: bytes, filename: str,
+                    decoded: Decoded) -> Prepared:
+    """`prepare` for a lossless file the caller made from pixels it holds, with `decoded`
+    made from those same pixels (derive.decode_picture): a video frame, not decoded back.
+    The header checks still apply."""
+    facts = check_upload(data, filename, settings)
+    budget.check_file(settings, filename, budget.decoded_size(facts.width, facts.height,
+                                                               facts.mode))
+    digest = hashlib.sha256(data).hexdigest()
+    features = decoded.analysis.features is not None
+    if find_by_sha256(session, digest) is not None:
+        return Prepared(filename, data, digest, facts, features=features)
+    return Prepared(filename, data, digest, facts, decoded, features)
+
+
 def store(session: Session, settings: Settings, actor: Actor,
           prepared: Prepared) -> tuple[Image, bool]:
     """Seal and record a prepared upload -> (image, created). Same bytes: the held image."""

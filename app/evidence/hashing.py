@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import struct
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -37,10 +39,23 @@ _GRID = 8  # keypoints are spread over an 8x8 grid so overlays/stickers cannot t
 # FAST threshold 5 (was 10): more corners on dark, hazy and flat photos (real-photo bench).
 # 4 x MAX_FEATURES detected (was 3 x, features v3): the strong corners of a caption no longer
 # crowd out the scene's weaker ones before they are spread over the grid (real-photo bench).
-_ORB = cv2.ORB_create(nfeatures=4 * MAX_FEATURES, scaleFactor=1.2, nlevels=8, fastThreshold=5)
 # Local contrast equalisation before ORB: dark, hazy or flat photos (fog, night, a filter that
 # lifts the blacks) otherwise give too few keypoints to verify (bench: matching_accuracy_real).
-_CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+# One detector and one equaliser per thread: OpenCV's objects keep working buffers, and two
+# decode threads sharing them got each other's results (a video frame's keypoints differed
+# from the same pixels analysed alone).
+_PER_THREAD = threading.local()
+
+
+def _detectors() -> tuple[Any, Any]:
+    """This thread's (ORB detector, contrast equaliser)."""
+    made = getattr(_PER_THREAD, "made", None)
+    if made is None:
+        made = _PER_THREAD.made = (
+            cv2.ORB_create(nfeatures=4 * MAX_FEATURES, scaleFactor=1.2, nlevels=8,
+                           fastThreshold=5),
+            cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)))
+    return made
 
 
 class TooThin(Exception):
@@ -186,10 +201,11 @@ def _spread(keypoints: tuple, width: int, height: int, keep: int) -> list:
 
 
 def _orb(gray: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
-    keypoints = _ORB.detect(gray, None)
+    orb = _detectors()[0]
+    keypoints = orb.detect(gray, None)
     desc = None
     if keypoints:
-        keypoints, desc = _ORB.compute(gray, _spread(keypoints, gray.shape[1], gray.shape[0],
+        keypoints, desc = orb.compute(gray, _spread(keypoints, gray.shape[1], gray.shape[0],
                                                      keep))
     if desc is None or not keypoints:
         return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
@@ -200,7 +216,7 @@ def features_from_gray(gray: np.ndarray) -> bytes:
     """ORB keypoints (x, y) and 32-byte descriptors of the contrast-equalised image, then of
     its mirror image, then a thumbnail of the image, serialised compactly."""
     check_comparable(gray)
-    eq = _CLAHE.apply(np.ascontiguousarray(gray))
+    eq = _detectors()[1].apply(np.ascontiguousarray(gray))
     xy, desc = _orb(eq, MAX_FEATURES)
     mxy, mdesc = _orb(np.ascontiguousarray(eq[:, ::-1]), MIRROR_FEATURES)
     return pack_features(xy, desc, mxy, mdesc, (gray.shape[1], gray.shape[0]),

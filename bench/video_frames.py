@@ -2,7 +2,8 @@
 
 `app.video.sample` (the sandboxed decode: one frame a second, every keyframe and cut, bars
 trimmed), then each frame as the match workers store and analyse it: a lossless PNG
-(app/matching/sampling.py keeps it so), `derive.analyse_stored` on those bytes, the first
+(app/matching/sampling.py keeps it so), its hashes as intake stores them and its local
+features as a frame's second stage computes them (`hashing.frame_features`), the first
 stage (`MatchEngine.near_duplicates`) and the second (`MatchEngine.shortlist`, then
 `app.matching.service.scored` at the verify threshold in force).
 """
@@ -41,6 +42,16 @@ def analyse(data: bytes) -> tuple[SimpleNamespace, bytes]:
                            phash_trim=a.hashes.phash_trim), a.features
 
 
+def analyse_frame(data: bytes) -> tuple[SimpleNamespace, bytes]:
+    """A sampled frame as the match workers analyse it: hashes as intake stores them, local
+    features as a frame's second stage computes them (`features_of(..., frame=True)`)."""
+    from app.evidence.hashing import compute_hashes, frame_features
+
+    h = compute_hashes(data)
+    return SimpleNamespace(id=None, phash=h.phash, phash_mirror=h.phash_mirror,
+                           phash_trim=h.phash_trim), frame_features(data)
+
+
 @dataclass
 class FrameResult:
     t: float
@@ -76,7 +87,7 @@ def clip_results(engine: MatchEngine, blobs: object, data: bytes,
                  filename: str) -> list[FrameResult]:
     out = []
     for frame in sample_frames(data, filename)[0]:
-        image, features = analyse(png(frame))
+        image, features = analyse_frame(png(frame))
         near, scores, linked = match(engine, blobs, image, features)
         out.append(FrameResult(frame.t, frame.reason, frame.image.size, near, scores, linked,
                                image, features))
@@ -116,7 +127,7 @@ def timed_clip(engine: MatchEngine, blobs: object, data: bytes) -> dict:
         stored = png(frame)
         clock.stop("png")
         clock.start()
-        image, features = analyse(stored)
+        image, features = analyse_frame(stored)
         clock.stop("analysis")
         clock.start()
         near = engine.near_duplicates(None, image, refresh=False)  # type: ignore[arg-type]

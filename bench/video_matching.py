@@ -7,8 +7,8 @@ calibration, odd held out). Library: every real photograph's and every room's re
 photo (the original still), plus rendered distractor cells. Clips (bench/video_clips.py):
 720x1280 portrait, 15 frames a second, H.264 or VP9, 6-8 s, seven kinds made from each
 source's still. Each clip goes through `app.video.sample`, and each sampled frame through PNG,
-`analyse_stored`, the first stage and the second stage at the thresholds in force
-(bench/video_frames.py).
+its hashes and a frame's local features (`hashing.frame_features`), the first stage and the
+second stage at the thresholds in force (bench/video_frames.py).
 
 1. Cell found: a clip counts as found when a sampled frame links to its source's reference
    (first stage, or verify score at the threshold); a frame linked to any other reference is a

@@ -94,6 +94,24 @@ def clip_results(engine: MatchEngine, blobs: object, data: bytes,
     return out
 
 
+def clip_pass(engine: MatchEngine, blobs: object, analysed: list, linked: set[int]
+              ) -> set[int]:
+    """What app/matching/frame_sets.clip_pass does once a clip's frames are matched: every
+    frame's short list again, then its candidates verified on every frame; the ids it links."""
+    from app.evidence.hashing import verify_features
+    from app.matching import frame_sets
+
+    shortlists = [[h.image_id for h in engine.shortlist(None, image, features)]  # type: ignore[arg-type]
+                  for image, features in analysed]
+    found = set()
+    for i in frame_sets.candidates(shortlists, linked):
+        scores = [verify_features(f, blobs[i], mirrored=True)  # type: ignore[index]
+                  for _, f in analysed]
+        if frame_sets.decide(scores, engine.limits.verify_min_score):
+            found.add(i)
+    return found
+
+
 class _Clock:
     """Wall and CPU seconds (this process) per part."""
 
@@ -122,6 +140,7 @@ def timed_clip(engine: MatchEngine, blobs: object, data: bytes) -> dict:
     frames, child = sample_frames(data, "clip.mp4")
     clock.stop("sample")
     linked: set[int] = set()
+    analysed = []
     for frame in frames:
         clock.start()
         stored = png(frame)
@@ -138,6 +157,10 @@ def timed_clip(engine: MatchEngine, blobs: object, data: bytes) -> dict:
         clock.stop("second_stage")
         linked |= {h.image_id for h in near}
         linked |= {h.image_id for h, s in scores if s >= engine.limits.verify_min_score}
+        analysed.append((image, features))
+    clock.start()
+    linked |= clip_pass(engine, blobs, analysed, linked)
+    clock.stop("clip_pass")
     clock.wall["total"] = time.perf_counter() - began[0]
     clock.cpu["total"] = time.process_time() - began[1]
     # the sampling child's CPU is not this process's: count its own decode time as CPU

@@ -27,7 +27,7 @@ from app.audit.service import Actor
 from app.db import retryable, unit_of_work, unreachable, utcnow
 from app.evidence.images import features_of, is_video_frame
 from app.evidence.models import Image, ImageFeatures
-from app.matching import queue, service
+from app.matching import frame_sets, queue, service
 from app.matching.engine import MatchEngine
 from app.matching.sampling import sampling_job
 from app.settings import Settings
@@ -84,6 +84,7 @@ def run_second_stage(factory: Callable[[], Session], engine: MatchEngine, actor:
                 time.sleep(pause)
             if not queue.still_mine(session, taken):
                 raise LostClaim
+        frame_sets.after_stage(factory, engine, actor, taken.image_id)  # a clip's last frame
         return True
     except LostClaim:
         log.warning("second stage of image %s: claim %d lapsed and was taken again; dropped",

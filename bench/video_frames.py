@@ -105,8 +105,10 @@ def clip_pass(engine: MatchEngine, blobs: object, analysed: list, linked: set[in
                   for image, features in analysed]
     found = set()
     for i in frame_sets.candidates(shortlists, linked):
-        scores = [verify_features(f, blobs[i], mirrored=True)  # type: ignore[index]
-                  for _, f in analysed]
+        blob = blobs.get(i)  # type: ignore[attr-defined]
+        if blob is None:
+            continue
+        scores = [verify_features(f, blob, mirrored=True) for _, f in analysed]
         if frame_sets.decide(scores, engine.limits.verify_min_score):
             found.add(i)
     return found

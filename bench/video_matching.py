@@ -299,12 +299,12 @@ def main() -> None:
         "false": [c for c in clips + reposts if c["false_links"]
                   or c.get("false_reference_links")],
     }
-    text = render(result)
-    print(text)
     RESULTS.mkdir(exist_ok=True)
     name = "video_matching" + ("" if label == "default" else f"_{label}")
-    (RESULTS / f"{name}.md").write_text(text + "\n")
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
+    text = render(result)  # from what was just written: a run is never lost to its report
+    print(text)
+    (RESULTS / f"{name}.md").write_text(text + "\n")
 
 
 if __name__ == "__main__":

@@ -145,8 +145,10 @@ def render(res: dict) -> str:
         f"the thresholds in force (global distance <= {th['global']}, verify score >= "
         f"{th['verify']}).", "",
         "A clip is found when a sampled frame links to its source's reference photo (first "
-        "stage, or verify score at the threshold); a false link is a frame linked to any other "
-        "reference. `worst true score`: the lowest, over clips not linked by the first stage, "
+        "stage, or verify score at the threshold) or the clip pass links it (see below; "
+        "`only by the clip pass`: clips no frame's own stages found); a false link is a frame "
+        "or a clip pass linked to any other reference. `worst true score`: the lowest, over "
+        "clips not linked by the first stage, "
         "of a clip's best verify score against its reference (-1: never shortlisted); "
         "`best false score`: the highest verify score of any wrong candidate.", "",
     ]

@@ -2,8 +2,9 @@
 
 `app.video.sample` (the sandboxed decode: one frame a second, every keyframe and cut, bars
 trimmed), then each frame as the match workers store and analyse it: a lossless PNG
-(app/matching/sampling.py keeps it so), `derive.analyse_stored` on those bytes (the same
-analysis the worker makes from the frame's pixels: the PNG is lossless), the first
+(app/matching/sampling.py keeps it so), its hashes and local features made from the frame's
+pixels as the worker makes them (`sampling.derive_frames`; a frame's features at the frame scale,
+`hashing.frame_features`: the PNG is lossless, so the same), the first
 stage (`MatchEngine.near_duplicates`) and the second (`MatchEngine.shortlist`, then
 `app.matching.service.scored` at the verify threshold in force). `timed_clip` times the
 worker's own steps (sampling.derive_frames: on the decode threads).
@@ -43,6 +44,16 @@ def analyse(data: bytes) -> tuple[SimpleNamespace, bytes]:
                            phash_trim=a.hashes.phash_trim), a.features
 
 
+def analyse_frame(data: bytes) -> tuple[SimpleNamespace, bytes]:
+    """A sampled frame as the match workers analyse it: hashes as intake stores them, local
+    features as a frame's second stage computes them (`features_of(..., frame=True)`)."""
+    from app.evidence.hashing import compute_hashes, frame_features
+
+    h = compute_hashes(data)
+    return SimpleNamespace(id=None, phash=h.phash, phash_mirror=h.phash_mirror,
+                           phash_trim=h.phash_trim), frame_features(data)
+
+
 @dataclass
 class FrameResult:
     t: float
@@ -78,11 +89,31 @@ def clip_results(engine: MatchEngine, blobs: object, data: bytes,
                  filename: str) -> list[FrameResult]:
     out = []
     for frame in sample_frames(data, filename)[0]:
-        image, features = analyse(png(frame))
+        image, features = analyse_frame(png(frame))
         near, scores, linked = match(engine, blobs, image, features)
         out.append(FrameResult(frame.t, frame.reason, frame.image.size, near, scores, linked,
                                image, features))
     return out
+
+
+def clip_pass(engine: MatchEngine, blobs: object, analysed: list, linked: set[int]
+              ) -> set[int]:
+    """What app/matching/frame_sets.clip_pass does once a clip's frames are matched: every
+    frame's short list again, then its candidates verified on every frame; the ids it links."""
+    from app.evidence.hashing import verify_features
+    from app.matching import frame_sets
+
+    shortlists = [[h.image_id for h in engine.shortlist(None, image, features)]  # type: ignore[arg-type]
+                  for image, features in analysed]
+    found = set()
+    for i in frame_sets.candidates(shortlists, linked):
+        blob = blobs.get(i)  # type: ignore[attr-defined]
+        if blob is None:
+            continue
+        scores = [verify_features(f, blob, mirrored=True) for _, f in analysed]
+        if frame_sets.decide(scores, engine.limits.verify_min_score):
+            found.add(i)
+    return found
 
 
 class _Clock:
@@ -115,7 +146,8 @@ def timed_clip(engine: MatchEngine, blobs: object, data: bytes) -> dict:
     sampling.py): the sandboxed child samples the frames and encodes the preview in one decode;
     the poster; each frame's stored PNG, display copy, hashes and features from its pixels, on
     the decode threads (`derive_frames`); then the first stage and the second (shortlist,
-    verification) of every frame. Also what linked. The database and the sealing are left out."""
+    verification) of every frame, and the clip pass. Also what linked. The database and the
+    sealing are left out."""
     from app.matching.sampling import derive_frames
     from app.matching.service import scored
     from app.settings import Settings
@@ -135,6 +167,7 @@ def timed_clip(engine: MatchEngine, blobs: object, data: bytes) -> dict:
     derived = derive_frames(settings, got.frames, ["clip.mp4 frame"] * len(got.frames))
     clock.stop("frames")
     linked: set[int] = set()
+    analysed = []
     for _, decoded in derived:
         a = decoded.analysis
         image = SimpleNamespace(id=None, phash=a.hashes.phash, phash_mirror=a.hashes.phash_mirror,
@@ -150,6 +183,10 @@ def timed_clip(engine: MatchEngine, blobs: object, data: bytes) -> dict:
         clock.stop("verification")
         linked |= {h.image_id for h in near}
         linked |= {h.image_id for h, s in scores if s >= engine.limits.verify_min_score}
+        analysed.append((image, a.features))
+    clock.start()
+    linked |= clip_pass(engine, blobs, analysed, linked)
+    clock.stop("clip_pass")
     clock.wall["total"] = time.perf_counter() - began[0]
     clock.cpu["total"] = time.process_time() - began[1]
     # the sampling child's CPU is not this process's: add it (all its threads)

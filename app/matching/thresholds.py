@@ -46,3 +46,9 @@ VERIFY_MIN_SCORE = 20
 # 3 real two-view pairs were (large viewpoint change: the aerial and graffiti pairs).
 SHORTLIST_GLOBAL = 8
 SHORTLIST_VOTES = 8
+
+# A clip's frames together (app/matching/frame_sets.py): a reference photo is linked when two
+# frames each score at least this. bench/video_matching.py, calibration half (quick, 63
+# clips, every frame against all 88 reference photos, both orientations): no wrong photo's
+# second-best frame scored above 6; ceil((6 + 1) * 1.25) = 9, and 12 keeps twice the margin.
+FRAME_SET_MIN_SCORE = 12

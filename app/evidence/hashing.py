@@ -270,11 +270,12 @@ def _capped(points: np.ndarray, size: tuple[int, int]) -> int:
 
 
 def _inliers(pa: np.ndarray, da: np.ndarray, pb: np.ndarray, db: np.ndarray, ratio: float,
-             reproj_px: float) -> tuple[np.ndarray, np.ndarray] | None:
+             reproj_px: float, matcher: cv2.DescriptorMatcher = _MATCHER
+             ) -> tuple[np.ndarray, np.ndarray] | None:
     """The keypoints of a and of b that the homography agrees on, pairwise; None: too few."""
     if len(da) < 8 or len(db) < 8:
         return None
-    pairs = _MATCHER.knnMatch(da, db, k=2)
+    pairs = matcher.knnMatch(da, db, k=2)
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < ratio * p[1].distance]
     if len(good) < 8:
         return None
@@ -301,6 +302,20 @@ def _side(a: bytes, b: bytes, mirrored: bool, ratio: float, reproj_px: float) ->
                                            *found, size_a, size_b):
         score = 0
     return score, (*found, size_a, size_b)
+
+
+def raw_score(found: tuple) -> int:
+    """`_side`'s score before the scene check: the capped inliers of its `found`."""
+    return min(_capped(found[0], found[2]), _capped(found[1], found[3])) if found else 0
+
+
+def verify_detail(a: bytes, b: bytes, *, mirrored: bool = True) -> tuple[int, int]:
+    """(verify_features(a, b), the better side's score before the scene check): the second
+    look (app/matching/second_look.py) is offered the pairs ORB nearly links."""
+    if is_stale(a) or is_stale(b):
+        return 0, 0
+    sides = [_side(a, b, m, 0.8, 4.0) for m in ((False, True) if mirrored else (False,))]
+    return max(s for s, _ in sides), max(raw_score(found) for _, found in sides)
 
 
 def verify_features(a: bytes, b: bytes, ratio: float = 0.8, reproj_px: float = 4.0, *,
@@ -367,5 +382,10 @@ def compute_hashes(data: bytes) -> ImageHashes:
 
 
 def compute_features(data: bytes) -> bytes:
+    return features_from_gray(working_content(data))
+
+
+def working_content(data: bytes) -> np.ndarray:
+    """The working image the features of `data` are measured on (bars and borders trimmed)."""
     gray, _ = load_working_image(data)
-    return features_from_gray(_content(data, gray))
+    return _content(data, gray)

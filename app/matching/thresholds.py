@@ -46,3 +46,15 @@ VERIFY_MIN_SCORE = 20
 # 3 real two-view pairs were (large viewpoint change: the aerial and graffiti pairs).
 SHORTLIST_GLOBAL = 8
 SHORTLIST_VOTES = 8
+
+# The second look (app/matching/second_look.py): SIFT keypoints for the shortlisted pairs whose
+# ORB score before the scene check reaches SECOND_LOOK_FROM but whose score stays under the
+# threshold, at most SECOND_LOOK_MAX of them an upload (the nearest first); linked at the same
+# VERIFY_MIN_SCORE. Calibration half of the real photographs (every source's changes and real
+# pairs against every library photo, 38,263 pairs of different photographs): SIFT scored at most
+# 10 between different photographs, of any ORB score (rendered cells: 0, SIFT finds next to
+# nothing to match on them); the two-camera pair 26 (ORB 10, and 0 after the scene check).
+# Pairs of different photographs from ORB 8 on: 3 an upload at p95 (6 at most); from 6 on,
+# 39 at p95: 8 keeps the cost to a few uploads' worth.
+SECOND_LOOK_FROM = 8
+SECOND_LOOK_MAX = 3

@@ -1,0 +1,66 @@
+"""SIFT keypoints of a working image and their verification: the second stage's second look.
+
+Pure: no DB, no disk. Not stored: computed in a match worker for the few shortlisted pairs
+that ORB's score leaves just under the threshold (app/matching/second_look.py), from the
+same working image the stored ORB features were measured on (hashing.working_content).
+Why SIFT: on real photographs of one scene taken again from another place, ORB's 500
+keypoints found too few agreeing points (a street photographed twice with a strong change
+of exposure and viewpoint: 8; books seen by two cameras: 10), SIFT's 1,000 three times
+as many (30; 26), and between different photographs no more than ORB
+(bench/matching_accuracy_real.py; figures in app/matching/thresholds.py).
+The score is hashing's: homography inliers, at most 3 a grid cell, then the scene check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from app.evidence import scene_check
+from app.evidence.hashing import _CLAHE, _inliers, check_comparable, raw_score
+
+SIFT_FEATURES = 1000  # 500 left the two-camera pair at 21 and inside one band (calibration)
+_SIFT = cv2.SIFT_create(nfeatures=SIFT_FEATURES)
+_L2 = cv2.BFMatcher(cv2.NORM_L2)
+
+
+@dataclass(frozen=True, slots=True)
+class Keypoints:
+    """SIFT keypoints (x, y), their descriptors, the working image's size and thumbnail."""
+
+    xy: np.ndarray  # float32 N x 2
+    desc: np.ndarray  # float32 N x 128
+    size: tuple[int, int]
+    thumbnail: np.ndarray  # scene_check.THUMB square, uint8
+
+
+def keypoints(gray: np.ndarray, mirrored: bool = False) -> Keypoints:
+    """SIFT keypoints of the contrast-equalised working image (as ORB's), or of its mirror
+    image (a front-camera selfie)."""
+    check_comparable(gray)
+    if mirrored:
+        gray = gray[:, ::-1]
+    gray = np.ascontiguousarray(gray)
+    found, desc = _SIFT.detectAndCompute(_CLAHE.apply(gray), None)
+    size = (gray.shape[1], gray.shape[0])
+    thumb = np.frombuffer(scene_check.thumbnail(gray), np.uint8).reshape(
+        scene_check.THUMB, scene_check.THUMB)
+    if desc is None or not found:
+        return Keypoints(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.float32), size,
+                         thumb)
+    return Keypoints(np.array([k.pt for k in found], np.float32), desc, size, thumb)
+
+
+def verify(a: Keypoints, b: Keypoints) -> int:
+    """Score of `a` against `b` on hashing's scale (0 = unrelated): ratio-test matches,
+    homography inliers counted at most 3 a grid cell (the smaller of the two counts), 0 when
+    they sit in a band the rest of the picture contradicts (a shared caption)."""
+    found = _inliers(a.xy, a.desc, b.xy, b.desc, 0.8, 4.0, _L2)
+    if found is None:
+        return 0
+    score = raw_score((*found, a.size, b.size))
+    if score and not scene_check.confirmed(a.thumbnail, b.thumbnail, *found, a.size, b.size):
+        return 0
+    return score

@@ -331,13 +331,14 @@ def main() -> None:
         _STATE["engine"].limits = replace(_STATE["engine"].limits, second_look_max=0)
     _STATE["sources"] = found
     alone = "_without_second_look" if args.without_second_look else ""
+    alone_flag = " --without-second-look" if args.without_second_look else ""
     if args.speed:
         line = cpu_speed(found, halves["held_out"])
         print(line)
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / f"matching_second_stage_cpu{alone}.md").write_text(
             "# Second stage CPU time\n\nCommand: `.venv/bin/python -m "
-            f"bench.matching_accuracy_real --speed{alone.replace('_', '-')}`\n\n{line}\n")
+            f"bench.matching_accuracy_real --speed{alone_flag}`\n\n{line}\n")
         return
     jobs: list[tuple[str, str, int, int, Path | None]] = []
     for split_name, members in halves.items():
@@ -360,7 +361,7 @@ def main() -> None:
     best_false_cal = max(r["best_false_score"] for r in cal.values())
     suggested = math.ceil((best_false_cal + 1) * 1.25)
     flag = ((" --quick" if args.quick else "") + (" --approximate" if args.approximate else "")
-            + alone.replace("_", "-"))
+            + alone_flag)
     report = [
         "# Matching accuracy on real photographs", "",
         f"Command: `.venv/bin/python -m bench.matching_accuracy_real{flag}` "

@@ -29,7 +29,8 @@ spread (text overlay was 88.9% with v3): chosen after looking at four changes on
 sources, so the held-out half no longer stands apart for that one choice. Different
 photographs carrying the same caption at the same place (5 placements, 1,755 pairs a half):
 0 links, best score 12 with the second look, 9 without (before the scene check: 70 of 351
-held-out pairs linked at one placement). Rendered cells, held out: 92% of other viewpoints, 0 false links.
+held-out pairs linked at one placement). Rendered cells, held out: 92% of other viewpoints,
+0 false links.
 """
 
 # Calibration (rendered cells, 150 scenes): the closest pair of distinct cells was 4 apart

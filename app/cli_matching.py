@@ -11,7 +11,7 @@ from app.cli_common import cli_actor
 from app.cli_database import DatabaseNotReady, ready_engine
 from app.db import make_session_factory, unit_of_work, utcnow
 from app.errors import AppError
-from app.matching import queue
+from app.matching import queue, video_retry
 from app.settings import Settings, get_settings
 
 matching_cli = typer.Typer(help="The queue of second matching stages (match workers).",
@@ -47,13 +47,14 @@ def show_queue(limit: int = typer.Option(20, min=1, help="how many failed stages
             videos = queue.backlog(session, now, policy, queue.SAMPLINGS)
             held = queue.running(session, now, policy)
             failed = queue.failed(session, limit)
+            failed_clips = video_retry.failed_videos(session, limit)
     finally:
         engine.dispose()
     typer.echo(f"second stages waiting: {depth.waiting} ({depth.running} running), oldest "
                f"waiting {_ago(now, depth.oldest_at)}; failed for good: {depth.failed}")
     typer.echo(f"videos waiting to be sampled: {videos.waiting} ({videos.running} running), "
                f"oldest waiting {_ago(now, videos.oldest_at)}; failed for good: "
-               f"{videos.failed} (each video's page says why)")
+               f"{videos.failed}")
     typer.echo(f"lease {policy.lease.total_seconds():.0f} s, {policy.attempts} attempts "
                "per stage")
     if held:
@@ -68,6 +69,12 @@ def show_queue(limit: int = typer.Option(20, min=1, help="how many failed stages
     for run in failed:
         typer.echo(f"  image {run.image_id}: failed {_ago(now, run.failed_at)} ago after "
                    f"{run.attempts} attempt{'' if run.attempts == 1 else 's'}: {run.error}")
+    if failed_clips:
+        typer.echo("videos whose sampling failed (newest first; `cellwatch matching retry-video "
+                   "VIDEO_ID --reason TEXT` samples one again):")
+    for video in failed_clips:
+        typer.echo(f"  video {video.id}: sampling failed {_ago(now, video.failed_at)} ago after "
+                   f"{video.attempts} attempt{'' if video.attempts == 1 else 's'}: {video.error}")
 
 
 @matching_cli.command("retry")
@@ -91,6 +98,27 @@ def retry(image_ids: list[int] = typer.Argument(None, help="images whose stage f
         engine.dispose()
     typer.echo(f"{len(again)} failed second stage{'' if len(again) == 1 else 's'} queued again"
                + (": image " + ", ".join(str(r.image_id) for r in again) if again else ""))
+
+
+@matching_cli.command("retry-video")
+def retry_video(video_id: int = typer.Argument(..., help="a video whose sampling failed"),
+                reason: str = typer.Option(..., "--reason", help="why (kept in the audit log)")
+                ) -> None:
+    """Queue a video whose sampling failed for good again: the match workers sample it afresh
+    (audited). Refused, with nothing changed, for a video that has not failed."""
+    settings = get_settings()
+    engine = _engine(settings)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            before = video_retry.retry_video(session, cli_actor(), video_id, reason)
+    except AppError as exc:  # rolled back: nothing changed
+        typer.secho(exc.message, fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"video {video_id} queued again (it had failed after {before.attempts} "
+               f"attempt{'' if before.attempts == 1 else 's'}: {before.error}); "
+               "`cellwatch matching queue` shows it waiting")
 
 
 @matching_cli.command("reanalyse")

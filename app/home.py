@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
+from sqlalchemy import exists
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, func, select
 
@@ -29,7 +30,7 @@ from app.auth.models import GrantProposal
 from app.auth.permissions import Permission as P
 from app.cellsearch.models import CellSearch
 from app.db import SessionDep, utcnow
-from app.evidence.models import Image
+from app.evidence.models import Image, Video, VideoFrame
 from app.matching import queue
 from app.matching.models import Match
 from app.takedowns.machine import State
@@ -92,8 +93,9 @@ def to_do(db: Session, who: Principal, now: datetime) -> list[Figure]:
             out.append(Figure(label, _count(db, CellSearch, col(CellSearch.state) == state),
                               f"/searches?state={state}"))
     if who.can(P.matching_operate):
-        out.append(Figure("Failed matching jobs", queue.backlog(db).failed, "/matching/queue",
-                          urgent=True))
+        # second stages and video samplings failed for good: the queue page lists both
+        failed = queue.backlog(db).failed + queue.backlog(db, on=queue.SAMPLINGS).failed
+        out.append(Figure("Failed matching jobs", failed, "/matching/queue", urgent=True))
     if who.can(P.grants_approve):
         mine = [r.value for r, approver in APPROVER_ROLE.items() if approver == who.user.role]
         out.append(Figure("Access proposals for me to decide", _count(
@@ -109,7 +111,10 @@ def today(db: Session, who: Principal, since: datetime) -> list[Figure]:
         return []
     return [
         Figure("Accounts taken in", _count(db, Account, col(Account.created_at) >= since), ""),
-        Figure("Images taken in", _count(db, Image, col(Image.created_at) >= since), ""),
+        # a video's sampled frames are images too, but they are counted as their video
+        Figure("Images taken in", _count(db, Image, col(Image.created_at) >= since,
+                                         ~exists().where(VideoFrame.image_id == Image.id)), ""),
+        Figure("Videos taken in", _count(db, Video, col(Video.created_at) >= since), ""),
         Figure("Attributions confirmed", _count(
             db, Attribution, col(Attribution.status) == AttributionStatus.confirmed.value,
             col(Attribution.decided_at) >= since), ""),

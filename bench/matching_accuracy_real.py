@@ -113,7 +113,7 @@ def _reference(job: tuple[int, bytes]) -> tuple[int, SimpleNamespace, bytes, byt
 
 def _scored(features: bytes, shortlist: list, data: bytes) -> list:
     """The second stage's scores of one upload (its bytes: `data`), second look included."""
-    from app.evidence.hashing import working_content
+    from app.evidence.sift import working_content
     from app.matching.service import scored
 
     displays = _STATE["displays"]
@@ -241,7 +241,7 @@ CAPTION_SEEDS = (7, 11, 23, 42, 99)  # placements of the shared caption: place, 
 
 def _caption_pair(job: tuple[tuple[bytes, bytes], tuple[bytes, bytes]]) -> int:
     """One pair as a second stage scores it (both orientations, second look included)."""
-    from app.evidence.hashing import working_content
+    from app.evidence.sift import working_content
     from app.matching.engine import Hit
     from app.matching.service import scored
 

@@ -128,6 +128,13 @@ def watch_queue(base: str, url: str, ids: list[int], timeout_s: float
         time.sleep(1.0)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (Linux): what the web process's work
+    costs, whatever its neighbours on a shared machine are doing."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _epoch(value: datetime | None) -> float | None:
     if value is None:
         return None
@@ -158,7 +165,9 @@ def run_one(url: str, workdir: Path, n_refs: int, refs: list[bytes], pool: list[
         print(f"  {kind}: server ready in {out['server_ready_s']} s, warm-up "
               f"{out['warm_up_s']} s; sending {len(uploads)} uploads at once")
         started = time.time()
+        web_cpu = _cpu_seconds(server.proc.pid)
         results, last = burst(server.base_url, key, uploads)
+        web_cpu = _cpu_seconds(server.proc.pid) - web_cpu
         ids = [r["image_id"] for r in results if "image_id" in r]
         samples, runs = watch_queue(server.base_url, url, ids, timeout_s)
     done = [_epoch(r["second"]) for r in runs.values() if r["second"]]
@@ -181,6 +190,7 @@ def run_one(url: str, workdir: Path, n_refs: int, refs: list[bytes], pool: list[
         "queue_max_waiting": max((s.get("waiting", 0) for s in samples), default=0),
         "queue_samples": samples[:: max(1, len(samples) // 60)],
         "first_stage_candidates": sum(r.get("first", 0) for r in results),
+        "web_cpu_ms_per_upload": round(web_cpu / len(uploads) * 1000, 1),
     }
     out["targets"] = {
         "zero errors": out["errors"] == 0 and not failed and not unfinished,
@@ -216,7 +226,9 @@ def report(res: dict[str, Any]) -> str:
         lines += ["", f"{name}: library loaded in {r['load']['seconds']:.0f} s; server ready "
                   f"in {r['server_ready_s']} s; warm-up upload to its second stage "
                   f"{r['warm_up_s']} s; the burst's answers all in {r['burst_wall_s']} s; "
-                  f"attempts per stage {r['attempts']}; first-stage candidates "
+                  f"attempts per stage {r['attempts']}; web process CPU per upload (user + "
+                  f"system, while the burst was answered) "
+                  f"{r.get('web_cpu_ms_per_upload', '-')} ms; first-stage candidates "
                   f"{r['first_stage_candidates']}; load average before / after "
                   f"{r['loadavg_before_after']}."]
         if r["stages_failed"]:

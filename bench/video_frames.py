@@ -2,9 +2,12 @@
 
 `app.video.sample` (the sandboxed decode: one frame a second, every keyframe and cut, bars
 trimmed), then each frame as the match workers store and analyse it: a lossless PNG
-(app/matching/sampling.py keeps it so), `derive.analyse_stored` on those bytes, the first
+(app/matching/sampling.py keeps it so), its hashes and local features made from the frame's
+pixels as the worker makes them (`sampling.derive_frames`; a frame's features at the frame scale,
+`hashing.frame_features`: the PNG is lossless, so the same), the first
 stage (`MatchEngine.near_duplicates`) and the second (`MatchEngine.shortlist`, then
-`app.matching.service.scored` at the verify threshold in force).
+`app.matching.service.scored` at the verify threshold in force). `timed_clip` times the
+worker's own steps (sampling.derive_frames: on the decode threads).
 """
 
 from __future__ import annotations
@@ -39,6 +42,16 @@ def analyse(data: bytes) -> tuple[SimpleNamespace, bytes]:
     a = analyse_stored(data, long_side=DISPLAY_LONG_SIDE)
     return SimpleNamespace(id=None, phash=a.hashes.phash, phash_mirror=a.hashes.phash_mirror,
                            phash_trim=a.hashes.phash_trim), a.features
+
+
+def analyse_frame(data: bytes) -> tuple[SimpleNamespace, bytes]:
+    """A sampled frame as the match workers analyse it: hashes as intake stores them, local
+    features as a frame's second stage computes them (`features_of(..., frame=True)`)."""
+    from app.evidence.hashing import compute_hashes, frame_features
+
+    h = compute_hashes(data)
+    return SimpleNamespace(id=None, phash=h.phash, phash_mirror=h.phash_mirror,
+                           phash_trim=h.phash_trim), frame_features(data)
 
 
 @dataclass
@@ -76,15 +89,35 @@ def clip_results(engine: MatchEngine, blobs: object, data: bytes,
                  filename: str) -> list[FrameResult]:
     out = []
     for frame in sample_frames(data, filename)[0]:
-        image, features = analyse(png(frame))
+        image, features = analyse_frame(png(frame))
         near, scores, linked = match(engine, blobs, image, features)
         out.append(FrameResult(frame.t, frame.reason, frame.image.size, near, scores, linked,
                                image, features))
     return out
 
 
+def clip_pass(engine: MatchEngine, blobs: object, analysed: list, linked: set[int]
+              ) -> set[int]:
+    """What app/matching/frame_sets.clip_pass does once a clip's frames are matched: every
+    frame's short list again, then its candidates verified on every frame; the ids it links."""
+    from app.evidence.hashing import verify_features
+    from app.matching import frame_sets
+
+    shortlists = [[h.image_id for h in engine.shortlist(None, image, features)]  # type: ignore[arg-type]
+                  for image, features in analysed]
+    found = set()
+    for i in frame_sets.candidates(shortlists, linked):
+        blob = blobs.get(i)  # type: ignore[attr-defined]
+        if blob is None:
+            continue
+        scores = [verify_features(f, blob, mirrored=True) for _, f in analysed]
+        if frame_sets.decide(scores, engine.limits.verify_min_score):
+            found.add(i)
+    return found
+
+
 class _Clock:
-    """Wall and CPU seconds (this process) per part."""
+    """Wall and CPU seconds (this process, all its threads) per part."""
 
     def __init__(self) -> None:
         self.wall: dict[str, float] = {}
@@ -100,37 +133,64 @@ class _Clock:
         self.cpu[part] = self.cpu.get(part, 0.0) + time.process_time() - c
 
 
-def timed_clip(engine: MatchEngine, blobs: object, data: bytes) -> dict:
-    """Bytes to every frame matched, in parts: sample; PNG (as the match workers
-    store a frame); analysis, first stage and second stage of every frame. Also what linked."""
-    from app.matching.service import scored
+def _children_cpu() -> float:
+    """CPU seconds of this process's ended children (the sandboxed decoding child)."""
+    import resource
 
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def timed_clip(engine: MatchEngine, blobs: object, data: bytes) -> dict:
+    """Bytes to every frame matched, in parts, as a match worker does it (app/matching/
+    sampling.py): the sandboxed child samples the frames and encodes the preview in one decode;
+    the poster; each frame's stored PNG, display copy, hashes and features from its pixels, on
+    the decode threads (`derive_frames`); then the first stage and the second (shortlist,
+    verification) of every frame, and the clip pass. Also what linked. The database and the
+    sealing are left out."""
+    from app.matching.sampling import derive_frames
+    from app.matching.service import scored
+    from app.settings import Settings
+    from app.video import poster, sample
+
+    settings = Settings()
     clock = _Clock()
-    began = time.perf_counter(), time.process_time()
+    began = time.perf_counter(), time.process_time(), _children_cpu()
     clock.start()
-    frames, child = sample_frames(data, "clip.mp4")
+    got = sample(data, "clip.mp4", with_preview=True)
     clock.stop("sample")
+    child = _children_cpu() - began[2]
+    clock.start()
+    poster(got.frames)
+    clock.stop("poster")
+    clock.start()
+    derived = derive_frames(settings, got.frames, ["clip.mp4 frame"] * len(got.frames))
+    clock.stop("frames")
     linked: set[int] = set()
-    for frame in frames:
-        clock.start()
-        stored = png(frame)
-        clock.stop("png")
-        clock.start()
-        image, features = analyse(stored)
-        clock.stop("analysis")
+    analysed = []
+    for _, decoded in derived:
+        a = decoded.analysis
+        image = SimpleNamespace(id=None, phash=a.hashes.phash, phash_mirror=a.hashes.phash_mirror,
+                                phash_trim=a.hashes.phash_trim)
         clock.start()
         near = engine.near_duplicates(None, image, refresh=False)  # type: ignore[arg-type]
         clock.stop("first_stage")
         clock.start()
-        shortlist = engine.shortlist(None, image, features)  # type: ignore[arg-type]
-        scores = scored(features, shortlist, blobs)  # type: ignore[arg-type]
-        clock.stop("second_stage")
+        shortlist = engine.shortlist(None, image, a.features)  # type: ignore[arg-type]
+        clock.stop("shortlist")
+        clock.start()
+        scores = scored(a.features, shortlist, blobs)  # type: ignore[arg-type]
+        clock.stop("verification")
         linked |= {h.image_id for h in near}
         linked |= {h.image_id for h, s in scores if s >= engine.limits.verify_min_score}
+        analysed.append((image, a.features))
+    clock.start()
+    linked |= clip_pass(engine, blobs, analysed, linked)
+    clock.stop("clip_pass")
     clock.wall["total"] = time.perf_counter() - began[0]
     clock.cpu["total"] = time.process_time() - began[1]
-    # the sampling child's CPU is not this process's: count its own decode time as CPU
+    # the sampling child's CPU is not this process's: add it (all its threads)
     clock.cpu["sample"] += child
     clock.cpu["total"] += child
-    return {"wall": clock.wall, "cpu": clock.cpu, "child_decode": child,
-            "frames": len(frames), "linked": linked}
+    return {"wall": clock.wall, "cpu": clock.cpu, "child_decode": got.decode_seconds,
+            "frames": len(got.frames), "linked": linked}

@@ -7,8 +7,8 @@ calibration, odd held out). Library: every real photograph's and every room's re
 photo (the original still), plus rendered distractor cells. Clips (bench/video_clips.py):
 720x1280 portrait, 15 frames a second, H.264 or VP9, 6-8 s, seven kinds made from each
 source's still. Each clip goes through `app.video.sample`, and each sampled frame through PNG,
-`analyse_stored`, the first stage and the second stage at the thresholds in force
-(bench/video_frames.py).
+its hashes and a frame's local features (`hashing.frame_features`), the first stage and the
+second stage at the thresholds in force (bench/video_frames.py).
 
 1. Cell found: a clip counts as found when a sampled frame links to its source's reference
    (first stage, or verify score at the threshold); a frame linked to any other reference is a
@@ -39,8 +39,14 @@ from types import SimpleNamespace
 import numpy as np
 
 from bench import video_clips as vc
+from bench import video_frame_sets as fs
 from bench.video_frames import BenchEngine, FrameResult, analyse, clip_results
-from bench.video_report import render, summarise_clips, summarise_reposts
+from bench.video_report import (
+    render,
+    summarise_clips,
+    summarise_frame_sets,
+    summarise_reposts,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ROOM_ID0, DISTRACTOR_ID0, HELD_ID0 = 50_000, 100_000, 1_000_000
@@ -145,15 +151,32 @@ def _outcome(item: Item, kind: str, codec: str, clip: str, frames: list[FrameRes
     def other(i: int) -> bool:
         return i not in true and (held is None or i in held)
 
+    linked = {i for f in frames for i in f.linked}
+    blobs = _STATE["blobs"]
+    # the clip pass as the product runs it, over reference photos; over held frames it is
+    # measured only (the negative pairs' frame-set scores), never a link
+    refs = fs.scores(frames, blobs, [[i for i in f.scores if i < HELD_ID0] for f in frames],
+                     linked)
+    passed = fs.links(refs, _STATE["engine"].limits.verify_min_score)
+    sets = refs | ({} if held is None else fs.scores(
+        frames, blobs, [[i for i in f.scores if i in held] for f in frames], linked))
+    by_frame = any(i in true for i in linked)
     return {"name": item.name, "split": item.split, "kind": kind, "codec": codec,
             "clip": clip, "frames": len(frames),
-            "found": any(i in true for f in frames for i in f.linked),
+            "found": by_frame or any(i in true for i in passed),
             "by_first_stage": any(i in true for f in frames for i in f.near),
+            "by_clip_pass": not by_frame and any(i in true for i in passed),
+            "clip_pass": sorted(passed.items()),
             "false_links": [(round(f.t, 2), i, f.scores.get(i, -1)) for f in frames
-                            for i in f.linked if other(i)],
+                            for i in f.linked if other(i)]
+            + [("clip pass", i, refs[i][:2]) for i in passed if other(i)],
             "best_true": max((_true_score(f, true) for f in frames), default=-1),
             "best_false": max((s for f in frames for i, s in f.scores.items() if other(i)),
                               default=0),
+            "frame_set_true": max((fs.second(v) for i, v in sets.items() if i in true),
+                                  default=0),
+            "frame_set_false": max((fs.second(v) for i, v in sets.items() if other(i)),
+                                   default=0),
             "frame_detail": [{"t": round(f.t, 2), "reason": f.reason, "size": f.size,
                               "first_stage": any(i in true for i in f.near),
                               "true_score": _true_score(f, true)} for f in frames],
@@ -171,9 +194,12 @@ def _repost_job(job: tuple[int, str]) -> dict:
     codec = {".mp4": "h264", ".webm": "vp9"}[path.suffix]
     out = _outcome(item, kind, codec, path.name, frames, mine, held=_STATE["held_ids"])
     out.pop("held")
-    out["linked_reference"] = any(item.ref_id in f.linked for f in frames)
+    passed = [i for i, _ in out["clip_pass"]]
+    out["linked_reference"] = any(item.ref_id in f.linked for f in frames) or (
+        item.ref_id in passed)
     out["false_reference_links"] = [(f.t, i) for f in frames for i in f.linked
-                                    if i < HELD_ID0 and i != item.ref_id]
+                                    if i < HELD_ID0 and i != item.ref_id] + [
+        ("clip pass", i) for i in passed if i != item.ref_id]
     return out
 
 
@@ -226,6 +252,7 @@ def run(its: list[Item], library: list[Item], distractors: int, workers: int) ->
 
 
 def main() -> None:
+    from app.evidence.hashing import FRAME_PORTRAIT_SIDE
     from app.matching import thresholds
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -262,20 +289,22 @@ def main() -> None:
         "library": {"references": len(got["refs"]), "distractors": distractors},
         "held_frames": got["held"],
         "thresholds": {"global": thresholds.GLOBAL_MAX_DISTANCE,
-                       "verify": thresholds.VERIFY_MIN_SCORE},
+                       "verify": thresholds.VERIFY_MIN_SCORE,
+                       "frame_side": FRAME_PORTRAIT_SIDE},
         "clips": summarise_clips(clips),
         "reposts": summarise_reposts(reposts, got["held_clips"]),
+        "frame_sets": summarise_frame_sets(clips, reposts),
         "speed": speed,
         "misses": [c for c in clips + reposts if not c["found"]],
         "false": [c for c in clips + reposts if c["false_links"]
                   or c.get("false_reference_links")],
     }
-    text = render(result)
-    print(text)
     RESULTS.mkdir(exist_ok=True)
     name = "video_matching" + ("" if label == "default" else f"_{label}")
-    (RESULTS / f"{name}.md").write_text(text + "\n")
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
+    text = render(result)  # from what was just written: a run is never lost to its report
+    print(text)
+    (RESULTS / f"{name}.md").write_text(text + "\n")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ def _row(got: list[dict]) -> dict:
             "false_links": sum(len(c["false_links"]) for c in got),
             "frames_per_clip": statistics.mean(c["frames"] for c in got),
             "by_first_stage": sum(c["by_first_stage"] for c in got),
+            "by_clip_pass": sum(c.get("by_clip_pass", False) for c in got),
             "best_false_score": max(c["best_false"] for c in got),
             "worst_true_score": min(scored) if scored else None,
             "missed": [c["clip"] for c in got if not c["found"]]}
@@ -48,12 +49,13 @@ def summarise_reposts(reposts: list[dict], held_clips: int) -> dict:
 
 def _table(rows: dict, target: float, what: str) -> list[str]:
     lines = [f"| {what} | clips | found | ok | false links | frames per clip | by first "
-             "stage | worst true score | best false score |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "stage | only by the clip pass | worst true score | best false score |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for kind, r in rows.items():
         ok = "ok" if r["found"] >= target and r["false_links"] == 0 else "FAIL"
         lines.append(f"| {kind} | {r['clips']} | {r['found']:.1%} | {ok} | {r['false_links']} "
                      f"| {r['frames_per_clip']:.1f} | {r['by_first_stage']} | "
+                     f"{r['by_clip_pass']} | "
                      f"{r['worst_true_score']} | {r['best_false_score']} |")
     return lines
 
@@ -62,13 +64,16 @@ def _speed(s: dict) -> list[str]:
     wall, cpu = s["median_s"], s["median_cpu_s"]
     ok = "ok" if wall["total"] <= s["target_s"] else "FAIL"
     ok_cpu = "ok" if cpu["total"] <= s["target_s"] else "FAIL"
-    rows = [("`sample` (sandboxed decode and selection, frames back; CPU: the child's own "
-             "decode time added)", "sample"),
-            (f"PNG of every frame ({s['frames']} frames, as the match workers store a frame: "
-             "`frame_png`)", "png"),
-            ("`analyse_stored` of every frame (hashes + local features)", "analysis"),
+    rows = [("`sample` with the preview (sandboxed child: decode, selection, preview "
+             "encode, frames back; CPU: the child's own, all its threads)", "sample"),
+            ("poster", "poster"),
+            (f"every frame's PNG, display copy, hashes and features from its pixels "
+             f"({s['frames']} frames, `derive_frames` on the 2 decode threads)", "frames"),
             ("first stage of every frame", "first_stage"),
-            ("second stage of every frame (shortlist + verification)", "second_stage")]
+            ("second stage of every frame: shortlist", "shortlist"),
+            ("second stage of every frame: verification", "verification"),
+            ("clip pass (every frame's short list again, its candidates verified on every "
+             "frame)", "clip_pass")]
     return [
         f"### Speed: a 15 s 1080x1920 H.264 clip to every frame matched, "
         f"{s['references']:,} reference photos", "",
@@ -78,11 +83,47 @@ def _speed(s: dict) -> list[str]:
         "at the start: wall time on this shared machine measures the neighbours too, CPU time "
         "what the work itself costs.", "",
         "| part | wall, median | CPU, median |", "|---|---|---|",
-        *[f"| {label} | {wall[k]:.2f} s | {cpu[k]:.2f} s |" for label, k in rows],
+        *[f"| {label} | {wall[k]:.2f} s | {cpu[k]:.2f} s |" for label, k in rows
+          if k in wall],
         f"| **total** (target <= {s['target_s']:.0f} s) | **{wall['total']:.2f} s** ({ok}) | "
         f"**{cpu['total']:.2f} s** ({ok_cpu}) |", "",
         f"Source reference linked in every run: {s['found_every_run']}.",
     ]
+
+
+def summarise_frame_sets(clips: list[dict], reposts: list[dict]) -> dict:
+    """Per half: the clip pass's frame-set scores (second-best frame) of the true and of the
+    wrong candidates, on the clips of references and the clips of held clips."""
+    out: dict = {}
+    for what, got in (("of references", clips), ("of held clips", reposts)):
+        for half in HALVES:
+            mine = [c for c in got if c["split"] == half]
+            out[f"{what}, {half}"] = {
+                "clips": len(mine),
+                "by_clip_pass": sum(c.get("by_clip_pass", False) for c in mine),
+                "frame_set_links": sum(m == "frame_set" for c in mine
+                                       for _, m in c.get("clip_pass", [])),
+                "best_false": max((c["frame_set_false"] for c in mine), default=0)}
+    return out
+
+
+def _frame_sets(f: dict) -> list[str]:
+    lines = [
+        "### The clip pass: a clip's frames together", "",
+        "After every frame's own second stage, the reference photos that at least 2 frames "
+        "short-listed (the 4 most often, none already linked) are verified against every "
+        "frame, both orientations (app/matching/frame_sets.py; bench/video_frame_sets.py "
+        "replays it): linked as `features` when a frame reaches the photo threshold, as "
+        "`frame_set` when two frames each reach FRAME_SET_MIN_SCORE. A candidate's frame-set "
+        "score is its second-best frame's; `best false`: the highest of a wrong candidate "
+        "(clips of held clips: the same pass over the held frames, measured only, against "
+        "every other source's A: the negative pairs).", "",
+        "| clips | clips | found only by the pass | `frame_set` links | best false frame-set "
+        "score |", "|---|---|---|---|---|"]
+    for name, r in f.items():
+        lines.append(f"| {name} | {r['clips']} | {r['by_clip_pass']} | "
+                     f"{r['frame_set_links']} | {r['best_false']} |")
+    return lines
 
 
 def render(res: dict) -> str:
@@ -98,12 +139,16 @@ def render(res: dict) -> str:
         "720x1280 portrait, 15 frames a second, 6-8 s "
         "(middle_3s: 9 s), H.264 or VP9 at 2 Mbit/s (low_bitrate: 300 kbit/s), made in the "
         "bench from each source's still (bench/video_clips.py). Every frame `app.video.sample` "
-        f"hands back is analysed as stored (lossless PNG, `analyse_stored`) and matched at "
+        "hands back is analysed as stored (lossless PNG; hashes as intake computes them, "
+        "local features as a frame's second stage does: a portrait frame at long side "
+        f"{th.get('frame_side', 512)}, `hashing.frame_features`) and matched at "
         f"the thresholds in force (global distance <= {th['global']}, verify score >= "
         f"{th['verify']}).", "",
         "A clip is found when a sampled frame links to its source's reference photo (first "
-        "stage, or verify score at the threshold); a false link is a frame linked to any other "
-        "reference. `worst true score`: the lowest, over clips not linked by the first stage, "
+        "stage, or verify score at the threshold) or the clip pass links it (see below; "
+        "`only by the clip pass`: clips no frame's own stages found); a false link is a frame "
+        "or a clip pass linked to any other reference. `worst true score`: the lowest, over "
+        "clips not linked by the first stage, "
         "of a clip's best verify score against its reference (-1: never shortlisted); "
         "`best false score`: the highest verify score of any wrong candidate.", "",
     ]
@@ -128,6 +173,8 @@ def render(res: dict) -> str:
                   f"{rows['all']['false_links']} frame links. B's frames linked to their "
                   f"source's reference photo: {rows['all']['source_reference_linked']:.1%} of "
                   f"clips; to another reference: {rows['all']['false_reference_links']}.", ""]
+    if res.get("frame_sets"):
+        lines += _frame_sets(res["frame_sets"]) + [""]
     if res["speed"]:
         lines += _speed(res["speed"]) + [""]
     misses = res["misses"]

@@ -12,20 +12,24 @@ Blobs of shortlisted synthetic photos are made when verification asks for them (
 product reads them from its database; that read is not timed here).
 
 Run alone: nice -n 15 .venv/bin/python -m bench.video_speed [--refs 100000] [--runs 5]
+(writes bench/results/video_speed.{md,json}).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 
 from bench.video_frames import BenchEngine, analyse, timed_clip
 
 TARGET_S = 3.0
+RESULTS = Path(__file__).resolve().parent / "results"
 REAL_ID = 0
 
 
@@ -114,7 +118,16 @@ def main() -> None:
     args = ap.parse_args()
     pool = [_reference(seed)[2] for seed in range(args.pool)]
     result = measure(args.refs, args.runs, pool)
-    print("\n".join(_speed(result)))
+    result["load_average_end"] = os.getloadavg()[0]
+    flags = "".join(f" --{k} {v}" for k, v in vars(args).items() if v != ap.get_default(k))
+    result["command"] = f"nice -n 15 .venv/bin/python -m bench.video_speed{flags}"
+    text = "\n".join(_speed(result))
+    print(text)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "video_speed.md").write_text(
+        f"Command: `{result['command']}` (load average {result['load_average']:.1f} at the "
+        f"start, {result['load_average_end']:.1f} at the end)\n\n{text}\n")
+    (RESULTS / "video_speed.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
 
 
 if __name__ == "__main__":

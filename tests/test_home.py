@@ -11,6 +11,7 @@ from app.accounts.models import Account, Attribution
 from app.cellsearch.models import CellSearch
 from app.db import utcnow
 from app.estate.models import Establishment
+from app.evidence.models import Video, VideoFrame
 from app.matching.models import Match, MatchRun
 from app.takedowns.models import Takedown
 from tests.search.conftest import add_cell, add_image, add_prisoner
@@ -40,6 +41,17 @@ def build(session: Session, me: int, other: int) -> None:
     session.add_all([a, b, closed])
     session.flush()
     images = [add_image(session) for _ in range(4)]
+    # a video taken in today and sampled: its two frames are images, counted as the video
+    video = Video(sha256="f" * 64, container="mp4", codec="h264", width=96, height=64,
+                  byte_size=4000, storage_key="home-video", wrapped_key=b"k",
+                  sampled_at=utcnow(), frames=2)
+    session.add(video)
+    session.flush()
+    session.add_all([VideoFrame(video_id=video.id, image_id=add_image(session).id, t=t,
+                                reason="second") for t in (0.0, 1.0)])
+    session.add(Video(sha256="e" * 64, container="mp4", codec="h264", width=96, height=64,
+                      byte_size=4000, storage_key="home-failed", wrapped_key=b"k",
+                      failed_at=utcnow(), attempts=3, error="damaged"))  # failed for good
     session.add_all([
         Match(query_image_id=images[0].id, candidate_image_id=images[1].id, method="phash",
               distance=2),
@@ -85,13 +97,14 @@ def test_a_supervisor_sees_each_thing_to_do_counted_and_linked(as_role, make_use
         "Takedowns overdue at the platform": (1, "/takedowns"),
         "Cell searches awaiting the prison": (1, "/searches?state=requested"),
         "Cell searches acknowledged, outcome awaited": (0, "/searches?state=acknowledged"),
-        "Failed matching jobs": (1, "/matching/queue"),
+        "Failed matching jobs": (2, "/matching/queue"),  # a second stage and a video
         "Access proposals for me to decide": (0, "/grants"),
     }
     for _, href in found.values():  # every count opens its list
         assert client.get(href).status_code == 200, href
     today = dict((label, int(n)) for n, label in _TODAY.findall(page.text))
     assert today["Accounts taken in"] == 3 and today["Images taken in"] == 4
+    assert today["Videos taken in"] == 2  # its own figure, the frames not among the images
     assert today["Attributions confirmed"] == 1
     # the linked lists show the same rows as the counts
     mine = client.get("/accounts?status=open&assignee=me").text

@@ -22,7 +22,7 @@ from app.auth.models import User
 from app.db import utcnow
 from app.estate.models import Establishment
 from app.evidence.intake import IntakeResult
-from app.evidence.models import EvidenceVideo, Image, Video
+from app.evidence.models import EvidenceVideo, Image, Video, VideoFrame
 from app.evidence.presenters import evidence_facts, image_facts, result_facts, thumb_size
 from app.evidence.video_presenters import clock, video_facts, video_result_facts
 from app.evidence.withdrawal import withdrawal_of
@@ -130,6 +130,10 @@ def videos_of(session: Session, account_id: int, tz: str) -> list[dict[str, Any]
 
 def account_page(session: Session, account: Account, tz: str) -> dict[str, Any]:
     held = images_of(session, account.id or 0)
+    # its videos' sampled frames are held as its images too: counted apart from its photos
+    frames_held = set(session.exec(select(VideoFrame.image_id).where(
+        col(VideoFrame.image_id).in_([i.id for _, i in held] or [0]))).all())
+    photos = sum(1 for _, i in held if i.id not in frames_held)
     images = []
     for evidence, image in held:
         if len(images) >= IMAGES_SHOWN:
@@ -155,7 +159,8 @@ def account_page(session: Session, account: Account, tz: str) -> dict[str, Any]:
         "profile_url": profile_url_of(account.platform, account.handle),
         "establishment": est, "assignee": assignee,
         "factors": explain(json.loads(account.priority_factors or "{}")),
-        "images": images, "image_total": len(held),
+        "images": images, "image_total": photos, "frames_held": len(frames_held),
+        "photos_shown": sum(1 for i in images if i["frame"] is None),
         "videos": videos_of(session, account.id or 0, tz),
         "links": links.links_of(session, account.id or 0),
         "attributions": attributions, "timeline": events,

@@ -15,6 +15,10 @@ a declared length over the cap is refused at once, a chunked one as soon as it p
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
+from collections import OrderedDict
 from typing import Any
 
 from fastapi import HTTPException
@@ -77,12 +81,42 @@ def signed_in(app: Any, request: Request) -> bool:
         return isinstance(sessions.resolve(db, app.state.settings, cookie), tuple)
 
 
+class RecentlyValid:
+    """Credentials found valid in the last few seconds, by digest (never the secret itself):
+    a burst of uploads under one key costs this gate one lookup, not one each. Only the gate
+    trusts it: the route resolves the credential again, so a key revoked meanwhile is still
+    refused (after its body was read, as it would have been a moment earlier)."""
+
+    def __init__(self, seconds: float = 5.0, size: int = 4096) -> None:
+        self.seconds, self.size = seconds, size
+        self._until: OrderedDict[bytes, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _digest(credential: str) -> bytes:
+        return hashlib.sha256(credential.encode()).digest()
+
+    def fresh(self, credential: str) -> bool:
+        with self._lock:
+            until = self._until.get(self._digest(credential))
+        return until is not None and until > time.monotonic()
+
+    def remember(self, credential: str) -> None:
+        with self._lock:
+            digest = self._digest(credential)
+            self._until[digest] = time.monotonic() + self.seconds
+            self._until.move_to_end(digest)
+            while len(self._until) > self.size:
+                self._until.popitem(last=False)
+
+
 class SignInBeforeBody:
     def __init__(self, app: ASGIApp, *, public_body_bytes: int) -> None:
         self.app = app
         self.public_body_bytes = public_body_bytes
         # per application and number of routes: built once, again if a route is added
         self._public: dict[tuple[int, int], list[BaseRoute]] = {}
+        self._recent = RecentlyValid()
 
     def _public_routes(self, application: Any) -> list[BaseRoute]:
         key = (id(application), len(application.router.routes))
@@ -108,7 +142,12 @@ class SignInBeforeBody:
             await error_response(request, 403, "Not allowed", CROSS_SITE,
                                  headers={"Connection": "close"})(scope, receive, send)
             return
+        credential = bearer_token(request) or request.cookies.get(sessions.COOKIE_NAME, "")
+        if credential and self._recent.fresh(credential):
+            await self.app(scope, receive, send)
+            return
         if await run_in_threadpool(signed_in, application, request):
+            self._recent.remember(credential)
             await self.app(scope, receive, send)
             return
         # the body stays unread: the connection closes after the answer, not after a drain

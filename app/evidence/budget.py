@@ -18,8 +18,8 @@ to 1.35 GB with decodes one at a time, but on 8 threads; see bench/decode_memory
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -101,6 +101,7 @@ _budgets: dict[int, Budget] = {}
 _threads: dict[int, ThreadPoolExecutor] = {}
 _lock = threading.Lock()
 T = TypeVar("T")
+A = TypeVar("A")
 
 
 def process_budget(settings: Settings) -> Budget:
@@ -109,11 +110,25 @@ def process_budget(settings: Settings) -> Budget:
                                    Budget(settings.decode_budget_bytes))
 
 
-def on_decode_thread(settings: Settings, work: Callable[[], T]) -> T:
-    """Run `work` on one of the process's decode threads and wait for it."""
+def _pool(settings: Settings) -> ThreadPoolExecutor:
     with _lock:
         pool = _threads.get(settings.decode_threads)
         if pool is None:
             pool = _threads[settings.decode_threads] = ThreadPoolExecutor(
                 settings.decode_threads, thread_name_prefix="decode")
-    return pool.submit(work).result()
+    return pool
+
+
+def on_decode_thread(settings: Settings, work: Callable[[], T]) -> T:
+    """Run `work` on one of the process's decode threads and wait for it."""
+    return _pool(settings).submit(work).result()
+
+
+def map_on_decode_threads(settings: Settings, work: Callable[[A], T],
+                          items: Iterable[A]) -> list[T]:
+    """`work` of each item on the process's decode threads at once (Pillow, zlib and OpenCV
+    let go of the GIL: a match worker's frames use every decode thread), results in order;
+    the first failure is raised once all have ended."""
+    futures = [_pool(settings).submit(work, item) for item in items]
+    wait(futures)
+    return [f.result() for f in futures]

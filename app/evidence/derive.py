@@ -49,6 +49,21 @@ def decode(data: bytes, fmt: str, filename: str, *, long_side: int,
                    analysis=_analysis(picture, fmt, stored_size, filename, features))
 
 
+def decode_picture(picture: Image.Image, filename: str, *, long_side: int,
+                   features: bool = True) -> Decoded:
+    """`decode` for pixels the caller already holds (a video frame: RGB from the video's own
+    decode, no EXIF), so that the lossless file stored for them is not decoded back: the
+    same display copy and hashes as `decode` of that file gives, and the local features a
+    frame's second stage would compute from it (hashing.frame_features)."""
+    try:
+        display = _display_jpeg(picture, long_side)
+    except (OSError, ValueError):
+        raise Unprocessable(f"“{filename}” could not be re-encoded for display.") from None
+    return Decoded(display=display, exif=ExifInfo(),
+                   analysis=_analysis(picture, "png", picture.size, filename, features,
+                                      frame=True))
+
+
 def analyse_stored(data: bytes, *, long_side: int) -> ImageAnalysis:
     """The analysis intake stores for these bytes (the same decode as `decode`, with no display
     copy made), features included: what a second stage, a re-analysis and the accuracy
@@ -83,10 +98,10 @@ def _picture(data: bytes, fmt: str, filename: str, long_side: int, local_timezon
 
 
 def _analysis(picture: Image.Image, fmt: str, stored_size: tuple[int, int], filename: str,
-              features: bool) -> ImageAnalysis:
+              features: bool, *, frame: bool = False) -> ImageAnalysis:
     try:
         return analyse_picture(picture, jpeg_size=stored_size if fmt == "jpeg" else None,
-                               features=features)
+                               features=features, frame=frame)
     except ValueError:
         raise Unprocessable(f"“{filename}” could not be decoded for hashing.") from None
     except (TooThin, cv2.error):  # OpenCV refuses a picture a pixel thin (feature pyramid)

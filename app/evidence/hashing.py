@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import struct
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -19,6 +21,14 @@ from app.evidence import scene_check
 from app.evidence.borders import trim_borders
 
 WORK_SIDE = 512  # long side of the working image; ORB and hashes are measured at this size
+# A portrait video frame's local features are measured with this long side instead (its hashes
+# keep WORK_SIDE): a phone films upright, so the frame's height spans about what a landscape
+# reference photo's height spans, 288-384 px at WORK_SIDE, and at 512 px the frame shows the
+# room 1.3-1.8x magnified against the photo (more in a zoom). Calibration half of
+# bench/video_matching.py (quick, 63 clips): clips whose best frame scores >= 20 against their
+# own reference photo, every frame verified against it: 51 at 512, 54 at 400, 54 at 320, 33 at
+# 256; summed true scores 9,997 / 11,086 / 9,063 / 4,670 (400 the best).
+FRAME_PORTRAIT_SIDE = 400
 MAX_FEATURES = 500  # ORB keypoints kept per image (36 bytes each)
 MIRROR_FEATURES = 300  # ...plus this many of the mirrored image (front-camera selfies)
 PREFILTER_KEYPOINTS = 64  # descriptors per image used to rank candidates (see DescriptorIndex)
@@ -37,10 +47,23 @@ _GRID = 8  # keypoints are spread over an 8x8 grid so overlays/stickers cannot t
 # FAST threshold 5 (was 10): more corners on dark, hazy and flat photos (real-photo bench).
 # 4 x MAX_FEATURES detected (was 3 x, features v3): the strong corners of a caption no longer
 # crowd out the scene's weaker ones before they are spread over the grid (real-photo bench).
-_ORB = cv2.ORB_create(nfeatures=4 * MAX_FEATURES, scaleFactor=1.2, nlevels=8, fastThreshold=5)
 # Local contrast equalisation before ORB: dark, hazy or flat photos (fog, night, a filter that
 # lifts the blacks) otherwise give too few keypoints to verify (bench: matching_accuracy_real).
-_CLAHE = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+# One detector and one equaliser per thread: OpenCV's objects keep working buffers, and two
+# decode threads sharing them got each other's results (a video frame's keypoints differed
+# from the same pixels analysed alone).
+_PER_THREAD = threading.local()
+
+
+def _detectors() -> tuple[Any, Any]:
+    """This thread's (ORB detector, contrast equaliser)."""
+    made = getattr(_PER_THREAD, "made", None)
+    if made is None:
+        made = _PER_THREAD.made = (
+            cv2.ORB_create(nfeatures=4 * MAX_FEATURES, scaleFactor=1.2, nlevels=8,
+                           fastThreshold=5),
+            cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)))
+    return made
 
 
 class TooThin(Exception):
@@ -186,10 +209,11 @@ def _spread(keypoints: tuple, width: int, height: int, keep: int) -> list:
 
 
 def _orb(gray: np.ndarray, keep: int) -> tuple[np.ndarray, np.ndarray]:
-    keypoints = _ORB.detect(gray, None)
+    orb = _detectors()[0]
+    keypoints = orb.detect(gray, None)
     desc = None
     if keypoints:
-        keypoints, desc = _ORB.compute(gray, _spread(keypoints, gray.shape[1], gray.shape[0],
+        keypoints, desc = orb.compute(gray, _spread(keypoints, gray.shape[1], gray.shape[0],
                                                      keep))
     if desc is None or not keypoints:
         return np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8)
@@ -200,7 +224,7 @@ def features_from_gray(gray: np.ndarray) -> bytes:
     """ORB keypoints (x, y) and 32-byte descriptors of the contrast-equalised image, then of
     its mirror image, then a thumbnail of the image, serialised compactly."""
     check_comparable(gray)
-    eq = _CLAHE.apply(np.ascontiguousarray(gray))
+    eq = _detectors()[1].apply(np.ascontiguousarray(gray))
     xy, desc = _orb(eq, MAX_FEATURES)
     mxy, mdesc = _orb(np.ascontiguousarray(eq[:, ::-1]), MIRROR_FEATURES)
     return pack_features(xy, desc, mxy, mdesc, (gray.shape[1], gray.shape[0]),
@@ -270,12 +294,11 @@ def _capped(points: np.ndarray, size: tuple[int, int]) -> int:
 
 
 def _inliers(pa: np.ndarray, da: np.ndarray, pb: np.ndarray, db: np.ndarray, ratio: float,
-             reproj_px: float, matcher: cv2.DescriptorMatcher = _MATCHER
-             ) -> tuple[np.ndarray, np.ndarray] | None:
+             reproj_px: float) -> tuple[np.ndarray, np.ndarray] | None:
     """The keypoints of a and of b that the homography agrees on, pairwise; None: too few."""
     if len(da) < 8 or len(db) < 8:
         return None
-    pairs = matcher.knnMatch(da, db, k=2)
+    pairs = _MATCHER.knnMatch(da, db, k=2)
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < ratio * p[1].distance]
     if len(good) < 8:
         return None
@@ -302,20 +325,6 @@ def _side(a: bytes, b: bytes, mirrored: bool, ratio: float, reproj_px: float) ->
                                            *found, size_a, size_b):
         score = 0
     return score, (*found, size_a, size_b)
-
-
-def raw_score(found: tuple) -> int:
-    """`_side`'s score before the scene check: the capped inliers of its `found`."""
-    return min(_capped(found[0], found[2]), _capped(found[1], found[3])) if found else 0
-
-
-def verify_detail(a: bytes, b: bytes, *, mirrored: bool = True) -> tuple[int, int]:
-    """(verify_features(a, b), the better side's score before the scene check): the second
-    look (app/matching/second_look.py) is offered the pairs ORB nearly links."""
-    if is_stale(a) or is_stale(b):
-        return 0, 0
-    sides = [_side(a, b, m, 0.8, 4.0) for m in ((False, True) if mirrored else (False,))]
-    return max(s for s, _ in sides), max(raw_score(found) for _, found in sides)
 
 
 def verify_features(a: bytes, b: bytes, ratio: float = 0.8, reproj_px: float = 4.0, *,
@@ -382,10 +391,15 @@ def compute_hashes(data: bytes) -> ImageHashes:
 
 
 def compute_features(data: bytes) -> bytes:
-    return features_from_gray(working_content(data))
-
-
-def working_content(data: bytes) -> np.ndarray:
-    """The working image the features of `data` are measured on (bars and borders trimmed)."""
     gray, _ = load_working_image(data)
-    return _content(data, gray)
+    return features_from_gray(_content(data, gray))
+
+
+def frame_features(data: bytes) -> bytes:
+    """A video frame's local features: as compute_features, but a portrait frame's picture is
+    first brought to FRAME_PORTRAIT_SIDE (the reference photos' scale, see there)."""
+    gray, _ = load_working_image(data)
+    content = _content(data, gray)
+    if content.shape[0] > content.shape[1]:
+        content = fit_to(content, FRAME_PORTRAIT_SIDE)
+    return features_from_gray(content)

@@ -18,7 +18,8 @@ from app.evidence import budget, crypto, storage
 from app.evidence.derive import Decoded, analyse_stored, decode
 from app.evidence.erasure import erase_images
 from app.evidence.errors import StoredImageDamaged
-from app.evidence.models import Image, ImageFeatures, Video
+from app.evidence.hashing import frame_features
+from app.evidence.models import Image, ImageFeatures, Video, VideoFrame
 from app.evidence.validation import HeaderFacts, check_upload
 from app.settings import Settings
 from app.web.dates import local_day
@@ -67,6 +68,21 @@ def prepare(session: Session, settings: Settings, *, data: bytes, filename: str,
     return Prepared(filename, data, digest, facts, decoded, features)
 
 
+def prepare_decoded(session: Session, settings: Settings, *, data: bytes, filename: str,
+                    decoded: Decoded) -> Prepared:
+    """`prepare` for a lossless file the caller made from pixels it holds, with `decoded`
+    made from those same pixels (derive.decode_picture): a video frame, not decoded back.
+    The header checks still apply."""
+    facts = check_upload(data, filename, settings)
+    budget.check_file(settings, filename, budget.decoded_size(facts.width, facts.height,
+                                                               facts.mode))
+    digest = hashlib.sha256(data).hexdigest()
+    features = decoded.analysis.features is not None
+    if find_by_sha256(session, digest) is not None:
+        return Prepared(filename, data, digest, facts, features=features)
+    return Prepared(filename, data, digest, facts, decoded, features)
+
+
 def store(session: Session, settings: Settings, actor: Actor,
           prepared: Prepared) -> tuple[Image, bool]:
     """Seal and record a prepared upload -> (image, created). Same bytes: the held image."""
@@ -111,20 +127,31 @@ def _fill(session: Session, settings: Settings, actor: Actor, image: Image,
         session.merge(ImageFeatures(image_id=image.id or 0, data=decoded.analysis.features))
 
 
-def features_of(settings: Settings, image: Image) -> bytes:
+def features_of(settings: Settings, image: Image, *, frame: bool = False) -> bytes:
     """The local features intake would have stored, from the sealed original (which is
-    checked against its sha256 first: StoredImageDamaged if it fails)."""
+    checked against its sha256 first: StoredImageDamaged if it fails); `frame`: a video
+    frame's, measured at the reference photos' scale (hashing.frame_features)."""
+    if frame:
+        return frame_features(read_original(settings, image))
     features = analyse_stored(read_original(settings, image),
                               long_side=settings.display_long_side).features
     assert features is not None
     return features
 
 
+def is_video_frame(session: Session, image_id: int) -> bool:
+    """Whether the image is a frame sampled from a video (its features are a frame's)."""
+    return session.exec(select(VideoFrame.id).where(
+        VideoFrame.image_id == image_id)).first() is not None
+
+
 def ensure_features(session: Session, settings: Settings, image: Image) -> None:
     """Local features for an image that was stored without them (evidence whose second stage
     has not run yet), in the caller's transaction: a reference photo needs them to vote."""
     if session.get(ImageFeatures, image.id) is None:
-        session.merge(ImageFeatures(image_id=image.id or 0, data=features_of(settings, image)))
+        frame = is_video_frame(session, image.id or 0)
+        session.merge(ImageFeatures(image_id=image.id or 0,
+                                    data=features_of(settings, image, frame=frame)))
 
 
 def ingest_image(session: Session, settings: Settings, actor: Actor, *, data: bytes,

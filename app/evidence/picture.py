@@ -12,6 +12,7 @@ from PIL import Image
 
 from app.evidence.borders import trim_borders
 from app.evidence.hashing import (
+    FRAME_PORTRAIT_SIDE,
     WORK_SIDE,
     ImageAnalysis,
     check_comparable,
@@ -22,7 +23,7 @@ from app.evidence.hashing import (
 
 
 def analyse_picture(img: Image.Image, *, jpeg_size: tuple[int, int] | None = None,
-                    features: bool = True) -> ImageAnalysis:
+                    features: bool = True, frame: bool = False) -> ImageAnalysis:
     """analyse_image for a picture already decoded and EXIF-oriented: no decode here, not
     even a second one for a screenshot's trimmed photo (it is cropped from `img`).
 
@@ -32,7 +33,10 @@ def analyse_picture(img: Image.Image, *, jpeg_size: tuple[int, int] | None = Non
     two, the same keypoints bar a few).
 
     `features=False`: hashes only (an evidence upload: its features are computed by its second
-    stage in a match worker, from the sealed original, by this same function)."""
+    stage in a match worker, from the sealed original, by this same function).
+
+    `frame=True`: a video frame, whose features are measured as hashing.frame_features
+    measures them (a portrait frame at the reference photos' scale); its hashes as a photo's."""
     big = _picture_gray(img)
     full = jpeg_size or (img.width, img.height)
     if (full[0] > full[1]) != (big.shape[1] > big.shape[0]):
@@ -50,8 +54,11 @@ def analyse_picture(img: Image.Image, *, jpeg_size: tuple[int, int] | None = Non
         crop = sharp[round(top * f) : round(bottom * f), round(left * f) : round(right * f)]
         content = fit_to(crop, WORK_SIDE)
     check_comparable(content)
+    scene = content
+    if frame and content.shape[0] > content.shape[1]:
+        scene = fit_to(content, FRAME_PORTRAIT_SIDE)
     return ImageAnalysis(hashes_from_gray(gray, content, full),
-                         features_from_gray(content) if features else None)
+                         features_from_gray(scene) if features else None)
 
 
 def _picture_gray(img: Image.Image) -> np.ndarray:

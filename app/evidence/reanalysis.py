@@ -22,10 +22,9 @@ from sqlmodel.sql.expression import Select
 from app.audit.service import Actor, record
 from app.db import unit_of_work
 from app.errors import Unprocessable
-from app.evidence.derive import analyse_stored
 from app.evidence.errors import StoredImageDamaged
 from app.evidence.hashing import FEATURES_VERSION
-from app.evidence.images import read_original
+from app.evidence.images import features_of, is_video_frame
 from app.evidence.models import Image, ImageFeatures
 from app.settings import Settings
 
@@ -75,10 +74,9 @@ def reanalyse_stale(factory: Callable[[], Session], settings: Settings, actor: A
             for image_id in ids:
                 image = session.get(Image, image_id)
                 try:
-                    fresh[image_id] = analyse_stored(
-                        read_original(settings, image),
-                        long_side=settings.display_long_side).features
-                except (StoredImageDamaged, Unprocessable) as exc:  # left stale, said once
+                    fresh[image_id] = features_of(settings, image,
+                                                  frame=is_video_frame(session, image_id))
+                except (StoredImageDamaged, Unprocessable, ValueError) as exc:  # left stale
                     log.error("features of image %s not recomputed: %s", image_id, exc)
                     done.failed += 1
         if not ids:

@@ -14,17 +14,34 @@ The score is hashing's: homography inliers, at most 3 a grid cell, then the scen
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 
 from app.evidence import scene_check
-from app.evidence.hashing import _CLAHE, _inliers, check_comparable, raw_score
+from app.evidence.hashing import (
+    _ROBUST,
+    _capped,
+    _content,
+    _detectors,
+    check_comparable,
+    load_working_image,
+)
 
 SIFT_FEATURES = 1000  # 500 left the two-camera pair at 21 and inside one band (calibration)
-_SIFT = cv2.SIFT_create(nfeatures=SIFT_FEATURES)
+_RATIO, _REPROJ_PX = 0.8, 4.0  # as the ORB verification's
 _L2 = cv2.BFMatcher(cv2.NORM_L2)
+_PER_THREAD = threading.local()  # OpenCV's objects keep working buffers: one per thread
+
+
+def _sift() -> Any:
+    made = getattr(_PER_THREAD, "sift", None)
+    if made is None:
+        made = _PER_THREAD.sift = cv2.SIFT_create(nfeatures=SIFT_FEATURES)
+    return made
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +54,12 @@ class Keypoints:
     thumbnail: np.ndarray  # scene_check.THUMB square, uint8
 
 
+def working_content(data: bytes) -> np.ndarray:
+    """The working image the stored features of `data` are measured on (borders trimmed)."""
+    gray, _ = load_working_image(data)
+    return _content(data, gray)
+
+
 def keypoints(gray: np.ndarray, mirrored: bool = False) -> Keypoints:
     """SIFT keypoints of the contrast-equalised working image (as ORB's), or of its mirror
     image (a front-camera selfie)."""
@@ -44,7 +67,7 @@ def keypoints(gray: np.ndarray, mirrored: bool = False) -> Keypoints:
     if mirrored:
         gray = gray[:, ::-1]
     gray = np.ascontiguousarray(gray)
-    found, desc = _SIFT.detectAndCompute(_CLAHE.apply(gray), None)
+    found, desc = _sift().detectAndCompute(_detectors()[1].apply(gray), None)
     size = (gray.shape[1], gray.shape[0])
     thumb = np.frombuffer(scene_check.thumbnail(gray), np.uint8).reshape(
         scene_check.THUMB, scene_check.THUMB)
@@ -54,11 +77,33 @@ def keypoints(gray: np.ndarray, mirrored: bool = False) -> Keypoints:
     return Keypoints(np.array([k.pt for k in found], np.float32), desc, size, thumb)
 
 
+def raw_score(found: tuple) -> int:
+    """The capped inliers (a's, b's, a's size, b's size) before the scene check: at most 3 a
+    grid cell, the smaller of the two counts (hashing's score)."""
+    return min(_capped(found[0], found[2]), _capped(found[1], found[3])) if found else 0
+
+
+def _inliers(a: Keypoints, b: Keypoints) -> tuple[np.ndarray, np.ndarray] | None:
+    """As hashing's ORB inliers, with SIFT's distance: ratio test, then the homography."""
+    if len(a.desc) < 8 or len(b.desc) < 8:
+        return None
+    good = [p[0] for p in _L2.knnMatch(a.desc, b.desc, k=2)
+            if len(p) == 2 and p[0].distance < _RATIO * p[1].distance]
+    if len(good) < 8:
+        return None
+    src, dst = a.xy[[m.queryIdx for m in good]], b.xy[[m.trainIdx for m in good]]
+    _, mask = cv2.findHomography(src, dst, _ROBUST, _REPROJ_PX, maxIters=2000)
+    if mask is None or mask.sum() < 4:
+        return None
+    keep = mask.ravel().astype(bool)
+    return src[keep], dst[keep]
+
+
 def verify(a: Keypoints, b: Keypoints) -> int:
     """Score of `a` against `b` on hashing's scale (0 = unrelated): ratio-test matches,
     homography inliers counted at most 3 a grid cell (the smaller of the two counts), 0 when
     they sit in a band the rest of the picture contradicts (a shared caption)."""
-    found = _inliers(a.xy, a.desc, b.xy, b.desc, 0.8, 4.0, _L2)
+    found = _inliers(a, b)
     if found is None:
         return 0
     score = raw_score((*found, a.size, b.size))

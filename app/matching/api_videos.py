@@ -5,17 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, BackgroundTasks, Request
 from pydantic import BaseModel, Field
 
 from app.audit.service import record
 from app.auth.deps import SettingsDep
-from app.auth.guards import EvidenceReader, Withdrawer
+from app.auth.guards import EvidenceReader, MatchOperator, Withdrawer
 from app.db import SessionDep
 from app.evidence.videos import get_video
 from app.evidence.withdrawal import REASON_MAX, REASON_MIN
+from app.matching.jobs import after_answer
 from app.matching.video_presenters import video_json
-from app.matching.video_schemas import VideoOut, VideoWithdrawn
+from app.matching.video_retry import REASON_MAX as RETRY_MAX
+from app.matching.video_retry import REASON_MIN as RETRY_MIN
+from app.matching.video_retry import retry_video
+from app.matching.video_schemas import VideoOut, VideoRetriedOut, VideoWithdrawn
 from app.matching.withdrawal import withdraw_video
 
 router = APIRouter()
@@ -47,3 +51,20 @@ def withdraw_video_api(who: Withdrawer, video_id: int, body: VideoWithdrawal, db
     JSON body, as for an image."""
     return withdraw_video(db, settings, who.actor, video=get_video(db, video_id),
                           reason=body.reason)
+
+
+class VideoRetry(BaseModel):
+    reason: str = Field(min_length=RETRY_MIN, max_length=RETRY_MAX,
+                        description="why it is sampled again (recorded in the audit log)")
+
+
+@router.post("/api/v1/videos/{video_id}/retry", response_model=VideoRetriedOut)
+def retry_video_api(request: Request, who: MatchOperator, video_id: int, body: VideoRetry,
+                    db: SessionDep, tasks: BackgroundTasks) -> dict[str, Any]:
+    """Queue again a video whose sampling failed for good (as `POST /matching/queue/retry`
+    does for a failed second stage): 409, nothing changed, for a video that has not failed.
+    The match workers sample it afresh; `GET /api/v1/videos/{id}` shows its new state."""
+    before = retry_video(db, who.actor, video_id, body.reason)
+    after_answer(tasks, request.app.state, who.actor, [], [video_id])
+    return {"video_id": video_id, "sampling": "waiting", "reason": before.reason,
+            "previous_attempts": before.attempts, "previous_error": before.error}

@@ -28,7 +28,11 @@ from app.evidence.hashing import hamming
 from app.evidence.models import Image, ReferencePhoto
 from app.matching.models import Match
 
-METHOD_STRENGTH = {"phash": 0, "phash_trim": 1, "phash_mirror": 2, "dhash": 3, "features": 4}
+METHOD_STRENGTH = {"phash": 0, "phash_trim": 1, "phash_mirror": 2, "dhash": 3, "features": 4,
+                   "frame_set": 5}
+# Methods whose strength is a verification score (inliers), not a Hamming distance: a feature
+# match, and a clip's frames together (app/matching/frame_sets.py)
+SCORED_METHODS = ("features", "frame_set")
 GRID_BITS = 64
 
 
@@ -47,7 +51,7 @@ def mirror_dhash(value: int) -> int:
 def agreement(match: Match, image: Image, other: Image) -> int:
     """How much of the picture agrees: agreeing dhash grid cells of 64 (near-duplicates), or
     the verification score (feature matches)."""
-    if match.method == "features":
+    if match.method in SCORED_METHODS:
         return match.inliers or 0
     theirs = mirror_dhash(other.dhash) if match.method == "phash_mirror" else other.dhash
     return GRID_BITS - hamming(image.dhash, theirs)
@@ -66,7 +70,7 @@ class Scored(Protocol):
 
 def strength(match: Scored, agrees: int) -> tuple[int, int, int, int]:
     """Sort key of one pair, strongest first (smaller sorts first)."""
-    features = match.method == "features"
+    features = match.method in SCORED_METHODS
     closeness = -(match.inliers or 0) if features else match.distance
     return (int(features), closeness, METHOD_STRENGTH.get(match.method, 9), -agrees)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.matching.thresholds import GLOBAL_MAX_DISTANCE, VERIFY_MIN_SCORE
+from app.matching.thresholds import FRAME_SET_MIN_SCORE, GLOBAL_MAX_DISTANCE, VERIFY_MIN_SCORE
 
 SCORE_MAX = 192  # 3 agreeing points counted in each of 8x8 grid cells
 LEVELS = 4  # the meter: 4 = the same picture ... 1 = weak
@@ -39,6 +39,13 @@ def confidence(method: str, distance: int, score: int | None,
                max_distance: int = GLOBAL_MAX_DISTANCE,
                min_score: int = VERIFY_MIN_SCORE) -> Confidence:
     """Words for one match (method, stored distance, verification score)."""
+    if method == "frame_set":
+        points = score or 0
+        detail = (f"best frame's score {points} of {SCORE_MAX}, under the one-picture "
+                  f"threshold of {min_score}; at least two frames of the clip scored "
+                  f"{FRAME_SET_MIN_SCORE} or more against this photo")
+        return Confidence(1, "Possible: several frames of the clip agree a little with this "
+                             f"photo (best frame {points} points); check the frames", detail)
     if method == "features":
         points = score or 0
         detail = (f"score {points} of {SCORE_MAX}: agreeing points after geometric "

@@ -25,9 +25,9 @@ from sqlmodel import Session, col, select
 
 from app.audit.service import Actor
 from app.db import retryable, unit_of_work, unreachable, utcnow
-from app.evidence.images import features_of
+from app.evidence.images import features_of, is_video_frame
 from app.evidence.models import Image, ImageFeatures
-from app.matching import queue, service
+from app.matching import frame_sets, queue, service
 from app.matching.engine import MatchEngine
 from app.matching.sampling import sampling_job
 from app.settings import Settings
@@ -54,7 +54,9 @@ def features_first(factory: Callable[[], Session], settings: Settings, image_id:
         if (image is None or image.erased_at is not None
                 or session.get(ImageFeatures, image_id) is not None):
             return
-    blob = features_of(settings, image)  # detached: its columns are loaded, nothing is lazy
+        frame = is_video_frame(session, image_id)
+    # detached: its columns are loaded, nothing is lazy
+    blob = features_of(settings, image, frame=frame)
     with unit_of_work(factory) as session:
         # FOR SHARE: a withdrawal waits for this commit, then deletes these features too
         held = session.exec(select(Image.id).where(col(Image.id) == image_id,
@@ -82,6 +84,7 @@ def run_second_stage(factory: Callable[[], Session], engine: MatchEngine, actor:
                 time.sleep(pause)
             if not queue.still_mine(session, taken):
                 raise LostClaim
+        frame_sets.after_stage(factory, engine, actor, taken.image_id)  # a clip's last frame
         return True
     except LostClaim:
         log.warning("second stage of image %s: claim %d lapsed and was taken again; dropped",

@@ -15,6 +15,7 @@ from app.auth.guards import MatchOperator
 from app.db import SessionDep, utcnow
 from app.errors import AppError, Unprocessable
 from app.matching import queue
+from app.matching.video_retry import failed_videos
 from app.settings import Settings
 from app.web import render
 from app.web.dates import local_time
@@ -41,11 +42,14 @@ def _page(request: Request, db: Session, settings: Settings, *, error: str = "",
                for r in queue.running(db, now, policy)]
     failed = [{"image_id": r.image_id, "attempts": r.attempts, "reason": r.error,
                "at": local_time(r.failed_at, tz)} for r in queue.failed(db, FAILED_SHOWN)]
+    failed_clips = [{"video_id": v.id, "attempts": v.attempts, "reason": v.error,
+                     "at": local_time(v.failed_at, tz)} for v in failed_videos(db, FAILED_SHOWN)]
     return render(request, "matching/queue.html", {
         "depth": depth, "oldest": _seconds(now - depth.oldest_at) if depth.oldest_at else 0,
         "videos": videos,
         "videos_oldest": _seconds(now - videos.oldest_at) if videos.oldest_at else 0,
-        "policy": policy, "running": running, "failed": failed, "error": error},
+        "policy": policy, "running": running, "failed": failed, "failed_videos": failed_clips,
+        "error": error},
         status_code=status)
 
 

@@ -1,28 +1,38 @@
 """The video page: the clip's poster with a play control for its preview, its sampling, the
 posts it came from, and each frame that matched, side by side with what it matched and its
-time in the clip. Deciding on a frame's match is deciding on an image's (a frame is one)."""
+time in the clip. Deciding on a frame's match is deciding on an image's (a frame is one).
+A supervisor queues a video whose sampling failed again from here (with a reason)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from typing import Annotated
+
+from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session
 
 from app.audit.service import record
-from app.auth.deps import SettingsDep
-from app.auth.guards import EvidenceReader
+from app.auth.deps import Principal, SettingsDep
+from app.auth.guards import EvidenceReader, MatchOperator
+from app.auth.permissions import Permission as P
 from app.db import SessionDep
+from app.errors import AppError
 from app.evidence.video_presenters import clock, posts_of, video_facts
 from app.evidence.videos import frames_of, get_video
+from app.matching.jobs import after_answer
 from app.matching.presenters import candidates_context
 from app.matching.queue import Policy
+from app.matching.video_retry import REASON_MAX, REASON_MIN, retry_video
+from app.settings import Settings
 from app.web import render
+from app.web.flash import flash
+from app.web.forms import refused
 
 router = APIRouter()
 
 
-@router.get("/videos/{video_id}")
-def video_page(request: Request, who: EvidenceReader, video_id: int, db: SessionDep,
-               settings: SettingsDep) -> Response:
+def _page(request: Request, db: Session, settings: Settings, who: Principal, video_id: int, *,
+          error: str = "", form: dict[str, str] | None = None, status: int = 200) -> Response:
     tz, policy = settings.local_timezone, Policy.of(settings)
     video = get_video(db, video_id)
     frames = frames_of(db, video_id)
@@ -38,4 +48,29 @@ def video_page(request: Request, who: EvidenceReader, video_id: int, db: Session
            details={"frames": [f.image_id for f in frames]})
     return render(request, "matching/video.html", {
         "v": video_facts(video, tz), "posts": posts_of(db, video_id, tz), "matched": matched,
-        "unmatched": plain, "frames": len(frames)})
+        "unmatched": plain, "frames": len(frames),
+        "can_retry": who.can(P.matching_operate), "retry_error": error,
+        "retry_form": form or {}, "reason_min": REASON_MIN, "reason_max": REASON_MAX},
+        status_code=status)
+
+
+@router.get("/videos/{video_id}")
+def video_page(request: Request, who: EvidenceReader, video_id: int, db: SessionDep,
+               settings: SettingsDep) -> Response:
+    return _page(request, db, settings, who, video_id)
+
+
+@router.post("/videos/{video_id}/retry")
+def retry_video_form(request: Request, who: MatchOperator, video_id: int, db: SessionDep,
+                     settings: SettingsDep, tasks: BackgroundTasks,
+                     reason: Annotated[str, Form(max_length=REASON_MAX * 2)] = "") -> Response:
+    try:
+        retry_video(db, who.actor, video_id, reason)
+    except AppError as exc:
+        if exc.status_code == 404:
+            raise
+        return refused(db, exc, _page, request, db, settings, who, video_id,
+                       form={"reason": reason})
+    after_answer(tasks, request.app.state, who.actor, [], [video_id])
+    flash(db, who, f"Video {video_id} was queued again: a match worker samples it shortly.")
+    return RedirectResponse(f"/videos/{video_id}", status_code=303)

@@ -24,6 +24,8 @@ METHOD_LABELS = {
     "phash_trim": "near-duplicate inside borders (screenshot)",
     "dhash": "near-duplicate (difference hash)",
     "features": "same scene (local features, geometry verified)",
+    "frame_set": "same scene in several frames of the clip (each under the one-picture "
+                 "threshold)",
 }
 
 

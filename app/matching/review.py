@@ -29,7 +29,7 @@ from app.auth.models import User
 from app.estate.models import Cell, Establishment
 from app.evidence.hashing import hamming
 from app.evidence.models import EvidenceImage, Image, ReferencePhoto
-from app.matching.candidates import GRID_BITS, mirror_dhash, strength
+from app.matching.candidates import GRID_BITS, SCORED_METHODS, mirror_dhash, strength
 from app.matching.confidence import Confidence, confidence
 from app.matching.models import Match
 
@@ -99,7 +99,7 @@ class Item:
 
 
 def _agreement(match: Match | Pending, dhash_a: int, dhash_b: int) -> int:
-    if match.method == "features":
+    if match.method in SCORED_METHODS:
         return match.inliers or 0
     theirs = mirror_dhash(dhash_b) if match.method == "phash_mirror" else dhash_b
     return GRID_BITS - hamming(dhash_a, theirs)
@@ -108,9 +108,9 @@ def _agreement(match: Match | Pending, dhash_a: int, dhash_b: int) -> int:
 def _conditions(filters: Filters, now: datetime) -> list[object]:
     out: list[object] = [col(Match.status) == "pending"]
     if filters.method == "near":
-        out.append(col(Match.method) != "features")
+        out.append(col(Match.method).not_in(SCORED_METHODS))
     elif filters.method == "features":
-        out.append(col(Match.method) == "features")
+        out.append(col(Match.method).in_(SCORED_METHODS))
     if filters.kind == "cell":
         out.append(col(Cell.id).is_not(None))
     elif filters.kind == "image":

@@ -3,8 +3,10 @@ an uploaded photo is.
 
 A worker claims a waiting video from the same lease queue as second stages (queue.SAMPLINGS),
 reads its sealed original, and samples it in the video core's sandbox (one frame a second,
-every keyframe and cut) with no transaction open. Then, in one unit of work: each frame is
-stored as an image (the lossless frame as its sealed PNG original, a JPEG display copy) with a
+every keyframe and cut; the preview from the same decode) with no transaction open; each
+frame's display copy, hashes and local features come from its decoded pixels, on the decode
+threads. Then, in one unit of work: each frame is stored as an image (the lossless frame as
+its sealed PNG original, a JPEG display copy, its features) with a
 `video_frame` row and, for each post the video came from, an evidence link to the same
 account; the poster and preview are sealed beside the original; each frame's first matching
 stage runs and its second is queued. The claim is checked last (its fencing token), so a
@@ -15,23 +17,24 @@ number of times, then the video is failed with that reason (the page shows it).
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import cv2
+import numpy as np
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from app.audit.service import Actor, record
 from app.db import retryable, unit_of_work, unreachable, utcnow
-from app.evidence import images, videos
+from app.evidence import budget, derive, images, videos
 from app.evidence.models import EvidenceVideo, Video, VideoFrame
 from app.evidence.videos import clock
 from app.matching import queue, service
 from app.matching.engine import MatchEngine
 from app.settings import Settings
-from app.video import Frame, VideoRefused, poster, preview, sample
+from app.video import Frame, VideoRefused, poster, sample
 
 log = logging.getLogger("cellwatch.matching")
 # What higher domains do once a video's frames are stored and their first stage has run, in
@@ -53,30 +56,65 @@ class Sampled:
     preview: bytes
 
 
+# Lossless, metadata-free (header, pixel data, end: no other chunk) and fast: the Sub filter
+# on every row, Huffman coding only. For the 15 frames (720x1280) of the speed bench's clip:
+# 0.43 s of CPU and 15.7 MB, where Pillow took 0.93 s at level 1 (16.2 MB; it tries every
+# filter on every row) and 0.74 s Huffman only (13.7 MB); level 6 took 5.7 s.
+_PNG = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY,
+        cv2.IMWRITE_PNG_STRATEGY_HUFFMAN_ONLY, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB]
+
+
 def frame_png(frame: Frame) -> bytes:
     """A sampled frame's stored original (the video matching bench stores it so too)."""
-    out = io.BytesIO()
-    # lossless and metadata-free; level 1: level 6 took 5.7 s for the 16 frames of a 15 s
-    # 1080x1920 clip against 1.25 s (a larger file only)
-    frame.image.save(out, "PNG", optimize=False, compress_level=1)
-    return out.getvalue()
+    rgb = np.asarray(frame.image.convert("RGB"))
+    ok, data = cv2.imencode(".png", np.ascontiguousarray(rgb[:, :, ::-1]), _PNG)  # BGR
+    if not ok:
+        raise ValueError(f"frame at {clock(frame.t)} could not be encoded as PNG")
+    return data.tobytes()
+
+
+def derive_frame(settings: Settings, frame: Frame, filename: str
+                 ) -> tuple[bytes, derive.Decoded]:
+    """A frame's stored original (PNG) and, from the same pixels (never decoded back from
+    it), its display copy, hashes and local features: its second stage then has them."""
+    return frame_png(frame), derive.decode_picture(frame.image, filename,
+                                                   long_side=settings.display_long_side)
+
+
+def derive_frames(settings: Settings, frames: list[Frame], names: list[str]
+                  ) -> list[tuple[bytes, derive.Decoded]]:
+    """`derive_frame` of every frame, on the process's decode threads at once. Their working
+    memory is taken from the process's decode budget here, before they start, so that a
+    decode thread never waits for it (an upload holding budget may be waiting for a thread)."""
+    if not frames:
+        return []
+    largest = max(budget.decoded_size(*f.image.size, f.image.mode) for f in frames)
+    at_once = min(len(frames), settings.decode_threads)
+    with budget.process_budget(settings).hold(budget.working_memory(largest) * at_once,
+                                              settings.decode_wait_seconds):
+        return budget.map_on_decode_threads(
+            settings, lambda k: derive_frame(settings, frames[k], names[k]),
+            range(len(frames)))
 
 
 def _sample(factory: Callable[[], Session], settings: Settings, video: Video) -> Sampled:
-    """The slow part, with no transaction open: decode in the sandbox, derive, hash."""
+    """The slow part, with no transaction open: decode in the sandbox (frames and preview),
+    then each frame's derivatives on the process's decode threads."""
     data = videos.read_original(settings, video)
     name = f"video {video.id}"  # no extension: the magic bytes alone say what it is
     caps, limits = settings.video_caps, settings.video_limits
-    clip = sample(data, name, caps, limits)
+    clip = sample(data, name, caps, limits, with_preview=True)  # one decode for both
     if not clip.frames:
         raise VideoRefused(f"No frame of video {video.id} could be decoded.", reason="damaged")
+    names = [f"{name} at {clock(frame.t)}" for frame in clip.frames]
+    derived = derive_frames(settings, clip.frames, names)
     out = []
     with factory() as session:  # reads only: is a frame's picture already held?
-        for frame in clip.frames:
-            out.append((frame, images.prepare(session, settings, data=frame_png(frame),
-                                              filename=f"{name} at {clock(frame.t)}",
-                                              features=False)))
-    return Sampled(out, poster(clip.frames), preview(data, name, caps, limits))
+        for frame, filename, (png, decoded) in zip(clip.frames, names, derived, strict=True):
+            out.append((frame, images.prepare_decoded(session, settings, data=png,
+                                                      filename=filename, decoded=decoded)))
+    assert clip.preview is not None
+    return Sampled(out, poster(clip.frames), clip.preview)
 
 
 def _store(session: Session, settings: Settings, engine: MatchEngine, actor: Actor,

@@ -41,7 +41,8 @@ class Pair(BaseModel):
     model_config = ConfigDict(extra="allow")
     match_id: int
     image_id: int = Field(description="the other image")
-    method: str = Field(description="phash | phash_mirror | phash_trim | dhash | features")
+    method: str = Field(description="phash | phash_mirror | phash_trim | dhash | features | "
+                        "frame_set (several frames of a clip together)")
     distance: int = Field(description="Hamming bits (near-duplicates); for features the "
                                       "shortlist's distance, not compared")
     score: int | None = Field(description="verification score (features)")

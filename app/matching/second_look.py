@@ -20,7 +20,7 @@ from sqlmodel import Session
 from app.errors import NotFound
 from app.evidence import sift
 from app.evidence.errors import StoredImageDamaged
-from app.evidence.hashing import verify_detail, working_content
+from app.evidence.hashing import _side, is_stale
 from app.evidence.images import read_display
 from app.evidence.models import Image
 from app.matching.engine import Hit, Limits
@@ -30,6 +30,14 @@ log = logging.getLogger("cellwatch.matching")
 # image id -> its working image; None: not readable now (erased meanwhile, damaged)
 Pictures = Callable[[int], np.ndarray | None]
 Rows = list[tuple[Hit, int, int]]  # hit, score, score before the scene check
+
+
+def verify_detail(a: bytes, b: bytes, *, mirrored: bool = True) -> tuple[int, int]:
+    """(hashing.verify_features(a, b), the better side's score before the scene check)."""
+    if is_stale(a) or is_stale(b):
+        return 0, 0
+    sides = [_side(a, b, m, 0.8, 4.0) for m in ((False, True) if mirrored else (False,))]
+    return max(s for s, _ in sides), max(sift.raw_score(found) for _, found in sides)
 
 
 def first_look(features: bytes, shortlist: list[Hit], blobs: dict[int, bytes]) -> Rows:
@@ -77,7 +85,7 @@ def stored_pictures(session: Session, settings: Settings) -> Pictures:
         if image is None:
             return None
         try:
-            return working_content(read_display(settings, image))
+            return sift.working_content(read_display(settings, image))
         except (NotFound, StoredImageDamaged):  # erased meanwhile, or damaged (logged)
             log.warning("second look: image %s could not be read; left to ORB", image_id)
             return None

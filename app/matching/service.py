@@ -37,31 +37,54 @@ def _method(query: Image, candidate: Image) -> tuple[str, int]:
 
 def _store(session: Session, query: Image, candidate_id: int, method: str, distance: int,
            inliers: int | None = None) -> Match | None:
-    pair = ((col(Match.query_image_id) == query.id)
-            & (col(Match.candidate_image_id) == candidate_id)) | (
-        (col(Match.query_image_id) == candidate_id) & (col(Match.candidate_image_id) == query.id))
-    if session.exec(select(Match.id).where(pair)).first() is not None:
-        return None  # one candidate per pair, whichever image came in first
-    if _same_clip(session, query.id or 0, candidate_id):
-        return None  # two frames of one video show the same scene: no news to anyone
+    stored = _store_all(session, query, [(candidate_id, method, distance, inliers)])
+    return stored[0] if stored else None
+
+
+def _store_all(session: Session, query: Image,
+               pairs: list[tuple[int, str, int, int | None]]) -> list[Match]:
+    """Store the query's candidate pairs (candidate id, method, distance, inliers) that are
+    news, with one read per rule for them all (not one per candidate: an upload waits)."""
+    ids = [candidate_id for candidate_id, *_ in pairs]
+    if not ids:
+        return []
+    qid = query.id or 0
+    # one candidate per pair, whichever image came in first
+    paired = {other for q, c in session.exec(select(Match.query_image_id,
+                                                    Match.candidate_image_id).where(
+        ((col(Match.query_image_id) == qid) & col(Match.candidate_image_id).in_(ids))
+        | ((col(Match.candidate_image_id) == qid) & col(Match.query_image_id).in_(ids)))).all()
+        for other in (q, c) if other != qid}
+    # two frames of one video show the same scene: no news to anyone
+    clips = select(VideoFrame.video_id).where(VideoFrame.image_id == qid)
+    same_clip = set(session.exec(select(VideoFrame.image_id).where(
+        col(VideoFrame.image_id).in_(ids), col(VideoFrame.video_id).in_(clips))).all())
+    fresh = [p for p in pairs if p[0] not in paired and p[0] not in same_clip]
+    if not fresh:
+        return []
     # Both images still held, and kept so until this commits (FOR SHARE on PostgreSQL; SQLite
     # has one writer): a withdrawal either waits for this match and then settles it, or
     # commits first and no match to its image is stored.
-    held = session.exec(select(Image.id).where(
-        col(Image.id).in_([query.id or 0, candidate_id]), col(Image.erased_at).is_(None))
-        .with_for_update(read=True)).all()
-    if len(set(held)) < 2:
-        return None
-    match = Match(query_image_id=query.id or 0, candidate_image_id=candidate_id, method=method,
-                  distance=distance, inliers=inliers)
-    session.add(match)
-    return match
+    held = set(session.exec(select(Image.id).where(
+        col(Image.id).in_([qid, *[p[0] for p in fresh]]), col(Image.erased_at).is_(None))
+        .with_for_update(read=True)).all())
+    if qid not in held:
+        return []
+    stored = [Match(query_image_id=qid, candidate_image_id=candidate_id, method=method,
+                    distance=distance, inliers=inliers)
+              for candidate_id, method, distance, inliers in fresh if candidate_id in held]
+    session.add_all(stored)
+    return stored
 
 
-def _same_clip(session: Session, a: int, b: int) -> bool:
-    clips_of_a = select(VideoFrame.video_id).where(VideoFrame.image_id == a)
-    return session.exec(select(VideoFrame.id).where(
-        VideoFrame.image_id == b, col(VideoFrame.video_id).in_(clips_of_a))).first() is not None
+def _may_follow(session: Session, image_id: int) -> bool:
+    """Whether a new pair of this image can follow an earlier cell decision at all: only
+    when the image already has a decided pair or is itself a cell's reference photo (an
+    image just taken in has neither, so its first stage skips the per-pair look)."""
+    decided = session.exec(select(Match.id).where(
+        (col(Match.query_image_id) == image_id) | (col(Match.candidate_image_id) == image_id),
+        col(Match.status) != "pending").limit(1)).first()
+    return decided is not None or bool(_active_cells(session, image_id))
 
 
 def first_stage(session: Session, engine: MatchEngine, actor: Actor,
@@ -80,12 +103,13 @@ def first_stage(session: Session, engine: MatchEngine, actor: Actor,
         engine.hold(batch, image)
         candidates = session.exec(select(Image).where(
             col(Image.id).in_([h.image_id for h in hits]))).all() if hits else []
-        new = [m for c in candidates
-               if (m := _store(session, image, c.id or 0, *_method(image, c))) is not None]
+        new = _store_all(session, image,
+                         [(c.id or 0, *_method(image, c), None) for c in candidates])
         session.add(MatchRun(image_id=image_id, candidates=len(new)))
         session.flush()
-        for match in new:
-            follow_cell_decision(session, actor, match)
+        if new and _may_follow(session, image_id):
+            for match in new:
+                follow_cell_decision(session, actor, match)
         record(session, actor, "match.first_stage", object_type="image", object_ids=[image_id],
                details={"candidates": [m.candidate_image_id for m in new]})
         found += new
@@ -118,7 +142,9 @@ def verified(engine: MatchEngine, features: bytes, shortlist: list[Hit],
 def second_stage(session: Session, engine: MatchEngine, actor: Actor, image_id: int, *,
                  settings: Settings | None = None) -> int:
     """Local-feature verification over a short list; stores what passes. Returns how many.
-    With `settings` (a match worker's: where the pictures are), the second look too."""
+    With `settings` (a match worker's: where the pictures are), the second look too, for a
+    photo (a video's frames have the clip pass instead: a look each would cost a clip seconds,
+    and the video benchmarks measure frames without it)."""
     run = session.get(MatchRun, image_id)
     image = session.get(Image, image_id)
     features = session.get(ImageFeatures, image_id)
@@ -136,7 +162,9 @@ def second_stage(session: Session, engine: MatchEngine, actor: Actor, image_id: 
             col(ImageFeatures.image_id).in_([h.image_id for h in shortlist]))).all())
         # Verify every candidate before writing anything: the slow part runs holding no
         # write lock (on SQLite one writer at a time, and a niced worker must not hold it).
-        pictures = stored_pictures(session, settings) if settings is not None else None
+        frame = session.exec(select(VideoFrame.id).where(
+            col(VideoFrame.image_id) == image_id)).first() is not None
+        pictures = None if settings is None or frame else stored_pictures(session, settings)
         query = None if pictures is None else partial(pictures, image_id)
         passed = verified(engine, features.data, shortlist, blobs, query, pictures)
         for hit, score in passed:

@@ -59,3 +59,11 @@ class VideoWithdrawn(BaseModel):
     frames_withdrawn: list[int] = Field(description="its frames' images, withdrawn as images")
     matches_withdrawn: list[int] = Field(description="pending matches taken out of review")
     confirmed_matches_kept: list[int]
+
+
+class VideoRetriedOut(BaseModel):
+    video_id: int
+    sampling: str = Field(description="\"waiting\": the match workers sample it again")
+    reason: str = Field(description="why it was queued again, as given")
+    previous_attempts: int = Field(description="attempts the failed sampling had used")
+    previous_error: str = Field(description="why it had failed")

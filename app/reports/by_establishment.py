@@ -1,14 +1,16 @@
 """Per establishment, over the period:
 
 - accounts: suspect accounts created, by Account.establishment_id
+- images, videos: evidence taken in from accounts there, each its own figure (evidence.py:
+  a video's frames are not counted among the images)
 - attributions: account-prisoner pairs confirmed, each once: at its first confirmation
   (decided_at, or created_at when confirmed at once), at the establishment of that
   attribution's cell, else of the account
 - searches: cell searches requested; completed: those of them with an outcome recorded
 - finds: items found by those searches (phones + SIM cards + chargers + other items)
 
-Establishments with nothing in the period are left out; accounts and attributions that have no
-establishment yet are counted on a last row without a code.
+Establishments with nothing in the period are left out; accounts, evidence and attributions
+that have no establishment yet are counted on a last row without a code.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlmodel import Session, col, select
 from app.accounts.models import Account, Attribution, AttributionStatus
 from app.cellsearch.models import CellSearch
 from app.estate.models import Cell, Establishment
+from app.reports.evidence import images_taken_in, videos_taken_in
 from app.reports.period import Period
 from app.reports.sql import in_period
 
@@ -39,6 +42,8 @@ class EstablishmentRow:
     sim_cards: int = 0
     chargers: int = 0
     other_items: int = 0
+    images: int = 0
+    videos: int = 0
 
     @property
     def finds(self) -> int:
@@ -90,15 +95,18 @@ def _searches(session: Session, period: Period) -> dict[int, tuple[int, ...]]:
 def establishment_rows(session: Session, period: Period) -> list[EstablishmentRow]:
     accounts, attributions = _accounts(session, period), _attributions(session, period)
     searches = _searches(session, period)
-    ids = {i for i in (*accounts, *attributions, *searches) if i is not None}
+    images, videos = images_taken_in(session, period), videos_taken_in(session, period)
+    ids = {i for i in (*accounts, *attributions, *searches, *images, *videos) if i is not None}
     named = {e.id: e for e in session.exec(
         select(Establishment).where(col(Establishment.id).in_(ids))).all()} if ids else {}
     rows = [
         EstablishmentRow(named[i].code, named[i].name, accounts.get(i, 0),
-                         attributions.get(i, 0), *searches.get(i, ()))
+                         attributions.get(i, 0), *searches.get(i, ()),
+                         images=images.get(i, 0), videos=videos.get(i, 0))
         for i in ids]
     rows.sort(key=lambda r: r.code)
-    if accounts.get(None) or attributions.get(None):
+    if accounts.get(None) or attributions.get(None) or images.get(None) or videos.get(None):
         rows.append(EstablishmentRow("", NO_ESTABLISHMENT, accounts.get(None, 0),
-                                     attributions.get(None, 0)))
+                                     attributions.get(None, 0), images=images.get(None, 0),
+                                     videos=videos.get(None, 0)))
     return rows

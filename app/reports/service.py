@@ -61,8 +61,8 @@ def _platforms(session: Session, period: Period, today: date) -> list[list[Any]]
 
 
 def _establishments(session: Session, period: Period, today: date) -> list[list[Any]]:
-    return [[e.code, e.name, e.accounts, e.attributions, e.searches, e.completed, e.phones,
-             e.sim_cards, e.chargers, e.other_items, e.finds]
+    return [[e.code, e.name, e.accounts, e.images, e.videos, e.attributions, e.searches,
+             e.completed, e.phones, e.sim_cards, e.chargers, e.other_items, e.finds]
             for e in establishment_rows(session, period)]
 
 
@@ -82,7 +82,8 @@ TABLES: dict[str, tuple[list[str], Rows]] = {
                    "awaiting_platform", "removal_rate_percent", "median_hours_to_removal",
                    "p90_hours_to_removal", "notices_per_removal"], _platforms),
     "establishments": (["establishment_code", "establishment", "accounts",
-                        "confirmed_attributions", "searches_requested", "searches_completed",
+                        "images_taken_in", "videos_taken_in", "confirmed_attributions",
+                        "searches_requested", "searches_completed",
                         "phones", "sim_cards", "chargers", "other_items", "items_found"],
                        _establishments),
     "months": (["month", "accounts_removed"], _months),

@@ -17,7 +17,16 @@ from app.auth.deps import Principal, SettingsDep
 from app.auth.guards import Drafter, Sender, TakedownReader
 from app.db import SessionDep, utcnow
 from app.settings import Settings
-from app.takedowns import basis, claims, drafts, packs, queries, service, tasks
+from app.takedowns import (
+    basis,
+    cited_videos,
+    claims,
+    drafts,
+    packs,
+    queries,
+    service,
+    tasks,
+)
 from app.takedowns.channels import get_platform, list_platforms
 from app.takedowns.deps import TakedownDep
 from app.takedowns.drafts import Draft
@@ -46,8 +55,15 @@ def _declared(**rules: object) -> Any:
 
 class DraftIn(BaseModel):
     evidence_ids: list[Whole] = Field(
-        description="the account's images that go in the notice and pack",
-        json_schema_extra={"minItems": 1, "maxItems": packs.MAX_IMAGES})
+        default_factory=list,
+        description="the account's images that go in the notice and pack (these and "
+                    "`video_ids` together: at least one)",
+        json_schema_extra={"maxItems": packs.MAX_IMAGES})
+    video_ids: list[Whole] = Field(
+        default_factory=list,
+        description="the account's videos cited: each one's matched frames go in as images "
+                    "and the manifest names its original by sha256 (sampled videos only)",
+        json_schema_extra={"maxItems": cited_videos.MAX_VIDEOS})
     reason: str = _declared(minLength=drafts.REASON_MIN, maxLength=drafts.REASON_MAX)
     legal_basis: str = _declared(minLength=drafts.BASIS_MIN, maxLength=drafts.BASIS_MAX)
     contact: str = Field(description="who the platform answers, with an email address",
@@ -61,6 +77,7 @@ class DraftIn(BaseModel):
 
     def draft(self) -> Draft:
         return Draft(reason=self.reason, evidence_ids=tuple(self.evidence_ids),
+                     video_ids=tuple(self.video_ids),
                      legal_basis=self.legal_basis, contact=self.contact,
                      good_faith=self.good_faith, platform_account_id=self.platform_account_id)
 
@@ -144,11 +161,12 @@ def _full(db: Session, settings: Settings, who: Principal, takedown: Takedown) -
     evidence = basis.basis_of(db, takedown, settings.local_timezone)
     record(db, who.actor, "takedown.view", object_type="takedown", object_ids=[takedown.id or 0],
            details={"account_id": takedown.account_id, "image_ids": evidence.image_ids,
-                    "prisoner_ids": evidence.prisoner_ids})
+                    "video_ids": evidence.video_ids, "prisoner_ids": evidence.prisoner_ids})
     preview = drafts.preview_of(db, takedown.id or 0)
     platform = get_platform(db, takedown.platform)
     return {**queries.public(takedown, now), "handle": context["account"].handle,
             "evidence_ids": drafts.chosen_ids(db, takedown.id or 0),
+            "video_ids": cited_videos.cited_ids(db, takedown.id or 0),
             "platform_tells_holder": platform.tells_holder,
             "platform_tells_holder_note": platform.tells_holder_note,
             "preview": None if preview is None else {

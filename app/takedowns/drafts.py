@@ -1,7 +1,8 @@
 """A takedown's draft: what the drafter gives, checked field by field, and notice #1 previewed.
 
-The drafter chooses which of the account's evidence images go in (at least one; an image of
-another account, or one withdrawn, is refused), and gives what a platform needs to act: the
+The drafter chooses which of the account's evidence images and videos go in (at least one; an
+image or video of another account, or one withdrawn, is refused; a video brings its matched
+frames in as images: cited_videos.py), and gives what a platform needs to act: the
 legal basis, a substantiated reason, the platform's numeric account id where known, a contact
 and the good-faith statement. Each save makes the preview: notice #1's exact text and its
 sealed evidence pack, which the approver sees and which is what goes (notices.first_notice).
@@ -23,7 +24,7 @@ from app.errors import Unprocessable
 from app.evidence import packkeys
 from app.evidence.models import EvidenceImage, Image
 from app.settings import Settings
-from app.takedowns import channels, notice_text, notices, packfiles, packs
+from app.takedowns import channels, cited_videos, notice_text, notices, packfiles, packs
 from app.takedowns.models import Notice, NoticePreview, Takedown, TakedownImage
 from app.txfiles import delete_when_committed
 
@@ -32,7 +33,7 @@ BASIS_MIN, BASIS_MAX = 10, 1000
 CONTACT_MIN, CONTACT_MAX = 10, 500
 _EMAIL_IN = re.compile(r"[^@\s<>,;\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _DIGITS = re.compile(r"^[0-9]{1,32}$")
-FIELDS = ("evidence_ids", "legal_basis", "reason", "platform_account_id", "contact",
+FIELDS = ("evidence_ids", "video_ids", "legal_basis", "reason", "platform_account_id", "contact",
           "good_faith")
 
 
@@ -44,6 +45,7 @@ class Draft:
     contact: str
     good_faith: bool
     platform_account_id: str = ""
+    video_ids: tuple[int, ...] = ()
 
 
 class DraftRefused(Unprocessable):
@@ -65,9 +67,12 @@ def _length(value: str, low: int, high: int, what: str) -> str:
     return ""
 
 
-def _images(session: Session, account: Account, ids: tuple[int, ...]) -> str:
+def _images(session: Session, account: Account, ids: tuple[int, ...],
+            video_ids: tuple[int, ...] = ()) -> str:
+    if not ids and not video_ids:
+        return "Choose at least one image or video to go in the notice."
     if not ids:
-        return "Choose at least one image to go in the notice."
+        return ""
     if len(ids) > packs.MAX_IMAGES:
         return f"Choose at most {packs.MAX_IMAGES} images."
     found = {e.id: i for e, i in session.exec(
@@ -94,9 +99,12 @@ def check(session: Session, account: Account, draft: Draft) -> Draft:
     draft = replace(draft, reason=_text(draft.reason), legal_basis=_text(draft.legal_basis),
                     contact=draft.contact.strip(),
                     platform_account_id=draft.platform_account_id.strip(),
-                    evidence_ids=tuple(dict.fromkeys(draft.evidence_ids)))
+                    evidence_ids=tuple(dict.fromkeys(draft.evidence_ids)),
+                    video_ids=tuple(dict.fromkeys(draft.video_ids)))
     errors = {
-        "evidence_ids": _images(session, account, draft.evidence_ids),
+        "evidence_ids": _images(session, account, draft.evidence_ids, draft.video_ids),
+        "video_ids": cited_videos.problems(session, account.id or 0, draft.video_ids)
+        if draft.video_ids else "",
         "legal_basis": _length(draft.legal_basis, BASIS_MIN, BASIS_MAX,
                                "the legal basis the platform can act on"),
         "reason": _length(draft.reason, REASON_MIN, REASON_MAX,
@@ -112,13 +120,22 @@ def check(session: Session, account: Account, draft: Draft) -> Draft:
         "Make the good-faith statement: platforms act only on a notice that carries it.",
     }
     errors = {k: v for k, v in errors.items() if v}
+    if not errors and draft.video_ids:  # each cited video brings its matched frames
+        frames = cited_videos.frames_of(session, account.id or 0, draft.video_ids)
+        draft = replace(draft, evidence_ids=tuple(dict.fromkeys(draft.evidence_ids + tuple(
+            frames))))
+        if len(draft.evidence_ids) > packs.MAX_IMAGES:
+            errors["video_ids"] = (f"With their matched frames these make "
+                                   f"{len(draft.evidence_ids)} images; at most "
+                                   f"{packs.MAX_IMAGES} go in a notice.")
     if errors:
         raise DraftRefused(errors)
     return draft
 
 
 def store(session: Session, takedown: Takedown, draft: Draft) -> None:
-    """The chosen images, in the order of the account's own list (oldest first)."""
+    """The chosen images (with the cited videos' frames) in the order of the account's own
+    list (oldest first), and the cited videos."""
     order = {e.id: n for n, (e, _) in enumerate(
         packs.evidence_of(session, takedown.account_id))}
     session.execute(delete(TakedownImage).where(col(TakedownImage.takedown_id) == takedown.id))
@@ -126,6 +143,7 @@ def store(session: Session, takedown: Takedown, draft: Draft) -> None:
         session.add(TakedownImage(takedown_id=takedown.id or 0, evidence_id=evidence_id,
                                   position=order.get(evidence_id, 10**6)))
     session.flush()
+    cited_videos.store(session, takedown.id or 0, takedown.account_id, draft.video_ids)
 
 
 def chosen_ids(session: Session, takedown_id: int) -> list[int]:

@@ -112,6 +112,17 @@ class TakedownImage(SQLModel, table=True):
     position: int = 0  # the order in the notice and the pack
 
 
+class TakedownVideo(SQLModel, table=True):
+    """A video of the account the drafter cited: the manifest names its original's sha256, and
+    its matched frames go in as images (takedown_image rows added with it)."""
+
+    __tablename__ = "takedown_video"
+
+    takedown_id: int = Field(foreign_key="takedown.id", primary_key=True)
+    video_id: int = Field(foreign_key="video.id", primary_key=True, index=True)
+    position: int = 0  # the order in the manifest: the account's list, oldest first
+
+
 class NoticePreview(SQLModel, table=True):
     """Notice #1 as the drafter previewed it and the approver approves it: the exact text and
     the sealed pack that are sent (see notices.first_notice)."""

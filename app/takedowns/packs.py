@@ -1,7 +1,8 @@
 """The evidence pack sent with a takedown's first notice: display copies and a manifest.
 
 Only the evidence images the drafter chose go in (takedown_image rows, always the account's
-own: drafts.py checks that). Reference
+own: drafts.py checks that), the matched frames of each video cited among them; the manifest
+names each cited video (and the video of each chosen frame) by its original's sha256. Reference
 photos of cells never do, even when an evidence image matched one: the pack leaves the
 service, and cell photos show the inside of a prison. For the same reason the chain of custody
 lists who did what and when, with only a few plain facts from each event's details.
@@ -24,8 +25,9 @@ from app.accounts.models import Account
 from app.accounts.platforms import profile_url_of
 from app.audit.models import AuditEvent
 from app.evidence.images import read_display
-from app.evidence.models import EvidenceImage, Image, Video, VideoFrame
+from app.evidence.models import EvidenceImage, EvidenceVideo, Image, Video, VideoFrame
 from app.settings import Settings
+from app.takedowns.cited_videos import cited_ids
 from app.takedowns.models import Takedown, TakedownImage
 
 MANIFEST = "manifest.json"
@@ -77,13 +79,17 @@ def _contains_id(ids_column: Any, value: int) -> Any:
     return ids_column.contains(json.dumps(str(value)))  # ids are a JSON list of strings
 
 
-def custody(session: Session, takedown: Takedown,
-            held: list[tuple[EvidenceImage, Image]]) -> list[dict[str, Any]]:
-    """Audit events concerning the account, its images and this takedown, oldest first."""
+def custody(session: Session, takedown: Takedown, held: list[tuple[EvidenceImage, Image]],
+            video_ids: list[int] | None = None) -> list[dict[str, Any]]:
+    """Audit events concerning the account, its images and videos and this takedown, oldest
+    first."""
     ids = col(AuditEvent.object_ids)
     about = [and_(col(AuditEvent.object_type) == "account",
                   _contains_id(ids, takedown.account_id)),
              and_(col(AuditEvent.object_type) == "takedown", _contains_id(ids, takedown.id or 0))]
+    if video_ids:
+        about.append(and_(col(AuditEvent.object_type) == "video",
+                          or_(*[_contains_id(ids, v) for v in video_ids])))
     if held:
         about.append(and_(col(AuditEvent.object_type) == "image",
                           or_(*[_contains_id(ids, i.id or 0) for _, i in held])))
@@ -117,7 +123,8 @@ def build_pack(session: Session, settings: Settings, takedown: Takedown, account
                now: datetime) -> Pack:
     """Zip of images/NN-<sha8>.jpg display copies and manifest.json (sha256 of originals)."""
     held = chosen_of(session, takedown.id or 0)
-    clips, videos = _videos_of(session, [i.id or 0 for _, i in held])
+    clips, videos = _videos_of(session, [i.id or 0 for _, i in held],
+                               cited_ids(session, takedown.id or 0), takedown.account_id)
     buffer = io.BytesIO()
     entries = []
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -147,9 +154,10 @@ def build_pack(session: Session, settings: Settings, takedown: Takedown, account
             "note": "sha256 is of each original as captured; files are re-encoded display "
                     "copies without metadata (display_sha256 is of the file in this pack).",
             "images": entries,
-            # a chosen image that is a frame of a video: the video's original, as captured
+            # each cited video, and the video of each chosen frame: its original as captured
             "videos": videos,
-            "chain_of_custody": custody(session, takedown, held),
+            "chain_of_custody": custody(session, takedown, held,
+                                        [v["video_id"] for v in videos]),
         }
         _add(archive, MANIFEST, json.dumps(manifest, indent=2).encode(), now, compress=True)
     data = buffer.getvalue()
@@ -157,24 +165,38 @@ def build_pack(session: Session, settings: Settings, takedown: Takedown, account
                 manifest)
 
 
-def _videos_of(session: Session, image_ids: list[int]
+def _videos_of(session: Session, image_ids: list[int], cited: list[int], account_id: int
                ) -> tuple[dict[int, tuple[int, float]], list[dict[str, Any]]]:
-    """Which chosen images are frames of a video ({image: (video, t)}), and each such video
-    as the manifest lists it: the sha256 of its original as captured (never the file)."""
+    """Which chosen images are frames of a video ({image: (video, t)}), and each cited video
+    and each video of a chosen frame as the manifest lists it: the sha256 of its original as
+    captured (never the file), the account's post of it, and whether the drafter cited it."""
     rows = session.exec(select(VideoFrame, Video).join(
         Video, col(Video.id) == VideoFrame.video_id)
         .where(col(VideoFrame.image_id).in_(image_ids or [0]))
         .order_by(col(VideoFrame.video_id), col(VideoFrame.t))).all()
-    clips: dict[int, tuple[int, float]] = {}
+    listed = {video.id or 0: video for _, video in rows}
+    for video in session.exec(select(Video).where(col(Video.id).in_(cited or [0]))).all():
+        listed.setdefault(video.id or 0, video)
+    posts: dict[int, EvidenceVideo] = {}
+    for post in session.exec(select(EvidenceVideo).where(
+            col(EvidenceVideo.video_id).in_(list(listed) or [0]),
+            EvidenceVideo.account_id == account_id).order_by(col(EvidenceVideo.id))).all():
+        posts.setdefault(post.video_id, post)
+    order = {v: n for n, v in enumerate(cited)}  # cited first, in the drafter's order
     videos: dict[int, dict[str, Any]] = {}
-    for frame, video in rows:
-        clips.setdefault(frame.image_id, (video.id or 0, frame.t))
-        videos.setdefault(video.id or 0, {
-            "video_id": video.id, "sha256": None if video.erased_at else video.sha256,
+    for video_id in sorted(listed, key=lambda v: (order.get(v, len(order)), v)):
+        video, post = listed[video_id], posts.get(video_id)
+        videos[video_id] = {
+            "video_id": video_id, "sha256": None if video.erased_at else video.sha256,
             "container": video.container, "codec": video.codec, "seconds": video.duration,
             "byte_size": video.byte_size, "file_created_at": iso(video.file_created_at),
-            "erased": video.erased_at is not None, "frames": []})["frames"].append(
-            {"image_id": frame.image_id, "t": frame.t})
+            "post_url": (post.post_url or None) if post else None,
+            "posted_at": iso(post.posted_at) if post else None,
+            "cited": video_id in order, "erased": video.erased_at is not None, "frames": []}
+    clips: dict[int, tuple[int, float]] = {}
+    for frame, video in rows:
+        clips.setdefault(frame.image_id, (video.id or 0, frame.t))
+        videos[video.id or 0]["frames"].append({"image_id": frame.image_id, "t": frame.t})
     return clips, list(videos.values())
 
 

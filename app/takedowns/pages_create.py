@@ -1,5 +1,6 @@
-"""Drafting a takedown from an account page: the form (which images go in, and what a platform
-needs to act), the POSTs that create or change a draft, and the account page's panel."""
+"""Drafting a takedown from an account page: the form (which images and videos go in, and what
+a platform needs to act), the POSTs that create or change a draft, and the account page's
+panel."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from app.db import SessionDep
 from app.errors import AppError
 from app.evidence.presenters import thumb_size
 from app.matching.presenters import frames_for
-from app.takedowns import drafts, notice_text, packs, service
+from app.takedowns import cited_videos, drafts, notice_text, packs, service
 from app.takedowns.channels import CHANNELS, get_platform
 from app.takedowns.deps import AccountDep, TakedownDep
 from app.takedowns.drafts import Draft, DraftRefused
@@ -48,11 +49,13 @@ def form_page(request: Request, db: Session, who: Principal, account: Account, *
     platform = get_platform(db, account.platform)
     if form is None:
         form = ({"evidence_ids": drafts.chosen_ids(db, takedown.id or 0),
+                 "video_ids": cited_videos.cited_ids(db, takedown.id or 0),
                  "reason": takedown.reason, "legal_basis": takedown.legal_basis,
                  "platform_account_id": takedown.platform_account_id,
                  "contact": takedown.contact, "good_faith": takedown.good_faith}
                 if takedown else
-                {"evidence_ids": [], "reason": "", "legal_basis": DEFAULT_LEGAL_BASIS,
+                {"evidence_ids": [], "video_ids": [], "reason": "",
+                 "legal_basis": DEFAULT_LEGAL_BASIS,
                  "platform_account_id": drafts.numeric_id_of(account),
                  "contact": _last_contact(db, who.user.id or 0), "good_faith": False})
     settings = request.app.state.settings
@@ -61,24 +64,30 @@ def form_page(request: Request, db: Session, who: Principal, account: Account, *
     images = [{"evidence": e, "image": i, "thumb": thumb_size(i, 160),
                "posted": local_time(e.posted_at, settings.local_timezone),
                "frame": frames.get(i.id or 0)} for e, i in held]
+    clips = [{"video": v.video, "post_url": v.post_url, "frames": v.frames, "erased": v.erased,
+              "posted": local_time(v.posted_at, settings.local_timezone)}
+             for v in cited_videos.account_videos(db, account_id)]
     record(db, who.actor, "takedown.form_view", object_type="account", object_ids=[account_id],
            details={"takedown_id": takedown.id if takedown else None,
-                    "evidence_ids": [e.id for e, _ in held]})
+                    "evidence_ids": [e.id for e, _ in held],
+                    "video_ids": [c["video"].id for c in clips]})
     return render(request, "takedowns/new.html", {
         "account": account, "profile_url": profile_url_of(account.platform, account.handle),
         "platform_name": display_name_of(account.platform), "platform": platform,
         "channel": CHANNELS.get(platform.channel, platform.channel),
         "address": platform.address, "takedown": takedown,
         "open": None if takedown else service.open_takedown_of(db, account_id),
-        "images": images, "form": form, "errors": errors or {}, "error": error,
+        "images": images, "videos": clips, "form": form, "errors": errors or {}, "error": error,
         "reason_min": drafts.REASON_MIN, "reason_max": drafts.REASON_MAX,
         "good_faith_statement": notice_text.GOOD_FAITH_STATEMENT,
     }, status_code=status)
 
 
 def _draft(evidence_ids: list[int] | None, reason: str, legal_basis: str,
-           platform_account_id: str, contact: str, good_faith: str) -> Draft:
+           platform_account_id: str, contact: str, good_faith: str,
+           video_ids: list[int] | None = None) -> Draft:
     return Draft(reason=reason, evidence_ids=tuple(evidence_ids or ()),
+                 video_ids=tuple(video_ids or ()),
                  legal_basis=legal_basis, contact=contact, good_faith=good_faith == "yes",
                  platform_account_id=platform_account_id)
 
@@ -87,7 +96,8 @@ def _refused(db: Session, exc: AppError, request: Request, who: Principal, accou
              draft: Draft, takedown: Takedown | None = None) -> Response:
     """Nothing is kept; the form comes back as typed, each message beside its field."""
     db.rollback()
-    form = {"evidence_ids": list(draft.evidence_ids), "reason": draft.reason,
+    form = {"evidence_ids": list(draft.evidence_ids), "video_ids": list(draft.video_ids),
+            "reason": draft.reason,
             "legal_basis": draft.legal_basis, "platform_account_id": draft.platform_account_id,
             "contact": draft.contact, "good_faith": draft.good_faith}
     fields = exc.fields if isinstance(exc, DraftRefused) else {}
@@ -107,8 +117,10 @@ def create_takedown(request: Request, db: SessionDep, settings: SettingsDep, who
                     platform_account_id: Annotated[str, Form(max_length=64)] = "",
                     contact: Text = "", good_faith: Annotated[str, Form(max_length=8)] = "",
                     evidence_ids: Annotated[list[int] | None, Form(max_length=500)] = None,
+                    video_ids: Annotated[list[int] | None, Form(max_length=100)] = None,
                     ) -> Response:
-    draft = _draft(evidence_ids, reason, legal_basis, platform_account_id, contact, good_faith)
+    draft = _draft(evidence_ids, reason, legal_basis, platform_account_id, contact, good_faith,
+                   video_ids)
     try:
         takedown = service.create_takedown(db, settings, doer(who), account.id or 0, draft)
     except AppError as exc:
@@ -133,8 +145,10 @@ def edit_draft(request: Request, db: SessionDep, settings: SettingsDep, who: Dra
                platform_account_id: Annotated[str, Form(max_length=64)] = "",
                contact: Text = "", good_faith: Annotated[str, Form(max_length=8)] = "",
                evidence_ids: Annotated[list[int] | None, Form(max_length=500)] = None,
+               video_ids: Annotated[list[int] | None, Form(max_length=100)] = None,
                ) -> Response:
-    draft = _draft(evidence_ids, reason, legal_basis, platform_account_id, contact, good_faith)
+    draft = _draft(evidence_ids, reason, legal_basis, platform_account_id, contact, good_faith,
+                   video_ids)
     account = db.get(Account, takedown.account_id)
     assert account is not None
     try:

@@ -65,7 +65,7 @@ def page(request: Request, db: Session, settings: Settings, who: Principal, take
     # what this page shows of people and pictures is a read of personal data
     record(db, who.actor, "takedown.view", object_type="takedown", object_ids=[takedown_id],
            details={"account_id": takedown.account_id, "image_ids": evidence.image_ids,
-                    "prisoner_ids": evidence.prisoner_ids})
+                    "video_ids": evidence.video_ids, "prisoner_ids": evidence.prisoner_ids})
     preview = drafts.preview_of(db, takedown_id)
     pack_keys = [row["notice"].pack_key for row in context["notices"]]
     return render(request, "takedowns/takedown.html", {

@@ -28,7 +28,7 @@ from app.auth.permissions import Permission
 from app.db import compare_and_set, utcnow
 from app.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.settings import Settings
-from app.takedowns import channels, drafts, machine, notices
+from app.takedowns import channels, cited_videos, drafts, machine, notices
 from app.takedowns.delivery import FAILED, MANUAL, PENDING, Outcome
 from app.takedowns.drafts import Draft
 from app.takedowns.machine import AWAITING_PLATFORM, OPEN_STATES, Action, State
@@ -107,7 +107,8 @@ def create_takedown(session: Session, settings: Settings, doer: Doer, account_id
     record(session, doer.actor, "takedown.create", object_type="takedown",
            object_ids=[takedown.id or 0],
            details={"account_id": account_id, "platform": account.platform,
-                    "evidence_ids": list(draft.evidence_ids)})
+                    "evidence_ids": list(draft.evidence_ids),
+                    "video_ids": list(draft.video_ids)})
     _preview(session, settings, doer, takedown, account)
     return takedown
 
@@ -120,7 +121,8 @@ def _preview(session: Session, settings: Settings, doer: Doer, takedown: Takedow
     record(session, doer.actor, "takedown.preview", object_type="takedown",
            object_ids=[takedown.id or 0],
            details={"account_id": takedown.account_id, "pack_sha256": preview.pack_sha256,
-                    "evidence_ids": drafts.chosen_ids(session, takedown.id or 0)})
+                    "evidence_ids": drafts.chosen_ids(session, takedown.id or 0),
+                    "video_ids": cited_videos.cited_ids(session, takedown.id or 0)})
 
 
 def edit_draft(session: Session, settings: Settings, doer: Doer, takedown_id: int,
@@ -135,6 +137,7 @@ def edit_draft(session: Session, settings: Settings, doer: Doer, takedown_id: in
     account = accounts.get_account(session, takedown.account_id)
     draft = drafts.check(session, account, draft)
     before = drafts.chosen_ids(session, takedown_id)
+    videos_before = cited_videos.cited_ids(session, takedown_id)
     _set(session, takedown, version, **_draft_values(draft))
     drafts.store(session, takedown, draft)
     add_event(session, takedown, State.draft.value, State.draft.value, doer.actor, "edited",
@@ -142,7 +145,8 @@ def edit_draft(session: Session, settings: Settings, doer: Doer, takedown_id: in
     record(session, doer.actor, "takedown.edit", object_type="takedown",
            object_ids=[takedown_id],
            details={"account_id": takedown.account_id, "evidence_ids_before": before,
-                    "evidence_ids": drafts.chosen_ids(session, takedown_id)})
+                    "evidence_ids": drafts.chosen_ids(session, takedown_id),
+                    "video_ids_before": videos_before, "video_ids": list(draft.video_ids)})
     _preview(session, settings, doer, takedown, account)
     return takedown
 

@@ -3,7 +3,8 @@ itself (address space, CPU, file size, no core dump) before FFmpeg is even loade
 job and writes `result.json` in the job's folder. Its parent (sandbox.py) kills it at the
 wall-time limit; whatever happens here, the parent gets a result or a reason.
 
-Jobs: "probe" (header facts and caps), "sample" (frames), "preview" (a short clip).
+Jobs: "probe" (header facts and caps), "sample" (frames; with `"preview": true` the preview
+too, from the same decode), "preview" (a short clip alone).
 Every job probes and checks the caps first: nothing is decoded that the caps refuse.
 """
 
@@ -39,14 +40,26 @@ def run(job: dict) -> dict:
 
         stats = encode_preview(source, info, caps, limits, folder / "preview.mp4", name)
         return {"info": info.to_dict(), "stats": stats}
+    from app.video.derivatives import PreviewWriter
     from app.video.frames import Sink, sample_animation, sample_video, write_manifest
 
     sampler = sample_animation if info.kind == "animation" else sample_video
-    with (folder / "frames.raw").open("wb") as out:
-        sink = Sink(out, limit=limits.max_samples)
-        stats = sampler(source, info, caps, limits, sink, name)
+    # "preview": the preview too, from the same decode (frames.py)
+    writer = PreviewWriter(folder / "preview.mp4", limits) if job.get("preview") else None
+    try:
+        with (folder / "frames.raw").open("wb") as out:
+            sink = Sink(out, limit=limits.max_samples)
+            stats = sampler(source, info, caps, limits, sink, name, writer)
+    except BaseException:
+        if writer is not None:
+            writer.abandon()
+        raise
     if not sink.entries:
+        if writer is not None:
+            writer.abandon()
         return {"failed": "empty"}
+    if writer is not None:
+        writer.close()
     write_manifest(folder, sink, stats, info)
     return {"info": info.to_dict(), "stats": stats}
 

@@ -1,11 +1,12 @@
 """What is ever served of a video: a poster frame (JPEG) and a short preview (H.264 MP4, at
 most `preview_seconds`, `preview_side` px on the long side, no sound, no metadata). Both are
 made from decoded pixels only, so nothing of the original's container (GPS, device, names)
-survives. `poster` runs in the caller on frames the sandbox returned; `encode_preview` runs
-in the decoding child."""
+survives. `poster` runs in the caller on frames the sandbox returned; the preview is encoded
+in the decoding child (PreviewWriter: fed by the sampling pass, or by `encode_preview`)."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import time
 from fractions import Fraction
@@ -67,41 +68,99 @@ def _frames(source: Path, info: VideoInfo, seconds: float):  # noqa: ANN202 - a 
             yield t, frame
 
 
+class PreviewWriter:
+    """The preview, encoded from frames offered one at a time in order of time: those of the
+    first `preview_seconds`, at most PREVIEW_FPS a second. The sampling child offers it the
+    frames it decodes anyway, so that a clip is decoded once for its frames and its preview."""
+
+    def __init__(self, target: Path, limits: Limits) -> None:
+        import av
+
+        self.limits = limits
+        self._out = av.open(str(target), "w", format="mp4",
+                            options={"movflags": "+faststart", "fflags": "+bitexact"})
+        self._stream = None
+        self._size = (0, 0)
+        self.written, self._next_t, self._pts = 0, 0.0, -1
+        self._began = time.perf_counter()
+
+    def wants(self, t: float) -> bool:
+        """Whether a frame at `t` goes in (ask first: converting a frame costs more)."""
+        return t < self.limits.preview_seconds and t + 1e-6 >= self._next_t
+
+    def offer(self, t: float, frame: object) -> None:
+        """A decoded video frame (scaled by FFmpeg, turned as players show it) or an RGB
+        picture (an animation's); ignored unless `wants(t)`."""
+        import av
+
+        if not self.wants(t):
+            return
+        self._next_t = t + 1 / PREVIEW_FPS
+        if isinstance(frame, Image.Image) or (frame.rotation or 0) % 360:  # type: ignore[attr-defined]
+            picture = self._from_rgb(frame)
+        else:  # scaled straight into the encoder's format by FFmpeg: no RGB copy at all
+            self._open(frame.width, frame.height)  # type: ignore[attr-defined]
+            picture = frame.reformat(width=self._size[0], height=self._size[1],  # type: ignore[attr-defined]
+                                     format="yuv420p")
+            picture.pict_type = av.video.frame.PictureType.NONE  # the encoder picks its own
+        # rounding never gives two frames one time
+        self._pts = max(round(t * PREVIEW_FPS), self._pts + 1)
+        picture.pts, picture.time_base = self._pts, Fraction(1, PREVIEW_FPS)
+        for packet in self._stream.encode(picture):
+            self._out.mux(packet)
+        self.written += 1
+
+    def _open(self, width: int, height: int) -> None:
+        """The preview's stream, sized from the first frame (later ones are fitted to it)."""
+        if self._stream is None:
+            self._size = _even_fit(width, height, self.limits.preview_side)
+            stream = self._stream = self._out.add_stream("libx264", rate=PREVIEW_FPS)
+            stream.width, stream.height, stream.pix_fmt = *self._size, "yuv420p"
+            stream.codec_context.options = {"crf": str(PREVIEW_CRF), "preset": "veryfast"}
+            stream.codec_context.thread_count = self.limits.threads
+
+    def _from_rgb(self, frame: object) -> object:
+        """An animation's RGB picture, or a video frame to turn as players show it."""
+        import av
+
+        from app.video.frames import upright
+
+        if not isinstance(frame, Image.Image):
+            fw, fh = _even_fit(frame.width, frame.height, self.limits.preview_side)  # type: ignore[attr-defined]
+            frame = Image.fromarray(upright(frame, frame.to_ndarray(  # type: ignore[attr-defined]
+                format="rgb24", width=fw, height=fh)))
+        assert isinstance(frame, Image.Image)
+        self._open(frame.width, frame.height)
+        if frame.size != self._size:
+            frame = frame.resize(self._size, Image.Resampling.BILINEAR)
+        return av.VideoFrame.from_image(frame)
+
+    def close(self) -> dict:
+        """Flush and close the file; ValueError when no frame was offered."""
+        try:
+            if self._stream is None:
+                raise ValueError("no frame to make a preview from")
+            for packet in self._stream.encode():
+                self._out.mux(packet)
+        finally:
+            self._out.close()
+        return {"frames": self.written,
+                "seconds": round(time.perf_counter() - self._began, 3)}
+
+    def abandon(self) -> None:
+        """Close the file after a failure elsewhere (the job fails: nothing is kept)."""
+        with contextlib.suppress(Exception):
+            self._out.close()
+
+
 def encode_preview(source: Path, info: VideoInfo, caps: Caps, limits: Limits,
                    target: Path, filename: str) -> dict:
-    import av
-
-    from app.video.frames import upright
-
-    began = time.perf_counter()
-    written, next_t, pts = 0, 0.0, -1
-    with av.open(str(target), "w", format="mp4",
-                 options={"movflags": "+faststart", "fflags": "+bitexact"}) as out:
-        stream = None
+    """The preview alone (the sampling child makes it as it samples: frames.py)."""
+    writer = PreviewWriter(target, limits)
+    try:
         for t, frame in _frames(source, info, limits.preview_seconds):
-            if t + 1e-6 < next_t:
-                continue  # at most PREVIEW_FPS frames a second
-            next_t = t + 1 / PREVIEW_FPS
-            if not isinstance(frame, Image.Image):  # scaled by FFmpeg, turned as players show it
-                fw, fh = _even_fit(frame.width, frame.height, limits.preview_side)
-                frame = Image.fromarray(upright(frame, frame.to_ndarray(
-                    format="rgb24", width=fw, height=fh)))
-            if stream is None:
-                w, h = _even_fit(frame.width, frame.height, limits.preview_side)
-                stream = out.add_stream("libx264", rate=PREVIEW_FPS)
-                stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-                stream.codec_context.options = {"crf": str(PREVIEW_CRF), "preset": "veryfast"}
-                stream.codec_context.thread_count = limits.threads
-            if frame.size != (w, h):
-                frame = frame.resize((w, h), Image.Resampling.BILINEAR)
-            picture = av.VideoFrame.from_image(frame)
-            pts = max(round(t * PREVIEW_FPS), pts + 1)  # rounding never gives two frames one time
-            picture.pts, picture.time_base = pts, Fraction(1, PREVIEW_FPS)
-            for packet in stream.encode(picture):
-                out.mux(packet)
-            written += 1
-        if stream is None:
-            raise ValueError("no frame to make a preview from")
-        for packet in stream.encode():
-            out.mux(packet)
-    return {"frames": written, "seconds": round(time.perf_counter() - began, 3)}
+            writer.offer(t, frame)
+    except BaseException:
+        writer.abandon()
+        raise
+    return writer.close()

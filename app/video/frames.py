@@ -6,6 +6,9 @@ Non-reference frames are never decoded (`skip_frame = NONREF`): no other frame n
 dropping them costs nothing but the frames themselves, and a sample a second or a cut is then
 found on the nearest reference frame instead (at 30 frames a second, within a few frames).
 Animated GIF and WebP go through Pillow and the same Selector.
+
+The preview (derivatives.PreviewWriter) is fed by the same pass when the job asks for it: the
+frames of its first seconds are decoded once, for the samples and for the preview alike.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from PIL import Image, ImageSequence
 
 from app.evidence.borders import trim_borders
 from app.video.caps import Caps, Limits
+from app.video.derivatives import PreviewWriter
 from app.video.probe import DEMUXERS, VideoInfo, duration_words
 from app.video.refusal import Refusal
 from app.video.selection import Selector, thumbnail
@@ -100,12 +104,14 @@ def _too_many(limits: Limits, filename: str) -> Refusal:
 
 
 def sample_video(path: Path, info: VideoInfo, caps: Caps, limits: Limits, sink: Sink,
-                 filename: str) -> dict:
+                 filename: str, preview: PreviewWriter | None = None) -> dict:
+    """`preview`: offered the decoded frames of its first seconds (one decode for both)."""
     import av
 
     selector = Selector()
     decoded = packets = 0
     spent = 0.0
+    feed = _Feed(preview)
     with av.open(str(path), format=DEMUXERS[info.container]) as container:
         stream = container.streams.video[0]
         ctx = stream.codec_context
@@ -131,15 +137,17 @@ def sample_video(path: Path, info: VideoInfo, caps: Caps, limits: Limits, sink: 
                     sink.take(t, kept.reasons, lambda f=frame, w=w, h=h: upright(
                         f, f.to_ndarray(format="rgb24", width=w, height=h)))
                 spent += time.perf_counter() - began
+                feed(t, frame)
     _merge_reasons(selector, sink)
     return {"decoded": decoded, "packets": packets, "decode_seconds": round(spent, 4),
-            "dropped": sink.dropped}
+            "dropped": sink.dropped, **feed.stats()}
 
 
 def sample_animation(path: Path, info: VideoInfo, caps: Caps, limits: Limits, sink: Sink,
-                     filename: str) -> dict:
+                     filename: str, preview: PreviewWriter | None = None) -> dict:
     selector = Selector()
     decoded, t = 0, 0.0
+    feed = _Feed(preview)
     began = time.perf_counter()
     fmt = "GIF" if info.container == "gif" else "WEBP"
     with Image.open(path, formats=[fmt]) as img:
@@ -154,10 +162,31 @@ def sample_animation(path: Path, info: VideoInfo, caps: Caps, limits: Limits, si
                 w, h = _fit(rgb.width, rgb.height, limits.max_side)
                 sink.take(t, kept.reasons, lambda r=rgb, w=w, h=h: np.asarray(
                     r.resize((w, h)) if (w, h) != r.size else r))
+            feed(t, rgb)
             t += max(frame.info.get("duration", 100) or 100, 20) / 1000
     _merge_reasons(selector, sink)
-    return {"decoded": decoded, "packets": decoded,
-            "decode_seconds": round(time.perf_counter() - began, 4), "dropped": sink.dropped}
+    return {"decoded": decoded, "packets": decoded, "dropped": sink.dropped,
+            "decode_seconds": round(time.perf_counter() - began - feed.spent, 4),
+            **feed.stats()}
+
+
+class _Feed:
+    """Offers decoded frames to the preview (if any), timing that apart from the sampling."""
+
+    def __init__(self, preview: PreviewWriter | None) -> None:
+        self.preview, self.spent = preview, 0.0
+
+    def __call__(self, t: float, frame: object) -> None:
+        if self.preview is not None and self.preview.wants(t):
+            began = time.perf_counter()
+            self.preview.offer(t, frame)
+            self.spent += time.perf_counter() - began
+
+    def stats(self) -> dict:
+        if self.preview is None:
+            return {}
+        return {"preview_frames": self.preview.written,
+                "preview_seconds": round(self.spent, 4)}
 
 
 def upright(frame: object, rgb: np.ndarray) -> np.ndarray:

@@ -33,11 +33,12 @@ PASSED_ON = ("PATH", "PYTHONPATH", "TMPDIR")
 
 
 def run_job(task: str, folder: Path, source: Path, sniffed: Sniffed, caps: Caps,
-            limits: Limits, filename: str) -> dict:
-    """Run one job on `source` with `folder` as the child's only output place."""
+            limits: Limits, filename: str, *, with_preview: bool = False) -> dict:
+    """Run one job on `source` with `folder` as the child's only output place
+    (`with_preview`: a "sample" job writes the preview too, from the same decode)."""
     job = {"task": task, "folder": str(folder), "source": str(source), "filename": filename,
            "sniffed": {"kind": sniffed.kind, "container": sniffed.container},
-           "caps": caps.to_dict(), "limits": limits.to_dict()}
+           "caps": caps.to_dict(), "limits": limits.to_dict(), "preview": with_preview}
     env = {**{k: os.environ[k] for k in PASSED_ON if k in os.environ}, **CHILD_ENV}
     wall = limits.probe_seconds if task == "probe" else limits.wall_seconds
     try:

@@ -71,6 +71,10 @@ def test_a_frame_matches_the_cell_and_confirming_it_suggests_its_occupant(
     account_page = client.get(f"/accounts/{account_id}")
     assert f"Video {video_id}</a>" in account_page.text
     assert f"Frame at {frame['at']} of video {video_id}" in account_page.text
+    # its frames are images held, but counted with the video, never as the account's images
+    assert "Images (0)" in account_page.text and "more image(s) not shown" not in account_page.text
+    assert (f"Besides its images, {len(frame_ids)} frames sampled from its videos"
+            in account_page.text)
     # the review queue says which clip the frame is from
     queue = client.get("/review")
     assert f"Frame at {frame['at']} of" in queue.text

@@ -10,7 +10,14 @@ import pytest
 
 from app.auth import apikeys
 from tests.conftest import TEST_ACTOR, login
-from tests.support.rawhttp import CountingApp, read_all, read_head, request_head, served
+from tests.support.rawhttp import (
+    CountingApp,
+    read_all,
+    read_head,
+    read_response,
+    request_head,
+    served,
+)
 
 TWENTY_MB = 20 * 1024 * 1024
 MULTIPART = "multipart/form-data; boundary=xyz"
@@ -119,3 +126,44 @@ def test_a_cross_site_post_with_a_live_session_is_refused_before_its_body(counte
         assert _status(head) == 403
         assert "came from another site" in (head + read_all(sock)).decode()
     assert counting.body_bytes == 0
+
+
+def test_a_key_revoked_just_after_the_gate_saw_it_is_still_refused_by_the_route(
+        counted, make_user, session, settings):
+    """The gate lets a key it found valid a moment ago through without a second lookup; the
+    route still resolves it, so a key revoked meanwhile gets 401 and stores nothing."""
+    counting, port = counted
+    user = make_user("analyst")
+    row, key = apikeys.create(session, settings, TEST_ACTOR, user, name="soon-gone", days=5)
+    session.commit()
+    head, sock = _ask(port, "POST", "/api/v1/images", **{
+        "Content-Type": MULTIPART, "Content-Length": "1000", "Expect": "100-continue",
+        "Authorization": f"Bearer {key}"})
+    sock.close()
+    assert head.startswith(b"HTTP/1.1 100 ")
+    apikeys.revoke(session, TEST_ACTOR, user, row.id)
+    session.commit()
+    body = b"--xyz\r\nContent-Disposition: form-data; name=\"post_url\"\r\n\r\nx\r\n--xyz--\r\n"
+    sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+    with sock:
+        sock.sendall(request_head("POST", "/api/v1/images", {
+            "Content-Type": MULTIPART, "Content-Length": str(len(body)),
+            "Authorization": f"Bearer {key}"}) + body)
+        status, _ = read_response(sock)
+    assert status == 401
+    assert counting.body_bytes == len(body)  # read at the gate's word, then refused
+
+
+def test_the_gates_memory_is_by_credential_short_and_bounded():
+    from app.auth.gate import RecentlyValid
+
+    recent = RecentlyValid(seconds=60, size=2)
+    recent.remember("cwk_a")
+    assert recent.fresh("cwk_a") and not recent.fresh("cwk_b")
+    recent.remember("cwk_b")
+    recent.remember("cwk_c")  # the oldest goes
+    assert not recent.fresh("cwk_a") and recent.fresh("cwk_c")
+    assert not RecentlyValid(seconds=0).fresh("cwk_a")
+    expired = RecentlyValid(seconds=-1)
+    expired.remember("cwk_a")
+    assert not expired.fresh("cwk_a")

@@ -85,3 +85,25 @@ def _hold(pot: budget.Budget, size: int, order: list[str]) -> None:
     ("RGB", 3), ("RGBA", 4), ("L", 3), ("P", 3), ("I;16", 3), ("I", 4), ("CMYK", 4)])
 def test_bytes_per_pixel(mode, expected):
     assert budget.bytes_per_pixel(mode) == expected
+
+
+def test_work_mapped_on_the_decode_threads_runs_on_them_in_order_and_fails_whole(tmp_path):
+    conf = Settings(data_dir=tmp_path, decode_threads=2)
+    both = threading.Barrier(2, timeout=10)
+
+    def work(k: int) -> tuple[int, str]:
+        if k < 2:
+            both.wait()  # the first two run at once: both threads are used
+        return k * k, threading.current_thread().name
+
+    got = budget.map_on_decode_threads(conf, work, range(5))
+    assert [k for k, _ in got] == [0, 1, 4, 9, 16]
+    assert all(name.startswith("decode") for _, name in got)
+
+    def fails(k: int) -> int:
+        if k == 1:
+            raise ValueError("frame 1 is damaged")
+        return k
+
+    with pytest.raises(ValueError, match="frame 1 is damaged"):
+        budget.map_on_decode_threads(conf, fails, range(3))

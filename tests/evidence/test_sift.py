@@ -3,7 +3,9 @@ taken again from well to the side, turned and in darker light, is where ORB's st
 fall short; SIFT must see it, and must still not link different photographs."""
 
 from app.evidence import sift
-from app.evidence.hashing import compute_features, verify_detail, working_content
+from app.evidence.hashing import compute_features
+from app.evidence.sift import working_content
+from app.matching.second_look import verify_detail
 from app.matching.thresholds import SECOND_LOOK_FROM, VERIFY_MIN_SCORE
 from tests.matching import scenes
 

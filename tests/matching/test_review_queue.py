@@ -221,3 +221,21 @@ def test_other_roles_cannot_open_the_queue(as_role, queue):
         client, _ = as_role(role)
         assert client.get("/review").status_code == 403, role
         assert client.get(f"/matches/{queue['order'][0].id}").status_code == 403, role
+
+
+def test_a_frame_set_candidate_is_a_weak_same_scene_item(as_role, session, queue):
+    # a clip's frames together (app/matching/frame_sets.py): the best frame's score, under 20
+    frames = _match(session, _image(session, queue["ana"].id), _cell(session, "MDI", "D-1-001"),
+                    method="frame_set", distance=64 - 15, inliers=15, days_ago=1)
+    session.commit()
+    client, _ = as_role("analyst")
+    page = client.get("/review")
+    # a cell candidate, after the stronger ones (the feature matches' 50 and 25 points)
+    assert _order(page.text) == [m.id for m in queue["order"][:4]] + [frames.id,
+                                                                      queue["order"][4].id]
+    assert "several frames of the clip agree a little with this photo" in page.text
+    assert "score 15" in page.text and "bits apart" not in page.text.split(
+        f'id="review-{frames.id}"')[1].split("</li>")[0]
+    same_scene = client.get("/review?method=features")
+    assert _order(same_scene.text) == [queue["order"][2].id, queue["order"][3].id, frames.id]
+    assert frames.id not in _order(client.get("/review?method=near").text)

@@ -11,9 +11,10 @@ from app import migrations
 from app.audit.service import SYSTEM
 from app.db import make_engine, make_session_factory, unit_of_work
 from app.estate.models import Cell, Establishment
-from app.evidence.hashing import compute_features, working_content
+from app.evidence.hashing import compute_features
 from app.evidence.images import ingest_image
 from app.evidence.models import ReferencePhoto
+from app.evidence.sift import working_content
 from app.matching import service
 from app.matching.engine import Hit, Limits, MatchEngine
 from app.matching.models import Match

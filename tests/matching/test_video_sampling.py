@@ -7,14 +7,24 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from PIL import ImageFile
 from sqlalchemy import func
 from sqlmodel import select
 
 from app.audit.models import AuditEvent
 from app.audit.service import SYSTEM
 from app.db import unit_of_work, utcnow
-from app.evidence import storage, videos
-from app.evidence.models import EvidenceImage, EvidenceVideo, Image, Video, VideoFrame
+from app.evidence import images, storage, videos
+from app.evidence.derive import analyse_stored, decode
+from app.evidence.hashing import frame_features
+from app.evidence.models import (
+    EvidenceImage,
+    EvidenceVideo,
+    Image,
+    ImageFeatures,
+    Video,
+    VideoFrame,
+)
 from app.evidence.sweep import sweep_orphans
 from app.matching import queue
 from app.matching.models import MatchRun
@@ -64,6 +74,40 @@ def test_a_worker_samples_a_waiting_video_and_then_matches_its_frames(live):  # 
     assert videos.read_derivative(settings, video, "preview")[4:8] == b"ftyp"
     with unit_of_work(factory) as s:  # nothing left to claim
         assert queue.claim_next(s, utcnow(), on=queue.SAMPLINGS) is None
+
+
+def test_frames_are_analysed_from_their_sampled_pixels_never_decoded_back(live, monkeypatch):  # noqa: F811
+    settings, factory, index = live
+    video_id = _waiting(settings, factory, clips.small_clip(seconds=3, size=(128, 96)))
+    decoded: list[str] = []
+    load = ImageFile.ImageFile.load
+
+    def counting(self):  # noqa: ANN001, ANN202 - Pillow's own signature
+        if self.tile:  # pixels still to decode (opening reads the header only)
+            decoded.append(self.format)
+        return load(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counting)
+    with unit_of_work(factory) as s:
+        taken = queue.claim(s, video_id, utcnow(), on=queue.SAMPLINGS)
+    ids = run_sampling(factory, index, SYSTEM, taken, settings=settings)
+    monkeypatch.undo()
+    assert ids and "PNG" not in decoded
+    with factory() as s:
+        for image_id in ids:
+            image, stored = s.get(Image, image_id), s.get(ImageFeatures, image_id)
+            assert s.get(MatchRun, image_id).second_stage_at is None  # not run yet...
+            assert stored is not None  # ...and its features are there for it
+            # the same as the sealed lossless original gives when it is decoded
+            original = images.read_original(settings, image)
+            assert original[:8] == b"\x89PNG\r\n\x1a\n"
+            again = analyse_stored(original, long_side=settings.display_long_side)
+            assert stored.data == frame_features(original)  # as a frame's second stage would
+            assert (image.phash, image.phash_trim) == (again.hashes.phash,
+                                                       again.hashes.phash_trim)
+            shown = decode(original, "png", "frame", long_side=settings.display_long_side,
+                           local_timezone="UTC", features=False).display
+            assert images.read_display(settings, image) == shown
 
 
 def test_a_worker_killed_mid_sampling_is_replaced_and_nothing_is_stored_twice(live):  # noqa: F811

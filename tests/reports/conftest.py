@@ -17,13 +17,14 @@ from sqlmodel import Session
 from app.accounts.models import Account, Attribution
 from app.cellsearch.models import CellSearch
 from app.estate.models import Establishment
+from app.evidence.models import EvidenceImage, EvidenceVideo, Video, VideoFrame
 from app.takedowns.models import Notice, Takedown
 from tests.browser.conftest import (  # noqa: F401  (fixtures, by name)
     chromium_path,
     live_server,
     migrated_template,
 )
-from tests.search.conftest import add_cell, add_prisoner
+from tests.search.conftest import add_cell, add_image, add_prisoner
 
 
 def t(text: str) -> datetime:
@@ -81,6 +82,35 @@ def build_data(session: Session, user_id: int) -> Data:
         return Attribution(account_id=account.id, prisoner_id=prisoner_id, status=status,
                            basis_kind="cell_match" if cell_id else "manual", basis="basis",
                            cell_id=cell_id, decided_at=t(decided) if decided else None)
+
+    # Evidence taken in (by the account's establishment): MDI 2 photos and a video on 5 Jan
+    # 2025 (the video's 2 frames are images of a1 too, counted as the video) and a photo in
+    # 2024; LEI a photo on 20 Feb; no establishment: a video on 10 April.
+    def photo(account: Account, submitted: datetime) -> None:
+        session.add(EvidenceImage(image_id=add_image(session).id, account_id=account.id,
+                                  submitted_at=submitted))
+
+    def video(account: Account, submitted: datetime, frames: int = 0) -> None:
+        clip = Video(sha256=f"{account.id:064x}", container="mp4", codec="h264", width=96,
+                     height=64, byte_size=4000, storage_key=f"report-video-{account.id}",
+                     wrapped_key=b"k", frames=frames)
+        session.add(clip)
+        session.flush()
+        session.add(EvidenceVideo(video_id=clip.id, account_id=account.id,
+                                  submitted_at=submitted))
+        for n in range(frames):
+            image = add_image(session)
+            session.add(VideoFrame(video_id=clip.id, image_id=image.id, t=float(n),
+                                   reason="second"))
+            session.add(EvidenceImage(image_id=image.id, account_id=account.id,
+                                      submitted_at=submitted))
+
+    photo(a1, jan5)
+    photo(a1, jan5)
+    video(a1, jan5, frames=2)
+    photo(accounts[5], t("2024-06-02 12:00"))
+    photo(a4, t("2025-02-20 12:00"))
+    video(a5, t("2025-04-10 12:00"))
 
     # Confirmed attributions: MDI 2 (a cell there; an account there with no cell),
     # LEI 1 (the cell's establishment wins over the account's MDI), no establishment 1.

@@ -14,9 +14,9 @@ from app.accounts.models import Account, Attribution
 from app.estate.models import Cell, Prisoner
 from tests.reports.conftest import t
 
-HEADER = ["establishment_code", "establishment", "accounts", "confirmed_attributions",
-          "searches_requested", "searches_completed", "phones", "sim_cards", "chargers",
-          "other_items", "items_found"]
+HEADER = ["establishment_code", "establishment", "accounts", "images_taken_in",
+          "videos_taken_in", "confirmed_attributions", "searches_requested",
+          "searches_completed", "phones", "sim_cards", "chargers", "other_items", "items_found"]
 
 
 def _attributions(client, **period) -> dict[str, str]:
@@ -24,7 +24,7 @@ def _attributions(client, **period) -> dict[str, str]:
     assert r.status_code == 200, r.text
     table = list(csv.reader(io.StringIO(r.text)))
     assert table[0] == HEADER
-    return {row[0]: row[3] for row in table[1:]}
+    return {row[0]: row[HEADER.index("confirmed_attributions")] for row in table[1:]}
 
 
 @pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)

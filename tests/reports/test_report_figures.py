@@ -61,6 +61,10 @@ def establishment_figures(rows) -> list[tuple]:
              r.sim_cards, r.chargers, r.other_items, r.finds) for r in rows]
 
 
+def evidence_figures(rows) -> list[tuple]:
+    return [(r.code, r.images, r.videos) for r in rows]
+
+
 @BOTH
 def test_establishments(session, data):
     assert establishment_figures(establishment_rows(session, ALL)) == [
@@ -81,6 +85,21 @@ def test_establishments(session, data):
         ("MDI", "HMP Moorland", 3, 2, 1, 1, 2, 1, 0, 0, 3),
         ("", NO_ESTABLISHMENT, 1, 0, 0, 0, 0, 0, 0, 0, 0),
     ]
+
+
+@BOTH
+def test_images_and_videos_taken_in_each_their_own_figure(session, data):
+    # MDI: 2 photos and a video in 2025 (its 2 frames not counted as images), a photo in 2024
+    assert evidence_figures(establishment_rows(session, ALL)) == [
+        ("LEI", 1, 0), ("MDI", 3, 1), ("", 0, 1)]
+    year = Period(date(2025, 1, 1), date(2025, 12, 31), TZ)
+    assert evidence_figures(establishment_rows(session, year)) == [
+        ("LEI", 1, 0), ("MDI", 2, 1), ("", 0, 1)]
+    # Q1: the video of the account with no establishment (10 April) drops
+    assert evidence_figures(establishment_rows(session, Q1)) == [
+        ("LEI", 1, 0), ("MDI", 2, 1), ("", 0, 0)]
+    spring = Period(date(2025, 4, 1), date(2025, 4, 30), TZ)  # nothing else that month
+    assert evidence_figures(establishment_rows(session, spring)) == [("", 0, 1)]
 
 
 def series(rows) -> list[tuple]:

@@ -49,6 +49,8 @@ def test_the_page_shows_tables_and_charts(as_role, data):
             in html)
     assert "66.7 %" in html and "2 h 00 min" in html and "2 h 48 min" in html
     assert "<td>Mar 2025</td><td>1</td>" in html and "<td>2025</td><td>2</td>" in html
+    # by establishment: accounts, images, videos (the video's frames not among the images)
+    assert '<abbr title="HMP Moorland">MDI</abbr></td>\n    <td>3</td><td>2</td><td>1</td>' in html
     assert 'href="/reports/platforms.csv?start=2025-01-01&amp;end=2025-03-31"' in html
     for word in PERSONAL:
         assert word not in html, word
@@ -70,12 +72,12 @@ def test_csv_tables(as_role, data, session):
         ["X", "1", "1", "0", "0", "0", "1", "", "", "", ""],
     ]
     assert rows(client.get("/reports/establishments.csv")) == [
-        ["establishment_code", "establishment", "accounts", "confirmed_attributions",
-         "searches_requested", "searches_completed", "phones", "sim_cards", "chargers",
-         "other_items", "items_found"],
-        ["LEI", "HMP Leicester", "1", "1", "1", "1", "0", "0", "1", "3", "4"],
-        ["MDI", "HMP Moorland", "4", "2", "3", "2", "7", "1", "0", "0", "8"],
-        ["", "No establishment yet", "1", "1", "0", "0", "0", "0", "0", "0", "0"],
+        ["establishment_code", "establishment", "accounts", "images_taken_in",
+         "videos_taken_in", "confirmed_attributions", "searches_requested",
+         "searches_completed", "phones", "sim_cards", "chargers", "other_items", "items_found"],
+        ["LEI", "HMP Leicester", "1", "1", "0", "1", "1", "1", "0", "0", "1", "3", "4"],
+        ["MDI", "HMP Moorland", "4", "3", "1", "2", "3", "2", "7", "1", "0", "0", "8"],
+        ["", "No establishment yet", "1", "0", "1", "1", "0", "0", "0", "0", "0", "0", "0"],
     ]
     year = {"start": "2024-12-01", "end": "2025-07-31"}
     assert rows(client.get("/reports/months.csv", params=year)) == [

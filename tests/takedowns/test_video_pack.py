@@ -51,8 +51,10 @@ def test_the_pack_names_the_videos_original_and_carries_its_frames(session, sett
     assert manifest["videos"] == [{
         "video_id": video.id, "sha256": hashlib.sha256(clip).hexdigest(),
         "container": "mp4", "codec": "h264", "seconds": video.duration,
-        "byte_size": len(clip), "file_created_at": None, "erased": False,
-        "frames": [{"image_id": first.image_id, "t": first.t}]}]
+        "byte_size": len(clip), "file_created_at": None,
+        "post_url": "https://www.instagram.com/reel/R1/", "posted_at": None,
+        "cited": False,  # a frame chosen as an image: the video itself was not cited
+        "erased": False, "frames": [{"image_id": first.image_id, "t": first.t}]}]
     frame_entry = manifest["images"][1]
     assert (frame_entry["video_id"], frame_entry["t"]) == (video.id, first.t)
     assert frame_entry["file"] in names and "video_id" not in manifest["images"][0]

@@ -1,0 +1,107 @@
+"""The clip pass: once every frame of a video has had its own second stage, the reference
+photos several frames short-listed are verified against every frame, and a photo that two
+frames each support (though none reaches the one-picture threshold) is linked as a
+`frame_set` candidate. Pure rules first, then the match workers' path on committed databases
+(a SQLite file and PostgreSQL)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from app.audit.models import AuditEvent
+from app.audit.service import SYSTEM
+from app.db import unit_of_work
+from app.estate.models import Cell, Establishment
+from app.evidence import videos
+from app.evidence.models import VideoFrame
+from app.evidence.reference import add_reference_photo
+from app.matching import frame_sets, service
+from app.matching.confidence import confidence
+from app.matching.engine import Limits
+from app.matching.models import Match
+from app.matching.thresholds import FRAME_SET_MIN_SCORE, VERIFY_MIN_SCORE
+from app.matching.worker import drain
+from tests.matching import scenes
+from tests.matching.test_queue import live  # noqa: F401  (a fixture: both databases)
+from tests.video import clips
+
+
+def test_candidates_are_what_several_frames_shortlisted_most_often_none_already_linked():
+    shortlists = [[7, 3, 9], [3, 9, 5], [3, 5, 8], [1, 3, 9, 9]]
+    # 3 in four frames, 9 in three (counted once a frame), 5 in two; 7, 8 and 1 in one
+    assert frame_sets.candidates(shortlists, linked=set()) == [3, 9, 5]
+    assert frame_sets.candidates(shortlists, linked={3}) == [9, 5]
+    assert frame_sets.candidates(shortlists, linked=set(), k=2) == [3, 9]
+    assert frame_sets.candidates([[4], [6]], linked=set()) == []
+
+
+def test_two_frames_at_the_frame_set_score_link_one_frame_at_the_threshold_links_alone():
+    bar = FRAME_SET_MIN_SCORE
+    assert frame_sets.decide([3, VERIFY_MIN_SCORE, 0], VERIFY_MIN_SCORE) == "features"
+    assert frame_sets.decide([bar, 2, bar + 3], VERIFY_MIN_SCORE) == "frame_set"
+    assert frame_sets.decide([bar - 1, bar + 5, 4], VERIFY_MIN_SCORE) is None  # one frame
+    assert frame_sets.decide([VERIFY_MIN_SCORE - 1], VERIFY_MIN_SCORE) is None
+    assert frame_sets.decide([], VERIFY_MIN_SCORE) is None
+
+
+def test_an_analyst_reads_a_frame_set_candidate_as_possible_and_weaker_than_one_picture():
+    words = confidence("frame_set", 64 - 15, 15)
+    assert words.level == 1 and "several frames of the clip" in words.words
+    assert str(FRAME_SET_MIN_SCORE) in words.detail
+    assert confidence("features", 64 - 20, 20).level > words.level
+
+
+def _zoom(photo: np.ndarray, zoom: float) -> np.ndarray:
+    w, h = 720, 1280
+    s = h / photo.shape[0] * zoom
+    big = cv2.resize(photo, (round(photo.shape[1] * s), round(photo.shape[0] * s)),
+                     interpolation=cv2.INTER_CUBIC)
+    y, x = (big.shape[0] - h) // 2, (big.shape[1] - w) // 2
+    return np.ascontiguousarray(big[y:y + h, x:x + w])
+
+
+def test_the_clip_pass_links_a_photo_no_single_frame_reaches(live):  # noqa: F811
+    settings, factory, index = live
+    # No frame may link on its own: a one-picture threshold no score reaches. The frames of
+    # a zoom into the cell each agree with its photo (scores 20-30 at the real threshold),
+    # so together they are a frame set.
+    index.limits = Limits(verify_min_score=10_000)
+    room = scenes.room(28, (1600, 1000))
+    with unit_of_work(factory) as s:
+        est = Establishment(code="MDI", name="Moorland")
+        s.add(est)
+        s.flush()
+        cell = Cell(establishment_id=est.id, label="A-1-001", wing="A", landing="1")
+        s.add(cell)
+        s.flush()
+        reference = add_reference_photo(s, settings, SYSTEM, cell_id=cell.id or 0,
+                                        data=scenes.jpeg(room), filename="cell.jpg").image_id
+    frames = [_zoom(room, z) for z in np.linspace(1.2, 1.3, 10)]
+    prepared = videos.prepare(settings, data=clips.encode(frames, rate=5), filename="zoom.mp4")
+    with unit_of_work(factory) as s:
+        video, _ = videos.store(s, settings, SYSTEM, prepared)
+        videos.link_post(s, SYSTEM, video, filename="zoom.mp4", url="", posted_at=None)
+        video_id = video.id
+    drain(factory, index, settings=settings)
+    with factory() as s:
+        frame_ids = set(s.exec(select(VideoFrame.image_id).where(
+            VideoFrame.video_id == video_id)).all())
+        assert len(frame_ids) >= 2
+        found = s.exec(select(Match).where(col(Match.candidate_image_id) == reference)).all()
+        # one candidate for the cell: the best frame paired with its photo, its score kept
+        assert [m.method for m in found] == ["frame_set"]
+        assert found[0].query_image_id in frame_ids and found[0].status == "pending"
+        assert found[0].inliers >= FRAME_SET_MIN_SCORE
+        # ...and what the analyst is shown for that frame: the cell's photo
+        ranked = service.ranked_candidates(s, found[0].query_image_id)
+        assert [(c.kind, [p.match.id for p in c.pairs]) for c in ranked.entries] == [
+            ("cell", [found[0].id])]
+        # the pass ran once, after the last frame's own stage, and said what it did
+        events = s.exec(select(AuditEvent.details).where(
+            AuditEvent.action == "match.clip_pass")).all()
+        assert len(events) == 1 and str(found[0].id) in events[0]
+        assert s.exec(select(func.count()).select_from(Match).where(
+            col(Match.method) == "features")).one() == 0

@@ -140,6 +140,8 @@ class Settings(BaseSettings):
     match_verify_min_score: int = Field(default=thresholds.VERIFY_MIN_SCORE, ge=1)
     match_shortlist_global: int = Field(default=thresholds.SHORTLIST_GLOBAL, ge=0, le=256)
     match_shortlist_votes: int = Field(default=thresholds.SHORTLIST_VOTES, ge=0, le=256)
+    match_second_look_from: int = Field(default=thresholds.SECOND_LOOK_FROM, ge=1)
+    match_second_look_max: int = Field(default=thresholds.SECOND_LOOK_MAX, ge=0, le=16)
     local_timezone: str = "Europe/London"  # for "which day was this photo taken" in a prison
     host: str = "127.0.0.1"
     port: int = 8000

@@ -6,7 +6,8 @@ Every source's original is a reference photo in one library, with rendered cell 
 distractors. Each change of bench/real_changes.py is applied to every source of a half; the
 edited copy is analysed as intake does (derive.analyse_stored) and matched by the product's
 own MatchEngine (near_duplicates, shortlist) and second-stage scoring (app.matching.service
-`scored`), at the thresholds in force (app.matching.thresholds).
+`scored`, with the second look on the display copies' working images as a match worker runs
+it), at the thresholds in force (app.matching.thresholds).
 
 Per change it reports: the hit rate of the true source, the false links (to another source's
 photo or a distractor), where misses happen (never shortlisted / scored under the threshold),
@@ -25,7 +26,7 @@ import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -55,6 +56,7 @@ class Outcome:
     false: list[int]  # wrongly linked reference ids
     best_false: int  # best verify score of a wrong shortlisted candidate (0 if none)
     stage2_ms: float  # shortlist + verification of every shortlisted candidate, one process
+    stage2_cpu_ms: float  # the same in CPU time (what the neighbours on the machine leave out)
     candidates: int  # how many were shortlisted
 
 
@@ -92,10 +94,32 @@ def _analyse(data: bytes) -> tuple[SimpleNamespace, bytes]:
                            phash_trim=a.hashes.phash_trim), a.features
 
 
-def _reference(job: tuple[int, bytes]) -> tuple[int, SimpleNamespace, bytes]:
+def _display(data: bytes) -> bytes:
+    """The display copy intake stores (what the second look reads in a match worker)."""
+    import io
+
+    from app.evidence.derive import decode
+
+    fmt = (Image.open(io.BytesIO(data)).format or "").lower()
+    return decode(data, fmt, "bench", long_side=DISPLAY_LONG_SIDE, local_timezone="UTC",
+                  features=False).display
+
+
+def _reference(job: tuple[int, bytes]) -> tuple[int, SimpleNamespace, bytes, bytes]:
     ref_id, data = job
     image, features = _analyse(data)
-    return ref_id, image, features
+    return ref_id, image, features, _display(data)
+
+
+def _scored(features: bytes, shortlist: list, data: bytes) -> list:
+    """The second stage's scores of one upload (its bytes: `data`), second look included."""
+    from app.evidence.sift import working_content
+    from app.matching.service import scored
+
+    displays = _STATE["displays"]
+    return scored(features, shortlist, _STATE["blobs"], limits=_STATE["engine"].limits,
+                  query=lambda: working_content(_display(data)),
+                  pictures=lambda i: working_content(displays[i]) if i in displays else None)
 
 
 def _room(seed: int) -> tuple[int, bytes]:
@@ -106,8 +130,8 @@ def _room(seed: int) -> tuple[int, bytes]:
     return DISTRACTOR_ID0 + seed, photograph(render(scene, scene.camera), rng)
 
 
-def build_library(refs: list[tuple[int, SimpleNamespace, bytes]], approximate: bool = False
-                  ) -> None:
+def build_library(refs: list[tuple[int, SimpleNamespace, bytes, bytes]],
+                  approximate: bool = False) -> None:
     from app.evidence.hashing import PREFILTER_KEYPOINTS, prefilter_descriptors
     from app.matching.index import DescriptorIndex
 
@@ -115,10 +139,11 @@ def build_library(refs: list[tuple[int, SimpleNamespace, bytes]], approximate: b
     if approximate:  # the nearest-neighbour index a large library uses, however small this one
         engine.votes = DescriptorIndex(PREFILTER_KEYPOINTS, ann_from=1)
     ids = np.array([r[0] for r in refs], np.int64)
-    engine.hashes.add(ids, [[i.phash, i.phash_mirror, i.phash_trim] for _, i, _ in refs])
-    engine.votes.add(ids, np.stack([prefilter_descriptors(f) for _, _, f in refs]))
+    engine.hashes.add(ids, [[i.phash, i.phash_mirror, i.phash_trim] for _, i, _, _ in refs])
+    engine.votes.add(ids, np.stack([prefilter_descriptors(f) for _, _, f, _ in refs]))
     _STATE["engine"] = engine
     _STATE["blobs"] = {r[0]: r[2] for r in refs}
+    _STATE["displays"] = {r[0]: r[3] for r in refs}
 
 
 # ----------------------------------------------------------------------------- one query
@@ -130,8 +155,6 @@ def _seed(*parts: object) -> int:
 
 def run_query(job: tuple[str, str, int, int, Path | None]) -> Outcome:
     """Make the edited copy, analyse it and match it as the product does."""
-    from app.matching.service import scored
-
     split_name, change, ref_id, variant, second = job
     src = _STATE["sources"][ref_id]
     if second is not None:
@@ -142,17 +165,18 @@ def run_query(job: tuple[str, str, int, int, Path | None]) -> Outcome:
     engine = _STATE["engine"]
     image, features = _analyse(data)
     near = {h.image_id for h in engine.near_duplicates(None, image, refresh=False)}
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     shortlist = engine.shortlist(None, image, features)
-    scores = {h.image_id: s for h, s in scored(features, shortlist, _STATE["blobs"])}
+    scores = {h.image_id: s for h, s in _scored(features, shortlist, data)}
     stage2_ms = (time.perf_counter() - started) * 1000
+    stage2_cpu_ms = (time.process_time() - cpu) * 1000
     passed = {i for i, s in scores.items() if s >= engine.limits.verify_min_score}
     linked = near | passed
     wrong = [i for i in linked if i != ref_id]
     return Outcome(split_name, change, ref_id, ref_id in near, ref_id in scores,
                    scores.get(ref_id, -1), ref_id in linked, sorted(wrong),
                    max((s for i, s in scores.items() if i != ref_id), default=0), stage2_ms,
-                   len(shortlist))
+                   stage2_cpu_ms, len(shortlist))
 
 
 def _init(state: dict) -> None:
@@ -205,21 +229,32 @@ def render_table(rows: dict, title: str) -> str:
     return "\n".join(lines)
 
 
-def _captioned(job: tuple[int, int]) -> bytes:
+def _captioned(job: tuple[int, int]) -> tuple[bytes, bytes]:
     i, seed = job
-    features = _analyse(CHANGES["overlay_text"][0](_rgb(_STATE["sources"][i].path),
-                                                   np.random.default_rng(seed)))[1]
-    return features
+    data = CHANGES["overlay_text"][0](_rgb(_STATE["sources"][i].path),
+                                      np.random.default_rng(seed))
+    return _analyse(data)[1], _display(data)
 
 
 CAPTION_SEEDS = (7, 11, 23, 42, 99)  # placements of the shared caption: place, size, words
 
 
-def _caption_pairs(members: list[int], seeds: list[int], workers: int) -> list[int]:
-    from app.evidence.hashing import verify_features
+def _caption_pair(job: tuple[tuple[bytes, bytes], tuple[bytes, bytes]]) -> int:
+    """One pair as a second stage scores it (both orientations, second look included)."""
+    from app.evidence.sift import working_content
+    from app.matching.engine import Hit
+    from app.matching.service import scored
 
-    blobs = pmap(_captioned, list(zip(members, seeds, strict=True)), workers)
-    return [verify_features(a, b) for k, a in enumerate(blobs) for b in blobs[k + 1:]]
+    (a, a_display), (b, b_display) = job
+    return scored(a, [Hit(1, 64, True)], {1: b}, limits=_STATE["engine"].limits,
+                  query=lambda: working_content(a_display),
+                  pictures=lambda _: working_content(b_display))[0][1]
+
+
+def _caption_pairs(members: list[int], seeds: list[int], workers: int) -> list[int]:
+    made = pmap(_captioned, list(zip(members, seeds, strict=True)), workers)
+    return pmap(_caption_pair, [(a, b) for k, a in enumerate(made) for b in made[k + 1:]],
+                workers)
 
 
 def shared_captions(halves: dict[str, list[int]], workers: int) -> dict:
@@ -249,17 +284,15 @@ def cpu_speed(found: list[Source], held_out: list[int], per_change: int = 6) -> 
     """CPU time of the second stage of one upload (shortlist + verification of every
     shortlisted candidate) in this one process: what one core spends, however busy the
     machine is (wall time on a shared machine measures the neighbours)."""
-    from app.matching.service import scored
-
     engine, cpu, wall, counts = _STATE["engine"], [], [], []
     for k, change in enumerate(["crop_20", "overlay_text", "repost_chain", "view_strong",
                                 "selfie_mirror_crop"]):
         for i in held_out[k::5][:per_change]:
-            image, features = _analyse(CHANGES[change][0](_rgb(found[i].path),
-                                                          np.random.default_rng(i)))
+            data = CHANGES[change][0](_rgb(found[i].path), np.random.default_rng(i))
+            image, features = _analyse(data)
             c0, w0 = time.process_time(), time.perf_counter()
             shortlist = engine.shortlist(None, image, features)
-            scored(features, shortlist, _STATE["blobs"])
+            _scored(features, shortlist, data)
             cpu.append((time.process_time() - c0) * 1000)
             wall.append((time.perf_counter() - w0) * 1000)
             counts.append(len(shortlist))
@@ -282,6 +315,9 @@ def main() -> None:
     ap.add_argument("--approximate", action="store_true",
                     help="shortlist by the approximate descriptor index (as from "
                          "DescriptorIndex.ann_from images on) instead of the exact scan")
+    ap.add_argument("--without-second-look", action="store_true",
+                    help="ORB's verification alone (second_look_max 0): the figures before "
+                         "the second look, on the same machine state")
     args = ap.parse_args()
     t0 = time.time()
     variants, rooms = (1, 30) if args.quick or args.speed else (3, 120)
@@ -291,14 +327,18 @@ def main() -> None:
     refs = pmap(_reference, refs_in, args.workers)
     refs += pmap(_reference, pmap(_room, list(range(rooms)), args.workers), args.workers)
     build_library(refs, args.approximate)
+    if args.without_second_look:
+        _STATE["engine"].limits = replace(_STATE["engine"].limits, second_look_max=0)
     _STATE["sources"] = found
+    alone = "_without_second_look" if args.without_second_look else ""
+    alone_flag = " --without-second-look" if args.without_second_look else ""
     if args.speed:
         line = cpu_speed(found, halves["held_out"])
         print(line)
         RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "matching_second_stage_cpu.md").write_text(
+        (RESULTS / f"matching_second_stage_cpu{alone}.md").write_text(
             "# Second stage CPU time\n\nCommand: `.venv/bin/python -m "
-            f"bench.matching_accuracy_real --speed`\n\n{line}\n")
+            f"bench.matching_accuracy_real --speed{alone_flag}`\n\n{line}\n")
         return
     jobs: list[tuple[str, str, int, int, Path | None]] = []
     for split_name, members in halves.items():
@@ -311,12 +351,17 @@ def main() -> None:
     held, cal = summarise(outcomes, "held_out"), summarise(outcomes, "calibration")
     captions = shared_captions(halves, args.workers)
     ms = np.array([o.stage2_ms for o in outcomes])
+    cpu_ms = np.array([o.stage2_cpu_ms for o in outcomes])
     speed = {"median_ms": round(float(np.median(ms)), 1),
              "p95_ms": round(float(np.percentile(ms, 95)), 1),
+             "cpu_median_ms": round(float(np.median(cpu_ms)), 1),
+             "cpu_p95_ms": round(float(np.percentile(cpu_ms, 95)), 1),
+             "load_average": round(os.getloadavg()[0], 1),
              "median_candidates": float(np.median([o.candidates for o in outcomes]))}
     best_false_cal = max(r["best_false_score"] for r in cal.values())
     suggested = math.ceil((best_false_cal + 1) * 1.25)
-    flag = (" --quick" if args.quick else "") + (" --approximate" if args.approximate else "")
+    flag = ((" --quick" if args.quick else "") + (" --approximate" if args.approximate else "")
+            + alone_flag)
     report = [
         "# Matching accuracy on real photographs", "",
         f"Command: `.venv/bin/python -m bench.matching_accuracy_real{flag}` "
@@ -337,8 +382,9 @@ def main() -> None:
         "already linked by the first stage.", "",
         f"Second stage per upload (shortlist + verification of every candidate, "
         f"{speed['median_candidates']:.0f} candidates median, one process each of "
-        f"{args.workers}, machine shared): median {speed['median_ms']} ms, "
-        f"p95 {speed['p95_ms']} ms.", "",
+        f"{args.workers}, machine shared, load average {speed['load_average']} at the end): "
+        f"median {speed['median_ms']} ms, p95 {speed['p95_ms']} ms; CPU time median "
+        f"{speed['cpu_median_ms']} ms, p95 {speed['cpu_p95_ms']} ms.", "",
         render_table(held, "Held-out half (the figures that count)"), "",
         render_table(cal, "Calibration half"), "",
         "### Different photographs carrying captions (false links between held images)", "",
@@ -353,7 +399,7 @@ def main() -> None:
     print(text)
     RESULTS.mkdir(exist_ok=True)
     name = ("matching_accuracy_real" + ("_quick" if args.quick else "")
-            + ("_approximate" if args.approximate else ""))
+            + ("_approximate" if args.approximate else "") + alone)
     (RESULTS / f"{name}.md").write_text(text + "\n")
     (RESULTS / f"{name}.json").write_text(json.dumps({
         "held_out": held, "calibration": cal, "sources": len(found), "captions": captions,

@@ -63,13 +63,17 @@ class Limits:
     verify_min_score: int = thresholds.VERIFY_MIN_SCORE
     shortlist_global: int = thresholds.SHORTLIST_GLOBAL
     shortlist_votes: int = thresholds.SHORTLIST_VOTES
+    second_look_from: int = thresholds.SECOND_LOOK_FROM
+    second_look_max: int = thresholds.SECOND_LOOK_MAX
 
     @classmethod
     def of(cls, settings: Settings) -> Limits:
         return cls(global_max_distance=settings.match_global_max_distance,
                    verify_min_score=settings.match_verify_min_score,
                    shortlist_global=settings.match_shortlist_global,
-                   shortlist_votes=settings.match_shortlist_votes)
+                   shortlist_votes=settings.match_shortlist_votes,
+                   second_look_from=settings.match_second_look_from,
+                   second_look_max=settings.match_second_look_max)
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,7 @@ def run_second_stage(factory: Callable[[], Session], engine: MatchEngine, actor:
     try:
         features_first(factory, settings, taken.image_id)
         with unit_of_work(factory) as session:
-            service.second_stage(session, engine, actor, taken.image_id)
+            service.second_stage(session, engine, actor, taken.image_id, settings=settings)
             if pause:  # tests only (refused in production): a window to kill the worker in
                 log.warning("test pause: image %s waits %.0f s before its commit",
                             taken.image_id, pause)

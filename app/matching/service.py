@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 
+import numpy as np
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from app.audit.service import Actor, record
 from app.db import utcnow
 from app.errors import Conflict, NotFound, Unprocessable
-from app.evidence.hashing import hamming, verify_features
+from app.evidence.hashing import hamming
 from app.evidence.models import Image, ImageFeatures, ReferencePhoto, VideoFrame
 from app.evidence.reference import add_reference_from_image
 from app.matching import candidates
-from app.matching.engine import Hit, MatchEngine
+from app.matching.engine import Hit, Limits, MatchEngine
 from app.matching.models import Match, MatchRun
+from app.matching.second_look import Pictures, first_look, second_look, stored_pictures
 from app.settings import Settings
 
 _KINDS = ("phash", "phash_mirror", "phash_trim")
@@ -113,23 +116,35 @@ def first_stage(session: Session, engine: MatchEngine, actor: Actor,
     return found
 
 
-def scored(features: bytes, shortlist: list[Hit], blobs: dict[int, bytes]
-           ) -> list[tuple[Hit, int]]:
+def scored(features: bytes, shortlist: list[Hit], blobs: dict[int, bytes], *,
+           limits: Limits | None = None, query: Callable[[], np.ndarray | None] | None = None,
+           pictures: Pictures | None = None) -> list[tuple[Hit, int]]:
     """Every shortlisted candidate with its geometric verification score (pure: what
-    bench/matching_accuracy_real.py measures)."""
-    return [(hit, verify_features(features, blob, mirrored=hit.mirrored)) for hit in shortlist
-            if (blob := blobs.get(hit.image_id))]
+    bench/matching_accuracy_real.py measures). Given the `limits`, the new image's `query`
+    working image and the candidates' `pictures`, with the second look (SIFT for the pairs
+    ORB nearly links, app/matching/second_look.py) as a match worker runs it."""
+    rows = first_look(features, shortlist, blobs)
+    if limits is None or query is None or pictures is None:
+        return [(hit, score) for hit, score, _ in rows]
+    return second_look(rows, limits, query, pictures)
 
 
 def verified(engine: MatchEngine, features: bytes, shortlist: list[Hit],
-             blobs: dict[int, bytes]) -> list[tuple[Hit, int]]:
+             blobs: dict[int, bytes], query: Callable[[], np.ndarray | None] | None = None,
+             pictures: Pictures | None = None) -> list[tuple[Hit, int]]:
     """The shortlisted candidates whose score passes the threshold in force."""
-    return [(hit, score) for hit, score in scored(features, shortlist, blobs)
+    return [(hit, score) for hit, score in scored(features, shortlist, blobs,
+                                                   limits=engine.limits, query=query,
+                                                   pictures=pictures)
             if score >= engine.limits.verify_min_score]
 
 
-def second_stage(session: Session, engine: MatchEngine, actor: Actor, image_id: int) -> int:
-    """Local-feature verification over a short list; stores what passes. Returns how many."""
+def second_stage(session: Session, engine: MatchEngine, actor: Actor, image_id: int, *,
+                 settings: Settings | None = None) -> int:
+    """Local-feature verification over a short list; stores what passes. Returns how many.
+    With `settings` (a match worker's: where the pictures are), the second look too, for a
+    photo (a video's frames have the clip pass instead: a look each would cost a clip seconds,
+    and the video benchmarks measure frames without it)."""
     run = session.get(MatchRun, image_id)
     image = session.get(Image, image_id)
     features = session.get(ImageFeatures, image_id)
@@ -147,7 +162,11 @@ def second_stage(session: Session, engine: MatchEngine, actor: Actor, image_id: 
             col(ImageFeatures.image_id).in_([h.image_id for h in shortlist]))).all())
         # Verify every candidate before writing anything: the slow part runs holding no
         # write lock (on SQLite one writer at a time, and a niced worker must not hold it).
-        passed = verified(engine, features.data, shortlist, blobs)
+        frame = session.exec(select(VideoFrame.id).where(
+            col(VideoFrame.image_id) == image_id)).first() is not None
+        pictures = None if settings is None or frame else stored_pictures(session, settings)
+        query = None if pictures is None else partial(pictures, image_id)
+        passed = verified(engine, features.data, shortlist, blobs, query, pictures)
         for hit, score in passed:
             if match := _store(session, image, hit.image_id, "features", hit.distance, score):
                 stored += 1

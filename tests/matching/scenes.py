@@ -125,3 +125,15 @@ def running_caption(rgb: np.ndarray) -> np.ndarray:
             cv2.putText(out, words, (w // 24, y), cv2.FONT_HERSHEY_DUPLEX, w / 420, colour,
                         thick, cv2.LINE_AA)
     return out
+
+
+def second_photograph(rgb: np.ndarray) -> bytes:
+    """The scene photographed again: from well to the side (one edge recedes to 40% of its
+    height), the camera turned 15 degrees, in darker light (gamma 2.2)."""
+    h, w = rgb.shape[:2]
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[0, h * 0.3], [w, 0], [w, h], [0, h * 0.7]])
+    turn = np.vstack([cv2.getRotationMatrix2D((w / 2, h / 2), 15, 1.0), [0, 0, 1]])
+    seen = cv2.warpPerspective(rgb, turn @ cv2.getPerspectiveTransform(src, dst), (w, h),
+                               borderMode=cv2.BORDER_REFLECT)
+    return jpeg(np.clip(255 * (seen / 255.0) ** 2.2, 0, 255).astype(np.uint8), 85)

@@ -170,7 +170,7 @@ def test_a_failed_second_stage_keeps_its_error_and_the_first_stage(as_role, sess
     scene = scenes.room(71)
     [first] = _intake(client, scenes.jpeg(scene))
 
-    def broken(session, engine, actor, image_id):
+    def broken(session, engine, actor, image_id, settings=None):
         run = session.get(MatchRun, image_id)
         run.second_stage_at = run.first_stage_at  # written, then lost with the rollback
         session.add(run)

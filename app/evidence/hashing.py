@@ -21,13 +21,9 @@ from app.evidence import scene_check
 from app.evidence.borders import trim_borders
 
 WORK_SIDE = 512  # long side of the working image; ORB and hashes are measured at this size
-# A portrait video frame's local features are measured with this long side instead (its hashes
-# keep WORK_SIDE): a phone films upright, so the frame's height spans about what a landscape
-# reference photo's height spans, 288-384 px at WORK_SIDE, and at 512 px the frame shows the
-# room 1.3-1.8x magnified against the photo (more in a zoom). Calibration half of
-# bench/video_matching.py (quick, 63 clips): clips whose best frame scores >= 20 against their
-# own reference photo, every frame verified against it: 51 at 512, 54 at 400, 54 at 320, 33 at
-# 256; summed true scores 9,997 / 11,086 / 9,063 / 4,670 (400 the best).
+# A portrait video frame's features are measured at this long side (its hashes keep WORK_SIDE):
+# at 512 px it shows the room 1.3-1.8x larger than a landscape reference photo does. Calibration
+# clips linked by their best frame (bench/video_matching.py): 51 at 512, 54 at 400/320, 33 at 256.
 FRAME_PORTRAIT_SIDE = 400
 MAX_FEATURES = 500  # ORB keypoints kept per image (36 bytes each)
 MIRROR_FEATURES = 300  # ...plus this many of the mirrored image (front-camera selfies)
@@ -50,8 +46,7 @@ _GRID = 8  # keypoints are spread over an 8x8 grid so overlays/stickers cannot t
 # Local contrast equalisation before ORB: dark, hazy or flat photos (fog, night, a filter that
 # lifts the blacks) otherwise give too few keypoints to verify (bench: matching_accuracy_real).
 # One detector and one equaliser per thread: OpenCV's objects keep working buffers, and two
-# decode threads sharing them got each other's results (a video frame's keypoints differed
-# from the same pixels analysed alone).
+# decode threads sharing them got each other's results (tests/evidence/test_features_threads).
 _PER_THREAD = threading.local()
 
 

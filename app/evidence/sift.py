@@ -24,6 +24,7 @@ import numpy as np
 from app.evidence import scene_check
 from app.evidence.hashing import (
     _ROBUST,
+    Agreement,
     _capped,
     _content,
     _detectors,
@@ -110,3 +111,24 @@ def verify(a: Keypoints, b: Keypoints) -> int:
     if score and not scene_check.confirmed(a.thumbnail, b.thumbnail, *found, a.size, b.size):
         return 0
     return score
+
+
+def agreement(a: np.ndarray, b: np.ndarray) -> Agreement:
+    """`verify` of working images `a` (either way round) and `b`, with the pairs it counted as
+    fractions of each picture, as hashing.agreeing_points gives ORB's: what the comparison
+    page draws for a pair the second look linked."""
+    theirs, best = keypoints(b), Agreement(0, False, [])
+    for mirrored in (False, True):
+        mine = keypoints(a, mirrored)
+        found = _inliers(mine, theirs)
+        score = verify(mine, theirs)
+        if found is None or score <= best.score:
+            continue
+        pa, pb = found
+        src = pa / np.array(mine.size, dtype=np.float32)
+        if mirrored:  # the mirror's column x is the picture's column width - 1 - x
+            src[:, 0] = (mine.size[0] - 1 - pa[:, 0]) / mine.size[0]
+        dst = pb / np.array(theirs.size, dtype=np.float32)
+        best = Agreement(score, mirrored, [((float(u[0]), float(u[1])), (float(w[0]), float(w[1])))
+                                           for u, w in zip(src, dst, strict=True)])
+    return best

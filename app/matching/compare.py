@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
+from app.errors import NotFound
+from app.evidence import sift
 from app.evidence.borders import trim_borders
+from app.evidence.errors import StoredImageDamaged
 from app.evidence.hashing import (
     Agreement,
     agreeing_points,
@@ -53,6 +56,7 @@ class Comparison:
     left: Side
     right: Side
     agreement: Agreement | None  # None: a side has no local features (or was withdrawn)
+    second_look: bool = False  # the points are SIFT's: the pair was linked by the second look
     lines: list[tuple[float, float, float, float]] = field(default_factory=list)
 
     @property
@@ -109,5 +113,18 @@ def compare(session: Session, settings: Settings, match: Match) -> Comparison:
     blob_a, blob_b = _blob(session, a), _blob(session, b)
     if blob_a is None or blob_b is None:
         return layout(match.id or 0, a, b, None)
-    return layout(match.id or 0, a, b, agreeing_points(blob_a, blob_b),
-                  _content_box(settings, a, blob_a), _content_box(settings, b, blob_b))
+    seen, looked = agreeing_points(blob_a, blob_b), False
+    if match.method == "features" and seen.score < (match.inliers or 0):
+        # ORB's points fall short of the stored score: the second look linked the pair, so
+        # its points are drawn (from the display copies it read), not ORB's few
+        try:
+            again = sift.agreement(sift.working_content(read_display(settings, a)),
+                                   sift.working_content(read_display(settings, b)))
+        except (NotFound, StoredImageDamaged):  # a copy gone or damaged (logged): ORB's
+            again = seen
+        if again.score > seen.score:
+            seen, looked = again, True
+    out = layout(match.id or 0, a, b, seen, _content_box(settings, a, blob_a),
+                 _content_box(settings, b, blob_b))
+    out.second_look = looked
+    return out

@@ -11,11 +11,12 @@ from app import migrations
 from app.audit.service import SYSTEM
 from app.db import make_engine, make_session_factory, unit_of_work
 from app.estate.models import Cell, Establishment
-from app.evidence.hashing import compute_features
+from app.evidence.hashing import agreeing_points, compute_features
 from app.evidence.images import ingest_image
-from app.evidence.models import ReferencePhoto
+from app.evidence.models import ImageFeatures, ReferencePhoto
 from app.evidence.sift import working_content
 from app.matching import service
+from app.matching.compare import compare
 from app.matching.engine import Hit, Limits, MatchEngine
 from app.matching.models import Match
 from app.matching.second_look import first_look, offered, second_look
@@ -109,6 +110,13 @@ def test_a_match_worker_links_the_second_photograph_to_the_cell(tmp_path, pair):
             match = s.exec(select(Match).where(Match.query_image_id == query_id)).one()
             assert (match.candidate_image_id, match.method) == (ref_id, "features")
             assert match.inliers is not None and match.inliers >= VERIFY_MIN_SCORE
+            # the comparison page draws the second look's points, not ORB's few, and says so
+            seen = compare(s, settings, match)
+            assert seen.second_look and seen.agreement.score >= VERIFY_MIN_SCORE
+            assert seen.drawn >= VERIFY_MIN_SCORE
+            query_blob = s.get(ImageFeatures, query_id).data
+            ref_blob = s.get(ImageFeatures, ref_id).data
+            assert agreeing_points(query_blob, ref_blob).score < VERIFY_MIN_SCORE
     finally:
         index.close()
         engine.dispose()

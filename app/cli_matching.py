@@ -122,8 +122,11 @@ def retry_video(video_id: int = typer.Argument(..., help="a video whose sampling
 
 
 @matching_cli.command("reanalyse")
-def reanalyse(batch: int = typer.Option(100, min=1, max=1000, help="images a transaction")
-              ) -> None:
+def reanalyse(batch: int = typer.Option(100, min=1, max=1000, help="images a transaction"),
+              every: bool = typer.Option(False, "--every", help=(
+                  "every held image's features, not only an older version's (features "
+                  "stored before each thread had its own detector may be wrong where two "
+                  "were computed at once)"))) -> None:
     """Recompute local features stored by an older version, from the sealed originals
     (after an upgrade that changes them; stop the match workers first, start them after)."""
     from app.evidence.reanalysis import count_stale, reanalyse_stale
@@ -133,9 +136,11 @@ def reanalyse(batch: int = typer.Option(100, min=1, max=1000, help="images a tra
     factory = make_session_factory(engine)
     try:
         with factory() as session:
-            stale = count_stale(session)
-        typer.echo(f"{stale} image{'' if stale == 1 else 's'} with features of an older version")
-        done = reanalyse_stale(factory, settings, cli_actor(), batch) if stale else None
+            stale = count_stale(session, every=every)
+        typer.echo(f"{stale} image{'' if stale == 1 else 's'} with features "
+                   f"{'to recompute' if every else 'of an older version'}")
+        done = reanalyse_stale(factory, settings, cli_actor(), batch,
+                               every=every) if stale else None
     finally:
         engine.dispose()
     if done is not None:

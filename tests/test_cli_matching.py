@@ -112,3 +112,30 @@ def test_reanalyse_recomputes_stale_features_and_drops_the_kept_index(env):
     assert not kept.exists()  # the next worker builds its index from the new features
     again = runner.invoke(cli, ["matching", "reanalyse"])
     assert again.exit_code == 0 and "0 images with features" in again.output
+
+
+def test_reanalyse_every_recomputes_current_features_that_are_wrong(env):
+    """Features of the current version with wrong keypoints (stored while two threads shared
+    one detector) are left by a plain reanalyse and put right by `--every`."""
+    from app.evidence.models import ImageFeatures
+
+    runner, settings, factory, index = env
+    wrong_id = _stored(settings, factory, index, 96)
+    other_id = _stored(settings, factory, index, 97)
+    with unit_of_work(factory) as s:
+        right = s.get(ImageFeatures, wrong_id).data
+        row = s.get(ImageFeatures, wrong_id)
+        row.data = s.get(ImageFeatures, other_id).data  # current version, someone else's points
+        s.add(row)
+
+    plain = runner.invoke(cli, ["matching", "reanalyse"])
+    assert plain.exit_code == 0 and "0 images with features of an older version" in plain.output
+    with unit_of_work(factory) as s:
+        assert s.get(ImageFeatures, wrong_id).data != right
+
+    every = runner.invoke(cli, ["matching", "reanalyse", "--every"])
+    assert every.exit_code == 0, every.output
+    assert "2 images with features to recompute" in every.output
+    assert "recomputed 2; failed 0" in every.output
+    with unit_of_work(factory) as s:
+        assert s.get(ImageFeatures, wrong_id).data == right

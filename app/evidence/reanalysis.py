@@ -38,22 +38,26 @@ class Reanalysed:
     failed: int = 0  # originals that failed their integrity check (logged, left stale)
 
 
-def _held_stale(query: Select) -> Select:
-    """Features of held images whose first byte (the version) is not the current one."""
-    return (query.join(Image, col(Image.id) == col(ImageFeatures.image_id))
-            .where(func.substr(ImageFeatures.data, 1, 1) != bytes([FEATURES_VERSION]),
-                   col(Image.erased_at).is_(None)))
+def _held_stale(query: Select, every: bool) -> Select:
+    """Features of held images whose first byte (the version) is not the current one (`every`:
+    all of them, whatever their version)."""
+    query = (query.join(Image, col(Image.id) == col(ImageFeatures.image_id))
+             .where(col(Image.erased_at).is_(None)))
+    if every:
+        return query
+    return query.where(func.substr(ImageFeatures.data, 1, 1) != bytes([FEATURES_VERSION]))
 
 
-def _stale(session: Session, after: int, limit: int) -> list[int]:
+def _stale(session: Session, after: int, limit: int, every: bool) -> list[int]:
     return list(session.exec(
-        _held_stale(select(ImageFeatures.image_id))
+        _held_stale(select(ImageFeatures.image_id), every)
         .where(col(ImageFeatures.image_id) > after)
         .order_by(col(ImageFeatures.image_id)).limit(limit)).all())
 
 
-def count_stale(session: Session) -> int:
-    return session.exec(_held_stale(select(func.count()).select_from(ImageFeatures))).one()
+def count_stale(session: Session, *, every: bool = False) -> int:
+    return session.exec(_held_stale(select(func.count()).select_from(ImageFeatures),
+                                    every)).one()
 
 
 def forget_kept_index(settings: Settings) -> None:
@@ -63,13 +67,15 @@ def forget_kept_index(settings: Settings) -> None:
 
 
 def reanalyse_stale(factory: Callable[[], Session], settings: Settings, actor: Actor,
-                    batch: int = BATCH) -> Reanalysed:
-    """Recompute every stale feature blob; one transaction (and one audit event) a batch."""
+                    batch: int = BATCH, *, every: bool = False) -> Reanalysed:
+    """Recompute every stale feature blob; one transaction (and one audit event) a batch.
+    `every`: every held image's, of the current version too (features stored while two were
+    computed at once, before each thread had its own detector, may hold wrong keypoints)."""
     done = Reanalysed()
     after = 0
     while True:
         with factory() as session:  # read and decode outside any write
-            ids = _stale(session, after, batch)
+            ids = _stale(session, after, batch, every)
             fresh: dict[int, bytes] = {}
             for image_id in ids:
                 image = session.get(Image, image_id)
@@ -96,4 +102,5 @@ def reanalyse_stale(factory: Callable[[], Session], settings: Settings, actor: A
                 session.add(row)
                 done.recomputed += 1
             record(session, actor, "evidence.features.recomputed", object_type="image",
-                   object_ids=sorted(fresh), details={"version": FEATURES_VERSION})
+                   object_ids=sorted(fresh),
+                   details={"version": FEATURES_VERSION, "every": every})

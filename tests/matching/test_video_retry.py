@@ -116,6 +116,8 @@ def test_a_supervisor_samples_a_failed_video_again_from_its_page(as_role, sessio
     listed = client.get("/matching/queue").text  # where a supervisor finds it
     assert "1 failed for good (listed below" in listed
     assert f'<a href="/videos/{video_id}">video {video_id}</a>' in listed
+    assert "<title>Matching queue · Cellwatch</title>" in listed  # the list is in the page
+    assert listed.count(f'<a href="/videos/{video_id}">') == 1  # ...once, not in its title
     page = client.get(f"/videos/{video_id}")
     assert "Sample this video again" in page.text
     csrf = page_csrf(client, f"/videos/{video_id}")

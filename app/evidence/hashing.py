@@ -342,37 +342,6 @@ def verify_features(a: bytes, b: bytes, ratio: float = 0.8, reproj_px: float = 4
     return max(score, _side(a, b, True, ratio, reproj_px)[0])
 
 
-@dataclass(frozen=True, slots=True)
-class Agreement:
-    """What `verify_features` saw: its score, and the keypoint pairs that agree, as fractions
-    (0-1) of each analysed picture's width and height; `a`'s points are given on the picture
-    itself even when its mirror image agreed (`mirrored`)."""
-
-    score: int
-    mirrored: bool
-    pairs: list[tuple[tuple[float, float], tuple[float, float]]]
-
-
-def agreeing_points(a: bytes, b: bytes, ratio: float = 0.8, reproj_px: float = 4.0) -> Agreement:
-    """`verify_features(a, b)` with the agreeing pairs it counted (to draw, not to score: the
-    score stays that one function's). Twice its work at most; for one pair on a page."""
-    if is_stale(a) or is_stale(b):
-        return Agreement(0, False, [])
-    best = Agreement(0, False, [])
-    for mirrored in (False, True):
-        score, found = _side(a, b, mirrored, ratio, reproj_px)
-        if not found or score <= best.score:
-            continue
-        pa, pb, size_a, size_b = found
-        src = pa / np.array(size_a, dtype=np.float32)
-        if mirrored:  # the mirror's column x is the picture's column width - 1 - x
-            src[:, 0] = (size_a[0] - 1 - pa[:, 0]) / size_a[0]
-        dst = pb / np.array(size_b, dtype=np.float32)
-        best = Agreement(score, mirrored, [((float(s[0]), float(s[1])), (float(d[0]), float(d[1])))
-                                           for s, d in zip(src, dst, strict=True)])
-    return best
-
-
 def analyse_image(data: bytes) -> ImageAnalysis:
     """Decode once (twice for screenshots); hashes and features (what intake should call)."""
     gray, full = load_working_image(data)

@@ -22,9 +22,9 @@ import cv2
 import numpy as np
 
 from app.evidence import scene_check
+from app.evidence.agreement import NONE, Agreement, as_agreement
 from app.evidence.hashing import (
     _ROBUST,
-    Agreement,
     _capped,
     _content,
     _detectors,
@@ -114,21 +114,14 @@ def verify(a: Keypoints, b: Keypoints) -> int:
 
 
 def agreement(a: np.ndarray, b: np.ndarray) -> Agreement:
-    """`verify` of working images `a` (either way round) and `b`, with the pairs it counted as
-    fractions of each picture, as hashing.agreeing_points gives ORB's: what the comparison
-    page draws for a pair the second look linked."""
-    theirs, best = keypoints(b), Agreement(0, False, [])
+    """`verify` of working images `a` (either way round) and `b`, with the pairs it counted,
+    as agreement.agreeing_points gives ORB's: what the comparison page draws for a pair the
+    second look linked."""
+    theirs, best = keypoints(b), NONE
     for mirrored in (False, True):
         mine = keypoints(a, mirrored)
         found = _inliers(mine, theirs)
         score = verify(mine, theirs)
-        if found is None or score <= best.score:
-            continue
-        pa, pb = found
-        src = pa / np.array(mine.size, dtype=np.float32)
-        if mirrored:  # the mirror's column x is the picture's column width - 1 - x
-            src[:, 0] = (mine.size[0] - 1 - pa[:, 0]) / mine.size[0]
-        dst = pb / np.array(theirs.size, dtype=np.float32)
-        best = Agreement(score, mirrored, [((float(u[0]), float(u[1])), (float(w[0]), float(w[1])))
-                                           for u, w in zip(src, dst, strict=True)])
+        if found is not None and score > best.score:
+            best = as_agreement(score, mirrored, *found, mine.size, theirs.size)
     return best

@@ -1,6 +1,6 @@
 """Two pictures of a match side by side, with the points that agree drawn between them.
 
-The points come from the second stage's own verification (`hashing.agreeing_points`, the
+The points come from the second stage's own verification (`agreement.agreeing_points`, the
 same inliers that `verify_features` scores), laid out for one SVG: both pictures scaled to
 one height, the new image on the left. Features are measured on the picture inside any
 screenshot bars or borders; where that differs from the whole picture, the box is found again
@@ -15,11 +15,10 @@ from sqlmodel import Session
 
 from app.errors import NotFound
 from app.evidence import sift
+from app.evidence.agreement import Agreement, agreeing_points
 from app.evidence.borders import trim_borders
 from app.evidence.errors import StoredImageDamaged
 from app.evidence.hashing import (
-    Agreement,
-    agreeing_points,
     is_stale,
     load_working_image,
     unpack_features,

@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from app.evidence.hashing import _capped, agreeing_points, compute_features, verify_features
+from app.evidence.agreement import agreeing_points
+from app.evidence.hashing import _capped, compute_features, verify_features
 from tests.evidence.test_hashing import PHOTOS, jpeg
 
 ORIGINAL = np.asarray(Image.open(io.BytesIO(PHOTOS[0])))  # 800 x 600

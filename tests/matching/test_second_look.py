@@ -11,7 +11,8 @@ from app import migrations
 from app.audit.service import SYSTEM
 from app.db import make_engine, make_session_factory, unit_of_work
 from app.estate.models import Cell, Establishment
-from app.evidence.hashing import agreeing_points, compute_features
+from app.evidence.agreement import agreeing_points
+from app.evidence.hashing import compute_features
 from app.evidence.images import ingest_image
 from app.evidence.models import ImageFeatures, ReferencePhoto
 from app.evidence.sift import working_content

@@ -104,13 +104,18 @@ def verify(a: Keypoints, b: Keypoints) -> int:
     """Score of `a` against `b` on hashing's scale (0 = unrelated): ratio-test matches,
     homography inliers counted at most 3 a grid cell (the smaller of the two counts), 0 when
     they sit in a band the rest of the picture contradicts (a shared caption)."""
+    return _verified(a, b)[0]
+
+
+def _verified(a: Keypoints, b: Keypoints) -> tuple[int, tuple[np.ndarray, np.ndarray] | None]:
+    """`verify`'s score with the inliers it counted (None: no homography)."""
     found = _inliers(a, b)
     if found is None:
-        return 0
+        return 0, None
     score = raw_score((*found, a.size, b.size))
     if score and not scene_check.confirmed(a.thumbnail, b.thumbnail, *found, a.size, b.size):
-        return 0
-    return score
+        return 0, found
+    return score, found
 
 
 def agreement(a: np.ndarray, b: np.ndarray) -> Agreement:
@@ -120,8 +125,7 @@ def agreement(a: np.ndarray, b: np.ndarray) -> Agreement:
     theirs, best = keypoints(b), NONE
     for mirrored in (False, True):
         mine = keypoints(a, mirrored)
-        found = _inliers(mine, theirs)
-        score = verify(mine, theirs)
+        score, found = _verified(mine, theirs)
         if found is not None and score > best.score:
             best = as_agreement(score, mirrored, *found, mine.size, theirs.size)
     return best

@@ -61,13 +61,20 @@ SAMPLE_CONTEXT: dict[str, Any] = {
                 "handle": "example.handle", "url": "https://www.instagram.com/example.handle/",
                 "numeric_id": "17841400000000001"},
     "urls": ["https://www.instagram.com/example.handle/",
-             "https://www.instagram.com/p/AbCdEf/"],
+             "https://www.instagram.com/p/AbCdEf/", "https://www.instagram.com/reel/GhIjKl/"],
     "reason": "Photographs taken inside a prison cell on a smuggled phone.",
     "legal_basis": "Prison Act 1952, section 40D (images transmitted from inside a prison).",
     "contact": "Digital investigations unit, du@prisons.example, 0300 000 0000",
     "good_faith_statement": GOOD_FAITH_STATEMENT,
     "evidence": [{"number": 1, "sha256": "0" * 64, "post_url": "https://www.instagram.com/p/AbCdEf/",
-                  "posted_at": "2026-11-19 21:15 UTC", "captured_at": "2026-11-19 21:10 UTC"}],
+                  "posted_at": "2026-11-19 21:15 UTC", "captured_at": "2026-11-19 21:10 UTC",
+                  "frame_of": None},
+                 {"number": 2, "sha256": "1" * 64, "post_url": "", "posted_at": "",
+                  "captured_at": "", "frame_of": {"video": "V1", "at": "0:07"}}],
+    # each video the pack's frames come from or the drafter cited; a frame names its video
+    "videos": [{"number": "V1", "video_id": 7, "sha256": "2" * 64,
+                "post_url": "https://www.instagram.com/reel/GhIjKl/",
+                "posted_at": "2026-11-19 22:40 UTC", "length": "0:15", "cited": True}],
     "pack": {"filename": "TD-123-evidence.zip", "sha256": "f" * 64},
 }
 
@@ -97,7 +104,20 @@ manifest giving the SHA-256 of every original are in the attached pack {{ pack.f
 {% for item in evidence %}
 {{ item.number }}. {{ item.post_url or "post address not known" }}
    posted {{ item.posted_at or "time not known" }}, SHA-256 {{ item.sha256 }}
+{% if item.frame_of %}
+   a frame at {{ item.frame_of.at }} of video {{ item.frame_of.video }}
+{% endif %}
 {% endfor %}
+{% if videos %}
+
+Videos ({{ videos | length }}). The videos themselves are not attached; the manifest gives the
+SHA-256 of each original as captured.
+{% for video in videos %}
+{{ video.number }}. {{ video.post_url or "post address not known" }}
+   posted {{ video.posted_at or "time not known" }}, {{ video.length }} long,
+   SHA-256 {{ video.sha256 }}
+{% endfor %}
+{% endif %}
 {% if notice_number > 1 %}
 
 This is reminder {{ notice_number }}; our first notice was sent on {{ first_sent_at }}.
@@ -212,8 +232,10 @@ def _worst_case() -> dict[str, Any]:
     urls = [f"https://www.instagram.com/p/Post{n:04d}/" for n in range(50)]
     return {**SAMPLE_CONTEXT, "notice_number": 12, "urls": urls,
             "reason": "Photographs taken inside a prison cell. " * 45,
-            "evidence": [{**SAMPLE_CONTEXT["evidence"][0], "number": n + 1, "post_url": url}
-                         for n, url in enumerate(urls * 4)]}
+            "evidence": [{**SAMPLE_CONTEXT["evidence"][n % 2], "number": n + 1, "post_url": url}
+                         for n, url in enumerate(urls * 4)],
+            "videos": [{**SAMPLE_CONTEXT["videos"][0], "number": f"V{n + 1}", "post_url": url}
+                       for n, url in enumerate(urls[:20])]}
 
 
 def validate(text: str) -> None:

@@ -19,6 +19,7 @@ from app.accounts.models import Account
 from app.accounts.platforms import display_name_of, profile_url_of
 from app.audit.service import Actor, record
 from app.errors import Conflict
+from app.evidence.videos import clock
 from app.settings import Settings
 from app.takedowns import delivery, notice_text, packfiles, packs
 from app.takedowns.models import Notice, NoticePreview, PlatformSettings, Takedown
@@ -82,14 +83,28 @@ def first_notice(session: Session, settings: Settings,
             preview.subject)
 
 
+def cited_videos_of(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The videos a notice names (V1, V2...): each the manifest lists, cited or the source of a
+    chosen frame, by its original's sha256 and its post. A pack from before videos has none."""
+    return [{"number": f"V{n}", "video_id": v["video_id"], "sha256": v["sha256"] or "",
+             "post_url": v["post_url"] or "", "posted_at": utc_text(v["posted_at"]),
+             "length": clock(v["seconds"]), "cited": v["cited"]}
+            for n, v in enumerate(manifest.get("videos", []), start=1) if not v["erased"]]
+
+
 def context(takedown: Takedown, account: Account, pack: StoredPack,
             number: int) -> dict[str, Any]:
     manifest = pack.manifest
     url = manifest["account"].get("url") or profile_url_of(account.platform, account.handle)
+    videos = cited_videos_of(manifest)
+    number_of = {v["video_id"]: v["number"] for v in videos}
     evidence = [{"number": e["number"], "sha256": e["sha256"], "post_url": e["post_url"] or "",
-                 "posted_at": utc_text(e["posted_at"]), "captured_at": utc_text(e["captured_at"])}
+                 "posted_at": utc_text(e["posted_at"]), "captured_at": utc_text(e["captured_at"]),
+                 "frame_of": ({"video": number_of[e["video_id"]], "at": clock(e.get("t"))}
+                              if e.get("video_id") in number_of else None)}
                 for e in manifest["images"]]
     posts = [e["post_url"] for e in evidence if e["post_url"]]
+    posts += [v["post_url"] for v in videos if v["post_url"]]
     platform_name = display_name_of(account.platform)
     return {
         "reference": packs.reference(takedown), "notice_number": number,
@@ -99,7 +114,7 @@ def context(takedown: Takedown, account: Account, pack: StoredPack,
                     "handle": account.handle, "url": url,
                     "numeric_id": takedown.platform_account_id},
         "urls": list(dict.fromkeys([u for u in [url, *posts] if u])),
-        "reason": takedown.reason, "evidence": evidence,
+        "reason": takedown.reason, "evidence": evidence, "videos": videos,
         "legal_basis": takedown.legal_basis, "contact": takedown.contact,
         "good_faith_statement": notice_text.GOOD_FAITH_STATEMENT if takedown.good_faith else "",
         "pack": {"filename": f"{packs.reference(takedown)}-evidence.zip", "sha256": pack.sha256},

@@ -22,7 +22,7 @@ from app.matching.models import Match
 from app.matching.sampling import run_sampling
 from app.takedowns import packs, service
 from app.takedowns.drafts import DraftRefused
-from app.takedowns.models import Takedown, TakedownImage, TakedownVideo
+from app.takedowns.models import NoticePreview, Takedown, TakedownImage, TakedownVideo
 from tests.conftest import TEST_ACTOR, csrf_from, page_csrf
 from tests.takedowns.conftest import doer
 from tests.takedowns.helpers import (
@@ -217,3 +217,28 @@ def test_the_api_cites_a_video_and_answers_with_it(client, session, world, cited
     [cited_out] = out["basis"]["videos"]
     assert cited_out == {"video_id": video.id, "sha256": video.sha256, "post_url": POST,
                          "withdrawn": False, "frame_evidence_ids": [frame_evidence]}
+
+
+@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
+def test_the_notice_names_the_cited_video_and_which_frame_comes_from_it(session, settings,
+                                                                      world, cited):
+    video, frame = cited
+    td = service.create_takedown(session, settings, doer(world.analyst), world.account.id,
+                                 complete_draft([world.evidence[0].id], video_ids=(video.id,)))
+    body = session.get(NoticePreview, td.id).body
+    # the platform reads where the video was posted and which original it is, by its sha256
+    assert "Videos (1)." in body
+    assert f"V1. {POST}" in body and f"SHA-256 {video.sha256}" in body
+    assert f"- {POST}" in body  # among the addresses concerned
+    assert f"a frame at {videos.clock(frame.t)} of video V1" in body
+    # the first image is a photo, not a frame: it names no video
+    photo = body.split("\n1. ", 1)[1].split("\n2. ", 1)[0]
+    assert "a frame at" not in photo
+
+
+def test_a_notice_without_videos_says_nothing_of_videos(session, settings, world):
+    td = service.create_takedown(session, settings, doer(world.analyst), world.account.id,
+                                 complete_draft([world.evidence[0].id]))
+    body = session.get(NoticePreview, td.id).body
+    assert "Videos (" not in body and "a frame at" not in body
+    assert "Evidence (1 image)" in body

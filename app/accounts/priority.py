@@ -24,7 +24,7 @@ LABELS = {
     "organised_crime": "attributed prisoner is an organised-crime nominal",
     "category_a": "attributed prisoner is category A",
     "recent_post": "newest post is recent",
-    "images": "images held",
+    "images": "images and videos held (a video counts once)",
     "no_action_yet": "no action taken yet",
 }
 

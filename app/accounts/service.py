@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, update
@@ -24,7 +24,7 @@ from app.auth.models import User
 from app.db import compare_and_set, utcnow
 from app.errors import NotFound, Unprocessable
 from app.estate.models import Prisoner
-from app.evidence.models import EvidenceImage, Image
+from app.evidence.models import EvidenceImage, EvidenceVideo, Image, VideoFrame
 
 # Statuses that mean someone has acted: the "no action yet" factor no longer applies.
 CLOSED = frozenset({AccountStatus.removed.value, AccountStatus.no_further_action.value})
@@ -75,13 +75,26 @@ def touch(session: Session, account: Account, expected_version: int | None = Non
 
 
 def refresh_counters(session: Session, account: Account) -> None:
-    count, newest = session.exec(
+    """`image_count`: the account's photos and videos, a video once (its sampled frames are
+    held as its images too, but a 15 s clip is one post, not fifteen: counted as frames it
+    would outrank an account with fourteen photos); `newest_post_at` of either."""
+    frames = select(VideoFrame.image_id)
+    photos, newest_photo = session.exec(
         select(func.count(col(EvidenceImage.id)), func.max(EvidenceImage.posted_at))
-        .where(EvidenceImage.account_id == account.id)).one()
-    account.image_count = int(count or 0)
-    if newest is not None and newest.tzinfo is None:  # aggregate results skip the column type
-        newest = newest.replace(tzinfo=UTC)
-    account.newest_post_at = newest
+        .where(EvidenceImage.account_id == account.id,
+               col(EvidenceImage.image_id).not_in(frames))).one()
+    clips, newest_clip = session.exec(
+        select(func.count(func.distinct(EvidenceVideo.video_id)),
+               func.max(EvidenceVideo.posted_at))
+        .where(EvidenceVideo.account_id == account.id)).one()
+    account.image_count = int(photos or 0) + int(clips or 0)
+    dated = [_aware(d) for d in (newest_photo, newest_clip) if d is not None]
+    account.newest_post_at = max(dated) if dated else None
+
+
+def _aware(value: datetime) -> datetime:
+    # aggregate results skip the column type
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def refresh_priority(session: Session, account: Account) -> dict[str, int]:

@@ -34,7 +34,8 @@ def test_recency_steps():
 
 def test_explanation_lists_largest_factor_first():
     shown = explain({"images": 4, "re_emerged": 50})
-    assert shown == [("re-emerged after removal", 50), ("images held", 4)]
+    assert shown == [("re-emerged after removal", 50),
+                     ("images and videos held (a video counts once)", 4)]
 
 
 @given(st.booleans(), st.booleans(), st.booleans(), st.booleans(),

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image as PILImage
 from sqlmodel import select
 
-from app.accounts.models import AccountLink, Attribution
+from app.accounts.models import Account, AccountLink, Attribution
 from app.evidence.models import Image, VideoFrame
 from app.evidence.videos import frames_of
 from app.search.service import dossier
@@ -75,6 +75,13 @@ def test_a_frame_matches_the_cell_and_confirming_it_suggests_its_occupant(
     assert "Images (0)" in account_page.text and "more image(s) not shown" not in account_page.text
     assert (f"Besides its images, {len(frame_ids)} frames sampled from its videos"
             in account_page.text)
+    # its triage priority counts the clip once, not each of its frames
+    session.expire_all()
+    held = session.get(Account, account_id)
+    assert held.image_count == 1
+    assert held.newest_post_at.date().isoformat() == "2025-01-20"
+    row = client.get("/accounts").text.split(f'href="/accounts/{account_id}"', 1)[1]
+    assert "images and videos held (a video counts once) +2" in row.split("</tr>", 1)[0]
     # the review queue says which clip the frame is from
     queue = client.get("/review")
     assert f"Frame at {frame['at']} of" in queue.text

@@ -1,6 +1,7 @@
-"""notices name their videos: platforms still on the former default notice template move to
-the one that lists each video a takedown's pack draws on (its post, length and original's
-sha256) and says which video each frame comes from
+"""videos as videos: platforms still on the former default notice template move to the one
+that lists each video a takedown's pack draws on (its post, length and original's sha256) and
+says which video each frame comes from; accounts holding videos count each video once in their
+triage priority, not each of its sampled frames
 
 Revision ID: 0021
 Revises: 0020
@@ -8,7 +9,11 @@ Create Date: 2026-12-02 01:00:00
 
 Data only: a template a supervisor wrote is left as written (the notice still carries every
 video's post address, which a template must name, and the manifest names each original).
+An account's count and its "images" points are recomputed as app/accounts/service.py now does
+(photos + videos); the downgrade leaves them (the former count comes back with the account's
+next change).
 """
+import json
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -119,8 +124,33 @@ def _replace(new: str, old: str) -> None:
         {"new": new, "old": old})
 
 
+PER_IMAGE, IMAGES_CAP = 2, 20  # app/accounts/priority.py when this was written
+
+
+def _recount() -> None:
+    conn = op.get_bind()
+    rows = conn.execute(sa.text(
+        "SELECT a.id, a.priority_factors, "
+        "(SELECT count(*) FROM evidence_image e WHERE e.account_id = a.id "
+        " AND e.image_id NOT IN (SELECT image_id FROM video_frame)), "
+        "(SELECT count(DISTINCT v.video_id) FROM evidence_video v WHERE v.account_id = a.id) "
+        "FROM account a WHERE a.id IN (SELECT account_id FROM evidence_video)")).all()
+    for account_id, stored, photos, videos in rows:
+        factors = json.loads(stored or "{}")
+        count = int(photos) + int(videos)
+        factors.pop("images", None)
+        if count:
+            factors["images"] = min(IMAGES_CAP, PER_IMAGE * count)
+        conn.execute(sa.text(
+            "UPDATE account SET image_count = :count, priority = :priority, "
+            "priority_factors = :factors WHERE id = :id"),
+            {"count": count, "priority": sum(factors.values()),
+             "factors": json.dumps(factors, sort_keys=True), "id": account_id})
+
+
 def upgrade() -> None:
     _replace(NEW_DEFAULT_TEMPLATE, OLD_DEFAULT_TEMPLATE)
+    _recount()
 
 
 def downgrade() -> None:

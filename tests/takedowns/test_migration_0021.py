@@ -43,3 +43,35 @@ def test_the_default_template_moves_to_the_one_naming_videos_and_back(tmp_path):
     downgrade(migrations.alembic_config(url), "0020")
     assert _templates(engine) == {"instagram": former, "x": "Mine"}
     engine.dispose()
+
+
+def test_an_account_holding_a_video_counts_it_once_in_its_priority(tmp_path):
+    from alembic.command import upgrade
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    migrations.upgrade(url, "0020")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        filmed = _insert(conn, "account", platform="instagram", handle="filmed_cell",
+                         image_count=4, priority=23,
+                         priority_factors='{"images": 8, "no_action_yet": 15}')
+        still = _insert(conn, "account", platform="instagram", handle="photos_only",
+                        image_count=2, priority=4, priority_factors='{"images": 4}')
+        images = [_insert(conn, "image", sha256=f"{n:064d}", storage_key=f"k{n}")
+                  for n in range(6)]
+        video = _insert(conn, "video", sha256="f" * 64, storage_key="v1")
+        for n in range(4):  # a photo, then the video's three frames
+            _insert(conn, "evidence_image", image_id=images[n], account_id=filmed)
+        for n in (1, 2, 3):
+            _insert(conn, "video_frame", video_id=video, image_id=images[n], t=float(n))
+        _insert(conn, "evidence_video", video_id=video, account_id=filmed)
+        for n in (4, 5):
+            _insert(conn, "evidence_image", image_id=images[n], account_id=still)
+    upgrade(migrations.alembic_config(url), "head")
+    with engine.connect() as conn:
+        held = {r[0]: r[1:] for r in conn.execute(text(
+            "SELECT handle, image_count, priority, priority_factors FROM account"))}
+    # one photo and one video: 2 held, 4 points for them; the other factor kept
+    assert held["filmed_cell"] == (2, 19, '{"images": 4, "no_action_yet": 15}')
+    assert held["photos_only"] == (2, 4, '{"images": 4}')  # no video: untouched
+    engine.dispose()

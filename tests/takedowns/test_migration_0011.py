@@ -12,14 +12,17 @@ from app.db import make_engine
 from app.takedowns.notice_text import DEFAULT_TEMPLATE
 
 
-def _revision_0011():
-    """The migration module itself, for the former default template it knows."""
-    path = (Path(__file__).parents[2] / "alembic" / "versions"
-            / "2026_11_30_0011_takedown_images_preview.py")
-    spec = importlib.util.spec_from_file_location("revision_0011", path)
+def revision_module(filename: str):
+    """A migration module itself, for the former default template it knows."""
+    path = Path(__file__).parents[2] / "alembic" / "versions" / filename
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _revision_0011():
+    return revision_module("2026_11_30_0011_takedown_images_preview.py")
 
 
 def _filler(column):

@@ -1,24 +1,16 @@
 """Migration 0021: platforms on the former default notice template move to the one that names
 videos; a template a supervisor wrote stays as written; downgrading puts the former back."""
 
-import importlib.util
-from pathlib import Path
-
 from sqlalchemy import text
 
 from app import migrations
 from app.db import make_engine
 from app.takedowns.notice_text import DEFAULT_TEMPLATE
-from tests.takedowns.test_migration_0011 import _insert
+from tests.takedowns.test_migration_0011 import _insert, revision_module
 
 
 def _revision_0021():
-    path = (Path(__file__).parents[2] / "alembic" / "versions"
-            / "2026_12_02_0021_notice_names_videos.py")
-    spec = importlib.util.spec_from_file_location("revision_0021", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return revision_module("2026_12_02_0021_notice_names_videos.py")
 
 
 def _templates(engine) -> dict[str, str]:

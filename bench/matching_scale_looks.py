@@ -10,8 +10,9 @@ images of other cells that carry an account's running caption). The synthetic ph
 descriptors) are never nearly linked: ORB's ratio test finds no agreement with them.
 
 Uploads, per scene: a repost (a near duplicate: first stage), another viewpoint (ORB links it)
-and a second photograph (from well to the side, turned, darker: ORB 9-18 before the scene
-check, under the threshold 20: the look's case); and captioned reposts (the same running
+and a second photograph (from well to the side, turned, darker: ORB 10-22 before the scene
+check against the scene's photo, 16 of the 20 under the threshold 20, SIFT 21-69: the look's
+case; tests/bench/test_matching_scale_looks.py); and captioned reposts (the same running
 caption as the captioned distractors: the look is spent on a wrong pair and must not link it).
 """
 

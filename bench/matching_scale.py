@@ -5,15 +5,18 @@ Measures, each in a fresh process as a server would run it:
   (hashes + the descriptor index), built from the database, with the RSS each holds;
 * first stage: an upload's near-duplicate query on the web index (p50/p95), and the real
   `service.first_stage` call (refresh + query + storing candidates, p50/p95);
-* second stage: the real `service.second_stage` (shortlist + verification of the shortlisted
-  candidates + storing) for each upload, in the match worker (p50/p95);
+* second stage: the real `service.second_stage` as a match worker runs it (shortlist +
+  verification + the second look + storing), per upload, wall and CPU time, with the second
+  look and without it (its limit at 0, as CELLWATCH_MATCH_SECOND_LOOK_MAX=0 sets it), how many
+  uploads ran a look and whether each linked its true cell;
 * recall: on a 20,000-photo library, the descriptor shortlist (top 8) with the approximate
-  index vs the exact scan, for reposts and other viewpoints of real (rendered) rooms.
+  index vs the exact scan, for the uploads.
 
 Library: the synthetic reference photos carry random 64-bit hashes and RANDOM ORB descriptors
-(the worst case for an approximate index: no clusters); 10 rooms rendered by the tests'
-scene generator are real reference photos (real hashes and features), and the uploads are
-reposts and other viewpoints of them. Evidence images are rows with random hashes.
+(the worst case for an approximate index: no clusters) and no stored picture; 300 reference
+photos with real stored pictures (bench/matching_scale_looks.py: the scenes the uploads show
+and distractors that ORB nearly links) are added through the product's services. Evidence
+images are rows with random hashes.
 
     nice -n 5 .venv/bin/python -m bench.matching_scale [--refs 500000 --images 2000000]
 """
@@ -33,40 +36,21 @@ from typing import Any
 
 import numpy as np
 
+from bench import matching_scale_looks as looks
+from bench.matching_scale_looks import Upload
+from bench.matching_scale_report import report
 from bench.scale_support import RESULTS, Loader, fmt_s, fresh_sqlite, summary, utc, write_results
 
-ROOMS = 10
-UPLOADS = 40
 KEYPOINTS = 64  # descriptors stored per synthetic photo (what the prefilter reads at most)
 TARGETS = {"second_stage_p95_ms": 300, "first_stage_p50_ms": 100, "web_rss_mb": 400,
            "match_rss_mb": 2560, "startup_s": 60}
 
 
-def _rooms(round_: int = 0) -> tuple[list[bytes], list[bytes]]:
-    """Reference photos of the rooms, and uploads (round > 0: other bytes, for a rerun on a
-    kept database, whose earlier uploads are already matched)."""
-    import io
-
-    from PIL import Image
-
-    from tests.matching.scenes import jpeg, other_viewpoint, repost, room
-
-    rgb = [room(8000 + i) for i in range(ROOMS)]
-    refs = [jpeg(r) for r in rgb]
-    ups = [repost(rgb[i % ROOMS], quality=60 + i % 20) if (i // ROOMS) % 2 == 0
-           else other_viewpoint(rgb[i % ROOMS]) for i in range(UPLOADS)]
-    if round_:
-        again = []
-        for data in ups:
-            buf = io.BytesIO()
-            Image.open(io.BytesIO(data)).save(buf, "JPEG", quality=95 - round_)
-            again.append(buf.getvalue())
-        ups = again
-    return refs, ups
-
-
-def load(url: str, refs: int, images: int, real_refs: list[bytes], log: Any = print) -> dict:
-    from app.evidence.hashing import analyse_image, pack_features
+def load(url: str, refs: int, images: int, real: int, log: Any = print) -> dict:
+    """The synthetic part: `refs - real` reference photos and `images - real` image rows with
+    random hashes and descriptors and no stored picture; the `real` ones (with pictures) are
+    added afterwards through the product's own services (bench/matching_scale_looks.py)."""
+    from app.evidence.hashing import pack_features
 
     t0 = time.perf_counter()
     rng = np.random.default_rng(42)
@@ -78,28 +62,23 @@ def load(url: str, refs: int, images: int, real_refs: list[bytes], log: Any = pr
     db.insert("cell", ["id", "establishment_id", "label", "wing", "landing", "capacity",
                        "updated_at"],
               [(c + 1, 1, f"A-{c // 1000 + 1}-{c % 1000:03d}", "A", str(c // 1000 + 1), 2, now)
-               for c in range(cells)])
-    real = [analyse_image(d) for d in real_refs]
-    n_syn = refs - len(real)
+               for c in range(cells + real)])
+    n_syn, n_img = refs - real, images - real
 
     def image_rows():
-        for lo in range(0, images, 100_000):
-            n = min(100_000, images - lo)
+        for lo in range(0, n_img, 100_000):
+            n = min(100_000, n_img - lo)
             h = rng.integers(-(2**63), 2**63 - 1, size=(n, 4), dtype=np.int64, endpoint=True)
             for j in range(n):
                 i = lo + j
-                if n_syn <= i < refs:
-                    a = real[i - n_syn].hashes
-                    hv = [a.phash, a.phash_mirror, a.phash_trim, a.dhash]
-                else:
-                    hv = [int(x) for x in h[j]]
                 yield (i + 1, f"{i:064x}", "jpeg", 250_000, 1440, 1080, f"{i:032x}",
-                       b"k" * 60, *hv, "", now - timedelta(seconds=i))
+                       b"k" * 60, *(int(x) for x in h[j]), "", now - timedelta(seconds=i))
 
     db.insert("image", ["id", "sha256", "format", "byte_size", "width", "height",
                         "storage_key", "wrapped_key", "phash", "phash_mirror", "phash_trim",
                         "dhash", "exif_device", "created_at"], image_rows())
-    log(f"  images: {images:,} rows ({fmt_s(time.perf_counter() - t0)})")
+    log(f"  images: {n_img:,} rows ({fmt_s(time.perf_counter() - t0)})")
+
     def feature_rows():
         # the current blob format (an older version is stale: it would never vote)
         xy = rng.integers(0, 512, size=(KEYPOINTS, 2)).astype(np.float32)
@@ -111,14 +90,13 @@ def load(url: str, refs: int, images: int, real_refs: list[bytes], log: Any = pr
             for j in range(n):
                 yield (lo + j + 1, pack_features(xy, desc[j], none_xy, none_desc, (512, 384),
                                                  thumb))
-        for i, a in enumerate(real):
-            yield (n_syn + i + 1, a.features)
 
     db.insert("image_features", ["image_id", "data"], feature_rows(), chunk=5000)
     db.insert("reference_photo", ["id", "image_id", "cell_id", "source", "added_at"],
-              ((i + 1, i + 1, i % cells + 1, "staff", now) for i in range(refs)))
+              ((i + 1, i + 1, i % cells + 1, "staff", now) for i in range(n_syn)))
     db.finish()
-    return {"seconds": round(time.perf_counter() - t0, 1)}
+    return {"seconds": round(time.perf_counter() - t0, 1), "synthetic_refs": n_syn,
+            "synthetic_images": n_img, "first_real_cell": cells + 1}
 
 
 def _rss_mb() -> float:
@@ -163,20 +141,29 @@ def _web(url: str, data_dir: str, uploads: list[bytes], out: Any) -> None:
              "rss_after_mb": round(_rss_mb())})
 
 
-def _match(url: str, keep: str, ids: list[int], real_ids: list[int], out: Any) -> None:
-    """A match worker: both indexes built at start; then each upload's second stage."""
-    from sqlmodel import select
+def _match(url: str, keep: str, data_dir: str, ids: list[int], scene_of: dict[int, int],
+           true_ref: dict[int, int], out: Any) -> None:
+    """A match worker: both indexes built at start; then each upload's second stage, three
+    times: with the look and without it (rolled back, in alternating order, so that neither
+    has the warmer caches), then with it and committed, as the worker runs it."""
+    from dataclasses import replace
+
+    from sqlmodel import col, select
 
     import app.models  # noqa: F401 - every table known, as in the app
     from app.audit.service import SYSTEM
     from app.db import make_engine, make_session_factory, unit_of_work
     from app.matching import service
-    from app.matching.engine import MatchEngine
+    from app.matching.engine import Limits, MatchEngine
     from app.matching.models import Match
+    from app.settings import Settings
+    from bench.matching_scale_looks import LookCounter
 
+    settings = Settings(data_dir=Path(data_dir), database_url=url)
     rss0 = _rss_mb()
     t = time.perf_counter()
-    engine = MatchEngine(db=make_engine(url, pool_size=1, max_overflow=1), keep=Path(keep))
+    engine = MatchEngine(Limits.of(settings), db=make_engine(url, pool_size=1, max_overflow=1),
+                         keep=Path(keep))
     engine.refresh(None)
     build = time.perf_counter() - t
     blobs_read = engine.blobs_read
@@ -185,23 +172,43 @@ def _match(url: str, keep: str, ids: list[int], real_ids: list[int], out: Any) -
     rss = _rss_mb()
     assert engine.votes is not None
     factory = make_session_factory(make_engine(url))
-    times, found = [], 0
+    looking = engine.limits
+    variants = {"with": looking, "without": replace(looking, second_look_max=0)}
+    counter = LookCounter()
+    counter.install()
+
+    def run(s: Any, image_id: int, variant: str) -> dict:
+        engine.limits = variants[variant]
+        t, c = time.perf_counter(), time.process_time()
+        service.second_stage(s, engine, SYSTEM, image_id, settings=settings)
+        s.flush()
+        wall, cpu = (time.perf_counter() - t) * 1000, (time.process_time() - c) * 1000
+        linked = set(s.exec(select(Match.candidate_image_id).where(
+            col(Match.query_image_id) == image_id)).all())
+        looks, look_ms, look_cpu_ms, shortlisted = counter.take()
+        scene = scene_of[image_id]
+        return {"ms": wall, "cpu_ms": cpu, "looks": looks, "look_ms": look_ms,
+                "look_cpu_ms": look_cpu_ms, "true": true_ref[image_id] in linked,
+                # the true photo's ORB score and score before the scene check, if shortlisted
+                "true_orb": shortlisted.get(true_ref[image_id]),
+                "false": sorted(i for i in linked if i in scene_of and scene_of[i] != scene)}
+
+    rows = []
     for n, image_id in enumerate(ids):
-        t = time.perf_counter()
+        row: dict[str, Any] = {"image_id": image_id}
+        for variant in (("with", "without") if n % 2 else ("without", "with")):
+            with factory() as s:
+                row[variant] = run(s, image_id, variant)
+                s.rollback()
         with unit_of_work(factory) as s:
-            service.second_stage(s, engine, SYSTEM, image_id)
-        times.append((time.perf_counter() - t) * 1000)
-        with factory() as s:
-            linked = {i for pair in s.exec(select(Match.query_image_id, Match.candidate_image_id)
-                                           .where(Match.query_image_id == image_id)).all()
-                      for i in pair}
-        found += real_ids[n % len(real_ids)] in linked
+            row["committed"] = run(s, image_id, "with")
+        rows.append(row)
+    engine.limits = looking
     out.put({"build_s": round(build, 1), "rss_before_mb": round(rss0), "rss_mb": round(rss),
              "rss_index_mb": round(rss - rss0), "votes": len(engine.votes),
              "approximate": engine.votes.approximate,
              "lists": engine.votes._ann.nlist if engine.votes._ann else 0,
-             "second_stage_ms": summary(times), "true_cell_linked": found, "uploads": len(ids),
-             "feature_blobs_read": blobs_read, "kept": kept})
+             "uploads": rows, "feature_blobs_read": blobs_read, "kept": kept})
 
 
 def _child(target: Any, *args: Any) -> dict:
@@ -220,13 +227,13 @@ def _child(target: Any, *args: Any) -> dict:
     return result
 
 
-def recall(real_refs: list[bytes], uploads: list[bytes], library: int = 20_000) -> dict:
+def recall(scene_refs: list[bytes], uploads: list[Upload], library: int = 20_000) -> dict:
     """Top-8 descriptor shortlist: approximate index vs exact scan, same library."""
     from app.evidence.hashing import PREFILTER_KEYPOINTS, analyse_image, prefilter_descriptors
     from app.matching.index import DescriptorIndex
 
     rng = np.random.default_rng(5)
-    real = np.stack([prefilter_descriptors(analyse_image(d).features) for d in real_refs])
+    real = np.stack([prefilter_descriptors(analyse_image(d).features) for d in scene_refs])
     exact = DescriptorIndex(PREFILTER_KEYPOINTS, ann_from=10**9)
     approx = DescriptorIndex(PREFILTER_KEYPOINTS)
     for lo in range(0, library, 2000):
@@ -234,18 +241,18 @@ def recall(real_refs: list[bytes], uploads: list[bytes], library: int = 20_000) 
         for index in (exact, approx):
             index.add(np.arange(lo, lo + 2000) + 100, block)
     for index in (exact, approx):
-        index.add(np.arange(ROOMS), real)
+        index.add(np.arange(len(scene_refs)), real)
     hits = {"exact": 0, "ann": 0, "exact_first": 0, "ann_first": 0}
     ms: dict[str, list[float]] = {"exact": [], "ann": []}
-    for n, data in enumerate(uploads):
-        q = prefilter_descriptors(analyse_image(data).features)
+    for up in uploads:
+        q = prefilter_descriptors(analyse_image(up.data).features)
         for name, index in (("exact", exact), ("ann", approx)):
             t = time.perf_counter()
             top = index.query(q, 8)
             ms[name].append((time.perf_counter() - t) * 1000)
-            hits[name] += (n % ROOMS) in [i for i, _ in top]
-            hits[f"{name}_first"] += bool(top) and top[0][0] == n % ROOMS
-    return {"library": library + ROOMS, "queries": len(uploads), **hits,
+            hits[name] += up.scene in [i for i, _ in top]
+            hits[f"{name}_first"] += bool(top) and top[0][0] == up.scene
+    return {"library": library + len(scene_refs), "queries": len(uploads), **hits,
             "exact_ms": summary(ms["exact"]), "ann_ms": summary(ms["ann"])}
 
 
@@ -256,90 +263,60 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None, help="database folder to reuse")
     parser.add_argument("--round", type=int, default=0, help="> 0: new uploads on a kept DB")
     parser.add_argument("--skip-recall", action="store_true")
+    parser.add_argument("--name", default="matching_scale", help="results file name")
     args = parser.parse_args()
-    refs_bytes, uploads = _rooms(args.round)
+    ups = looks.uploads(args.round)
     res: dict[str, Any] = {"refs": args.refs, "images": args.images, "targets": TARGETS,
-                           "descriptors": "random (synthetic photos) + real (10 rooms)"}
+                           "round": args.round, "real": looks.REAL,
+                           "descriptors": "random (synthetic photos) + real (300 pictures)"}
     recall_file = RESULTS / "matching_scale_recall.json"
     if args.skip_recall and recall_file.exists():
         res["recall"] = json.loads(recall_file.read_text())
     else:
         print("recall of the descriptor shortlist (20,000 photos)...")
-        res["recall"] = recall(refs_bytes, uploads)
+        res["recall"] = recall(looks.library()[:looks.ROOMS + looks.PHOTOS], ups)
         RESULTS.mkdir(exist_ok=True)
         recall_file.write_text(json.dumps(res["recall"], indent=2) + "\n")
     print(" ", res["recall"])
     work = args.keep or Path(tempfile.mkdtemp(prefix="matching_scale_"))
     work.mkdir(parents=True, exist_ok=True)
-    db_file = work / "scale.db"
+    db_file, real_file = work / "scale.db", work / "real.json"
     url = f"sqlite:///{db_file}"
     if not db_file.exists():
         print(f"loading {args.refs:,} reference photos, {args.images:,} images...")
         fresh_sqlite(db_file)
-        res["load"] = load(url, args.refs, args.images, refs_bytes)
-    real_ids = list(range(args.refs - ROOMS + 1, args.refs + 1))
+        (work / "synthetic.json").write_text(json.dumps(load(url, args.refs, args.images,
+                                                             looks.REAL)))
+    if not real_file.exists():
+        print(f"adding {looks.REAL} reference photos with stored pictures...")
+        first_cell = json.loads((work / "synthetic.json").read_text())["first_real_cell"]
+        real_file.write_text(json.dumps(looks.add_real(url, work / "data", first_cell)))
+    real = json.loads(real_file.read_text())
+    res["library_load"] = {**json.loads((work / "synthetic.json").read_text()),
+                           "real_seconds": real["seconds"]}
     print("web worker: start-up and first stage...")
-    res["web"] = _child(_web, url, str(work / "data"), uploads)
+    res["web"] = _child(_web, url, str(work / "data"), [u.data for u in ups])
     print(" ", {k: v for k, v in res["web"].items() if k != "ids"})
     keep = work / "data" / "index"
     if keep.exists() and not args.keep:
         raise SystemExit("a fresh run must not find a kept index")
     ids = res["web"].pop("ids")
-    print("match worker: start-up (index built, then kept) and second stage...")
-    res["match"] = _child(_match, url, str(keep), ids, real_ids)
-    print(" ", res["match"])
+    scenes = looks.ROOMS + looks.PHOTOS
+    scene_of = {i: n if n < scenes else -n for n, i in enumerate(real["image_ids"])}
+    scene_of.update({i: u.scene for i, u in zip(ids, ups, strict=True)})
+    true_ref = {i: real["image_ids"][u.scene] for i, u in zip(ids, ups, strict=True)}
+    print("match worker: start-up and second stage (with and without the look)...")
+    res["match"] = _child(_match, url, str(keep), str(work / "data"), ids, scene_of, true_ref)
+    for row, up in zip(res["match"]["uploads"], ups, strict=True):
+        row["kind"], row["scene"] = up.kind, up.scene
     print("match worker again: start-up loading the kept index...")
-    res["match_restart"] = _child(_match, url, str(keep), [], real_ids)
+    res["match_restart"] = _child(_match, url, str(keep), str(work / "data"), [], {}, {})
+    res["match_restart"].pop("uploads")
     print(" ", res["match_restart"])
     res["load"] = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     md = report(res)
     print(md)
-    write_results("matching_scale", res, md)
-
-
-def report(res: dict) -> str:
-    web, match, rec = res["web"], res["match"], res["recall"]
-
-    def ok(value: float, target: float) -> str:
-        return "ok" if value <= target else "FAIL"
-
-    rows = [
-        ("second stage p95 (shortlist + verification + store)", "<= 300 ms",
-         f"{match['second_stage_ms']['p95']:.0f} ms (p50 {match['second_stage_ms']['p50']:.0f})",
-         ok(match["second_stage_ms"]["p95"], 300)),
-        ("first stage: near-duplicate query p50 / p95", "",
-         f"{web['near_ms']['p50']:.1f} / {web['near_ms']['p95']:.1f} ms", ""),
-        ("first stage: service.first_stage p50 / p95", "p50 < 100 ms",
-         f"{web['first_stage_ms']['p50']:.1f} / {web['first_stage_ms']['p95']:.1f} ms",
-         ok(web["first_stage_ms"]["p50"], 99.999)),
-        ("web worker RSS after building its index", "<= 400 MB", f"{web['rss_mb']} MB "
-         f"(index {web['rss_index_mb']} MB)", ok(web["rss_mb"], 400)),
-        ("match worker RSS after building its indexes", "<= 2.5 GB", f"{match['rss_mb']} MB "
-         f"(indexes {match['rss_index_mb']} MB)", ok(match["rss_mb"], 2560)),
-        ("web worker start-up (index built from the database)", "<= 60 s",
-         f"{web['build_s']} s", ok(web["build_s"], 60)),
-        ("match worker start-up, first run of this benchmark "
-         f"({match['feature_blobs_read']:,} feature blobs read"
-         f"{', then kept' if match['feature_blobs_read'] else ': kept index loaded'})",
-         "", f"{match['build_s']} s", ""),
-        ("match worker start-up, kept index loaded and checked", "<= 60 s",
-         f"{res['match_restart']['build_s']} s (RSS {res['match_restart']['rss_mb']} MB)",
-         ok(res["match_restart"]["build_s"], 60)),
-    ]
-    lines = [f"# Matching at scale: {res['refs']:,} reference photos, {res['images']:,} images "
-             "(SQLite)", "", f"Load average during the run: {res.get('load', '?')} (2 cores).", "",
-             f"Descriptors: {res['descriptors']}; {match['uploads']} uploads (reposts and other "
-             "viewpoints of the real rooms). 2 shared cores; medians and p95.", "",
-             "| what | target | measured | |", "|---|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
-    lines += ["", f"Second stage linked the true room's photo for {match['true_cell_linked']} of "
-              f"{match['uploads']} uploads; descriptor index: {match['votes']:,} photos, "
-              f"{match['lists']} lists; kept files {match['kept']}.", "",
-              f"Shortlist recall, top 8 of {rec['library']:,} photos, {rec['queries']} queries: "
-              f"exact scan {rec['exact']} (first {rec['exact_first']}), approximate index "
-              f"{rec['ann']} (first {rec['ann_first']}); query p50 exact "
-              f"{rec['exact_ms']['p50']:.0f} ms, approximate {rec['ann_ms']['p50']:.1f} ms.", ""]
-    return "\n".join(lines)
+    write_results(args.name, res, md)
 
 
 if __name__ == "__main__":

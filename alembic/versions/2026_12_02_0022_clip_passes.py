@@ -62,9 +62,10 @@ def upgrade() -> None:
                                 name=op.f('fk_clip_pass_video_id_video')),
         sa.PrimaryKeyConstraint('video_id', name=op.f('pk_clip_pass')),
     )
-    with op.batch_alter_table('clip_pass', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_clip_pass_queued_at'), ['queued_at'],
-                              unique=False)
+    # a worker looks here every loop: only the passes not done, however many are
+    op.create_index('ix_clip_pass_pending', 'clip_pass', ['queued_at'], unique=False,
+                    sqlite_where=sa.text('done_at IS NULL'),
+                    postgresql_where=sa.text('done_at IS NULL'))
     # naive UTC, as app.db.UTCDateTime stores it on both databases
     now = datetime.now(UTC).replace(tzinfo=None)
     op.get_bind().execute(sa.text(BACKFILL), {"now": now})

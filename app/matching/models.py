@@ -64,9 +64,13 @@ class ClipPass(SQLModel, table=True):
     (done or failed for good), then a worker claims it; out of attempts it is failed."""
 
     __tablename__ = "clip_pass"
+    # a worker looks here every loop: only the passes not done, however many are
+    __table_args__ = (Index("ix_clip_pass_pending", "queued_at",
+                            sqlite_where=text("done_at IS NULL"),
+                            postgresql_where=text("done_at IS NULL")),)
 
     video_id: int = Field(foreign_key="video.id", primary_key=True)
-    queued_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    queued_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     links: int = 0  # what the pass stored
     error: str = Field(default="", max_length=500)

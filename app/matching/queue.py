@@ -95,8 +95,8 @@ def _frames_settled() -> list[object]:
 
 
 CLIPS = Queued(ClipPass, "video_id", "done_at", "queued_at", "match.clip_pass_failed", "video",
-               held=lambda: [col(ClipPass.video_id).in_(
-                   select(Video.id).where(col(Video.erased_at).is_(None)))],
+               held=lambda: [exists().where(col(Video.id) == col(ClipPass.video_id),
+                                            col(Video.erased_at).is_(None))],
                ready=_frames_settled)
 
 
@@ -112,9 +112,10 @@ def _open(on: Queued = STAGES) -> list[object]:
 
 
 def _claimable(now: datetime, policy: Policy, on: Queued = STAGES) -> list[object]:
-    return [*_open(on), *on.ready(), on.col("attempts") < policy.attempts,
+    return [*_open(on), on.col("attempts") < policy.attempts,
             or_(on.col("claimed_at").is_(None), on.col("claimed_at") < now - policy.lease),
-            or_(on.col("retry_at").is_(None), on.col("retry_at") <= now)]
+            or_(on.col("retry_at").is_(None), on.col("retry_at") <= now),
+            *on.ready()]  # last: the dearest test
 
 
 def claim(session: Session, image_id: int, now: datetime, worker: str = "",

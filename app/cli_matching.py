@@ -48,6 +48,9 @@ def show_queue(limit: int = typer.Option(20, min=1, help="how many failed stages
             held = queue.running(session, now, policy)
             failed = queue.failed(session, limit)
             failed_clips = video_retry.failed_videos(session, limit)
+            passes = queue.backlog(session, now, policy, queue.CLIPS)
+            held_passes = queue.running(session, now, policy, queue.CLIPS)
+            failed_passes = queue.failed(session, limit, queue.CLIPS)
     finally:
         engine.dispose()
     typer.echo(f"second stages waiting: {depth.waiting} ({depth.running} running), oldest "
@@ -55,14 +58,22 @@ def show_queue(limit: int = typer.Option(20, min=1, help="how many failed stages
     typer.echo(f"videos waiting to be sampled: {videos.waiting} ({videos.running} running), "
                f"oldest waiting {_ago(now, videos.oldest_at)}; failed for good: "
                f"{videos.failed}")
+    typer.echo(f"clip passes waiting (frames settled): {passes.waiting} ({passes.running} "
+               f"running), oldest queued {_ago(now, passes.oldest_at)} ago; failed for good: "
+               f"{passes.failed}")
     typer.echo(f"lease {policy.lease.total_seconds():.0f} s, {policy.attempts} attempts "
                "per stage")
-    if held:
+    if held or held_passes:
         typer.echo("running:")
     for run in held:
         ends = (run.claimed_at + policy.lease - now).total_seconds() if run.claimed_at else 0
         typer.echo(f"  image {run.image_id}: attempt {run.attempts} by {run.claimed_by or '?'}, "
                    f"claimed {_ago(now, run.claimed_at)} ago, lease ends in {ends:.0f} s")
+    for row in held_passes:
+        ends = (row.claimed_at + policy.lease - now).total_seconds() if row.claimed_at else 0
+        typer.echo(f"  clip pass of video {row.video_id}: attempt {row.attempts} by "
+                   f"{row.claimed_by or '?'}, claimed {_ago(now, row.claimed_at)} ago, lease "
+                   f"ends in {ends:.0f} s")
     if failed:
         typer.echo(f"failed (newest first{', first ' + str(limit) if depth.failed > limit else ''};"
                    " `cellwatch matching retry IMAGE_ID` runs one again):")
@@ -75,6 +86,13 @@ def show_queue(limit: int = typer.Option(20, min=1, help="how many failed stages
     for video in failed_clips:
         typer.echo(f"  video {video.id}: sampling failed {_ago(now, video.failed_at)} ago after "
                    f"{video.attempts} attempt{'' if video.attempts == 1 else 's'}: {video.error}")
+    if failed_passes:
+        typer.echo("clip passes that failed (newest first; `cellwatch matching retry-video "
+                   "VIDEO_ID --reason TEXT` runs one again):")
+    for row in failed_passes:
+        typer.echo(f"  video {row.video_id}: clip pass failed {_ago(now, row.failed_at)} ago "
+                   f"after {row.attempts} attempt{'' if row.attempts == 1 else 's'}: "
+                   f"{row.error}")
 
 
 @matching_cli.command("retry")
@@ -104,8 +122,9 @@ def retry(image_ids: list[int] = typer.Argument(None, help="images whose stage f
 def retry_video(video_id: int = typer.Argument(..., help="a video whose sampling failed"),
                 reason: str = typer.Option(..., "--reason", help="why (kept in the audit log)")
                 ) -> None:
-    """Queue a video whose sampling failed for good again: the match workers sample it afresh
-    (audited). Refused, with nothing changed, for a video that has not failed."""
+    """Queue a video whose sampling (or else clip pass) failed for good again: the match
+    workers sample it (run its pass) afresh (audited). Refused, with nothing changed, for a
+    video that has not failed."""
     settings = get_settings()
     engine = _engine(settings)
     try:
@@ -116,7 +135,8 @@ def retry_video(video_id: int = typer.Argument(..., help="a video whose sampling
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
-    typer.echo(f"video {video_id} queued again (it had failed after {before.attempts} "
+    what = "" if before.what == "sampling" else "'s clip pass"
+    typer.echo(f"video {video_id}{what} queued again (it had failed after {before.attempts} "
                f"attempt{'' if before.attempts == 1 else 's'}: {before.error}); "
                "`cellwatch matching queue` shows it waiting")
 

@@ -181,8 +181,8 @@ class Settings(BaseSettings):
     # the stage is taken again; after this many attempts in all it is recorded as failed.
     match_lease_seconds: float = Field(default=120.0, gt=0, le=3600)
     match_attempts: int = Field(default=3, ge=1, le=20)
-    # Tests only (refused in production): each second stage waits this long before its
-    # commit, so that a test can kill a worker in the middle of one.
+    # Tests only (refused in production): each second stage (and clip pass) waits this long
+    # before its commit, so that a test can kill a worker in the middle of one.
     test_second_stage_pause: float = Field(default=0.0, ge=0, le=600)
     # Tests only (refused in production): an upload pauses this long after each sealed file is
     # written, before its transaction commits, so that a test can kill the worker there.

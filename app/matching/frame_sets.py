@@ -19,22 +19,23 @@ clips there (84.1% -> 90.5% found, in a replay of the clips' frames). Held image
 reference photos are left to the frames' own second stages: the rule was measured against the
 cell library only.
 
-The pass runs in the worker that stored the last frame's second stage, after that commit (so
-it sees every frame's). Two frames finishing at once may both run it: a pair stored twice is
-refused by the database (uq_match_pair) and that pass is dropped.
+The pass is a queued job (app/matching/queue.py CLIPS, the `clip_pass` row made with the
+frames): a match worker (or, without workers, the web process after its answer) claims it once
+none of the clip's held frames has a second stage still to run, and it verifies the frames whose
+stages are done (a frame failed for good does not hold it up). The claim is its fencing token,
+so it is stored once; it is retried a bounded number of times, then failed with its reason
+(app/matching/jobs.py `run_clip_pass`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.audit.service import Actor, record
-from app.db import unit_of_work
 from app.evidence.hashing import verify_features
 from app.evidence.models import Image, ImageFeatures, ReferencePhoto, VideoFrame
 from app.matching import service
@@ -69,19 +70,21 @@ def decide(scores: Sequence[int], min_score: int) -> str | None:
 
 
 def _frames(session: Session, video_id: int) -> list[int] | None:
-    """The video's held frames (image ids), or None while any has its second stage to run."""
+    """The video's held frames whose own second stage is done (image ids, in clip order), or
+    None when there is none. The queue claims the pass only once no frame's stage is left to
+    run, so a frame missing here failed for good (or was erased)."""
+    done = select(MatchRun.image_id).where(col(MatchRun.second_stage_at).is_not(None))
     ids = list(dict.fromkeys(session.exec(
         select(VideoFrame.image_id).join(Image, col(Image.id) == col(VideoFrame.image_id))
-        .where(VideoFrame.video_id == video_id, col(Image.erased_at).is_(None))
+        .where(VideoFrame.video_id == video_id, col(Image.erased_at).is_(None),
+               col(VideoFrame.image_id).in_(done))
         .order_by(col(VideoFrame.t))).all()))
-    done = session.exec(select(MatchRun.image_id).where(
-        col(MatchRun.image_id).in_(ids), col(MatchRun.second_stage_at).is_not(None))).all()
-    return ids if ids and len(set(done)) == len(ids) else None
+    return ids or None
 
 
 def clip_pass(session: Session, engine: MatchEngine, actor: Actor, video_id: int) -> int:
-    """The clip pass of one video whose frames' own stages have all run (see the module
-    docstring); returns how many links it stored."""
+    """The clip pass of one video, claimed from the queue (see the module docstring); returns
+    how many links it stored."""
     frame_ids = _frames(session, video_id)
     if frame_ids is None:
         return 0
@@ -125,21 +128,3 @@ def clip_pass(session: Session, engine: MatchEngine, actor: Actor, video_id: int
            details={"frames": len(frames), "candidates": chosen, "matches": stored})
     return len(stored)
 
-
-def after_stage(factory: Callable[[], Session], engine: MatchEngine, actor: Actor,
-                image_id: int) -> int:
-    """After a frame's second stage committed: the clip pass of each video it is a frame of
-    whose frames are now all done. A failure here never undoes the frame's stage: logged."""
-    with factory() as session:
-        video_ids = session.exec(select(VideoFrame.video_id).where(
-            VideoFrame.image_id == image_id)).all()
-    stored = 0
-    for video_id in dict.fromkeys(video_ids):
-        try:
-            with unit_of_work(factory) as session:
-                stored += clip_pass(session, engine, actor, video_id)
-        except IntegrityError:  # another worker's pass stored the same pair first
-            log.info("clip pass of video %s: already done by another worker", video_id)
-        except Exception:  # noqa: BLE001 - the frame's stage is committed: nobody to raise to
-            log.exception("clip pass of video %s failed", video_id)
-    return stored

@@ -7,7 +7,8 @@ queue (app/matching/queue.py) at a lower CPU priority than the web processes. Wi
 `CELLWATCH_MATCH_WORKERS=0` the web process runs it itself once its answer has gone. Either
 way each image runs in a unit of work of its own, so one image's failure costs only that
 image: its reason is kept on the image's MatchRun, and it is tried again a bounded number of
-times before it is recorded as failed.
+times before it is recorded as failed. A video's clip pass (app/matching/frame_sets.py) is a
+queued job of its own the same way, run once its frames' stages are settled.
 """
 
 from __future__ import annotations
@@ -20,19 +21,22 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import BackgroundTasks
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from app.audit.service import Actor
 from app.db import retryable, unit_of_work, unreachable, utcnow
 from app.evidence.images import features_of, is_video_frame
-from app.evidence.models import Image, ImageFeatures
+from app.evidence.models import Image, ImageFeatures, VideoFrame
 from app.matching import frame_sets, queue, service
 from app.matching.engine import MatchEngine
+from app.matching.models import ClipPass
 from app.matching.sampling import sampling_job
 from app.settings import Settings
 
 log = logging.getLogger("cellwatch.matching")
+PAIR_RACES = 2  # a pass that met a pair stored meanwhile runs again at once, this many times
 
 
 class LostClaim(Exception):
@@ -84,7 +88,6 @@ def run_second_stage(factory: Callable[[], Session], engine: MatchEngine, actor:
                 time.sleep(pause)
             if not queue.still_mine(session, taken):
                 raise LostClaim
-        frame_sets.after_stage(factory, engine, actor, taken.image_id)  # a clip's last frame
         return True
     except LostClaim:
         log.warning("second stage of image %s: claim %d lapsed and was taken again; dropped",
@@ -100,11 +103,61 @@ def run_second_stage(factory: Callable[[], Session], engine: MatchEngine, actor:
         return False
 
 
+def _pair_race(exc: IntegrityError) -> bool:
+    """uq_match_pair, by name (PostgreSQL) or by its columns (SQLite)."""
+    said = str(exc.orig)
+    return "uq_match_pair" in said or "match.query_image_id, match.candidate_image_id" in said
+
+
+def run_clip_pass(factory: Callable[[], Session], engine: MatchEngine, actor: Actor,
+                  taken: queue.Claim, policy: queue.Policy = queue.DEFAULT,
+                  pause: float = 0.0) -> bool:
+    """One video's clip pass, already claimed (queue.CLIPS), stored with its claim checked
+    last (its fencing token). A pair another transaction stored meanwhile is no error: the
+    pass runs again at once and skips it. A failure is recorded (retried, then failed), never
+    raised, but for a database gone away. Returns whether this attempt stored the pass."""
+    for race in range(PAIR_RACES + 1):
+        try:
+            with unit_of_work(factory) as session:
+                links = frame_sets.clip_pass(session, engine, actor, taken.image_id)
+                if pause:  # tests only (refused in production): a window to kill the worker in
+                    log.warning("test pause: clip pass of video %s waits %.0f s before its "
+                                "commit", taken.image_id, pause)
+                    time.sleep(pause)
+                if not queue.still_mine(session, taken, on=queue.CLIPS):
+                    raise LostClaim
+                session.execute(update(ClipPass).where(col(ClipPass.video_id) == taken.image_id)
+                                .values(done_at=utcnow(), links=links))
+            return True
+        except LostClaim:
+            log.warning("clip pass of video %s: claim %d lapsed and was taken again; dropped",
+                        taken.image_id, taken.attempt)
+            return False
+        except IntegrityError as exc:
+            if _pair_race(exc) and race < PAIR_RACES:
+                log.info("clip pass of video %s met a pair stored meanwhile: run again",
+                         taken.image_id)
+                continue
+            failure: Exception = exc
+        except Exception as exc:  # noqa: BLE001 - nobody to raise to: the reason is kept
+            if isinstance(exc, SQLAlchemyError) and (unreachable(exc) or retryable(exc)):
+                raise  # not the pass's fault: the caller gives the claim back
+            failure = exc
+        break
+    log.error("clip pass of video %s failed", taken.image_id, exc_info=failure)
+    with unit_of_work(factory) as session:  # after the failed one rolled back
+        queue.record_failed_attempt(session, actor, taken, f"{type(failure).__name__}: "
+                                    f"{failure}", utcnow(), policy, on=queue.CLIPS)
+    return False
+
+
 def give_up_lapsed(factory: Callable[[], Session], actor: Actor,
                    policy: queue.Policy = queue.DEFAULT) -> list[int]:
-    """Record as failed the stages whose every attempt's worker died (audited)."""
+    """Record as failed the stages and clip passes whose every attempt's worker died
+    (audited)."""
     with unit_of_work(factory) as session:
-        return queue.record_lapsed(session, actor, utcnow(), policy)
+        return [*queue.record_lapsed(session, actor, utcnow(), policy),
+                *queue.record_lapsed(session, actor, utcnow(), policy, on=queue.CLIPS)]
 
 
 def second_stage_job(factory: Callable[[], Session], engine: MatchEngine, actor: Actor,
@@ -118,14 +171,31 @@ def second_stage_job(factory: Callable[[], Session], engine: MatchEngine, actor:
             run_second_stage(factory, engine, actor, taken, policy, settings=settings)
 
 
+def clip_pass_job(factory: Callable[[], Session], engine: MatchEngine, actor: Actor,
+                  video_ids: list[int], policy: queue.Policy = queue.DEFAULT) -> None:
+    """After the stages (no match workers): the clip pass of each of these videos whose
+    frames are settled (the claim says so)."""
+    for video_id in dict.fromkeys(video_ids):
+        with unit_of_work(factory) as session:
+            taken = queue.claim(session, video_id, utcnow(), worker_name(), policy,
+                                on=queue.CLIPS)
+        if taken is not None:
+            run_clip_pass(factory, engine, actor, taken, policy)
+
+
 def samplings_then_stages(factory: Callable[[], Session], engine: MatchEngine, actor: Actor,
                           image_ids: list[int], video_ids: list[int],
                           policy: queue.Policy = queue.DEFAULT, *, settings: Settings) -> None:
     """After the answer: the videos sampled first, then every second stage (the images' and
-    the new frames')."""
+    the new frames'), then the clip passes of the videos those frames are of."""
     frames = sampling_job(factory, engine, actor, video_ids, policy, settings=settings,
                           worker=worker_name()) if video_ids else []
-    second_stage_job(factory, engine, actor, [*image_ids, *frames], policy, settings=settings)
+    staged = [*image_ids, *frames]
+    second_stage_job(factory, engine, actor, staged, policy, settings=settings)
+    with factory() as session:
+        clips = [*video_ids, *session.exec(select(VideoFrame.video_id).where(
+            col(VideoFrame.image_id).in_(staged))).all()] if staged else list(video_ids)
+    clip_pass_job(factory, engine, actor, clips, policy)
 
 
 def after_answer(tasks: BackgroundTasks, state: Any, actor: Actor, image_ids: list[int],

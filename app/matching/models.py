@@ -54,3 +54,28 @@ class MatchRun(SQLModel, table=True):
     claimed_by: str = Field(default="", max_length=64)  # host:pid of the newest claim
     retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # after a failure
     failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # out of attempts
+
+
+class ClipPass(SQLModel, table=True):
+    """A video's clip pass (app/matching/frame_sets.py), queued when its frames are stored.
+
+    The third queue of the match workers, on the same lease columns as `match_run`: a pass
+    without `done_at` waits until none of its held frames has a second stage still to run
+    (done or failed for good), then a worker claims it; out of attempts it is failed."""
+
+    __tablename__ = "clip_pass"
+    # a worker looks here every loop: only the passes not done, however many are
+    __table_args__ = (Index("ix_clip_pass_pending", "queued_at",
+                            sqlite_where=text("done_at IS NULL"),
+                            postgresql_where=text("done_at IS NULL")),)
+
+    video_id: int = Field(foreign_key="video.id", primary_key=True)
+    queued_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    links: int = 0  # what the pass stored
+    error: str = Field(default="", max_length=500)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = 0  # claims so far; the newest one's number is its fencing token
+    claimed_by: str = Field(default="", max_length=64)
+    retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,6 +1,7 @@
 """The second-stage queue for supervisors: depth and age, claims held by match workers, stages
 failed for good with their reasons, and retrying them (audited); and how many videos wait to
-be sampled by the same workers."""
+be sampled, and how many clip passes to be run, by the same workers (each failed one listed,
+queued again from its video's page)."""
 
 from __future__ import annotations
 
@@ -44,11 +45,22 @@ def _page(request: Request, db: Session, settings: Settings, *, error: str = "",
                "at": local_time(r.failed_at, tz)} for r in queue.failed(db, FAILED_SHOWN)]
     failed_clips = [{"video_id": v.id, "attempts": v.attempts, "reason": v.error,
                      "at": local_time(v.failed_at, tz)} for v in failed_videos(db, FAILED_SHOWN)]
+    passes = queue.backlog(db, now, policy, queue.CLIPS)
+    running += [{"video_id": r.video_id, "attempt": r.attempts, "worker": r.claimed_by or "?",
+                 "for": _seconds(now - r.claimed_at) if r.claimed_at else 0,
+                 "lease_left": _seconds(r.claimed_at + policy.lease - now) if r.claimed_at
+                 else 0} for r in queue.running(db, now, policy, queue.CLIPS)]
+    failed_passes = [{"video_id": r.video_id, "attempts": r.attempts, "reason": r.error,
+                      "at": local_time(r.failed_at, tz)}
+                     for r in queue.failed(db, FAILED_SHOWN, queue.CLIPS)]
     return render(request, "matching/queue.html", {
         "depth": depth, "oldest": _seconds(now - depth.oldest_at) if depth.oldest_at else 0,
         "videos": videos,
         "videos_oldest": _seconds(now - videos.oldest_at) if videos.oldest_at else 0,
+        "passes": passes,
+        "passes_oldest": _seconds(now - passes.oldest_at) if passes.oldest_at else 0,
         "policy": policy, "running": running, "failed": failed, "failed_videos": failed_clips,
+        "failed_passes": failed_passes,
         "error": error},
         status_code=status)
 

@@ -1,7 +1,9 @@
 """The video page: the clip's poster with a play control for its preview, its sampling, the
 posts it came from, and each frame that matched, side by side with what it matched and its
 time in the clip. Deciding on a frame's match is deciding on an image's (a frame is one).
-A supervisor queues a video whose sampling failed again from here (with a reason)."""
+It says where the clip pass is (waiting for the frames, queued, running, failed with its
+reason, done). A supervisor queues a video whose sampling, or clip pass, failed again from here
+(with a reason)."""
 
 from __future__ import annotations
 
@@ -15,10 +17,11 @@ from app.audit.service import record
 from app.auth.deps import Principal, SettingsDep
 from app.auth.guards import EvidenceReader, MatchOperator
 from app.auth.permissions import Permission as P
-from app.db import SessionDep
+from app.db import SessionDep, utcnow
 from app.errors import AppError
 from app.evidence.video_presenters import clock, posts_of, video_facts
 from app.evidence.videos import frames_of, get_video
+from app.matching.clip_passes import clip_state
 from app.matching.jobs import after_answer
 from app.matching.presenters import candidates_context
 from app.matching.queue import Policy
@@ -48,6 +51,7 @@ def _page(request: Request, db: Session, settings: Settings, who: Principal, vid
            details={"frames": [f.image_id for f in frames]})
     return render(request, "matching/video.html", {
         "v": video_facts(video, tz), "posts": posts_of(db, video_id, tz), "matched": matched,
+        "clip": clip_state(db, video_id, utcnow(), policy),
         "unmatched": plain, "frames": len(frames),
         "can_retry": who.can(P.matching_operate), "retry_error": error,
         "retry_form": form or {}, "reason_min": REASON_MIN, "reason_max": REASON_MAX},
@@ -65,12 +69,14 @@ def retry_video_form(request: Request, who: MatchOperator, video_id: int, db: Se
                      settings: SettingsDep, tasks: BackgroundTasks,
                      reason: Annotated[str, Form(max_length=REASON_MAX * 2)] = "") -> Response:
     try:
-        retry_video(db, who.actor, video_id, reason)
+        again = retry_video(db, who.actor, video_id, reason)
     except AppError as exc:
         if exc.status_code == 404:
             raise
         return refused(db, exc, _page, request, db, settings, who, video_id,
                        form={"reason": reason})
     after_answer(tasks, request.app.state, who.actor, [], [video_id])
-    flash(db, who, f"Video {video_id} was queued again: a match worker samples it shortly.")
+    flash(db, who, f"Video {video_id} was queued again: a match worker samples it shortly."
+          if again.what == "sampling" else
+          f"Video {video_id}'s clip pass was queued again: a match worker runs it shortly.")
     return RedirectResponse(f"/videos/{video_id}", status_code=303)

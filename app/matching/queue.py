@@ -11,24 +11,26 @@ A failed attempt is tried again after a pause; after `Policy.attempts` attempts 
 lapsed with their worker) the stage is recorded as failed with its reason (`failed_at`,
 `error`), and pages stop waiting and show it. `retry` puts a failed stage back in the queue.
 
-The same lease serves a second queue: videos waiting to be sampled (app/matching/sampling.py).
-Each function takes `on`, the queue it works on (`STAGES` unless said); a claim's `image_id`
-is then the video's id.
+The same lease serves two more queues: videos waiting to be sampled (app/matching/sampling.py),
+and videos' clip passes (app/matching/frame_sets.py), each claimable once none of its video's
+held frames has a second stage still to run (done, or failed for good). Each function takes
+`on`, the queue it works on (`STAGES` unless said); a claim's `image_id` is then the video's id.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, exists, func, or_, update
 from sqlmodel import Session, col, select
 
 from app.audit.service import Actor, record
 from app.errors import Unprocessable
-from app.evidence.models import Video
-from app.matching.models import MatchRun
+from app.evidence.models import Image, Video, VideoFrame
+from app.matching.models import ClipPass, MatchRun
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -67,6 +69,8 @@ class Queued:
     since: str
     failed_action: str  # the audit event of a failed attempt
     subject: str  # what the audit event names: image or video
+    held: Callable[[], list[object]] = field(default=lambda: [])  # else neither run nor shown
+    ready: Callable[[], list[object]] = field(default=lambda: [])  # else not claimable yet
 
     def col(self, name: str) -> Any:
         return col(getattr(self.model, name))
@@ -75,7 +79,25 @@ class Queued:
 STAGES = Queued(MatchRun, "image_id", "second_stage_at", "first_stage_at",
                 "match.second_stage_failed", "image")
 SAMPLINGS = Queued(Video, "id", "sampled_at", "created_at",
-                   "evidence.video.sampling_failed", "video")
+                   "evidence.video.sampling_failed", "video",
+                   held=lambda: [col(Video.erased_at).is_(None)])
+
+
+def _frames_settled() -> list[object]:
+    """No held frame of the pass's video has a second stage still to run (an erased frame's
+    run is deleted with it)."""
+    return [~exists().where(
+        col(VideoFrame.video_id) == col(ClipPass.video_id),
+        col(MatchRun.image_id) == col(VideoFrame.image_id),
+        col(Image.id) == col(VideoFrame.image_id),
+        col(Image.erased_at).is_(None), col(MatchRun.second_stage_at).is_(None),
+        col(MatchRun.failed_at).is_(None))]
+
+
+CLIPS = Queued(ClipPass, "video_id", "done_at", "queued_at", "match.clip_pass_failed", "video",
+               held=lambda: [exists().where(col(Video.id) == col(ClipPass.video_id),
+                                            col(Video.erased_at).is_(None))],
+               ready=_frames_settled)
 
 
 @dataclass(frozen=True)
@@ -86,14 +108,14 @@ class Claim:
 
 def _open(on: Queued = STAGES) -> list[object]:
     """Neither done nor given up."""
-    extra = [on.col("erased_at").is_(None)] if on is SAMPLINGS else []
-    return [on.col(on.done).is_(None), on.col("failed_at").is_(None), *extra]
+    return [on.col(on.done).is_(None), on.col("failed_at").is_(None), *on.held()]
 
 
 def _claimable(now: datetime, policy: Policy, on: Queued = STAGES) -> list[object]:
     return [*_open(on), on.col("attempts") < policy.attempts,
             or_(on.col("claimed_at").is_(None), on.col("claimed_at") < now - policy.lease),
-            or_(on.col("retry_at").is_(None), on.col("retry_at") <= now)]
+            or_(on.col("retry_at").is_(None), on.col("retry_at") <= now),
+            *on.ready()]  # last: the dearest test
 
 
 def claim(session: Session, image_id: int, now: datetime, worker: str = "",
@@ -234,11 +256,29 @@ def retry_failed(session: Session, actor: Actor, image_ids: list[int] | None) ->
         raise Unprocessable("No failed second stage for image " + ", ".join(map(str, missing))
                             + "; nothing was changed.")
     if again:
+        reopened = reopen_clip_passes(session, [r.image_id for r in again])
         record(session, actor, "match.second_stage_retry", object_type="image",
                object_ids=[r.image_id for r in again],
                details={"previous": [{"image": r.image_id, "attempts": r.attempts,
-                                      "reason": r.error} for r in again]})
+                                      "reason": r.error} for r in again],
+                        "clip_passes_queued_again": reopened})
     return again
+
+
+def reopen_clip_passes(session: Session, image_ids: list[int]) -> list[int]:
+    """The clip passes of the videos these frames are of, queued again with fresh attempts
+    (done or failed without a frame whose stage now runs again): they run once it is done.
+    Returns the videos' ids."""
+    ids = [int(i) for i in session.exec(select(ClipPass.video_id).where(
+        col(ClipPass.video_id).in_(select(VideoFrame.video_id).where(
+            col(VideoFrame.image_id).in_(image_ids))),
+        or_(col(ClipPass.done_at).is_not(None), col(ClipPass.failed_at).is_not(None)))
+        .order_by(col(ClipPass.video_id))).all()]
+    if ids:
+        session.execute(update(ClipPass).where(col(ClipPass.video_id).in_(ids)).values(
+            done_at=None, failed_at=None, claimed_at=None, retry_at=None, attempts=0,
+            claimed_by="", error=""))
+    return ids
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -259,12 +299,11 @@ class Backlog:
 
 def backlog(session: Session, now: datetime | None = None,
             policy: Policy = DEFAULT, on: Queued = STAGES) -> Backlog:
-    """The queue's depth (`on`: second stages, or the samplings of videos)."""
+    """The queue's depth (`on`: second stages, the samplings of videos, or their clip passes;
+    a clip pass counts once its frames are settled, since when it was queued)."""
     count, oldest = session.exec(
-        select(func.count(), func.min(on.col(on.since))).where(*_open(on))).one()
-    given_up = [on.col("failed_at").is_not(None), on.col(on.done).is_(None)]
-    if on is SAMPLINGS:
-        given_up.append(on.col("erased_at").is_(None))
+        select(func.count(), func.min(on.col(on.since))).where(*_open(on), *on.ready())).one()
+    given_up = [on.col("failed_at").is_not(None), on.col(on.done).is_(None), *on.held()]
     failed = session.exec(select(func.count()).select_from(on.model).where(*given_up)).one()
     running = 0
     if now is not None:
@@ -273,17 +312,19 @@ def backlog(session: Session, now: datetime | None = None,
     return Backlog(int(count or 0), _aware(oldest), int(failed or 0), int(running or 0))
 
 
-def running(session: Session, now: datetime, policy: Policy = DEFAULT) -> list[MatchRun]:
-    """Claims held now: image, worker, attempt, and when each lease ends."""
-    return list(session.exec(select(MatchRun).where(
-        *_open(), col(MatchRun.claimed_at) >= now - policy.lease)
-        .order_by(col(MatchRun.claimed_at))).all())
+def running(session: Session, now: datetime, policy: Policy = DEFAULT,
+            on: Queued = STAGES) -> list[Any]:
+    """Claims held now: image (or video), worker, attempt, and when each lease ends."""
+    return list(session.exec(select(on.model).where(
+        *_open(on), on.col("claimed_at") >= now - policy.lease)
+        .order_by(on.col("claimed_at"))).all())
 
 
-def failed(session: Session, limit: int = 100) -> list[MatchRun]:
-    return list(session.exec(select(MatchRun).where(
-        col(MatchRun.failed_at).is_not(None), col(MatchRun.second_stage_at).is_(None))
-        .order_by(col(MatchRun.failed_at).desc()).limit(limit)).all())
+def failed(session: Session, limit: int = 100, on: Queued = STAGES) -> list[Any]:
+    """Given up, newest first: the reason is in each row's `error`."""
+    return list(session.exec(select(on.model).where(
+        on.col("failed_at").is_not(None), on.col(on.done).is_(None), *on.held())
+        .order_by(on.col("failed_at").desc()).limit(limit)).all())
 
 
 @dataclass(frozen=True)

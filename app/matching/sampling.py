@@ -9,7 +9,8 @@ threads. Then, in one unit of work: each frame is stored as an image (the lossle
 its sealed PNG original, a JPEG display copy, its features) with a
 `video_frame` row and, for each post the video came from, an evidence link to the same
 account; the poster and preview are sealed beside the original; each frame's first matching
-stage runs and its second is queued. The claim is checked last (its fencing token), so a
+stage runs and its second is queued, and so is the clip pass (queue.CLIPS). The claim is
+checked last (its fencing token), so a
 worker that lost its lease stores nothing, and a killed one left nothing: the video is
 sampled again once the lease lapses. A failure is kept as the reason and retried a bounded
 number of times, then the video is failed with that reason (the page shows it).
@@ -33,6 +34,7 @@ from app.evidence.models import EvidenceVideo, Video, VideoFrame
 from app.evidence.videos import clock
 from app.matching import queue, service
 from app.matching.engine import MatchEngine
+from app.matching.models import ClipPass
 from app.settings import Settings
 from app.video import Frame, VideoRefused, poster, sample
 
@@ -140,6 +142,8 @@ def _store(session: Session, settings: Settings, engine: MatchEngine, actor: Act
     session.add(video)
     session.flush()
     unique = list(dict.fromkeys(image_ids))
+    if unique and session.get(ClipPass, video.id) is None:  # queued with its frames: never lost
+        session.add(ClipPass(video_id=video.id or 0))
     service.first_stage(session, engine, actor, unique)
     for follow_up in FOLLOW_UPS:
         follow_up(session, actor, video.id or 0, unique)

@@ -7,8 +7,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app.db import utcnow
 from app.evidence.models import Image, Video, VideoFrame
 from app.evidence.video_presenters import clock, posts_of, video_facts
+from app.matching.clip_passes import clip_json, clip_state
 from app.matching.presenters import candidates_json
 
 
@@ -30,9 +32,11 @@ def frames_json(session: Session, video_id: int, tz: str, *,
 
 
 def video_json(session: Session, video: Video, tz: str) -> dict[str, Any]:
-    """`GET /api/v1/videos/{id}`: the video, its sampling, its posts and its frames."""
+    """`GET /api/v1/videos/{id}`: the video, its sampling, its posts, its frames and its
+    clip pass."""
     return {**video_facts(video, tz), "posts": posts_of(session, video.id or 0, tz),
-            "frames": frames_json(session, video.id or 0, tz)}
+            "frames": frames_json(session, video.id or 0, tz),
+            "clip_pass": clip_json(clip_state(session, video.id or 0, utcnow()))}
 
 
 def frame_of(session: Session, image_id: int) -> tuple[VideoFrame, Video] | None:

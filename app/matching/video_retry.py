@@ -3,6 +3,8 @@
 The photo equivalent is `queue.retry_failed` (a failed second stage run again). A video has
 one sampling, so this takes one video: only a failed one (else 409, nothing changed), its
 attempts reset so the match workers take it up as a new one, audited with what it had been.
+A sampled video whose clip pass failed for good is queued again the same way (its pass, not
+its sampling: app/matching/clip_passes.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from app.audit.service import Actor, record
 from app.errors import Conflict, Unprocessable
 from app.evidence.models import Video
 from app.evidence.videos import get_video
+from app.matching.clip_passes import retry_clip_pass
+from app.matching.models import ClipPass
 
 REASON_MIN, REASON_MAX = 5, 500
 
@@ -26,6 +30,7 @@ class VideoRetried:
     attempts: int  # what the failed sampling had used
     error: str  # why it had failed
     reason: str  # why it is sampled again, as recorded
+    what: str = "sampling"  # or "clip_pass": what was queued again
 
 
 def _reason(text: str) -> str:
@@ -44,9 +49,14 @@ def retry_video(session: Session, actor: Actor, video_id: int, reason: str) -> V
     video = get_video(session, video_id)  # 404 when there is no such video
     if video.erased_at is not None:
         raise Conflict(f"Video {video_id} was erased: there is nothing to sample.")
+    if video.state == "sampled" and (row := session.get(ClipPass, video_id)) is not None \
+            and row.failed_at is not None and row.done_at is None:
+        failed = retry_clip_pass(session, actor, video_id, why)
+        return VideoRetried(video_id, failed.attempts, failed.error, why, "clip_pass")
     if video.state != "failed":
         raise Conflict(f"Video {video_id} has not failed: it is {video.state}. Only a video "
-                       "whose sampling failed can be queued again; nothing was changed.")
+                       "whose sampling or clip pass failed can be queued again; nothing was "
+                       "changed.")
     before = VideoRetried(video_id, video.attempts, video.error, why)
     # conditional, so that of two supervisors (or a supervisor and an erasure) one wins
     done = session.execute(

@@ -29,6 +29,16 @@ class VideoFrameOut(Candidates):
     detail_url: str
 
 
+class ClipPassOut(BaseModel):
+    state: str = Field(description="none (no frame) | frames (waiting for its frames' own "
+                       "stages) | queued | running | retrying | failed | done")
+    attempts: int
+    error: str | None = Field(description="why the last attempt failed")
+    links: int = Field(description="done: the links it stored")
+    frames_failed: int = Field(description="frames whose own stage failed for good (the "
+                               "pass goes without them)")
+
+
 class VideoOut(BaseModel):
     model_config = ConfigDict(extra="allow")
     kind: str = Field(description="always \"video\"")
@@ -50,6 +60,9 @@ class VideoOut(BaseModel):
     preview_url: str | None
     posts: list[VideoPost]
     frames: list[VideoFrameOut]
+    clip_pass: ClipPassOut
+
+
 
 
 class VideoWithdrawn(BaseModel):
@@ -63,7 +76,11 @@ class VideoWithdrawn(BaseModel):
 
 class VideoRetriedOut(BaseModel):
     video_id: int
-    sampling: str = Field(description="\"waiting\": the match workers sample it again")
+    retried: str = Field(description="sampling | clip_pass: what was queued again")
+    sampling: str = Field(description="\"waiting\": the match workers sample it again "
+                          "(\"sampled\" when its clip pass was queued again)")
+    clip_pass: str | None = Field(description="\"waiting\" when its clip pass was queued "
+                                  "again")
     reason: str = Field(description="why it was queued again, as given")
     previous_attempts: int = Field(description="attempts the failed sampling had used")
     previous_error: str = Field(description="why it had failed")

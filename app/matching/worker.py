@@ -1,5 +1,6 @@
-"""A match worker: samples waiting videos and takes second matching stages from the queue
-until told to stop (a video first: its frames' stages join the queue behind it).
+"""A match worker: samples waiting videos, runs clip passes and takes second matching stages
+from the queue until told to stop (a video first: its frames' stages join the queue behind
+it; then a clip pass whose frames are settled, the last step of a clip already waited on).
 
 `cellwatch serve` starts CELLWATCH_MATCH_WORKERS of them beside the web workers (and `cellwatch
 worker` runs one on any host). They run at a lower CPU priority than the web processes, so
@@ -21,7 +22,7 @@ from app.audit.service import Actor
 from app.db import make_engine, make_session_factory, unit_of_work, utcnow
 from app.matching import queue, sampling
 from app.matching.engine import Limits, MatchEngine
-from app.matching.jobs import give_up_lapsed, run_second_stage, worker_name
+from app.matching.jobs import give_up_lapsed, run_clip_pass, run_second_stage, worker_name
 from app.memory import release_freed_memory
 from app.settings import Settings
 
@@ -34,25 +35,26 @@ NICENESS = 10
 def drain(factory: Callable[[], Session], engine: MatchEngine, *, settings: Settings,
           stop: threading.Event | None = None, limit: int | None = None,
           policy: queue.Policy = queue.DEFAULT, pause: float = 0.0) -> int:
-    """Sample claimable videos and run claimable second stages until none is left (or `stop`,
-    or `limit`); record as failed those whose every attempt's worker died. Returns how many
-    samplings and stages it stored."""
+    """Sample claimable videos, run claimable clip passes and second stages until none is left
+    (or `stop`, or `limit`); record as failed those whose every attempt's worker died. Returns
+    how many samplings, passes and stages it stored."""
     done = 0
     give_up_lapsed(factory, WORKER_ACTOR, policy)
     sampling.give_up_lapsed(factory, WORKER_ACTOR, policy)
     me = worker_name()
     while (stop is None or not stop.is_set()) and (limit is None or done < limit):
         with unit_of_work(factory) as session:
-            on = queue.SAMPLINGS
-            taken = queue.claim_next(session, utcnow(), me, policy, on=on)
-            if taken is None:
-                on, taken = queue.STAGES, queue.claim_next(session, utcnow(), me, policy)
+            for on in (queue.SAMPLINGS, queue.CLIPS, queue.STAGES):
+                if (taken := queue.claim_next(session, utcnow(), me, policy, on=on)):
+                    break
         if taken is None:
             break
         try:
             if on is queue.SAMPLINGS:
                 stored = sampling.run_sampling(factory, engine, WORKER_ACTOR, taken, policy,
                                                settings=settings) is not None
+            elif on is queue.CLIPS:
+                stored = run_clip_pass(factory, engine, WORKER_ACTOR, taken, policy, pause)
             else:
                 stored = run_second_stage(factory, engine, WORKER_ACTOR, taken, policy, pause,
                                           settings=settings)

@@ -114,11 +114,18 @@ def weigh(frames: Sequence[bytes], chosen: list[int], voted: Sequence[Sequence[i
     """The clip pass's verification: `chosen` (several frames short-listed them) and the
     strongly voted photos that pass the near score on a frame that voted for them, against
     every frame; then a second look at the one ORB nearly links, given the pictures."""
+    done: dict[tuple[int, int], Side] = {}  # (candidate, frame): verified once
+
+    def side(i: int, k: int) -> Side:
+        if (i, k) not in done:
+            done[i, k] = sides(frames[k], theirs[i])
+        return done[i, k]
+
     more = strong(voted, linked | set(chosen))
     for i, ks in more.items():
-        if i in theirs and max(sides(frames[k], theirs[i])[0] for k in ks) >= CLIP_NEAR_SCORE:
+        if i in theirs and max(side(i, k)[0] for k in ks) >= CLIP_NEAR_SCORE:
             chosen = [*chosen, i]
-    rows = {i: [sides(f, theirs[i]) for f in frames] for i in chosen if i in theirs}
+    rows = {i: [side(i, k) for k in range(len(frames))] for i in chosen if i in theirs}
     out = {i: Weighed([r[0] for r in v], decide([r[0] for r in v])) for i, v in rows.items()}
     left = {i: v for i, v in rows.items() if out[i].method is None}
     again = near_miss(left, look_from) if frame is not None and photo is not None else None

@@ -17,7 +17,8 @@ FRAME_SET_MIN_SCORE (app/matching/thresholds.py) is measured: on the calibration
 bench/video_matching.py no wrong reference photo had a second frame above 6; the rule added 4
 clips there (84.1% -> 90.5% found, in a replay of the clips' frames). Held images other than
 reference photos are left to the frames' own second stages: the rule was measured against the
-cell library only.
+cell library only. What else is verified, and the second look a match worker adds (SIFT on
+the best frames of the candidate ORB nearly links): app/matching/clip_look.py.
 
 The pass runs in the worker that stored the last frame's second stage, after that commit (so
 it sees every frame's). Two frames finishing at once may both run it: a pair stored twice is

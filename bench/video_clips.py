@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,9 +209,11 @@ def _cached(name: str, make: Callable[[Path], None]) -> Path:
     path = cache_dir() / "video" / f"clips-{VERSION}" / name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        part = path.with_name(path.name + ".part")
+        # its own part file: two runs making the same clip at once (a shared cache) each
+        # rename a whole clip, the same bytes; a run killed half-way leaves no half clip
+        part = path.with_name(f"{path.name}.{os.getpid()}.part")
         make(part)
-        part.rename(path)  # a run killed half-way leaves no half clip behind
+        part.rename(path)
     return path
 
 

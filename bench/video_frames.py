@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
+from app.matching import clip_look
 from app.matching.engine import MatchEngine
 from app.video import Frame
 
@@ -64,6 +65,8 @@ class FrameResult:
     linked: list[int]  # near + scores at the threshold
     image: SimpleNamespace = field(repr=False)
     features: bytes = field(repr=False)
+    voted: list[int] = field(default_factory=list)  # its descriptor votes' first (clip pass)
+    frame: object = field(default=None, repr=False)  # the sampled pixels (PIL), for a look
 
 
 def match(engine: MatchEngine, blobs: object, image: SimpleNamespace, features: bytes
@@ -92,28 +95,50 @@ def clip_results(engine: MatchEngine, blobs: object, data: bytes,
         image, features = analyse_frame(png(frame))
         near, scores, linked = match(engine, blobs, image, features)
         out.append(FrameResult(frame.t, frame.reason, frame.image.size, near, scores, linked,
-                               image, features))
+                               image, features, clip_look.top_voted(engine, features),
+                               frame.image))
     return out
 
 
-def clip_pass(engine: MatchEngine, blobs: object, analysed: list, linked: set[int]
-              ) -> set[int]:
+def display_picture(picture: object) -> object:
+    """The working image the second look reads from a picture's display copy, as a match
+    worker does (second_look.stored_pictures): the display JPEG, then its working image."""
+    from app.evidence import sift
+    from app.evidence.derive import decode_picture
+
+    shown = decode_picture(picture, "x.png", long_side=DISPLAY_LONG_SIDE,  # type: ignore[arg-type]
+                           features=False).display
+    return sift.working_content(shown)
+
+
+def clip_pass(engine: MatchEngine, blobs: object, analysed: list, linked: set[int],
+              displays: list[bytes] | None = None, photos: object = None) -> set[int]:
     """What app/matching/frame_sets.clip_pass does once a clip's frames are matched: every
-    frame's short list again, then its candidates verified on every frame; the ids it links."""
-    from app.evidence.hashing import verify_features
+    frame's short list again and its votes' first, the candidates verified on every frame
+    (app/matching/clip_look.py), with the second look given the frames' display copies and
+    `photos` (id -> working image); the ids it links."""
+    from app.evidence import sift
     from app.matching import frame_sets
 
     shortlists = [[h.image_id for h in engine.shortlist(None, image, features)]  # type: ignore[arg-type]
                   for image, features in analysed]
-    found = set()
-    for i in frame_sets.candidates(shortlists, linked):
-        blob = blobs.get(i)  # type: ignore[attr-defined]
-        if blob is None:
-            continue
-        scores = [verify_features(f, blob, mirrored=True) for _, f in analysed]
-        if frame_sets.decide(scores, engine.limits.verify_min_score):
-            found.add(i)
-    return found
+    voted = [clip_look.top_voted(engine, features) for _, features in analysed]
+    chosen = frame_sets.candidates(shortlists, linked)
+    wanted = set(chosen) | {i for v in voted for i in v}
+    theirs = {i: b for i in wanted if (b := blobs.get(i)) is not None}  # type: ignore[attr-defined]
+    looked: dict[int, object] = {}
+
+    def frame(k: int, _mirrored: bool) -> object:
+        if k not in looked and displays is not None:
+            looked[k] = sift.working_content(displays[k])
+        return looked.get(k)
+
+    weighed = clip_look.weigh([f for _, f in analysed], chosen, voted, linked, theirs,
+                              lambda s: frame_sets.decide(s, engine.limits.verify_min_score),
+                              engine.limits.second_look_from,
+                              frame if displays is not None else None,  # type: ignore[arg-type]
+                              photos)  # type: ignore[arg-type]
+    return {i for i, w in weighed.items() if w.method}
 
 
 class _Clock:
@@ -141,7 +166,7 @@ def _children_cpu() -> float:
     return used.ru_utime + used.ru_stime
 
 
-def timed_clip(engine: MatchEngine, blobs: object, data: bytes) -> dict:
+def timed_clip(engine: MatchEngine, blobs: object, data: bytes, photos: object = None) -> dict:
     """Bytes to every frame matched, in parts, as a match worker does it (app/matching/
     sampling.py): the sandboxed child samples the frames and encodes the preview in one decode;
     the poster; each frame's stored PNG, display copy, hashes and features from its pixels, on
@@ -185,7 +210,8 @@ def timed_clip(engine: MatchEngine, blobs: object, data: bytes) -> dict:
         linked |= {h.image_id for h, s in scores if s >= engine.limits.verify_min_score}
         analysed.append((image, a.features))
     clock.start()
-    linked |= clip_pass(engine, blobs, analysed, linked)
+    linked |= clip_pass(engine, blobs, analysed, linked, [d.display for _, d in derived],
+                        photos)
     clock.stop("clip_pass")
     clock.wall["total"] = time.perf_counter() - began[0]
     clock.cpu["total"] = time.process_time() - began[1]

@@ -27,6 +27,7 @@ Run: nice -n 15 .venv/bin/python -m bench.video_matching [--quick] [--refs 10000
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import multiprocessing
 import os
@@ -40,7 +41,13 @@ import numpy as np
 
 from bench import video_clips as vc
 from bench import video_frame_sets as fs
-from bench.video_frames import BenchEngine, FrameResult, analyse, clip_results
+from bench.video_frames import (
+    BenchEngine,
+    FrameResult,
+    analyse,
+    clip_results,
+    display_picture,
+)
 from bench.video_report import (
     render,
     summarise_clips,
@@ -101,14 +108,25 @@ def items(every: int, rooms: int) -> tuple[list[Item], list[Item]]:
 
 
 def _reference(item_or_seed: Item | int) -> tuple[int, SimpleNamespace, bytes]:
+    return _reference_and_picture(item_or_seed)[0]
+
+
+def _reference_and_picture(item_or_seed: Item | int
+                           ) -> tuple[tuple[int, SimpleNamespace, bytes], np.ndarray]:
+    """A reference photo as held (id, hashes, features), and its working image as the
+    second look reads it (from its display copy)."""
+    from PIL import Image
+
     from bench.real_changes import jpeg
 
     if isinstance(item_or_seed, int):  # a distractor cell
         rid, rgb = DISTRACTOR_ID0 + item_or_seed, _room_rgb(item_or_seed)
     else:
         rid, rgb = item_or_seed.ref_id, picture(item_or_seed)
-    image, features = analyse(jpeg(rgb, 92))  # the original still, as held
-    return rid, image, features
+    still = jpeg(rgb, 92)  # the original still, as held
+    image, features = analyse(still)
+    shown = display_picture(Image.open(io.BytesIO(still)).convert("RGB"))
+    return (rid, image, features), shown  # type: ignore[return-value]
 
 
 def build_engine(refs: list, held: list | None = None) -> tuple[BenchEngine, dict[int, bytes]]:
@@ -152,14 +170,19 @@ def _outcome(item: Item, kind: str, codec: str, clip: str, frames: list[FrameRes
         return i not in true and (held is None or i in held)
 
     linked = {i for f in frames for i in f.linked}
-    blobs = _STATE["blobs"]
-    # the clip pass as the product runs it, over reference photos; over held frames it is
-    # measured only (the negative pairs' frame-set scores), never a link
-    refs = fs.scores(frames, blobs, [[i for i in f.scores if i < HELD_ID0] for f in frames],
-                     linked)
-    passed = fs.links(refs, _STATE["engine"].limits.verify_min_score)
-    sets = refs | ({} if held is None else fs.scores(
-        frames, blobs, [[i for i in f.scores if i in held] for f in frames], linked))
+    blobs, limits = _STATE["blobs"], _STATE["engine"].limits
+    # the clip pass as the product runs it, over reference photos (with its second look);
+    # over held frames it is measured only (the negative pairs' frame-set scores), never a link
+    began = time.process_time()
+    weighed = fs.weighed(frames, blobs, [[i for i in f.scores if i < HELD_ID0] for f in frames],
+                         linked, limits.verify_min_score, limits.second_look_from,
+                         [f.voted for f in frames], _frame_pictures(frames),
+                         _STATE["pictures"].get)
+    pass_cpu = time.process_time() - began
+    refs, passed = fs.scores(weighed), fs.links(weighed)
+    sets = refs | ({} if held is None else fs.scores(fs.weighed(
+        frames, blobs, [[i for i in f.scores if i in held] for f in frames], linked,
+        limits.verify_min_score, limits.second_look_from)))
     by_frame = any(i in true for i in linked)
     return {"name": item.name, "split": item.split, "kind": kind, "codec": codec,
             "clip": clip, "frames": len(frames),
@@ -167,6 +190,8 @@ def _outcome(item: Item, kind: str, codec: str, clip: str, frames: list[FrameRes
             "by_first_stage": any(i in true for f in frames for i in f.near),
             "by_clip_pass": not by_frame and any(i in true for i in passed),
             "clip_pass": sorted(passed.items()),
+            "looked": [i for i, w in weighed.items() if w.looked],
+            "clip_pass_cpu": round(pass_cpu, 3),
             "false_links": [(round(f.t, 2), i, f.scores.get(i, -1)) for f in frames
                             for i in f.linked if other(i)]
             + [("clip pass", i, refs[i][:2]) for i in passed if other(i)],
@@ -181,6 +206,18 @@ def _outcome(item: Item, kind: str, codec: str, clip: str, frames: list[FrameRes
                               "first_stage": any(i in true for i in f.near),
                               "true_score": _true_score(f, true)} for f in frames],
             "held": [(f.image, f.features) for f in frames] if kind == "pan" else []}
+
+
+def _frame_pictures(frames: list[FrameResult]) -> object:
+    """frame index -> the working image of its display copy (made when first asked)."""
+    made: dict[int, object] = {}
+
+    def frame(k: int, _mirrored: bool) -> object:
+        if k not in made:
+            made[k] = display_picture(frames[k].frame)
+        return made[k]
+
+    return frame
 
 
 def _repost_job(job: tuple[int, str]) -> dict:
@@ -225,7 +262,9 @@ def run(its: list[Item], library: list[Item], distractors: int, workers: int) ->
     _STATE["rooms"] = {it.room_seed: _room_rgb(it.room_seed) for it in its if it.room_seed}
     _STATE["fillers"] = [_room_rgb(FILLER_SEED0 + k) for k in range(FILLERS)]
     _STATE["items"] = its
-    refs = pmap(_reference, list(library) + list(range(distractors)), workers)
+    both = pmap(_reference_and_picture, list(library) + list(range(distractors)), workers)
+    refs = [r for r, _ in both]
+    _STATE["pictures"] = {r[0]: shown for r, shown in both}
     _STATE["engine"], _STATE["blobs"] = build_engine(refs)
     print(f"library: {len(refs)} reference photos ({time.time() - t0:.0f} s)", flush=True)
     jobs = [(k, kind) for k in range(len(its)) for kind in vc.CLIP_KINDS]

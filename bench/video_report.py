@@ -103,26 +103,43 @@ def summarise_frame_sets(clips: list[dict], reposts: list[dict]) -> dict:
                 "by_clip_pass": sum(c.get("by_clip_pass", False) for c in mine),
                 "frame_set_links": sum(m == "frame_set" for c in mine
                                        for _, m in c.get("clip_pass", [])),
-                "best_false": max((c["frame_set_false"] for c in mine), default=0)}
+                "best_false": max((c["frame_set_false"] for c in mine), default=0),
+                "looks": sum(bool(c.get("looked")) for c in mine),
+                "cpu": _cpu([c["clip_pass_cpu"] for c in mine if "clip_pass_cpu" in c]),
+                "cpu_looked": _cpu([c["clip_pass_cpu"] for c in mine
+                                    if c.get("looked") and "clip_pass_cpu" in c])}
     return out
+
+
+def _cpu(seconds: list[float]) -> str:
+    """Median and largest CPU seconds (one figure a clip)."""
+    if not seconds:
+        return "-"
+    ranked = sorted(seconds)
+    return f"{ranked[len(ranked) // 2]:.2f} / {ranked[-1]:.2f} s"
 
 
 def _frame_sets(f: dict) -> list[str]:
     lines = [
         "### The clip pass: a clip's frames together", "",
         "After every frame's own second stage, the reference photos that at least 2 frames "
-        "short-listed (the 4 most often, none already linked) are verified against every "
-        "frame, both orientations (app/matching/frame_sets.py; bench/video_frame_sets.py "
+        "short-listed (the 4 most often, none already linked), and those one frame's own "
+        "votes put first or second that this frame scores 8 or more, are verified against "
+        "every frame, both orientations; the one ORB nearly links gets SIFT on its 3 best "
+        "frames (app/matching/frame_sets.py, clip_look.py; bench/video_frame_sets.py "
         "replays it): linked as `features` when a frame reaches the photo threshold, as "
         "`frame_set` when two frames each reach FRAME_SET_MIN_SCORE. A candidate's frame-set "
         "score is its second-best frame's; `best false`: the highest of a wrong candidate "
         "(clips of held clips: the same pass over the held frames, measured only, against "
-        "every other source's A: the negative pairs).", "",
+        "every other source's A: the negative pairs). CPU: the pass's verification and look "
+        "a clip (its short lists and votes are the frames' own here), median / largest, and "
+        "of the clips it looked at again.", "",
         "| clips | clips | found only by the pass | `frame_set` links | best false frame-set "
-        "score |", "|---|---|---|---|---|"]
+        "score | second looks | CPU a clip | CPU, looked |", "|---|---|---|---|---|---|---|---|"]
     for name, r in f.items():
         lines.append(f"| {name} | {r['clips']} | {r['by_clip_pass']} | "
-                     f"{r['frame_set_links']} | {r['best_false']} |")
+                     f"{r['frame_set_links']} | {r['best_false']} | {r.get('looks', '-')} | "
+                     f"{r.get('cpu', '-')} | {r.get('cpu_looked', '-')} |")
     return lines
 
 

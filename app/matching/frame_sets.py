@@ -17,7 +17,8 @@ FRAME_SET_MIN_SCORE (app/matching/thresholds.py) is measured: on the calibration
 bench/video_matching.py no wrong reference photo had a second frame above 6; the rule added 4
 clips there (84.1% -> 90.5% found, in a replay of the clips' frames). Held images other than
 reference photos are left to the frames' own second stages: the rule was measured against the
-cell library only.
+cell library only. What else is verified, and the second look a match worker adds (SIFT on
+the best frames of the candidate ORB nearly links): app/matching/clip_look.py.
 
 The pass is a queued job (app/matching/queue.py CLIPS, the `clip_pass` row made with the
 frames): a match worker (or, without workers, the web process after its answer) claims it once
@@ -33,15 +34,17 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 
+import numpy as np
 from sqlmodel import Session, col, select
 
 from app.audit.service import Actor, record
-from app.evidence.hashing import verify_features
 from app.evidence.models import Image, ImageFeatures, ReferencePhoto, VideoFrame
-from app.matching import service
+from app.matching import clip_look, service
 from app.matching.engine import MatchEngine
 from app.matching.models import Match, MatchRun
+from app.matching.second_look import stored_pictures
 from app.matching.thresholds import FRAME_SET_MIN_SCORE
+from app.settings import Settings
 
 log = logging.getLogger("cellwatch.matching")
 K = 4  # candidates per clip (calibration: 2 found 2 of the 4 clips, 4 and 8 all 4)
@@ -82,9 +85,11 @@ def _frames(session: Session, video_id: int) -> list[int] | None:
     return ids or None
 
 
-def clip_pass(session: Session, engine: MatchEngine, actor: Actor, video_id: int) -> int:
+def clip_pass(session: Session, engine: MatchEngine, actor: Actor, video_id: int, *,
+              settings: Settings | None = None) -> int:
     """The clip pass of one video, claimed from the queue (see the module docstring); returns
-    how many links it stored."""
+    how many links it stored. With `settings` (a match worker's: where the pictures are), the
+    second look too."""
     frame_ids = _frames(session, video_id)
     if frame_ids is None:
         return 0
@@ -101,30 +106,49 @@ def clip_pass(session: Session, engine: MatchEngine, actor: Actor, video_id: int
         assert image is not None  # held: read above
         shortlists.append([h.image_id for h in engine.shortlist(session, image,
                                                                  blobs[image_id])])
+    voted = [clip_look.top_voted(engine, blobs[i]) for i in frames]
     references = set(session.exec(select(ReferencePhoto.image_id).where(
-        col(ReferencePhoto.image_id).in_({i for s in shortlists for i in s}),
+        col(ReferencePhoto.image_id).in_({i for s in shortlists + voted for i in s}),
         col(ReferencePhoto.removed_at).is_(None))).all())
     chosen = candidates([[i for i in s if i in references] for s in shortlists], linked)
-    theirs = dict(session.exec(select(ImageFeatures.image_id, ImageFeatures.data).where(
-        col(ImageFeatures.image_id).in_(chosen))).all())
+    weighed = _weigh(session, engine, settings, frames, blobs, chosen,
+                     [[i for i in s if i in references] for s in voted], linked)
     stored: list[int] = []
-    for candidate in chosen:
-        if candidate not in theirs:
+    for candidate, w in weighed.items():
+        if w.method is None:
             continue
-        scores = [verify_features(blobs[i], theirs[candidate], mirrored=True) for i in frames]
-        method = decide(scores, engine.limits.verify_min_score)
-        if method is None:
-            continue
-        best = max(range(len(frames)), key=lambda k: scores[k])
+        best = max(range(len(frames)), key=lambda k: w.scores[k])
         query = session.get(Image, frames[best])
         assert query is not None
-        match = service._store(session, query, candidate, method,  # noqa: SLF001
-                               64 - min(scores[best], 64), scores[best])
+        match = service._store(session, query, candidate, w.method,  # noqa: SLF001
+                               64 - min(w.scores[best], 64), w.scores[best])
         if match is not None:
             session.flush()
             service.follow_cell_decision(session, actor, match)
             stored.append(match.id or 0)
     record(session, actor, "match.clip_pass", object_type="video", object_ids=[video_id],
-           details={"frames": len(frames), "candidates": chosen, "matches": stored})
+           details={"frames": len(frames), "candidates": list(weighed), "matches": stored,
+                    "looked": [i for i, w in weighed.items() if w.looked]})
     return len(stored)
 
+
+def _weigh(session: Session, engine: MatchEngine, settings: Settings | None,
+           frames: list[int], blobs: dict[int, bytes], chosen: list[int],
+           voted: list[list[int]], linked: set[int]) -> dict[int, clip_look.Weighed]:
+    """The candidates verified (app/matching/clip_look.py); with `settings` (where the
+    pictures are) the second look too, reading each frame's and the photo's display copy."""
+    wanted = set(chosen) | {i for s in voted for i in s}
+    theirs = dict(session.exec(select(ImageFeatures.image_id, ImageFeatures.data).where(
+        col(ImageFeatures.image_id).in_(wanted))).all())
+    pictures = None if settings is None else stored_pictures(session, settings)
+    seen: dict[int, np.ndarray | None] = {}
+
+    def frame(k: int, _mirrored: bool) -> np.ndarray | None:
+        if frames[k] not in seen and pictures is not None:
+            seen[frames[k]] = pictures(frames[k])
+        return seen.get(frames[k])
+
+    return clip_look.weigh([blobs[i] for i in frames], chosen, voted, linked, theirs,
+                           lambda scores: decide(scores, engine.limits.verify_min_score),
+                           engine.limits.second_look_from,
+                           frame if pictures else None, pictures)

@@ -111,15 +111,17 @@ def _pair_race(exc: IntegrityError) -> bool:
 
 def run_clip_pass(factory: Callable[[], Session], engine: MatchEngine, actor: Actor,
                   taken: queue.Claim, policy: queue.Policy = queue.DEFAULT,
-                  pause: float = 0.0) -> bool:
+                  pause: float = 0.0, *, settings: Settings | None = None) -> bool:
     """One video's clip pass, already claimed (queue.CLIPS), stored with its claim checked
-    last (its fencing token). A pair another transaction stored meanwhile is no error: the
-    pass runs again at once and skips it. A failure is recorded (retried, then failed), never
-    raised, but for a database gone away. Returns whether this attempt stored the pass."""
+    last (its fencing token); with `settings`, the pass's second look too. A pair another
+    transaction stored meanwhile is no error: the pass runs again at once and skips it. A
+    failure is recorded (retried, then failed), never raised, but for a database gone away.
+    Returns whether this attempt stored the pass."""
     for race in range(PAIR_RACES + 1):
         try:
             with unit_of_work(factory) as session:
-                links = frame_sets.clip_pass(session, engine, actor, taken.image_id)
+                links = frame_sets.clip_pass(session, engine, actor, taken.image_id,
+                                             settings=settings)
                 if pause:  # tests only (refused in production): a window to kill the worker in
                     log.warning("test pause: clip pass of video %s waits %.0f s before its "
                                 "commit", taken.image_id, pause)
@@ -172,7 +174,8 @@ def second_stage_job(factory: Callable[[], Session], engine: MatchEngine, actor:
 
 
 def clip_pass_job(factory: Callable[[], Session], engine: MatchEngine, actor: Actor,
-                  video_ids: list[int], policy: queue.Policy = queue.DEFAULT) -> None:
+                  video_ids: list[int], policy: queue.Policy = queue.DEFAULT, *,
+                  settings: Settings | None = None) -> None:
     """After the stages (no match workers): the clip pass of each of these videos whose
     frames are settled (the claim says so)."""
     for video_id in dict.fromkeys(video_ids):
@@ -180,7 +183,7 @@ def clip_pass_job(factory: Callable[[], Session], engine: MatchEngine, actor: Ac
             taken = queue.claim(session, video_id, utcnow(), worker_name(), policy,
                                 on=queue.CLIPS)
         if taken is not None:
-            run_clip_pass(factory, engine, actor, taken, policy)
+            run_clip_pass(factory, engine, actor, taken, policy, settings=settings)
 
 
 def samplings_then_stages(factory: Callable[[], Session], engine: MatchEngine, actor: Actor,
@@ -195,7 +198,7 @@ def samplings_then_stages(factory: Callable[[], Session], engine: MatchEngine, a
     with factory() as session:
         clips = [*video_ids, *session.exec(select(VideoFrame.video_id).where(
             col(VideoFrame.image_id).in_(staged))).all()] if staged else list(video_ids)
-    clip_pass_job(factory, engine, actor, clips, policy)
+    clip_pass_job(factory, engine, actor, clips, policy, settings=settings)
 
 
 def after_answer(tasks: BackgroundTasks, state: Any, actor: Actor, image_ids: list[int],

@@ -69,3 +69,16 @@ SECOND_LOOK_MAX = 1
 # clips, every frame against all 88 reference photos, both orientations): no wrong photo's
 # second-best frame scored above 6; ceil((6 + 1) * 1.25) = 9, and 12 keeps twice the margin.
 FRAME_SET_MIN_SCORE = 12
+
+# The clip pass's wider net and second look (app/matching/clip_look.py). bench/video_matching.py,
+# calibration half (quick, 63 clips, their frames replayed): a photo one frame's votes rank
+# first or second (CLIP_STRONG_RANK, either orientation) is verified on every frame when that
+# frame scores it CLIP_NEAR_SCORE (SECOND_LOOK_FROM's 8) or more: 2 of the 7 misses were never
+# a candidate (behind photos the global hashes short-list in every frame); taking the 4
+# strongest of them by rank instead found 1 fewer. The candidate ORB nearly links (from
+# SECOND_LOOK_FROM before the scene check) gets SIFT on its CLIP_LOOK_FRAMES best frames
+# (2 frames: 2 clips fewer, 4: none more). 56 -> 59 of 63 found; no wrong photo's second-best
+# frame above 6, ORB or SIFT (best single wrong frame 9): FRAME_SET_MIN_SCORE keeps its margin.
+CLIP_STRONG_RANK = 2
+CLIP_NEAR_SCORE = 8
+CLIP_LOOK_FRAMES = 3

@@ -54,7 +54,8 @@ def drain(factory: Callable[[], Session], engine: MatchEngine, *, settings: Sett
                 stored = sampling.run_sampling(factory, engine, WORKER_ACTOR, taken, policy,
                                                settings=settings) is not None
             elif on is queue.CLIPS:
-                stored = run_clip_pass(factory, engine, WORKER_ACTOR, taken, policy, pause)
+                stored = run_clip_pass(factory, engine, WORKER_ACTOR, taken, policy, pause,
+                                       settings=settings)
             else:
                 stored = run_second_stage(factory, engine, WORKER_ACTOR, taken, policy, pause,
                                           settings=settings)

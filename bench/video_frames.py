@@ -19,6 +19,7 @@ from types import SimpleNamespace
 from app.matching.engine import MatchEngine
 from app.video import Frame
 
+FRAME_IDS = 10**12  # the timed clip's frames: ids above any library's
 DISPLAY_LONG_SIDE = 1600  # CELLWATCH_DISPLAY_LONG_SIDE's default: analyse_stored decodes to it
 
 
@@ -99,11 +100,12 @@ def clip_results(engine: MatchEngine, blobs: object, data: bytes,
 def clip_pass(engine: MatchEngine, blobs: object, analysed: list, linked: set[int]
               ) -> set[int]:
     """What app/matching/frame_sets.clip_pass does once a clip's frames are matched: every
-    frame's short list again, then its candidates verified on every frame; the ids it links."""
+    frame's short list (kept from its own second stage when the frame has an id, as a held
+    frame has), then its candidates verified on every frame; the ids it links."""
     from app.evidence.hashing import verify_features
     from app.matching import frame_sets
 
-    shortlists = [[h.image_id for h in engine.shortlist(None, image, features)]  # type: ignore[arg-type]
+    shortlists = [[h.image_id for h in engine.kept_shortlist(None, image, features)]  # type: ignore[arg-type]
                   for image, features in analysed]
     found = set()
     for i in frame_sets.candidates(shortlists, linked):
@@ -146,7 +148,8 @@ def timed_clip(engine: MatchEngine, blobs: object, data: bytes) -> dict:
     sampling.py): the sandboxed child samples the frames and encodes the preview in one decode;
     the poster; each frame's stored PNG, display copy, hashes and features from its pixels, on
     the decode threads (`derive_frames`); then the first stage and the second (shortlist,
-    verification) of every frame, and the clip pass. Also what linked. The database and the
+    verification) of every frame, and the clip pass (the frames' short lists kept from their
+    second stages, as in the match worker). Also what linked. The database and the
     sealing are left out."""
     from app.matching.sampling import derive_frames
     from app.matching.service import scored
@@ -168,10 +171,12 @@ def timed_clip(engine: MatchEngine, blobs: object, data: bytes) -> dict:
     clock.stop("frames")
     linked: set[int] = set()
     analysed = []
-    for _, decoded in derived:
+    for k, (_, decoded) in enumerate(derived):
         a = decoded.analysis
-        image = SimpleNamespace(id=None, phash=a.hashes.phash, phash_mirror=a.hashes.phash_mirror,
-                                phash_trim=a.hashes.phash_trim)
+        # an id as a held frame has (none of the library's): its short list is kept for the
+        # clip pass, as the match worker keeps it (MatchEngine.kept_shortlist)
+        image = SimpleNamespace(id=FRAME_IDS + k, phash=a.hashes.phash,
+                                phash_mirror=a.hashes.phash_mirror, phash_trim=a.hashes.phash_trim)
         clock.start()
         near = engine.near_duplicates(None, image, refresh=False)  # type: ignore[arg-type]
         clock.stop("first_stage")

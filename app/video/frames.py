@@ -62,9 +62,8 @@ class Sink:
         self.offset += w * h * 3
         scale = TRIM_SIDE / max(w, h)
         grey = Image.fromarray(rgb).convert("L")
-        if scale < 1:  # box averaging: a bar is flat either way, and it is 3x cheaper
-            grey = grey.resize((max(1, round(w * scale)), max(1, round(h * scale))),
-                               Image.Resampling.BOX)
+        if scale < 1:
+            grey = grey.resize((max(1, round(w * scale)), max(1, round(h * scale))))
         self.greys.append(np.asarray(grey))
 
     def boxes(self) -> list[list[int]]:

@@ -20,6 +20,7 @@ from app.matching import clip_look
 from app.matching.engine import MatchEngine
 from app.video import Frame
 
+FRAME_IDS = 10**12  # the timed clip's frames: ids above any library's
 DISPLAY_LONG_SIDE = 1600  # CELLWATCH_DISPLAY_LONG_SIDE's default: analyse_stored decodes to it
 
 
@@ -114,13 +115,14 @@ def display_picture(picture: object) -> object:
 def clip_pass(engine: MatchEngine, blobs: object, analysed: list, linked: set[int],
               displays: list[bytes] | None = None, photos: object = None) -> set[int]:
     """What app/matching/frame_sets.clip_pass does once a clip's frames are matched: every
-    frame's short list again and its votes' first, the candidates verified on every frame
+    frame's short list (kept from its own second stage when the frame has an id, as a held
+    frame has) and its votes' first, the candidates verified on every frame
     (app/matching/clip_look.py), with the second look given the frames' display copies and
     `photos` (id -> working image); the ids it links."""
     from app.evidence import sift
     from app.matching import frame_sets
 
-    shortlists = [[h.image_id for h in engine.shortlist(None, image, features)]  # type: ignore[arg-type]
+    shortlists = [[h.image_id for h in engine.kept_shortlist(None, image, features)]  # type: ignore[arg-type]
                   for image, features in analysed]
     voted = [clip_look.top_voted(engine, features) for _, features in analysed]
     chosen = frame_sets.candidates(shortlists, linked)
@@ -171,7 +173,8 @@ def timed_clip(engine: MatchEngine, blobs: object, data: bytes, photos: object =
     sampling.py): the sandboxed child samples the frames and encodes the preview in one decode;
     the poster; each frame's stored PNG, display copy, hashes and features from its pixels, on
     the decode threads (`derive_frames`); then the first stage and the second (shortlist,
-    verification) of every frame, and the clip pass. Also what linked. The database and the
+    verification) of every frame, and the clip pass (the frames' short lists kept from their
+    second stages, as in the match worker). Also what linked. The database and the
     sealing are left out."""
     from app.matching.sampling import derive_frames
     from app.matching.service import scored
@@ -193,10 +196,12 @@ def timed_clip(engine: MatchEngine, blobs: object, data: bytes, photos: object =
     clock.stop("frames")
     linked: set[int] = set()
     analysed = []
-    for _, decoded in derived:
+    for k, (_, decoded) in enumerate(derived):
         a = decoded.analysis
-        image = SimpleNamespace(id=None, phash=a.hashes.phash, phash_mirror=a.hashes.phash_mirror,
-                                phash_trim=a.hashes.phash_trim)
+        # an id as a held frame has (none of the library's): its short list is kept for the
+        # clip pass, as the match worker keeps it (MatchEngine.kept_shortlist)
+        image = SimpleNamespace(id=FRAME_IDS + k, phash=a.hashes.phash,
+                                phash_mirror=a.hashes.phash_mirror, phash_trim=a.hashes.phash_trim)
         clock.start()
         near = engine.near_duplicates(None, image, refresh=False)  # type: ignore[arg-type]
         clock.stop("first_stage")

@@ -72,8 +72,8 @@ def _speed(s: dict) -> list[str]:
             ("first stage of every frame", "first_stage"),
             ("second stage of every frame: shortlist", "shortlist"),
             ("second stage of every frame: verification", "verification"),
-            ("clip pass (every frame's short list again, its candidates verified on every "
-             "frame)", "clip_pass")]
+            ("clip pass (each frame's short list as its second stage kept it, its "
+             "candidates verified on every frame)", "clip_pass")]
     return [
         f"### Speed: a 15 s 1080x1920 H.264 clip to every frame matched, "
         f"{s['references']:,} reference photos", "",

@@ -29,6 +29,7 @@ from app.evidence.hashing import FEATURES_VERSION, PREFILTER_KEYPOINTS, prefilte
 from app.evidence.models import Image, ImageFeatures, ReferencePhoto
 from app.matching import snapshot, thresholds
 from app.matching.index import DescriptorIndex, HammingIndex
+from app.matching.shortlists import KeptShortlists
 from app.settings import Settings
 
 log = logging.getLogger("cellwatch.matching")
@@ -118,6 +119,7 @@ class MatchEngine:
         self._unkept = 0  # feature blobs read since the kept file was written (or loaded)
         self._kept_at_start = False
         self.blobs_read = 0  # feature blobs read from the database by this engine, in all
+        self.kept = KeptShortlists[Hit]()  # each image's last short list (kept_shortlist)
 
     # --- keeping current -------------------------------------------------------------
     def sync(self, session: Session) -> None:
@@ -342,7 +344,25 @@ class MatchEngine:
                     hits.setdefault(image_id, 64)
                     if mirrored:
                         mirror_voted.add(image_id)
-        return [Hit(i, d, i in mirror_voted) for i, d in hits.items()]
+        out = [Hit(i, d, i in mirror_voted) for i, d in hits.items()]
+        if image.id is not None:
+            self.kept.put(image.id, self._kept_key(image, features), out)
+        return out
+
+    def kept_shortlist(self, session: Session, image: Image, features: bytes) -> list[Hit]:
+        """The image's short list as its second stage computed it in this process, while the
+        reference library has not changed since (app/matching/shortlists.py); else computed."""
+        if self.votes is not None and image.id is not None:
+            self.refresh(session)  # a reference photo added or removed since drops the list
+            kept = self.kept.get(image.id, self._kept_key(image, features))
+            if kept is not None:
+                return kept
+        return self.shortlist(session, image, features)
+
+    def _kept_key(self, image: Image, features: bytes) -> tuple[object, ...]:
+        assert self.votes is not None
+        return (id(self.votes), self.votes.changes, image.phash, image.phash_mirror,
+                image.phash_trim, hash(features))
 
     def close(self) -> None:
         if self._db is not None:

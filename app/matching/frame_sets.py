@@ -104,7 +104,7 @@ def clip_pass(session: Session, engine: MatchEngine, actor: Actor, video_id: int
     for image_id in frames:
         image = session.get(Image, image_id)
         assert image is not None  # held: read above
-        shortlists.append([h.image_id for h in engine.shortlist(session, image,
+        shortlists.append([h.image_id for h in engine.kept_shortlist(session, image,
                                                                  blobs[image_id])])
     voted = [clip_look.top_voted(engine, blobs[i]) for i in frames]
     references = set(session.exec(select(ReferencePhoto.image_id).where(

@@ -232,6 +232,7 @@ class DescriptorIndex(_Rows):
         self._desc = np.empty((0, keypoints, 4), dtype=np.uint64)
         self._ann: BinaryIVF | None = None
         self._nprobe = nprobe
+        self.changes = 0  # adds and removals so far: what was searched before may differ now
 
     @property
     def approximate(self) -> bool:
@@ -261,6 +262,7 @@ class DescriptorIndex(_Rows):
         words = self._words(descriptors)
         if words.shape[0] != id_arr.size:
             raise ValueError("one descriptor set per id")
+        self.changes += 1
         if self._ann is not None:
             known = id_arr[np.isin(id_arr, self.ids())]
             if known.size:
@@ -275,6 +277,7 @@ class DescriptorIndex(_Rows):
 
     def remove(self, ids: Sequence[int] | np.ndarray) -> int:
         removed = super().remove(ids)
+        self.changes += bool(removed)
         if removed and self._ann is not None:
             self._ann.remove(np.asarray(ids, dtype=np.int64).reshape(-1))
         return removed

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 
-import cv2
 import numpy as np
 from PIL import Image
 from sqlalchemy import func
@@ -24,11 +23,11 @@ from app.evidence.models import VideoFrame
 from app.evidence.reference import add_reference_photo
 from app.matching import frame_sets, service
 from app.matching.confidence import confidence
-from app.matching.engine import Limits
 from app.matching.models import Match
 from app.matching.thresholds import FRAME_SET_MIN_SCORE, VERIFY_MIN_SCORE
 from app.matching.worker import drain
 from tests.matching import scenes
+from tests.matching.clip_scenes import zoom_video
 from tests.matching.test_queue import live  # noqa: F401  (a fixture: both databases)
 from tests.video import clips
 
@@ -58,37 +57,12 @@ def test_an_analyst_reads_a_frame_set_candidate_as_possible_and_weaker_than_one_
     assert confidence("features", 64 - 20, 20).level > words.level
 
 
-def _zoom(photo: np.ndarray, zoom: float) -> np.ndarray:
-    w, h = 720, 1280
-    s = h / photo.shape[0] * zoom
-    big = cv2.resize(photo, (round(photo.shape[1] * s), round(photo.shape[0] * s)),
-                     interpolation=cv2.INTER_CUBIC)
-    y, x = (big.shape[0] - h) // 2, (big.shape[1] - w) // 2
-    return np.ascontiguousarray(big[y:y + h, x:x + w])
-
-
 def test_the_clip_pass_links_a_photo_no_single_frame_reaches(live):  # noqa: F811
     settings, factory, index = live
     # No frame may link on its own: a one-picture threshold no score reaches. The frames of
     # a zoom into the cell each agree with its photo (scores 20-30 at the real threshold),
     # so together they are a frame set.
-    index.limits = Limits(verify_min_score=10_000)
-    room = scenes.room(28, (1600, 1000))
-    with unit_of_work(factory) as s:
-        est = Establishment(code="MDI", name="Moorland")
-        s.add(est)
-        s.flush()
-        cell = Cell(establishment_id=est.id, label="A-1-001", wing="A", landing="1")
-        s.add(cell)
-        s.flush()
-        reference = add_reference_photo(s, settings, SYSTEM, cell_id=cell.id or 0,
-                                        data=scenes.jpeg(room), filename="cell.jpg").image_id
-    frames = [_zoom(room, z) for z in np.linspace(1.2, 1.3, 10)]
-    prepared = videos.prepare(settings, data=clips.encode(frames, rate=5), filename="zoom.mp4")
-    with unit_of_work(factory) as s:
-        video, _ = videos.store(s, settings, SYSTEM, prepared)
-        videos.link_post(s, SYSTEM, video, filename="zoom.mp4", url="", posted_at=None)
-        video_id = video.id
+    video_id, reference = zoom_video(settings, factory, index)
     drain(factory, index, settings=settings)
     with factory() as s:
         frame_ids = set(s.exec(select(VideoFrame.image_id).where(

@@ -85,10 +85,11 @@ def first_notice(session: Session, settings: Settings,
 
 def cited_videos_of(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     """The videos a notice names (V1, V2...): each the manifest lists, cited or the source of a
-    chosen frame, by its original's sha256 and its post. A pack from before videos has none."""
+    chosen frame, by its original's sha256 and its post. A pack from before videos has none;
+    one from before videos could be cited names no post (a notice sent again re-reads it)."""
     return [{"number": f"V{n}", "video_id": v["video_id"], "sha256": v["sha256"] or "",
-             "post_url": v["post_url"] or "", "posted_at": utc_text(v["posted_at"]),
-             "length": clock(v["seconds"]), "cited": v["cited"]}
+             "post_url": v.get("post_url") or "", "posted_at": utc_text(v.get("posted_at")),
+             "length": clock(v["seconds"]), "cited": v.get("cited", False)}
             for n, v in enumerate(manifest.get("videos", []), start=1) if not v["erased"]]
 
 

@@ -242,3 +242,17 @@ def test_a_notice_without_videos_says_nothing_of_videos(session, settings, world
     body = session.get(NoticePreview, td.id).body
     assert "Videos (" not in body and "a frame at" not in body
     assert "Evidence (1 image)" in body
+
+
+def test_a_pack_made_before_videos_could_be_cited_still_gives_its_notice_text():
+    """A stored pack's manifest is read again for a reminder: one written before videos had a
+    post and a 'cited' mark names the video by its original alone."""
+    from app.takedowns.notices import cited_videos_of
+
+    older = {"videos": [{"video_id": 4, "sha256": "a" * 64, "container": "mp4", "codec": "h264",
+                         "seconds": 15.2, "byte_size": 1, "file_created_at": None,
+                         "erased": False, "frames": [{"image_id": 9, "t": 3.0}]}]}
+    assert cited_videos_of(older) == [{"number": "V1", "video_id": 4, "sha256": "a" * 64,
+                                       "post_url": "", "posted_at": "", "length": "0:15",
+                                       "cited": False}]
+    assert cited_videos_of({"images": []}) == []

@@ -79,8 +79,7 @@ def retry_clip_pass(session: Session, actor: Actor, video_id: int, why: str) -> 
         update(ClipPass).where(col(ClipPass.video_id) == video_id,
                                col(ClipPass.failed_at).is_not(None),
                                col(ClipPass.done_at).is_(None))
-        .values(failed_at=None, claimed_at=None, retry_at=None, attempts=0, claimed_by="",
-                error=""))
+        .values(**queue.FRESH_ATTEMPTS))
     if done.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict(f"Video {video_id} was changed meanwhile; nothing was changed. "
                        "Open its page again.")

@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 3
 RETRY_PAUSE = timedelta(seconds=5)  # after a failed attempt: 5 s, then 10 s, 15 s...
+# a job put back in the queue: unclaimed, no failure, its attempts counted afresh
+FRESH_ATTEMPTS: dict[str, Any] = {"failed_at": None, "claimed_at": None, "retry_at": None,
+                                  "attempts": 0, "claimed_by": "", "error": ""}
 LAPSED = "the worker running it stopped before finishing (its lease of {lease:.0f} s lapsed)"
 
 
@@ -276,8 +279,7 @@ def reopen_clip_passes(session: Session, image_ids: list[int]) -> list[int]:
         .order_by(col(ClipPass.video_id))).all()]
     if ids:
         session.execute(update(ClipPass).where(col(ClipPass.video_id).in_(ids)).values(
-            done_at=None, failed_at=None, claimed_at=None, retry_at=None, attempts=0,
-            claimed_by="", error=""))
+            done_at=None, **FRESH_ATTEMPTS))
     return ids
 
 

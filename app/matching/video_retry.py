@@ -18,6 +18,7 @@ from app.audit.service import Actor, record
 from app.errors import Conflict, Unprocessable
 from app.evidence.models import Video
 from app.evidence.videos import get_video
+from app.matching import queue
 from app.matching.clip_passes import retry_clip_pass
 from app.matching.models import ClipPass
 
@@ -62,8 +63,7 @@ def retry_video(session: Session, actor: Actor, video_id: int, reason: str) -> V
     done = session.execute(
         update(Video).where(col(Video.id) == video_id, col(Video.failed_at).is_not(None),
                             col(Video.sampled_at).is_(None), col(Video.erased_at).is_(None))
-        .values(failed_at=None, claimed_at=None, retry_at=None, attempts=0, claimed_by="",
-                error=""))
+        .values(**queue.FRESH_ATTEMPTS))
     if done.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict(f"Video {video_id} was changed meanwhile; nothing was changed. "
                        "Open its page again.")

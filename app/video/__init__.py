@@ -13,7 +13,9 @@ Not wired into intake or matching yet. Public API (app.video.service, re-exporte
   and every scene cut, frames closer than 0.25 s merged, letterbox/pillarbox bars trimmed,
   RGB, long side <= `limits.max_side`; plus `.decoded` and `.decode_seconds`; with
   `with_preview=True` also `.preview`, the bytes `preview()` makes, from the same decode
-  (one child, the clip decoded once). Runs in the
+  (one child, the clip decoded once; a video up to 2560x1440 in two segments at once, each
+  from a keyframe on its own decoder thread, sampled as one pass in order would: segments.py).
+  Runs in the
   sandbox (sandbox.py: a child process with wall-time, memory, CPU, output and frame caps);
   a hostile file gives `VideoRefused` with reason "timeout", "memory", "frames", "damaged" or
   "crashed", never an exception of its own and never a stalled caller.

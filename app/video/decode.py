@@ -41,7 +41,8 @@ def run(job: dict) -> dict:
         stats = encode_preview(source, info, caps, limits, folder / "preview.mp4", name)
         return {"info": info.to_dict(), "stats": stats}
     from app.video.derivatives import PreviewWriter
-    from app.video.frames import Sink, sample_animation, sample_video, write_manifest
+    from app.video.frames import Sink, sample_animation, write_manifest
+    from app.video.segments import sample_video
 
     sampler = sample_animation if info.kind == "animation" else sample_video
     # "preview": the preview too, from the same decode (frames.py)

@@ -97,22 +97,42 @@ class PreviewWriter:
     def offer(self, t: float, frame: object) -> None:
         """A decoded video frame (scaled by FFmpeg, turned as players show it) or an RGB
         picture (an animation's); ignored unless `wants(t)`."""
+        if self.wants(t):
+            self.offer_picture(t, self.picture(frame))
+
+    def picture(self, frame: object) -> object:
+        """The frame as the preview shows it, for `offer_picture`. It touches no encoder
+        state, so a second decoding thread can make its pictures ahead (segments.py)."""
         import av
 
+        from app.video.frames import upright
+
+        if isinstance(frame, Image.Image):
+            return av.VideoFrame.from_image(frame)
+        w, h = self._size if self._stream is not None else _even_fit(
+            frame.width, frame.height, self.limits.preview_side)  # type: ignore[attr-defined]
+        if (frame.rotation or 0) % 360:  # type: ignore[attr-defined]
+            return av.VideoFrame.from_image(Image.fromarray(upright(frame, frame.to_ndarray(  # type: ignore[attr-defined]
+                format="rgb24", width=w, height=h, interpolation=PREVIEW_SCALING))))
+        # scaled straight into the encoder's format by FFmpeg: no RGB copy at all
+        picture = frame.reformat(width=w, height=h, format="yuv420p",  # type: ignore[attr-defined]
+                                 interpolation=PREVIEW_SCALING)
+        picture.pict_type = av.video.frame.PictureType.NONE  # the encoder picks its own
+        return picture
+
+    def offer_picture(self, t: float, picture: object) -> None:
+        """A picture `picture` made, at `t`; ignored unless `wants(t)`."""
         if not self.wants(t):
             return
         self._next_t = t + 1 / PREVIEW_FPS
-        if isinstance(frame, Image.Image) or (frame.rotation or 0) % 360:  # type: ignore[attr-defined]
-            picture = self._from_rgb(frame)
-        else:  # scaled straight into the encoder's format by FFmpeg: no RGB copy at all
-            self._open(frame.width, frame.height)  # type: ignore[attr-defined]
-            picture = frame.reformat(width=self._size[0], height=self._size[1],  # type: ignore[attr-defined]
-                                     format="yuv420p", interpolation=PREVIEW_SCALING)
-            picture.pict_type = av.video.frame.PictureType.NONE  # the encoder picks its own
+        self._open(picture.width, picture.height)  # type: ignore[attr-defined]
+        if (picture.width, picture.height) != self._size:  # type: ignore[attr-defined]
+            picture = picture.reformat(width=self._size[0], height=self._size[1],  # type: ignore[attr-defined]
+                                       format="yuv420p", interpolation=PREVIEW_SCALING)
         # rounding never gives two frames one time
         self._pts = max(round(t * PREVIEW_FPS), self._pts + 1)
-        picture.pts, picture.time_base = self._pts, Fraction(1, PREVIEW_FPS)
-        for packet in self._stream.encode(picture):
+        picture.pts, picture.time_base = self._pts, Fraction(1, PREVIEW_FPS)  # type: ignore[attr-defined]
+        for packet in self._stream.encode(picture):  # type: ignore[union-attr]
             self._out.mux(packet)
         self.written += 1
 
@@ -127,22 +147,6 @@ class PreviewWriter:
             # one thread: the decoder's threads have the cores, and x264's own threads on a
             # picture this small cost more CPU than they save (0.44 s -> 0.34 s, same clip)
             stream.codec_context.thread_count = 1
-
-    def _from_rgb(self, frame: object) -> object:
-        """An animation's RGB picture, or a video frame to turn as players show it."""
-        import av
-
-        from app.video.frames import upright
-
-        if not isinstance(frame, Image.Image):
-            fw, fh = _even_fit(frame.width, frame.height, self.limits.preview_side)  # type: ignore[attr-defined]
-            frame = Image.fromarray(upright(frame, frame.to_ndarray(  # type: ignore[attr-defined]
-                format="rgb24", width=fw, height=fh, interpolation=PREVIEW_SCALING)))
-        assert isinstance(frame, Image.Image)
-        self._open(frame.width, frame.height)
-        if frame.size != self._size:
-            frame = frame.resize(self._size, Image.Resampling.BILINEAR)
-        return av.VideoFrame.from_image(frame)
 
     def close(self) -> dict:
         """Flush and close the file; ValueError when no frame was offered."""

@@ -1,6 +1,7 @@
 """Sampling a clip's frames (run inside the decoding child, see sandbox.py): decode, offer each
 frame to the Selector, keep the chosen ones as RGB at most `max_side` long, and find the
 letterbox or pillarbox bars once for the clip (app/evidence/borders.py, the photos' trimming).
+A video is decoded in segments at once (segments.py); animations here, in one pass.
 
 Non-reference frames are never decoded (`skip_frame = NONREF`): no other frame needs them, so
 dropping them costs nothing but the frames themselves, and a sample a second or a cut is then
@@ -14,6 +15,7 @@ frames of its first seconds are decoded once, for the samples and for the previe
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,9 +28,9 @@ from PIL import Image, ImageSequence
 from app.evidence.borders import trim_borders
 from app.video.caps import Caps, Limits
 from app.video.derivatives import PreviewWriter
-from app.video.probe import DEMUXERS, VideoInfo, duration_words
+from app.video.probe import VideoInfo, duration_words
 from app.video.refusal import Refusal
-from app.video.selection import Selector, thumbnail
+from app.video.selection import Kept, Selector, thumbnail
 
 EIGHT_BIT_LUMA = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p",
                             "yuvj444p", "nv12", "nv21", "gray"})
@@ -38,7 +40,8 @@ TRIM_SIDE = 320  # bars are found on a grey copy this long: plenty for a bar, ch
 @dataclass
 class Sink:
     """Kept frames go straight to one raw RGB file (the child holds none of them); the
-    manifest says where each one is."""
+    manifest says where each one is. A clip decoded in segments stores from several threads
+    (`store`), then keeps only the frames chosen in order (`finish`)."""
 
     out: BinaryIO
     entries: list[dict] = field(default_factory=list)
@@ -46,6 +49,7 @@ class Sink:
     offset: int = 0
     limit: int = 400
     dropped: int = 0  # samples past the limit, counted so that the caller knows
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def take(self, t: float, reasons: list[str], rgb: Callable[[], np.ndarray]) -> None:
         """Add the frame `rgb()` makes (converted only if kept), or count it as dropped."""
@@ -55,16 +59,34 @@ class Sink:
             self.add(t, reasons, rgb())
 
     def add(self, t: float, reasons: list[str], rgb: np.ndarray) -> None:
+        """One frame (from any thread): written, its entry and its bars' grey copy kept."""
         h, w = rgb.shape[:2]
-        self.out.write(np.ascontiguousarray(rgb).tobytes())
-        self.entries.append({"t": round(t, 3), "reasons": reasons, "width": w, "height": h,
-                             "offset": self.offset})
-        self.offset += w * h * 3
+        data = np.ascontiguousarray(rgb).tobytes()
         scale = TRIM_SIDE / max(w, h)
         grey = Image.fromarray(rgb).convert("L")
         if scale < 1:
             grey = grey.resize((max(1, round(w * scale)), max(1, round(h * scale))))
-        self.greys.append(np.asarray(grey))
+        with self._lock:
+            self.out.write(data)
+            self.entries.append({"t": round(t, 3), "reasons": reasons, "width": w,
+                                 "height": h, "offset": self.offset, "at": t})
+            self.offset += w * h * 3
+            self.greys.append(np.asarray(grey))
+
+    def finish(self, kept: list[Kept]) -> None:
+        """Keep the entries of `kept` (in its order, with its reasons), at most `limit`;
+        a chosen frame past the limit, never stored, is counted as dropped."""
+        stored = {e["at"]: (e, g) for e, g in zip(self.entries, self.greys, strict=True)}
+        self.entries, self.greys = [], []
+        for sample in kept:
+            found = stored.get(sample.t)
+            if found is None or len(self.entries) >= self.limit:
+                self.dropped += 1
+                continue
+            entry, grey = found
+            entry["reasons"] = sample.reasons
+            self.entries.append(entry)
+            self.greys.append(grey)
 
     def boxes(self) -> list[list[int]]:
         """Per frame (top, bottom, left, right): the union, over the frames of its size, of
@@ -86,61 +108,16 @@ class Sink:
         return out
 
 
-def _fit(w: int, h: int, max_side: int) -> tuple[int, int]:
+def fit(w: int, h: int, max_side: int) -> tuple[int, int]:
     scale = min(1.0, max_side / max(w, h))
     return max(2, round(w * scale)), max(2, round(h * scale))
 
 
-def _too_long(info: VideoInfo, caps: Caps, filename: str) -> Refusal:
+def too_long(info: VideoInfo, caps: Caps, filename: str) -> Refusal:
     said = ("its header does not say how long" if info.seconds is None
             else f"its header says {duration_words(info.seconds)}")
     return Refusal(f"“{filename}” runs longer than the limit of "
                    f"{duration_words(caps.max_seconds)} ({said}).", reason="caps")
-
-
-def _too_many(limits: Limits, filename: str) -> Refusal:
-    return Refusal(f"“{filename}” holds more than {limits.max_decoded_frames:,} frames; "
-                   "decoding was stopped.", reason="frames")
-
-
-def sample_video(path: Path, info: VideoInfo, caps: Caps, limits: Limits, sink: Sink,
-                 filename: str, preview: PreviewWriter | None = None) -> dict:
-    """`preview`: offered the decoded frames of its first seconds (one decode for both)."""
-    import av
-
-    selector = Selector()
-    decoded = packets = 0
-    spent = 0.0
-    feed = _Feed(preview)
-    with av.open(str(path), format=DEMUXERS[info.container]) as container:
-        stream = container.streams.video[0]
-        ctx = stream.codec_context
-        ctx.thread_count, ctx.thread_type = limits.threads, "AUTO"
-        ctx.skip_frame = "NONREF"
-        start = stream.start_time * stream.time_base if stream.start_time else 0
-        for packet in container.demux(stream):
-            packets += 1
-            if packets > limits.max_decoded_frames:
-                raise _too_many(limits, filename)
-            began = time.perf_counter()
-            frames = packet.decode()
-            spent += time.perf_counter() - began
-            for frame in frames:
-                decoded += 1
-                t = float(frame.time - start) if frame.time is not None else 0.0
-                if t > caps.max_seconds + 1:
-                    raise _too_long(info, caps, filename)
-                began = time.perf_counter()
-                kept = selector.offer(t, frame.key_frame, thumbnail(_luma(frame)))
-                if kept is not None:
-                    w, h = _fit(frame.width, frame.height, limits.max_side)
-                    sink.take(t, kept.reasons, lambda f=frame, w=w, h=h: upright(
-                        f, f.to_ndarray(format="rgb24", width=w, height=h)))
-                spent += time.perf_counter() - began
-                feed(t, frame)
-    _merge_reasons(selector, sink)
-    return {"decoded": decoded, "packets": packets, "decode_seconds": round(spent, 4),
-            "dropped": sink.dropped, **feed.stats()}
 
 
 def sample_animation(path: Path, info: VideoInfo, caps: Caps, limits: Limits, sink: Sink,
@@ -159,7 +136,7 @@ def sample_animation(path: Path, info: VideoInfo, caps: Caps, limits: Limits, si
             rgb = frame.convert("RGB")
             kept = selector.offer(t, decoded == 1, thumbnail(np.asarray(rgb.convert("L"))))
             if kept is not None:
-                w, h = _fit(rgb.width, rgb.height, limits.max_side)
+                w, h = fit(rgb.width, rgb.height, limits.max_side)
                 sink.take(t, kept.reasons, lambda r=rgb, w=w, h=h: np.asarray(
                     r.resize((w, h)) if (w, h) != r.size else r))
             feed(t, rgb)
@@ -196,7 +173,7 @@ def upright(frame: object, rgb: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
 
 
-def _luma(frame: object) -> np.ndarray:
+def luma(frame: object) -> np.ndarray:
     """The frame's grey picture: its 8-bit Y plane as it is when it has one (no conversion);
     any other format (10-bit HDR, RGB) is converted."""
     if frame.format.name in EIGHT_BIT_LUMA:  # type: ignore[attr-defined]

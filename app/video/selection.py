@@ -56,21 +56,31 @@ class Selector:
     kept: list[Kept] = field(default_factory=list)
     _next_mark: float = 0.0
     _previous: np.ndarray | None = None
+    had_reasons: bool = False  # whether the last frame offered had a reason (kept or merged)
 
     def offer(self, t: float, keyframe: bool, thumb: np.ndarray) -> Kept | None:
         """The frame's reasons when it is to be kept as a new sample; None when it is not
         (or when it merges into the sample just kept, whose reasons then grow)."""
-        reasons = []
-        if self._previous is None:
-            reasons.append("first")
-        elif difference(thumb, self._previous) > self.cut_at:
-            reasons.append("cut")
+        first, cut = self.compare(thumb)
+        return self.decide(t, keyframe, first=first, cut=cut)
+
+    def compare(self, thumb: np.ndarray) -> tuple[bool, bool]:
+        """(first, cut) for the frame with this thumbnail, which becomes the one before."""
+        first = self._previous is None
+        cut = not first and difference(thumb, self._previous) > self.cut_at
         self._previous = thumb
+        return first, cut
+
+    def decide(self, t: float, keyframe: bool, *, first: bool, cut: bool) -> Kept | None:
+        """`offer` once the frame's comparison with the one before is known (a clip decoded
+        in segments is selected again from these flags: segments.py)."""
+        reasons = ["first"] if first else ["cut"] if cut else []
         if keyframe:
             reasons.append("keyframe")
         if t >= self._next_mark - 1e-6:
             reasons.append("second")
             self._next_mark = (int(t / self.every + 1e-6) + 1) * self.every
+        self.had_reasons = bool(reasons)
         if not reasons:
             return None
         last = self.kept[-1] if self.kept else None

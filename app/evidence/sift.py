@@ -78,6 +78,26 @@ def keypoints(gray: np.ndarray, mirrored: bool = False) -> Keypoints:
     return Keypoints(np.array([k.pt for k in found], np.float32), desc, size, thumb)
 
 
+# A left-right flip, seen from a keypoint's own frame (rotated to its orientation, which the
+# flip turns from a to 180 - a), turns the 4 x 4 grid of the descriptor upside down and each
+# orientation bin k into -k: the mirror image's descriptors without running SIFT again (on
+# real photographs, 0.2 of a mean element of 25 from those SIFT computes on the flipped
+# picture, at the same keypoints; tests/evidence/test_sift.py).
+_FLIP_ROWS, _FLIP_BINS = slice(None, None, -1), (-np.arange(8)) % 8
+
+
+def mirror(points: Keypoints, gray: np.ndarray) -> Keypoints:
+    """`keypoints(gray, mirrored=True)` from `points = keypoints(gray)`: SIFT at the same
+    places of the mirror image (x -> width - 0.5 - x, SIFT's pixel centres), a third less
+    work for a look at both orientations."""
+    xy = points.xy.copy()
+    xy[:, 0] = points.size[0] - 0.5 - xy[:, 0]
+    desc = points.desc.reshape(-1, 4, 4, 8)[:, _FLIP_ROWS][:, :, :, _FLIP_BINS]
+    thumb = np.frombuffer(scene_check.thumbnail(np.ascontiguousarray(gray[:, ::-1])),
+                          np.uint8).reshape(scene_check.THUMB, scene_check.THUMB)
+    return Keypoints(xy, np.ascontiguousarray(desc.reshape(-1, 128)), points.size, thumb)
+
+
 def raw_score(found: tuple) -> int:
     """The capped inliers (a's, b's, a's size, b's size) before the scene check: at most 3 a
     grid cell, the smaller of the two counts (hashing's score)."""
@@ -123,8 +143,9 @@ def agreement(a: np.ndarray, b: np.ndarray) -> Agreement:
     as agreement.agreeing_points gives ORB's: what the comparison page draws for a pair the
     second look linked."""
     theirs, best = keypoints(b), NONE
+    plain = keypoints(a)
     for mirrored in (False, True):
-        mine = keypoints(a, mirrored)
+        mine = mirror(plain, a) if mirrored else plain
         score, found = _verified(mine, theirs)
         if found is not None and score > best.score:
             best = as_agreement(score, mirrored, *found, mine.size, theirs.size)

@@ -69,8 +69,9 @@ def second_look(rows: Rows, limits: Limits, query: Callable[[], np.ndarray | Non
                 continue
             theirs = sift.keypoints(other)
             for mirrored in (False, True) if hit.mirrored else (False,):
-                if mirrored not in mine:
-                    mine[mirrored] = sift.keypoints(gray, mirrored)
+                if mirrored not in mine:  # the plain side always comes first
+                    mine[mirrored] = sift.mirror(mine[False], gray) if mirrored else \
+                        sift.keypoints(gray)
                 scores[hit.image_id] = max(scores[hit.image_id],
                                            sift.verify(mine[mirrored], theirs))
     return [(hit, scores[hit.image_id]) for hit, _, _ in rows]

@@ -44,3 +44,35 @@ def test_the_mirror_image_of_a_selfie_verifies_mirrored():
 def test_a_flat_picture_has_nothing_to_verify():
     flat = scenes.jpeg(scenes.photo_like(5) * 0 + 128, 90)
     assert sift.verify(_keypoints(flat), _keypoints(scenes.jpeg(scenes.photo_like(5)))) == 0
+
+
+def test_the_mirror_image_keypoints_come_from_the_plain_ones():
+    import numpy as np
+
+    from app.evidence.hashing import _detectors
+
+    gray = working_content(scenes.jpeg(scenes.photo_like(8), 90))
+    derived = sift.mirror(sift.keypoints(gray), gray)
+    # what they stand for: SIFT run again on the flipped, equalised picture
+    flipped = np.ascontiguousarray(_detectors()[1].apply(gray)[:, ::-1])
+    found, desc = sift._sift().detectAndCompute(flipped, None)
+    xy = np.array([k.pt for k in found], np.float32)
+    near = np.linalg.norm(derived.xy[:, None] - xy[None], axis=2)
+    # the same places, to a fraction of a pixel (SIFT's own sums are not exactly symmetric)
+    pairs = [(i, int(j)) for i, j in enumerate(near.argmin(1)) if near[i, j] < 0.5]
+    assert len(pairs) >= 0.8 * len(derived.xy)
+    # and the same descriptors (elements of about 25; a wrong flip of the grid or the bins
+    # leaves them about as far apart as two unrelated keypoints); a place can hold
+    # keypoints of two orientations, paired here with the wrong one
+    close = [np.abs(derived.desc[i] - desc[j]).mean() < 3 for i, j in pairs]
+    assert sum(close) >= 0.75 * len(pairs)
+    assert np.array_equal(derived.thumbnail, sift.keypoints(gray, mirrored=True).thumbnail)
+
+
+def test_a_mirrored_selfie_verifies_with_the_derived_mirror_keypoints():
+    scene = scenes.photo_like(8)
+    data, flipped = scenes.jpeg(scene, 90), scenes.jpeg(scene[:, ::-1].copy(), 90)
+    gray = working_content(flipped)
+    mine = sift.mirror(sift.keypoints(gray), gray)
+    assert sift.verify(mine, _keypoints(data)) >= VERIFY_MIN_SCORE
+    assert sift.verify(sift.keypoints(gray), _keypoints(data)) < SECOND_LOOK_FROM

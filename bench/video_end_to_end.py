@@ -49,6 +49,9 @@ def _epoch(value: datetime | None) -> float | None:
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
 
 
+_ENGINES: dict[str, Any] = {}  # one engine a database: polling stays cheap
+
+
 def record(url: str, video_id: int) -> dict[str, Any]:
     """The server's timestamps for the video, its frames and its clip pass."""
     from sqlmodel import Session, col, select
@@ -57,23 +60,20 @@ def record(url: str, video_id: int) -> dict[str, Any]:
     from app.evidence.models import Video, VideoFrame
     from app.matching.models import ClipPass, MatchRun
 
-    engine = make_engine(url)
-    try:
-        with Session(engine) as session:
-            video = session.get(Video, video_id)
-            frames = [f.image_id for f in session.exec(
-                select(VideoFrame).where(VideoFrame.video_id == video_id)).all()]
-            runs = session.exec(select(MatchRun).where(col(MatchRun.image_id).in_(frames))).all()
-            clip = session.get(ClipPass, video_id)
-            return {"sampled": _epoch(video.sampled_at) if video else None,
-                    "failed": video.error if video else "missing",
-                    "frames": len(frames),
-                    "stages": [_epoch(r.second_stage_at) for r in runs],
-                    "stages_failed": sum(1 for r in runs if r.failed_at is not None),
-                    "clip_done": _epoch(clip.done_at) if clip else None,
-                    "clip_failed": clip.error if clip is not None and clip.failed_at else None}
-    finally:
-        engine.dispose()
+    engine = _ENGINES.get(url) or _ENGINES.setdefault(url, make_engine(url))
+    with Session(engine) as session:
+        video = session.get(Video, video_id)
+        frames = [f.image_id for f in session.exec(
+            select(VideoFrame).where(VideoFrame.video_id == video_id)).all()]
+        runs = session.exec(select(MatchRun).where(col(MatchRun.image_id).in_(frames))).all()
+        clip = session.get(ClipPass, video_id)
+        return {"sampled": _epoch(video.sampled_at) if video else None,
+                "failed": video.error if video else "missing",
+                "frames": len(frames),
+                "stages": [_epoch(r.second_stage_at) for r in runs],
+                "stages_failed": sum(1 for r in runs if r.failed_at is not None),
+                "clip_done": _epoch(clip.done_at) if clip else None,
+                "clip_failed": clip.error if clip is not None and clip.failed_at else None}
 
 
 def _cpu(pid: int) -> float:
@@ -142,7 +142,8 @@ def one_clip(client: httpx.Client, url: str, data: bytes, name: str, real_id: in
             break
         if time.time() - sent > timeout_s:
             break
-        time.sleep(0.05)
+        # the times are the server's own: looking rarely takes no CPU from the worker
+        time.sleep(0.5)
     body = client.get(f"/api/v1/videos/{video_id}").json()
     # every candidate is a stored link (a near-duplicate, or verified at the threshold)
     linked = {p["image_id"] for f in body["frames"] for c in f["candidates"]

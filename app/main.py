@@ -52,7 +52,7 @@ from app.matching import pages_queue as matching_pages_queue
 from app.matching import pages_videos as matching_pages_videos
 from app.matching import pages_withdraw as matching_pages_withdraw
 from app.matching.engine import Limits, MatchEngine
-from app.memory import Trimmer
+from app.memory import Trimmer, freeze_startup_objects, thaw_startup_objects
 from app.middleware import ErrorBoundary, RetryTransactions, SecurityHeaders
 from app.nul import RefuseNul
 from app.private import keep_private
@@ -90,7 +90,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         linker.start()
     trimmer = Trimmer(every=TRIM_SECONDS)
     trimmer.start()
+    if settings.gc_freeze_at_start:
+        freeze_startup_objects()
     yield
+    if settings.gc_freeze_at_start:
+        thaw_startup_objects()
     trimmer.stop()
     if linker is not None:
         linker.stop()

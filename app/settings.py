@@ -174,6 +174,9 @@ class Settings(BaseSettings):
     # How often each server process offers to link committed audit events into the chain
     # (one process at a time does it, under the chain's lock); 0 leaves it to `jobs run`.
     audit_link_seconds: float = Field(default=1.0, ge=0, le=3600)
+    # Set what start-up built aside from the garbage collector's full passes (app/memory.py);
+    # off for the tests, whose one process starts an app per test.
+    gc_freeze_at_start: bool = True
     # Match worker processes `cellwatch serve` starts beside the web workers, for the slow
     # second matching stage; 0: each web process runs it itself after its answer.
     match_workers: int = Field(default=1, ge=0, le=32)

@@ -128,7 +128,8 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
     # audit_link_seconds=0: no linker thread on the test's shared connection; tests link by hand
     # match_workers=0: the second matching stage runs after each answer, in the test's app
     return Settings(data_dir=tmp_path / "data", database_url=db_url, audit_link_seconds=0,
-                    match_workers=0, outbound_destinations="127.0.0.1, .example, .test")
+                    match_workers=0, outbound_destinations="127.0.0.1, .example, .test",
+                    gc_freeze_at_start=False)
 
 
 @pytest.fixture

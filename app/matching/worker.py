@@ -23,7 +23,7 @@ from app.db import make_engine, make_session_factory, unit_of_work, utcnow
 from app.matching import queue, sampling
 from app.matching.engine import Limits, MatchEngine
 from app.matching.jobs import give_up_lapsed, run_clip_pass, run_second_stage, worker_name
-from app.memory import release_freed_memory
+from app.memory import freeze_startup_objects, release_freed_memory, thaw_startup_objects
 from app.settings import Settings
 
 log = logging.getLogger("cellwatch.matching")
@@ -95,6 +95,12 @@ def run(settings: Settings, stop: threading.Event) -> None:
                          keep=settings.data_dir / "index")
     factory = make_session_factory(db)
     policy, pause = queue.Policy.of(settings), settings.test_second_stage_pause
+    try:  # the index now, not at the first job: then what start-up built is set aside
+        engine.refresh(None)
+    except SQLAlchemyError:  # not migrated yet: the first job builds it
+        log.warning("match worker: index not built, database not ready")
+    if settings.gc_freeze_at_start:
+        freeze_startup_objects()
     log.info("match worker %s started (lease %.0f s, %d attempts)", worker_name(),
              policy.lease.total_seconds(), policy.attempts)
     try:
@@ -109,5 +115,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
                 log.warning("match worker: database unavailable", exc_info=True)
                 stop.wait(2.0)
     finally:
+        if settings.gc_freeze_at_start:
+            thaw_startup_objects()
         engine.close()
         db.dispose()

@@ -46,8 +46,11 @@ W, H, FPS, SECONDS = 1080, 1920, 30, 15
 BITRATE = 8 * 10**6  # what a phone records 1080p at, about
 
 
-def build_clip() -> bytes:
-    path = cache_dir() / "video" / f"pan_1080x1920_15s_{BITRATE // 10**6}M.mp4"
+def build_clip(start: int = 0) -> bytes:
+    """`start`: the pan begins that many pixels further right (another clip of the same
+    kind, video_end_to_end.py's copies)."""
+    suffix = f"_from{start}" if start else ""
+    path = cache_dir() / "video" / f"pan_1080x1920_15s_{BITRATE // 10**6}M{suffix}.mp4"
     if path.exists():
         return path.read_bytes()
     photo = sources()[0]
@@ -61,7 +64,7 @@ def build_clip() -> bytes:
         stream.codec_context.gop_size = 2 * FPS
         stream.codec_context.bit_rate = BITRATE
         stream.codec_context.options = {"preset": "fast"}
-        xs = np.linspace(0, picture.shape[1] - W, SECONDS * FPS).astype(int)
+        xs = np.linspace(start, picture.shape[1] - W, SECONDS * FPS).astype(int)
         for x in xs:
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture[:, x:x + W]),
                                                format="rgb24")

@@ -92,41 +92,6 @@ def _worker(pid: int) -> int | None:
     return found[0] if len(found) == 1 else None
 
 
-def clip_variant(n: int) -> bytes:
-    """`video_decode.py`'s clip, its pan started `n` pixels further right: every copy's
-    frames differ, so each is matched afresh (an identical frame would be an image already
-    held, its second stage long done)."""
-    import av
-    import numpy as np
-    from PIL import Image
-
-    from bench.photo_sources import cache_dir, sources
-    from bench.video_decode import BITRATE, FPS, SECONDS, H, W
-
-    path = cache_dir() / "video" / f"pan_1080x1920_15s_{BITRATE // 10**6}M_from{n}.mp4"
-    if path.exists():
-        return path.read_bytes()
-    img = Image.open(sources()[0].path).convert("RGB")
-    img = img.resize((max(W + 200, round(img.width * H / img.height)), H))
-    picture = np.asarray(img)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w", format="mp4") as out:
-        stream = out.add_stream("libx264", rate=FPS)
-        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
-        stream.codec_context.gop_size = 2 * FPS
-        stream.codec_context.bit_rate = BITRATE
-        stream.codec_context.options = {"preset": "fast"}
-        xs = np.linspace(n, picture.shape[1] - W, SECONDS * FPS).astype(int)
-        for x in xs:
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture[:, x:x + W]),
-                                               format="rgb24")
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path.read_bytes()
-
-
 def one_clip(client: httpx.Client, url: str, data: bytes, name: str, real_id: int,
              worker: int | None, timeout_s: float = 120) -> dict[str, Any]:
     cpu = _cpu(worker) if worker else 0.0
@@ -168,7 +133,9 @@ def run(refs: int, runs: int, workdir: Path) -> dict[str, Any]:
     from bench.video_decode import build_clip
     from bench.video_matching import _STATE, Item, picture
 
-    clips = [build_clip(), *(clip_variant(3 * n) for n in range(1, runs + 1))]
+    # each run its own clip, the pan started 3 px further: an identical frame would be an
+    # image already held, its second stage long done
+    clips = [build_clip(), *(build_clip(start=3 * n) for n in range(1, runs + 1))]
     _STATE.setdefault("sources", sources())
     still = jpeg(picture(Item("", "", 0)), 92)  # the clip's source: a real reference photo
     cache = workdir / "images-2.pickle"

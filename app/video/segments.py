@@ -27,7 +27,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +40,8 @@ from app.video.frames import Sink, fit, luma, too_long, upright
 from app.video.probe import DEMUXERS, VideoInfo
 from app.video.refusal import Refusal
 from app.video.selection import Kept, Selector, difference, thumbnail
+
+Feed = Callable[[float, object], None]  # a decoded frame at its time, for the preview
 
 # Two decoders hold two sets of reference frames: above this a clip is decoded in one piece
 # (a 4K or 10-bit HDR clip's frames would crowd the child's memory limit).
@@ -134,11 +136,12 @@ def select(segments: list[Segment]) -> list[Kept]:
     return selector.kept
 
 
-def run_segments(segments: list[Segment], decode_one: object, shared: Shared) -> None:
+def run_segments(segments: list[Segment], decode_one: Callable[[Segment], None],
+                 shared: Shared) -> None:
     """`decode_one(segment)` for every segment, the first on this thread and the others on
     their own; the first failure is raised once every thread has stopped."""
     if len(segments) == 1:
-        decode_one(segments[0])  # type: ignore[operator]
+        decode_one(segments[0])
         return
     with ThreadPoolExecutor(len(segments) - 1, thread_name_prefix="segment") as pool:
         later = [pool.submit(_guarded, decode_one, s, shared) for s in segments[1:]]
@@ -151,9 +154,9 @@ def run_segments(segments: list[Segment], decode_one: object, shared: Shared) ->
                 raise error
 
 
-def _guarded(decode_one: object, segment: Segment, shared: Shared) -> None:
+def _guarded(decode_one: Callable[[Segment], None], segment: Segment, shared: Shared) -> None:
     try:
-        decode_one(segment)  # type: ignore[operator]
+        decode_one(segment)
     except BaseException:
         shared.stop.set()
         raise
@@ -247,7 +250,7 @@ def sample_video(path: Path, info: VideoInfo, caps: Caps, limits: Limits, sink: 
     return stats
 
 
-def _first_preview(writer: PreviewWriter, segment: Segment) -> object:
+def _first_preview(writer: PreviewWriter, segment: Segment) -> Feed:
     def feed(t: float, frame: object) -> None:
         if writer.wants(t):
             began = time.perf_counter()
@@ -258,7 +261,7 @@ def _first_preview(writer: PreviewWriter, segment: Segment) -> object:
 
 def _decode(path: Path, info: VideoInfo, caps: Caps, limits: Limits, sink: Sink,
             filename: str, segment: Segment, shared: Shared, threads: int, *,
-            syncing: bool, feed: object) -> None:
+            syncing: bool, feed: Feed | None) -> None:
     """One segment's decode and its own selection. `syncing`: a later segment, which stores
     every frame with a reason until its choice and the clip's agree (module docstring)."""
     import av
@@ -301,6 +304,8 @@ def _decode(path: Path, info: VideoInfo, caps: Caps, limits: Limits, sink: Sink,
                     segment.stored += 1
                 segment.spent += time.perf_counter() - began
                 if feed is not None:
-                    feed(t, frame)  # type: ignore[operator]
+                    feed(t, frame)
             if last:
                 return
+    if not started:  # never, the first pass having found it: but never lose half a clip
+        raise RuntimeError(f"the keyframe at pts {segment.begin} was not found again")

@@ -143,3 +143,29 @@ def test_descriptor_index_matches_brute_force(seed, n, remove, limit):
     lib = {i: desc[i] for i in range(n) if i not in remove}
     q = base.copy()
     assert index.query(q, limit) == brute_votes(lib, q, index.ratio)[:limit]
+
+
+def test_queries_from_several_threads_each_get_their_own_answer():
+    # a web process answers uploads on several threads, each one's first stage querying the
+    # same index: the scan's buffers must never carry one query's distances into another's
+    import threading
+
+    rng = np.random.default_rng(1)
+    n = 300_000  # large enough that numpy's scan releases the GIL mid-query
+    idx = HammingIndex(columns=3)
+    hashes = rng.integers(-(2**63), 2**63 - 1, size=(n, 3), dtype=np.int64, endpoint=True)
+    idx.add(np.arange(1, n + 1), hashes)
+    queries = [[int(x) for x in hashes[k]] for k in range(4)]
+    expected = [idx.query(q, 3) for q in queries]
+    assert expected == [[(k + 1, 0)] for k in range(4)]
+    wrong: list[int] = []
+
+    def ask(k: int) -> None:
+        wrong.extend(k for _ in range(50) if idx.query(queries[k], 3) != expected[k])
+
+    threads = [threading.Thread(target=ask, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wrong == []

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -40,8 +39,8 @@ TRIM_SIDE = 320  # bars are found on a grey copy this long: plenty for a bar, ch
 @dataclass
 class Sink:
     """Kept frames go straight to one raw RGB file (the child holds none of them); the
-    manifest says where each one is. A clip decoded in segments stores from several threads
-    (`store`), then keeps only the frames chosen in order (`finish`)."""
+    manifest says where each one is. Frames are added as they are decoded (from several
+    threads for a clip decoded in segments), then `finish` keeps the ones chosen in order."""
 
     out: BinaryIO
     entries: list[dict] = field(default_factory=list)
@@ -50,13 +49,6 @@ class Sink:
     limit: int = 400
     dropped: int = 0  # samples past the limit, counted so that the caller knows
     _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def take(self, t: float, reasons: list[str], rgb: Callable[[], np.ndarray]) -> None:
-        """Add the frame `rgb()` makes (converted only if kept), or count it as dropped."""
-        if len(self.entries) >= self.limit:
-            self.dropped += 1
-        else:
-            self.add(t, reasons, rgb())
 
     def add(self, t: float, reasons: list[str], rgb: np.ndarray) -> None:
         """One frame (from any thread): written, its entry and its bars' grey copy kept."""
@@ -76,7 +68,7 @@ class Sink:
     def finish(self, kept: list[Kept]) -> None:
         """Keep the entries of `kept` (in its order, with its reasons), at most `limit`;
         a chosen frame past the limit, never stored, is counted as dropped."""
-        stored = {e["at"]: (e, g) for e, g in zip(self.entries, self.greys, strict=True)}
+        stored = {e.pop("at"): (e, g) for e, g in zip(self.entries, self.greys, strict=True)}
         self.entries, self.greys = [], []
         for sample in kept:
             found = stored.get(sample.t)
@@ -124,7 +116,7 @@ def sample_animation(path: Path, info: VideoInfo, caps: Caps, limits: Limits, si
                      filename: str, preview: PreviewWriter | None = None) -> dict:
     selector = Selector()
     decoded, t = 0, 0.0
-    feed = _Feed(preview)
+    feed = PreviewFeed(preview)
     began = time.perf_counter()
     fmt = "GIF" if info.container == "gif" else "WEBP"
     with Image.open(path, formats=[fmt]) as img:
@@ -135,19 +127,19 @@ def sample_animation(path: Path, info: VideoInfo, caps: Caps, limits: Limits, si
                               "frames; decoding was stopped.", reason="frames")
             rgb = frame.convert("RGB")
             kept = selector.offer(t, decoded == 1, thumbnail(np.asarray(rgb.convert("L"))))
-            if kept is not None:
+            if kept is not None and len(sink.entries) < sink.limit:
                 w, h = fit(rgb.width, rgb.height, limits.max_side)
-                sink.take(t, kept.reasons, lambda r=rgb, w=w, h=h: np.asarray(
-                    r.resize((w, h)) if (w, h) != r.size else r))
+                sink.add(t, kept.reasons, np.asarray(
+                    rgb.resize((w, h)) if (w, h) != rgb.size else rgb))
             feed(t, rgb)
             t += max(frame.info.get("duration", 100) or 100, 20) / 1000
-    _merge_reasons(selector, sink)
+    sink.finish(selector.kept)  # with the reasons merged into a sample after it was added
     return {"decoded": decoded, "packets": decoded, "dropped": sink.dropped,
             "decode_seconds": round(time.perf_counter() - began - feed.spent, 4),
             **feed.stats()}
 
 
-class _Feed:
+class PreviewFeed:
     """Offers decoded frames to the preview (if any), timing that apart from the sampling."""
 
     def __init__(self, preview: PreviewWriter | None) -> None:
@@ -181,13 +173,6 @@ def luma(frame: object) -> np.ndarray:
         rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
         return rows[:plane.height, :plane.width]
     return frame.to_ndarray(format="gray")  # type: ignore[attr-defined]
-
-
-def _merge_reasons(selector: Selector, sink: Sink) -> None:
-    """Reasons that merged into a sample after it was written (a keyframe 0.1 s after it)."""
-    by_time = {round(k.t, 3): k.reasons for k in selector.kept}
-    for entry in sink.entries:
-        entry["reasons"] = by_time.get(entry["t"], entry["reasons"])
 
 
 def write_manifest(folder: Path, sink: Sink, stats: dict, info: VideoInfo) -> None:

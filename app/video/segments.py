@@ -36,7 +36,7 @@ import numpy as np
 
 from app.video.caps import Caps, Limits
 from app.video.derivatives import PREVIEW_FPS, PreviewWriter
-from app.video.frames import Sink, fit, luma, too_long, upright
+from app.video.frames import PreviewFeed, Sink, fit, luma, too_long, upright
 from app.video.probe import DEMUXERS, VideoInfo
 from app.video.refusal import Refusal
 from app.video.selection import Kept, Selector, difference, thumbnail
@@ -231,10 +231,13 @@ def sample_video(path: Path, info: VideoInfo, caps: Caps, limits: Limits, sink: 
 
     def decode_one(segment: Segment) -> None:
         later = segment is not segments[0]
-        feed = (SegmentPreview(preview, segment) if later else _first_preview(preview, segment)
-                ) if preview is not None else None
+        feed: Feed | None = None
+        if preview is not None:  # the first segment feeds the writer as it decodes
+            feed = SegmentPreview(preview, segment) if later else PreviewFeed(preview)
         _decode(path, info, caps, limits, sink, filename, segment, shared, threads,
                 syncing=later, feed=feed)
+        if isinstance(feed, PreviewFeed):
+            segment.preview_spent += feed.spent
 
     run_segments(segments, decode_one, shared)
     feed_preview(preview, segments)
@@ -248,15 +251,6 @@ def sample_video(path: Path, info: VideoInfo, caps: Caps, limits: Limits, sink: 
         stats |= {"preview_frames": preview.written,
                   "preview_seconds": round(sum(s.preview_spent for s in segments), 4)}
     return stats
-
-
-def _first_preview(writer: PreviewWriter, segment: Segment) -> Feed:
-    def feed(t: float, frame: object) -> None:
-        if writer.wants(t):
-            began = time.perf_counter()
-            writer.offer(t, frame)
-            segment.preview_spent += time.perf_counter() - began
-    return feed
 
 
 def _decode(path: Path, info: VideoInfo, caps: Caps, limits: Limits, sink: Sink,

@@ -58,14 +58,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 CONNECT_TIMEOUT = 10  # seconds, PostgreSQL
+RECYCLE_SECONDS = 3600  # SQLite: each connection reopened as often as statistics are gathered
 
 
 def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> Engine:
     if url.startswith("sqlite"):
         # as many connections as the server's thread pool may want at once (a file's
         # connections cost little; a request must never wait for one)
+        # recycled hourly: a connection reads the planner statistics when it opens, and they
+        # are gathered again every hour (db_statistics, the default setting)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10},
-                               pool_size=max(pool_size, 20), max_overflow=max(max_overflow, 20))
+                               pool_size=max(pool_size, 20), max_overflow=max(max_overflow, 20),
+                               pool_recycle=RECYCLE_SECONDS)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # a database out of reach (no answer at all, not a refusal) fails a connection attempt

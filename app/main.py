@@ -32,6 +32,7 @@ from app.auth.gate import SignInBeforeBody
 from app.cellsearch import api as cellsearch_api
 from app.cellsearch import pages as cellsearch_pages
 from app.db import make_engine, make_session_factory
+from app.db_statistics import Gatherer
 from app.errors import install_error_handlers
 from app.estate import api as estate_api
 from app.estate import pages as estate_pages
@@ -73,13 +74,16 @@ TRIM_SECONDS = 5.0  # see app/memory.py
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    # first, so that what follows plans with the statistics
+    statistics = Gatherer(app.state.engine, settings.sqlite_statistics_seconds)
+    statistics.start()
     # Build the match index at start, not on the first analyst's upload. A database that is
     # not migrated yet must not stop the process: /readyz says so, and the first query retries.
     try:
         app.state.match_engine.refresh(None)
     except SQLAlchemyError:
         logging.getLogger("cellwatch").warning("match index not built: database not ready")
-    settings: Settings = app.state.settings
     # more threads than requests a worker takes at once (its connection limit): see the setting
     to_thread.current_default_thread_limiter().total_tokens = max(
         settings.request_threads, settings.server_max_connections + 16)
@@ -96,6 +100,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.gc_freeze_at_start:
         thaw_startup_objects()
     trimmer.stop()
+    statistics.stop()
     if linker is not None:
         linker.stop()
     app.state.match_engine.close()

@@ -177,6 +177,10 @@ class Settings(BaseSettings):
     # Set what start-up built aside from the garbage collector's full passes (app/memory.py);
     # off for the tests, whose one process starts an app per test.
     gc_freeze_at_start: bool = True
+    # SQLite: how often a server process gathers the query planner's statistics (ANALYZE,
+    # sampled), at start and then every this many seconds; 0: never (the tests, whose
+    # databases are small and whose one connection holds a transaction open).
+    sqlite_statistics_seconds: float = Field(default=3600.0, ge=0, le=86400)
     # Match worker processes `cellwatch serve` starts beside the web workers, for the slow
     # second matching stage; 0: each web process runs it itself after its answer.
     match_workers: int = Field(default=1, ge=0, le=32)
@@ -184,6 +188,9 @@ class Settings(BaseSettings):
     # the stage is taken again; after this many attempts in all it is recorded as failed.
     match_lease_seconds: float = Field(default=120.0, gt=0, le=3600)
     match_attempts: int = Field(default=3, ge=1, le=20)
+    # Threads in each match worker taking jobs side by side (a clip's frames verified two at
+    # a time); 1: one job at a time.
+    match_worker_threads: int = Field(default=2, ge=1, le=8)
     # Tests only (refused in production): each second stage (and clip pass) waits this long
     # before its commit, so that a test can kill a worker in the middle of one.
     test_second_stage_pause: float = Field(default=0.0, ge=0, le=600)

@@ -129,7 +129,7 @@ def settings(tmp_path: Path, db_url: str) -> Settings:
     # match_workers=0: the second matching stage runs after each answer, in the test's app
     return Settings(data_dir=tmp_path / "data", database_url=db_url, audit_link_seconds=0,
                     match_workers=0, outbound_destinations="127.0.0.1, .example, .test",
-                    gc_freeze_at_start=False)
+                    gc_freeze_at_start=False, sqlite_statistics_seconds=0)
 
 
 @pytest.fixture

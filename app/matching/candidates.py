@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Protocol
 
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from app.estate.models import Cell, Establishment
 from app.evidence.hashing import hamming
@@ -147,16 +148,21 @@ def group(image: Image, matches: list[Match], others: dict[int, Image],
     return sorted(out, key=Candidate.sort_key)
 
 
+def cells_statement(image_ids: list[int]) -> Select[tuple[ReferencePhoto, Cell, Establishment]]:
+    """The active reference photos of these images with their cells (one query per upload:
+    on SQLite it needs the planner's statistics, see app/db_statistics.py)."""
+    return (select(ReferencePhoto, Cell, Establishment)
+            .join(Cell, col(Cell.id) == col(ReferencePhoto.cell_id))
+            .join(Establishment, col(Establishment.id) == col(Cell.establishment_id))
+            .where(col(ReferencePhoto.image_id).in_(image_ids),
+                   col(ReferencePhoto.removed_at).is_(None)))
+
+
 def cells_of_images(session: Session, image_ids: list[int]) -> dict[int, list[CellRef]]:
     """The cells each image is an active reference photo of."""
     if not image_ids:
         return {}
-    rows = session.exec(
-        select(ReferencePhoto, Cell, Establishment)
-        .join(Cell, col(Cell.id) == col(ReferencePhoto.cell_id))
-        .join(Establishment, col(Establishment.id) == col(Cell.establishment_id))
-        .where(col(ReferencePhoto.image_id).in_(image_ids),
-               col(ReferencePhoto.removed_at).is_(None))).all()
+    rows = session.exec(cells_statement(image_ids)).all()
     out: dict[int, list[CellRef]] = {}
     for photo, cell, est in rows:
         out.setdefault(photo.image_id, []).append(CellRef(photo, cell, est))

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from app import db_statistics
 from app.audit.service import Actor
 from app.db import make_engine, make_session_factory, unit_of_work, utcnow
 from app.matching import queue, sampling
@@ -30,6 +31,7 @@ log = logging.getLogger("cellwatch.matching")
 WORKER_ACTOR = Actor(user_id=None, name="worker:matching", client_addr="local")
 IDLE_SECONDS = 0.25  # how long an idle worker waits before looking at the queue again
 NICENESS = 10
+STOP_POLL_SECONDS = 0.25  # how soon the worker's threads hear that it is told to stop
 
 
 def drain(factory: Callable[[], Session], engine: MatchEngine, *, settings: Settings,
@@ -86,14 +88,17 @@ def run(settings: Settings, stop: threading.Event) -> None:
         os.nice(NICENESS)
     except OSError:  # not allowed here: run at normal priority
         log.warning("match worker runs at normal CPU priority")
-    db = make_engine(settings.effective_database_url, pool_size=2, max_overflow=0)
+    threads = settings.match_worker_threads
+    db = make_engine(settings.effective_database_url, pool_size=threads + 1, max_overflow=0)
     # the descriptor index is kept under the data folder: a restart loads it (and brings it
     # up to date) instead of reading every reference photo's features again
     engine = MatchEngine(Limits.of(settings),
-                         db=make_engine(settings.effective_database_url, pool_size=1,
-                                        max_overflow=1),
+                         db=make_engine(settings.effective_database_url,
+                                        pool_size=threads, max_overflow=1),
                          keep=settings.data_dir / "index")
     factory = make_session_factory(db)
+    if settings.sqlite_statistics_seconds:  # SQLite: before this process's queries plan
+        db_statistics.gather(db)
     policy, pause = queue.Policy.of(settings), settings.test_second_stage_pause
     try:  # the index now, not at the first job: then what start-up built is set aside
         engine.refresh(None)
@@ -101,21 +106,49 @@ def run(settings: Settings, stop: threading.Event) -> None:
         log.warning("match worker: index not built, database not ready")
     if settings.gc_freeze_at_start:
         freeze_startup_objects()
-    log.info("match worker %s started (lease %.0f s, %d attempts)", worker_name(),
-             policy.lease.total_seconds(), policy.attempts)
+    log.info("match worker %s started (%d threads, lease %.0f s, %d attempts)", worker_name(),
+             threads, policy.lease.total_seconds(), policy.attempts)
+    # more threads take jobs side by side (OpenCV, faiss and the decoders let go of the
+    # GIL): a clip's frames are verified two at a time; claims are per job, as across workers
+    crashed: list[BaseException] = []
+    halt = threading.Event()  # this process's threads only: `stop` may be other workers' too
+
+    def serve() -> None:
+        try:
+            _serve(factory, engine, settings, halt, policy, pause)
+        except BaseException as exc:  # a bug: the whole worker stops, as with one thread
+            crashed.append(exc)
+            halt.set()
+
+    takers = [threading.Thread(target=serve, name=f"match-{n}", daemon=True)
+              for n in range(threads)]
     try:
-        while not stop.is_set():
-            try:
-                if drain(factory, engine, settings=settings, stop=stop, policy=policy,
-                         pause=pause) == 0:
-                    stop.wait(IDLE_SECONDS)
-                else:
-                    release_freed_memory()
-            except SQLAlchemyError:  # the database is away: wait and look again
-                log.warning("match worker: database unavailable", exc_info=True)
-                stop.wait(2.0)
+        for thread in takers:
+            thread.start()
+        while not halt.is_set() and not stop.wait(STOP_POLL_SECONDS):
+            pass
+        halt.set()
+        for thread in takers:
+            thread.join()
+        if crashed:
+            raise crashed[0]
     finally:
         if settings.gc_freeze_at_start:
             thaw_startup_objects()
         engine.close()
         db.dispose()
+
+
+def _serve(factory: Callable[[], Session], engine: MatchEngine, settings: Settings,
+           stop: threading.Event, policy: queue.Policy, pause: float) -> None:
+    """One of the worker's threads: drain the queue, wait when it is empty, until `stop`."""
+    while not stop.is_set():
+        try:
+            if drain(factory, engine, settings=settings, stop=stop, policy=policy,
+                     pause=pause) == 0:
+                stop.wait(IDLE_SECONDS)
+            else:
+                release_freed_memory()
+        except SQLAlchemyError:  # the database is away: wait and look again
+            log.warning("match worker: database unavailable", exc_info=True)
+            stop.wait(2.0)

@@ -90,11 +90,11 @@ def test_a_worker_killed_mid_stage_loses_nothing_and_nothing_is_done_twice(live,
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
-    killed = int(log.read_text().split("test pause: image ")[1].split()[0])
-    assert killed == views[0]  # the oldest is taken first
-    with unit_of_work(factory) as s:
-        run = s.get(MatchRun, killed)
-        assert run.second_stage_at is None and run.attempts == 1  # nothing of it committed
+    paused = int(log.read_text().split("test pause: image ")[1].split()[0])
+    with unit_of_work(factory) as s:  # its threads had claimed one stage each, or more
+        killed = {i for i in queued if s.get(MatchRun, i).attempts == 1}
+        assert views[0] in killed and paused in killed  # the oldest is taken first
+        assert all(s.get(MatchRun, i).second_stage_at is None for i in killed)  # none stored
         assert s.exec(select(Match).where(Match.method == "features")).all() == []
 
     second = _worker(settings, tmp_path / "second-worker.log", pause=0)
@@ -113,7 +113,7 @@ def test_a_worker_killed_mid_stage_loses_nothing_and_nothing_is_done_twice(live,
         assert all(r.second_stage_at is not None and r.failed_at is None and r.error == ""
                    for r in runs.values())
         assert {i: r.attempts for i, r in runs.items()} == {
-            i: 2 if i == killed else 1 for i in queued}  # the killed one was taken again once
+            i: 2 if i in killed else 1 for i in queued}  # the killed ones taken again once
         features = s.exec(select(Match).where(Match.method == "features")).all()
         assert sorted((m.query_image_id, m.candidate_image_id) for m in features) == sorted(
             zip(views, held, strict=True))  # each link stored once

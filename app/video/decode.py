@@ -65,8 +65,21 @@ def run(job: dict) -> dict:
     return {"info": info.to_dict(), "stats": stats}
 
 
+def _preload() -> None:
+    """A spare child (`--warm`) loads what a job needs while it waits for one: the file it
+    will be given is opened only after _limit."""
+    import av  # noqa: F401 - FFmpeg's libraries, the slowest part of a start
+
+    from app.video import derivatives, frames, probe, segments  # noqa: F401
+
+
 def main() -> None:
-    job = json.loads(sys.stdin.read())
+    if "--warm" in sys.argv:
+        _preload()
+    text = sys.stdin.read()
+    if not text:  # a spare child whose parent has gone (or closed it): nothing to do
+        return
+    job = json.loads(text)
     limits = job["limits"]
     _limit(int(limits["memory_bytes"]), int(limits["wall_seconds"] * 2) + 5,
            int(limits["output_bytes"]))

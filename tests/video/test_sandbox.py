@@ -11,8 +11,15 @@ from app.video.sandbox import _died
 from tests.video import clips
 
 
-def test_a_decode_over_the_wall_time_is_stopped_and_said():
-    # no decode of any clip finishes before the child has even started
+@pytest.fixture
+def cold_child(monkeypatch):
+    """No spare child: the job's child starts when the job does, so that no decode of any clip
+    finishes within a limit shorter than a child's start."""
+    monkeypatch.setattr("app.video.sandbox.KEEP_SPARE", False)
+    monkeypatch.setattr("app.video.sandbox._spare", None)
+
+
+def test_a_decode_over_the_wall_time_is_stopped_and_said(cold_child):
     with pytest.raises(VideoRefused) as refused:
         sample(clips.small_clip(seconds=1), "slow.mp4", limits=Limits(wall_seconds=0.05))
     assert refused.value.reason == "timeout"
@@ -20,7 +27,7 @@ def test_a_decode_over_the_wall_time_is_stopped_and_said():
                                      "stopped.")
 
 
-def test_a_header_read_over_its_own_shorter_limit_is_stopped_and_said():
+def test_a_header_read_over_its_own_shorter_limit_is_stopped_and_said(cold_child):
     from app.video import inspect
 
     with pytest.raises(VideoRefused) as refused:
@@ -69,15 +76,48 @@ def test_the_child_sees_none_of_the_servers_settings(monkeypatch, tmp_path):
     monkeypatch.setenv("CELLWATCH_MASTER_KEY", "must-not-leak")
     source = tmp_path / "input"
     source.write_bytes(clips.small_clip(seconds=1))
-    seen = {}
-    real_run = subprocess.run
+    seen: list[dict[str, str]] = []
+    real_popen = subprocess.Popen
 
     def watched(*args, **kwargs):  # the real child runs; its environment is noted
-        seen.update(kwargs["env"])
-        return real_run(*args, **kwargs)
+        seen.append(kwargs["env"])
+        return real_popen(*args, **kwargs)
 
-    monkeypatch.setattr("app.video.sandbox.subprocess.run", watched)
+    monkeypatch.setattr("app.video.sandbox.subprocess.Popen", watched)
+    monkeypatch.setattr("app.video.sandbox._spare", None)  # this job's child starts now
     result = run_job("probe", tmp_path, source, Sniffed("video", "mp4"), Caps(), Limits(),
                      "x.mp4")
     assert result["info"]["codec"] == "h264"
-    assert "CELLWATCH_MASTER_KEY" not in seen and seen["MALLOC_ARENA_MAX"] == "2"
+    assert len(seen) == 2  # the job's child, then the spare started for the next job
+    assert all("CELLWATCH_MASTER_KEY" not in env and env["MALLOC_ARENA_MAX"] == "2"
+               for env in seen)
+
+
+def test_a_spare_child_waits_ready_and_takes_the_next_job(tmp_path):
+    from app.video import sandbox
+
+    sample(clips.small_clip(seconds=1), "first.mp4")
+    spare = sandbox._spare
+    assert spare is not None and spare.poll() is None  # started once the job was done
+    frames = sample(clips.small_clip(seconds=2), "second.mp4").frames
+    assert frames and spare.poll() == 0  # it ran the second job and left
+    assert sandbox._spare is not spare and sandbox._spare.poll() is None  # the next one waits
+
+
+def test_a_spare_child_that_died_is_replaced_and_the_job_still_runs():
+    from app.video import sandbox
+
+    sample(clips.small_clip(seconds=1), "first.mp4")
+    dead = sandbox._spare
+    dead.kill()
+    dead.wait()
+    assert sample(clips.small_clip(seconds=1), "second.mp4").frames
+
+
+def test_a_spare_child_leaves_when_its_input_ends():
+
+    from app.video import sandbox
+
+    child = sandbox._start_child()
+    child.communicate(b"", timeout=30)  # what its parent's end does to the pipe
+    assert child.returncode == 0

@@ -1,6 +1,7 @@
 """The decoding child: `python -m app.video.decode` reads one job (JSON) on stdin, limits
-itself (address space, CPU, file size, no core dump) before FFmpeg is even loaded, does the
-job and writes `result.json` in the job's folder. Its parent (sandbox.py) kills it at the
+itself (address space, CPU, file size, no core dump) before it opens the job's file, does the
+job and writes `result.json` in the job's folder. A spare child (`--warm`) has loaded FFmpeg
+while it waited; a cold one loads it under those limits. Its parent (sandbox.py) kills it at the
 wall-time limit; whatever happens here, the parent gets a result or a reason.
 
 Jobs: "probe" (header facts and caps), "sample" (frames; with `"preview": true` the preview

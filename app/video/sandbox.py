@@ -103,7 +103,10 @@ def _close_spare() -> None:
     """At exit: the spare reads the end of its input and leaves."""
     with _spare_lock:
         if _spare is not None and _spare.poll() is None:
-            _spare.communicate(b"", timeout=10)
+            try:
+                _spare.communicate(b"", timeout=10)
+            except subprocess.TimeoutExpired:
+                _spare.kill()
 
 
 atexit.register(_close_spare)

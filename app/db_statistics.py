@@ -12,13 +12,13 @@ SQLite connections hourly (db.make_engine), so that each opened later plans with
 from __future__ import annotations
 
 import logging
-import threading
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from app.db import unit_of_work
+from app.periodic import Periodic
 
 log = logging.getLogger("cellwatch")
 
@@ -41,26 +41,15 @@ def gather(engine: Engine) -> bool:
     return True
 
 
-class Gatherer:
+class Gatherer(Periodic):
     """Gathers the statistics at start (before the process's queries plan without them),
     then every `every` seconds on a daemon thread."""
 
     def __init__(self, engine: Engine, every: float) -> None:
-        self.engine, self.every = engine, every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="planner-statistics",
-                                        daemon=True)
+        super().__init__("planner-statistics", every, lambda: gather(engine))
+        self.engine = engine
 
     def start(self) -> None:
         if self.engine.dialect.name == "sqlite" and self.every > 0:
             gather(self.engine)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            gather(self.engine)
+            super().start()

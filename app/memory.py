@@ -13,7 +13,8 @@ import ctypes
 import functools
 import gc
 import logging
-import threading
+
+from app.periodic import Periodic
 
 log = logging.getLogger("cellwatch")
 
@@ -47,23 +48,12 @@ def thaw_startup_objects() -> None:
     gc.unfreeze()
 
 
-class Trimmer:
+class Trimmer(Periodic):
     """A daemon thread calling release_freed_memory every `every` seconds."""
 
     def __init__(self, every: float) -> None:
-        self.every = every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="memory-trim", daemon=True)
+        super().__init__("memory-trim", every, release_freed_memory)
 
     def start(self) -> None:
         if _trim_function() is not None:
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            release_freed_memory()
+            super().start()

@@ -154,6 +154,7 @@ def serve(
     import uvicorn
 
     from app.server import uvicorn_options
+    from app.supervisor import Supervisor
 
     settings = get_settings()
     settings.check_safe()
@@ -161,22 +162,19 @@ def serve(
     _fewer_malloc_arenas()
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
-    matchers = [context.Process(target=_match_worker, args=(stop, os.getpid()), daemon=True,
-                                name=f"cellwatch-match-{n}")
-                for n in range(settings.match_workers)]
-    for process in matchers:
-        process.start()
+    parent = os.getpid()
+    # started again if one ends while the server runs (app/supervisor.py)
+    matchers = Supervisor(lambda n: context.Process(
+        target=_match_worker, args=(stop, parent), daemon=True, name=f"cellwatch-match-{n}"),
+        settings.match_workers, stop)
+    matchers.start()
     try:
         uvicorn.run("app.main:create_app", factory=True, host=host or settings.host,
                     port=port or settings.port, workers=workers or settings.workers,
                     # forwarded headers: the app believes them from CELLWATCH_TRUSTED_PROXIES only
                     proxy_headers=False, server_header=False, **uvicorn_options(settings))
     finally:
-        stop.set()
-        for process in matchers:
-            process.join(30)
-            if process.is_alive():
-                process.terminate()
+        matchers.close()
 
 
 def _fewer_malloc_arenas() -> None:

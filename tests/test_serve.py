@@ -31,6 +31,13 @@ def _nice(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
 
 
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -76,6 +83,45 @@ def test_serve_starts_a_match_worker_that_never_outlives_it(tmp_path, how):
         while _alive(workers[0]) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not _alive(workers[0])
+    finally:
+        if server.poll() is None:
+            server.kill()
+
+
+def test_serve_starts_a_match_worker_again_when_it_dies(tmp_path):
+    migrations.upgrade(f"sqlite:///{tmp_path}/cellwatch.db")
+    port = _free_port()
+    env = {**os.environ, "CELLWATCH_DATA_DIR": str(tmp_path), "CELLWATCH_PORT": str(port),
+           "CELLWATCH_MATCH_WORKERS": "1"}
+    server = subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()",
+                               "serve"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+
+    def workers_now() -> list[int]:
+        return [pid for pid in _children(server.pid) if _alive(pid)
+                and "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text()]
+
+    try:
+        deadline = time.monotonic() + 120  # generous: a loaded shared machine starts slowly
+        while not _healthy(port) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        while len(workers_now()) != 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        [first] = workers_now()
+        os.kill(first, signal.SIGKILL)  # the OOM killer's way
+        deadline = time.monotonic() + 120
+        while workers_now() in ([], [first]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        [second] = workers_now()
+        assert second != first
+        assert _healthy(port)
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=60)
+        assert "ended with exit code -9" in err and "started again" in err
+        deadline = time.monotonic() + 60
+        while _alive(second) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _alive(second)
     finally:
         if server.poll() is None:
             server.kill()

@@ -1,0 +1,109 @@
+"""`cellwatch serve`'s match workers, kept running.
+
+A match worker that exits while its server runs (a bug that stops it, the kernel's OOM killer,
+a stray kill) is started again, so that second stages and videos do not wait for someone to
+restart the whole server. Its claims are taken again when their leases lapse
+(app/matching/queue.py), by it or by any other worker. A worker that keeps failing is started
+again after a pause that doubles each time (up to LONGEST_PAUSE), so that a worker failing at
+start-up does not spin; one that ran for STEADY_SECONDS before it ended starts at once again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
+from typing import Protocol
+
+log = logging.getLogger("cellwatch.serve")
+
+POLL_SECONDS = 0.5
+FIRST_PAUSE = 1.0
+LONGEST_PAUSE = 60.0
+STEADY_SECONDS = 300.0
+
+
+class Stop(Protocol):
+    def set(self) -> None: ...
+
+
+@dataclass
+class _Slot:
+    process: BaseProcess
+    started: float
+    failures: int = 0  # exits in a row, each before STEADY_SECONDS
+    restart_at: float | None = None  # set while it waits to be started again
+    restarts: int = 0
+
+
+@dataclass
+class Supervisor:
+    """Starts `count` processes made by `make(n)` and keeps them running until `stop` is set.
+    `pauses`: (first, longest) pause before starting a failed one again."""
+
+    make: Callable[[int], BaseProcess]
+    count: int
+    stop: Stop
+    pauses: tuple[float, float] = (FIRST_PAUSE, LONGEST_PAUSE)
+    steady_seconds: float = STEADY_SECONDS
+    slots: list[_Slot] = field(default_factory=list)
+    _thread: threading.Thread | None = None
+    # The watch waits on this, never on `stop`: a multiprocessing Event's set() waits for
+    # every process waiting on it to wake, so a server killed while waiting there would
+    # leave its workers stuck in set() for ever, outliving it.
+    _closing: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        for n in range(self.count):
+            self.slots.append(_Slot(self._start(n), time.monotonic()))
+        if self.count:
+            self._thread = threading.Thread(target=self._watch, name="match-supervisor",
+                                            daemon=True)
+            self._thread.start()
+
+    def pids(self) -> list[int | None]:
+        return [slot.process.pid for slot in self.slots]
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop the processes (they watch `stop`), killing those still running after
+        `timeout`."""
+        self._closing.set()
+        self.stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        for slot in self.slots:
+            slot.process.join(timeout)
+            if slot.process.is_alive():
+                slot.process.terminate()
+
+    def _start(self, n: int) -> BaseProcess:
+        process = self.make(n)
+        process.start()
+        return process
+
+    def _watch(self) -> None:
+        while not self._closing.wait(POLL_SECONDS):
+            now = time.monotonic()
+            for n, slot in enumerate(self.slots):
+                if slot.restart_at is None and not slot.process.is_alive():
+                    self._failed(n, slot, now)
+                if slot.restart_at is not None and now >= slot.restart_at \
+                        and not self._closing.is_set():
+                    slot.process.close()
+                    slot.process, slot.started, slot.restart_at = self._start(n), now, None
+                    slot.restarts += 1
+                    log.warning("match worker %d started again (pid %s)", n,
+                                slot.process.pid)
+
+    def _failed(self, n: int, slot: _Slot, now: float) -> None:
+        ran = now - slot.started
+        slot.failures = 1 if ran >= self.steady_seconds else slot.failures + 1
+        first, longest = self.pauses
+        pause = 0.0 if slot.failures == 1 and ran >= self.steady_seconds else \
+            min(longest, first * 2 ** (slot.failures - 1))
+        slot.restart_at = now + pause
+        log.error("match worker %d (pid %s) ended with exit code %s after %.0f s; starting it "
+                  "again in %.0f s", n, slot.process.pid, slot.process.exitcode, ran, pause)

@@ -1,0 +1,77 @@
+"""The supervisor that keeps `cellwatch serve`'s match workers running (app/supervisor.py)."""
+
+import multiprocessing
+import time
+
+from app.supervisor import Supervisor
+
+CONTEXT = multiprocessing.get_context("spawn")  # as serve starts its match workers
+
+
+def _fails_at_once() -> None:
+    raise SystemExit(3)
+
+
+def _runs_until_stopped(stop) -> None:  # noqa: ANN001 (a multiprocessing Event)
+    stop.wait(60)
+
+
+def _wait_for(check, seconds: float = 60.0) -> bool:  # noqa: ANN001
+    # a generous wait, not a speed check: a loaded shared machine starts processes slowly
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()
+
+
+def test_a_worker_that_ends_is_started_again_after_pauses_that_grow(caplog):
+    stop = CONTEXT.Event()
+    started: list[float] = []
+
+    def make(n: int):  # noqa: ANN202
+        started.append(time.monotonic())
+        return CONTEXT.Process(target=_fails_at_once, daemon=True, name=f"failing-{n}")
+
+    supervisor = Supervisor(make, 1, stop, pauses=(0.2, 0.8))
+    supervisor.start()
+    try:
+        assert _wait_for(lambda: supervisor.slots[0].restarts >= 4)
+    finally:
+        supervisor.close(10)
+    gaps = [b - a for a, b in zip(started, started[1:], strict=False)]
+    # each gap is the process's own run plus the pause: 0.2, 0.4, then 0.8 at most
+    assert gaps[0] >= 0.2 and gaps[1] >= 0.4 and gaps[2] >= 0.8
+    assert supervisor.slots[0].failures >= 4
+    said = [r.getMessage() for r in caplog.records if r.name == "cellwatch.serve"]
+    assert any("ended with exit code 3" in m for m in said)
+    assert any("started again" in m for m in said)
+
+
+def test_a_worker_that_keeps_running_is_left_alone_and_stopped_at_close():
+    stop = CONTEXT.Event()
+    supervisor = Supervisor(lambda n: CONTEXT.Process(target=_runs_until_stopped, args=(stop,),
+                                                      daemon=True), 2, stop)
+    supervisor.start()
+    processes = [slot.process for slot in supervisor.slots]
+    try:
+        assert _wait_for(lambda: all(p.is_alive() for p in processes))
+        time.sleep(1.5)  # three of the supervisor's looks
+        assert [slot.restarts for slot in supervisor.slots] == [0, 0]
+    finally:
+        supervisor.close(10)
+    assert not any(p.is_alive() for p in processes)
+    assert [p.exitcode for p in processes] == [0, 0]
+
+
+def test_no_worker_is_started_again_once_the_server_stops():
+    stop = CONTEXT.Event()
+    supervisor = Supervisor(lambda n: CONTEXT.Process(target=_fails_at_once, daemon=True), 1,
+                            stop, pauses=(0.5, 0.5))
+    supervisor.start()
+    assert _wait_for(lambda: supervisor.slots[0].restart_at is not None)
+    supervisor.close(10)
+    time.sleep(1.0)
+    assert supervisor.slots[0].restarts == 0
+    assert not supervisor.slots[0].process.is_alive()

@@ -92,18 +92,31 @@ class Supervisor:
                     self._failed(n, slot, now)
                 if slot.restart_at is not None and now >= slot.restart_at \
                         and not self._closing.is_set():
-                    slot.process.close()
-                    slot.process, slot.started, slot.restart_at = self._start(n), now, None
-                    slot.restarts += 1
-                    log.warning("match worker %d started again (pid %s)", n,
-                                slot.process.pid)
+                    self._restart(n, slot, now)
+
+    def _pause(self, failures: int) -> float:
+        first, longest = self.pauses
+        return min(longest, first * 2 ** (failures - 1))
 
     def _failed(self, n: int, slot: _Slot, now: float) -> None:
         ran = now - slot.started
-        slot.failures = 1 if ran >= self.steady_seconds else slot.failures + 1
-        first, longest = self.pauses
-        pause = 0.0 if slot.failures == 1 and ran >= self.steady_seconds else \
-            min(longest, first * 2 ** (slot.failures - 1))
+        steady = ran >= self.steady_seconds
+        slot.failures = 1 if steady else slot.failures + 1
+        pause = 0.0 if steady else self._pause(slot.failures)
         slot.restart_at = now + pause
         log.error("match worker %d (pid %s) ended with exit code %s after %.0f s; starting it "
                   "again in %.0f s", n, slot.process.pid, slot.process.exitcode, ran, pause)
+
+    def _restart(self, n: int, slot: _Slot, now: float) -> None:
+        try:
+            process = self._start(n)
+        except OSError as exc:  # out of memory or of processes, for now: try again later
+            slot.failures += 1
+            slot.restart_at = now + self._pause(slot.failures)
+            log.error("match worker %d could not be started (%s); trying again in %.0f s", n,
+                      exc, slot.restart_at - now)
+            return
+        slot.process.close()
+        slot.process, slot.started, slot.restart_at = process, now, None
+        slot.restarts += 1
+        log.warning("match worker %d started again (pid %s)", n, process.pid)

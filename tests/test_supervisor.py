@@ -75,3 +75,26 @@ def test_no_worker_is_started_again_once_the_server_stops():
     time.sleep(1.0)
     assert supervisor.slots[0].restarts == 0
     assert not supervisor.slots[0].process.is_alive()
+
+
+def test_a_worker_that_cannot_be_started_again_is_tried_again_later(caplog):
+    stop = CONTEXT.Event()
+    made = {"n": 0}
+
+    def make(n: int):  # noqa: ANN202
+        made["n"] += 1
+        if made["n"] == 2:  # the first restart: the host is out of processes for now
+            raise OSError("Resource temporarily unavailable")
+        return CONTEXT.Process(target=_fails_at_once if made["n"] == 1 else _runs_until_stopped,
+                               args=() if made["n"] == 1 else (stop,), daemon=True)
+
+    supervisor = Supervisor(make, 1, stop, pauses=(0.1, 0.2))
+    supervisor.start()
+    try:
+        assert _wait_for(lambda: supervisor.slots[0].restarts == 1)
+        assert supervisor.slots[0].process.is_alive()
+    finally:
+        supervisor.close(10)
+    assert made["n"] == 3
+    assert any("could not be started (Resource temporarily unavailable)" in r.getMessage()
+               for r in caplog.records)

@@ -46,15 +46,26 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
-def test_serve_starts_a_match_worker_that_never_outlives_it(tmp_path, how):
+def _serve(tmp_path: Path, *, stderr: int = subprocess.DEVNULL
+           ) -> tuple[subprocess.Popen[str], int]:
+    """`cellwatch serve` with one match worker on a new SQLite file, as an operator runs it."""
     migrations.upgrade(f"sqlite:///{tmp_path}/cellwatch.db")
     port = _free_port()
     env = {**os.environ, "CELLWATCH_DATA_DIR": str(tmp_path), "CELLWATCH_PORT": str(port),
            "CELLWATCH_MATCH_WORKERS": "1"}
-    server = subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()",
-                               "serve"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    return subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()", "serve"],
+                            env=env, stdout=subprocess.DEVNULL, stderr=stderr, text=True), port
+
+
+def _workers(server: int) -> list[int]:
+    """The server's match workers still running (not multiprocessing's resource tracker)."""
+    return [pid for pid in _children(server) if _alive(pid)
+            and "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text()]
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
+def test_serve_starts_a_match_worker_that_never_outlives_it(tmp_path, how):
+    server, port = _serve(tmp_path)
     try:
         # generous waits, not speed checks: a loaded shared machine starts slowly
         deadline = time.monotonic() + 120
@@ -65,8 +76,7 @@ def test_serve_starts_a_match_worker_that_never_outlives_it(tmp_path, how):
             except httpx.TransportError:
                 time.sleep(0.2)
         def workers_now() -> list[int]:
-            return [pid for pid in _children(server.pid)
-                    if "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text()]
+            return _workers(server.pid)
 
         deadline = time.monotonic() + 60
         while not workers_now() and time.monotonic() < deadline:
@@ -89,17 +99,10 @@ def test_serve_starts_a_match_worker_that_never_outlives_it(tmp_path, how):
 
 
 def test_serve_starts_a_match_worker_again_when_it_dies(tmp_path):
-    migrations.upgrade(f"sqlite:///{tmp_path}/cellwatch.db")
-    port = _free_port()
-    env = {**os.environ, "CELLWATCH_DATA_DIR": str(tmp_path), "CELLWATCH_PORT": str(port),
-           "CELLWATCH_MATCH_WORKERS": "1"}
-    server = subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()",
-                               "serve"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
+    server, port = _serve(tmp_path, stderr=subprocess.PIPE)
 
     def workers_now() -> list[int]:
-        return [pid for pid in _children(server.pid) if _alive(pid)
-                and "resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_text()]
+        return _workers(server.pid)
 
     try:
         deadline = time.monotonic() + 120  # generous: a loaded shared machine starts slowly

@@ -161,12 +161,11 @@ def serve(
     _require_database(settings)
     _fewer_malloc_arenas()
     context = multiprocessing.get_context("spawn")
-    stop = context.Event()
     parent = os.getpid()
-    # started again if one ends while the server runs (app/supervisor.py)
+    # started again if one ends while the server runs, stopped by SIGTERM (app/supervisor.py)
     matchers = Supervisor(lambda n: context.Process(
-        target=_match_worker, args=(stop, parent), daemon=True, name=f"cellwatch-match-{n}"),
-        settings.match_workers, stop)
+        target=_match_worker, args=(parent,), daemon=True, name=f"cellwatch-match-{n}"),
+        settings.match_workers)
     matchers.start()
     try:
         uvicorn.run("app.main:create_app", factory=True, host=host or settings.host,
@@ -186,13 +185,19 @@ def _fewer_malloc_arenas() -> None:
         ctypes.CDLL("libc.so.6").mallopt(-8, 2)  # M_ARENA_MAX, for this process too
 
 
-def _match_worker(stop: threading.Event, parent: int) -> None:
-    """A match worker process started by `serve`; the parent stops it through `stop`."""
+def _match_worker(parent: int) -> None:
+    """A match worker process started by `serve`, which stops it with SIGTERM.
+
+    Nothing is shared with the server to stop it (no multiprocessing Event): such an Event's
+    set() waits for every process waiting on it to wake, so one worker killed while waiting
+    would leave the server's shutdown, and the next worker's, stuck for ever."""
     from app.accounts.video_links import install
     from app.matching.worker import run
 
     install()
+    stop = threading.Event()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     logging.basicConfig(level=logging.INFO)
 
     def follow_parent() -> None:

@@ -6,6 +6,10 @@ restart the whole server. Its claims are taken again when their leases lapse
 (app/matching/queue.py), by it or by any other worker. A worker that keeps failing is started
 again after a pause that doubles each time (up to LONGEST_PAUSE), so that a worker failing at
 start-up does not spin; one that ran for STEADY_SECONDS before it ended starts at once again.
+
+The workers are stopped with SIGTERM, each on its own: no multiprocessing Event is shared
+with them, because its set() waits for every process waiting on it to wake, and one killed
+while waiting (the OOM killer) would leave every later set() stuck.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
-from typing import Protocol
 
 log = logging.getLogger("cellwatch.serve")
 
@@ -24,10 +27,6 @@ POLL_SECONDS = 0.5
 FIRST_PAUSE = 1.0
 LONGEST_PAUSE = 60.0
 STEADY_SECONDS = 300.0
-
-
-class Stop(Protocol):
-    def set(self) -> None: ...
 
 
 @dataclass
@@ -41,19 +40,15 @@ class _Slot:
 
 @dataclass
 class Supervisor:
-    """Starts `count` processes made by `make(n)` and keeps them running until `stop` is set.
+    """Starts `count` processes made by `make(n)` and keeps them running until `close`.
     `pauses`: (first, longest) pause before starting a failed one again."""
 
     make: Callable[[int], BaseProcess]
     count: int
-    stop: Stop
     pauses: tuple[float, float] = (FIRST_PAUSE, LONGEST_PAUSE)
     steady_seconds: float = STEADY_SECONDS
     slots: list[_Slot] = field(default_factory=list)
     _thread: threading.Thread | None = None
-    # The watch waits on this, never on `stop`: a multiprocessing Event's set() waits for
-    # every process waiting on it to wake, so a server killed while waiting there would
-    # leave its workers stuck in set() for ever, outliving it.
     _closing: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
@@ -64,20 +59,21 @@ class Supervisor:
                                             daemon=True)
             self._thread.start()
 
-    def pids(self) -> list[int | None]:
-        return [slot.process.pid for slot in self.slots]
-
     def close(self, timeout: float = 30.0) -> None:
-        """Stop the processes (they watch `stop`), killing those still running after
-        `timeout`."""
+        """Stop the processes (SIGTERM: each finishes or hands back its job), killing those
+        still running after `timeout`."""
         self._closing.set()
-        self.stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
         for slot in self.slots:
-            slot.process.join(timeout)
             if slot.process.is_alive():
                 slot.process.terminate()
+        deadline = time.monotonic() + timeout
+        for slot in self.slots:
+            slot.process.join(max(0.0, deadline - time.monotonic()))
+            if slot.process.is_alive():
+                slot.process.kill()
+                slot.process.join(5)
 
     def _start(self, n: int) -> BaseProcess:
         process = self.make(n)

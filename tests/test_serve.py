@@ -98,7 +98,8 @@ def test_serve_starts_a_match_worker_that_never_outlives_it(tmp_path, how):
             server.kill()
 
 
-def test_serve_starts_a_match_worker_again_when_it_dies(tmp_path):
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
+def test_serve_starts_a_match_worker_again_when_it_dies(tmp_path, how):
     server, port = _serve(tmp_path, stderr=subprocess.PIPE)
 
     def workers_now() -> list[int]:
@@ -118,7 +119,7 @@ def test_serve_starts_a_match_worker_again_when_it_dies(tmp_path):
         [second] = workers_now()
         assert second != first
         assert _healthy(port)
-        server.send_signal(signal.SIGTERM)
+        server.send_signal(how)  # the new worker never outlives its server either
         _, err = server.communicate(timeout=60)
         assert "ended with exit code -9" in err and "started again" in err
         deadline = time.monotonic() + 60

@@ -1,7 +1,10 @@
 """The supervisor that keeps `cellwatch serve`'s match workers running (app/supervisor.py)."""
 
 import multiprocessing
+import signal
+import threading
 import time
+from pathlib import Path
 
 from app.supervisor import Supervisor
 
@@ -12,8 +15,17 @@ def _fails_at_once() -> None:
     raise SystemExit(3)
 
 
-def _runs_until_stopped(stop) -> None:  # noqa: ANN001 (a multiprocessing Event)
+def _runs_until_stopped() -> None:
+    """As a match worker does: SIGTERM tells it to stop, and it ends cleanly."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     stop.wait(60)
+
+
+def _ignores_sigterm(ready: str) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    Path(ready).write_text("ready")
+    time.sleep(60)
 
 
 def _wait_for(check, seconds: float = 60.0) -> bool:  # noqa: ANN001
@@ -27,14 +39,13 @@ def _wait_for(check, seconds: float = 60.0) -> bool:  # noqa: ANN001
 
 
 def test_a_worker_that_ends_is_started_again_after_pauses_that_grow(caplog):
-    stop = CONTEXT.Event()
     started: list[float] = []
 
     def make(n: int):  # noqa: ANN202
         started.append(time.monotonic())
         return CONTEXT.Process(target=_fails_at_once, daemon=True, name=f"failing-{n}")
 
-    supervisor = Supervisor(make, 1, stop, pauses=(0.2, 0.8))
+    supervisor = Supervisor(make, 1, pauses=(0.2, 0.8))
     supervisor.start()
     try:
         assert _wait_for(lambda: supervisor.slots[0].restarts >= 4)
@@ -50,9 +61,8 @@ def test_a_worker_that_ends_is_started_again_after_pauses_that_grow(caplog):
 
 
 def test_a_worker_that_keeps_running_is_left_alone_and_stopped_at_close():
-    stop = CONTEXT.Event()
-    supervisor = Supervisor(lambda n: CONTEXT.Process(target=_runs_until_stopped, args=(stop,),
-                                                      daemon=True), 2, stop)
+    supervisor = Supervisor(lambda n: CONTEXT.Process(target=_runs_until_stopped, daemon=True),
+                            2)
     supervisor.start()
     processes = [slot.process for slot in supervisor.slots]
     try:
@@ -62,13 +72,23 @@ def test_a_worker_that_keeps_running_is_left_alone_and_stopped_at_close():
     finally:
         supervisor.close(10)
     assert not any(p.is_alive() for p in processes)
-    assert [p.exitcode for p in processes] == [0, 0]
+    assert [p.exitcode for p in processes] == [0, 0]  # each stopped cleanly on SIGTERM
+
+
+def test_a_worker_that_does_not_stop_is_killed_at_close(tmp_path):
+    ready = tmp_path / "ready"
+    supervisor = Supervisor(lambda n: CONTEXT.Process(target=_ignores_sigterm,
+                                                      args=(str(ready),), daemon=True), 1)
+    supervisor.start()
+    process = supervisor.slots[0].process
+    assert _wait_for(ready.exists)  # its SIGTERM handler is set
+    supervisor.close(timeout=1.0)
+    assert not process.is_alive() and process.exitcode == -signal.SIGKILL
 
 
 def test_no_worker_is_started_again_once_the_server_stops():
-    stop = CONTEXT.Event()
     supervisor = Supervisor(lambda n: CONTEXT.Process(target=_fails_at_once, daemon=True), 1,
-                            stop, pauses=(0.5, 0.5))
+                            pauses=(0.5, 0.5))
     supervisor.start()
     assert _wait_for(lambda: supervisor.slots[0].restart_at is not None)
     supervisor.close(10)
@@ -78,7 +98,6 @@ def test_no_worker_is_started_again_once_the_server_stops():
 
 
 def test_a_worker_that_cannot_be_started_again_is_tried_again_later(caplog):
-    stop = CONTEXT.Event()
     made = {"n": 0}
 
     def make(n: int):  # noqa: ANN202
@@ -86,9 +105,9 @@ def test_a_worker_that_cannot_be_started_again_is_tried_again_later(caplog):
         if made["n"] == 2:  # the first restart: the host is out of processes for now
             raise OSError("Resource temporarily unavailable")
         return CONTEXT.Process(target=_fails_at_once if made["n"] == 1 else _runs_until_stopped,
-                               args=() if made["n"] == 1 else (stop,), daemon=True)
+                               daemon=True)
 
-    supervisor = Supervisor(make, 1, stop, pauses=(0.1, 0.2))
+    supervisor = Supervisor(make, 1, pauses=(0.1, 0.2))
     supervisor.start()
     try:
         assert _wait_for(lambda: supervisor.slots[0].restarts == 1)

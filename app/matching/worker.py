@@ -111,7 +111,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
     # more threads take jobs side by side (OpenCV, faiss and the decoders let go of the
     # GIL): a clip's frames are verified two at a time; claims are per job, as across workers
     crashed: list[BaseException] = []
-    halt = threading.Event()  # this process's threads only: `stop` may be other workers' too
+    halt = threading.Event()  # this process's threads: set by `stop` or by a thread's crash
 
     def serve() -> None:
         try:

@@ -160,6 +160,8 @@ def serve(
     settings.check_safe()
     _require_database(settings)
     _fewer_malloc_arenas()
+    # the supervisor logs from this process, which serves no requests with several workers
+    logging.basicConfig(level=logging.INFO)
     context = multiprocessing.get_context("spawn")
     parent = os.getpid()
     # started again if one ends while the server runs, stopped by SIGTERM (app/supervisor.py)

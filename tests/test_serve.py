@@ -121,6 +121,7 @@ def test_serve_starts_a_match_worker_again_when_it_dies(tmp_path, how):
         assert _healthy(port)
         server.send_signal(how)  # the new worker never outlives its server either
         _, err = server.communicate(timeout=60)
+        assert "ERROR:cellwatch.serve:match worker 0 (pid" in err  # what an operator greps
         assert "ended with exit code -9" in err and "started again" in err
         deadline = time.monotonic() + 60
         while _alive(second) and time.monotonic() < deadline:

@@ -19,6 +19,7 @@ from PIL import Image, ImageOps
 
 from app.evidence import scene_check
 from app.evidence.borders import trim_borders
+from app.evidence.nearest import ratio_pairs
 
 WORK_SIDE = 512  # long side of the working image; ORB and hashes are measured at this size
 # A portrait video frame's features are measured at this long side (its hashes keep WORK_SIDE):
@@ -276,7 +277,6 @@ def prefilter_descriptors(blob: bytes, n: int = PREFILTER_KEYPOINTS,
     return out
 
 
-_MATCHER = cv2.BFMatcher(cv2.NORM_HAMMING)
 _CELL_CAP = 3  # inliers counted per grid cell: one repeated object (a barred window) can't win
 _ROBUST = cv2.USAC_DEFAULT  # deterministic seed; ~100x faster than cv2.RANSAC on unrelated pairs
 
@@ -293,12 +293,10 @@ def _inliers(pa: np.ndarray, da: np.ndarray, pb: np.ndarray, db: np.ndarray, rat
     """The keypoints of a and of b that the homography agrees on, pairwise; None: too few."""
     if len(da) < 8 or len(db) < 8:
         return None
-    pairs = _MATCHER.knnMatch(da, db, k=2)
-    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < ratio * p[1].distance]
-    if len(good) < 8:
+    mine, theirs = ratio_pairs(da, db, ratio)
+    if len(mine) < 8:
         return None
-    src = pa[[m.queryIdx for m in good]]
-    dst = pb[[m.trainIdx for m in good]]
+    src, dst = pa[mine], pb[theirs]
     _, mask = cv2.findHomography(src, dst, _ROBUST, reproj_px, maxIters=2000)
     if mask is None or mask.sum() < 4:
         return None

@@ -14,16 +14,19 @@ from __future__ import annotations
 import faiss
 import numpy as np
 
+from app.matching import parallel
+
 BITS = 256
 BYTES = BITS // 8
 MIN_LISTS, MAX_LISTS = 64, 4096
 PER_LIST = 1024  # target vectors per list when the lists are cut
 TRAIN_PER_LIST = 24  # k-means sample per list (faiss wants >= 39 for best centroids)
 TRAIN_ITERATIONS = 10
+SPLIT_FROM = 16  # query rows from which a search is split over app/matching/parallel.py
 
 # One thread: OpenMP threads spinning beside the web workers on a busy host made a 1.3 M
 # vector build take 265 s instead of 15 s and a query 165 ms instead of 26 ms (2 shared
-# cores); parallelism comes from running several match workers instead.
+# cores); a long query is split over two Python threads instead (app/matching/parallel.py).
 faiss.omp_set_num_threads(1)
 
 
@@ -97,8 +100,13 @@ class BinaryIVF:
             return (np.full((q.shape[0], k), BITS + 1, dtype=np.int32),
                     np.full((q.shape[0], k), -1, dtype=np.int64))
         self._index.nprobe = min(self.nprobe, self.nlist)
-        dist, ids = self._index.search(q, k)
-        return dist, ids
+        index = self._index
+        if q.shape[0] < SPLIT_FROM:
+            return index.search(q, k)
+        # halves searched side by side (one search is a second stage's largest part)
+        parts = parallel.map_all(lambda part: index.search(part, k),
+                                 np.array_split(q, parallel.THREADS))
+        return (np.concatenate([d for d, _ in parts]), np.concatenate([i for _, i in parts]))
 
     def contents(self) -> tuple[np.ndarray, np.ndarray]:
         """Every (code, id) held, list by list (codes (n, 32) uint8, ids (n,) int64)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 from sqlmodel import Session
@@ -23,6 +24,7 @@ from app.evidence.errors import StoredImageDamaged
 from app.evidence.hashing import _side, is_stale
 from app.evidence.images import read_display
 from app.evidence.models import Image
+from app.matching import parallel
 from app.matching.engine import Hit, Limits
 from app.settings import Settings
 
@@ -62,16 +64,18 @@ def second_look(rows: Rows, limits: Limits, query: Callable[[], np.ndarray | Non
     again = offered(rows, limits)
     gray = query() if again else None
     if gray is not None:
+        # the new image's keypoints are computed beside the first candidate's
+        plain = parallel.start(partial(sift.keypoints, gray))
         mine: dict[bool, sift.Keypoints] = {}
         for hit in again:
-            other = pictures(hit.image_id)
+            other = pictures(hit.image_id)  # read here: the session stays in this thread
             if other is None:
                 continue
             theirs = sift.keypoints(other)
             for mirrored in (False, True) if hit.mirrored else (False,):
                 if mirrored not in mine:  # the plain side always comes first
                     mine[mirrored] = sift.mirror(mine[False], gray) if mirrored else \
-                        sift.keypoints(gray)
+                        plain.result()
                 scores[hit.image_id] = max(scores[hit.image_id],
                                            sift.verify(mine[mirrored], theirs))
     return [(hit, scores[hit.image_id]) for hit, _, _ in rows]

@@ -107,3 +107,20 @@ def test_shortlist_recall_on_real_features_is_not_below_the_exact_scan():
     assert found["exact"] >= 40  # the scan itself finds these rooms (48 queries)
     assert found["ann"] >= found["exact"]
     assert first["ann"] >= first["exact"]  # ranked first as often, too
+
+
+def test_a_long_query_split_over_two_threads_answers_as_one_search(monkeypatch):
+    from app.matching import ann
+
+    rng = np.random.default_rng(8)
+    ivf = ann.BinaryIVF()
+    ivf.add(rng.integers(0, 256, (20_000, 32), dtype=np.uint8),
+            np.repeat(np.arange(2_500), 8).astype(np.int64))
+    queries = rng.integers(0, 256, (64, 32), dtype=np.uint8)
+    split = ivf.search(queries, 8)
+    monkeypatch.setattr(ann, "SPLIT_FROM", 10 ** 9)
+    whole = ivf.search(queries, 8)
+    rows = [ivf.search(q[None], 8) for q in queries]  # and row by row
+    by_row = (np.concatenate([d for d, _ in rows]), np.concatenate([i for _, i in rows]))
+    for got in (split, by_row):
+        assert np.array_equal(got[0], whole[0]) and np.array_equal(got[1], whole[1])

@@ -6,7 +6,7 @@ object per match (0.9 ms against 1.5 ms for a pair of 500-keypoint images; a sec
 verifies some thirty such pairs). The same pairs in the same order: the nearest neighbour
 is the one `knnMatch` gives whenever it passes the test (a tie for nearest never passes it),
 and the second distance does not depend on which of a tie comes second
-(tests/evidence/test_nearest.py checks both on real photographs).
+(tests/evidence/test_nearest.py checks both on pictures made in code).
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ def photos() -> dict[str, bytes]:
                                       ("chain", "room"), ("room", "other room"),
                                       ("photo", "photo again"), ("photo", "room")])
 @pytest.mark.parametrize("ratio", [0.8, 0.9])
-def test_the_same_pairs_as_opencv_on_photographs(photos, a, b, ratio):
+def test_the_same_pairs_as_opencv_on_pictures(photos, a, b, ratio):
     da, db = _descriptors(photos[a]), _descriptors(photos[b])
     mine, theirs = ratio_pairs(da, db, ratio)
     assert (mine.tolist(), theirs.tolist()) == _opencv(da, db, ratio)

@@ -17,7 +17,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
-THREADS = 2
+# one core for this process: everything runs in the caller's thread
+THREADS = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+              else os.cpu_count() or 1)
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -37,11 +39,18 @@ def _pool() -> ThreadPoolExecutor:
 def map_all(fn: Callable[[T], R], items: Iterable[T]) -> list[R]:
     """[fn(item) for item in items], the items shared among the pool's threads, in order."""
     items = list(items)
-    if len(items) < 2:
+    if len(items) < 2 or THREADS < 2:
         return [fn(item) for item in items]
     return list(_pool().map(fn, items))
 
 
 def start(fn: Callable[[], R]) -> Future[R]:
-    """fn() begun on the pool; its result is the future's."""
+    """fn() begun on the pool (on one core: run here); its result is the future's."""
+    if THREADS < 2:
+        done: Future[R] = Future()
+        try:
+            done.set_result(fn())
+        except Exception as exc:  # noqa: BLE001 - given back by result(), as the pool does
+            done.set_exception(exc)
+        return done
     return _pool().submit(fn)

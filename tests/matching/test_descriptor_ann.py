@@ -110,8 +110,9 @@ def test_shortlist_recall_on_real_features_is_not_below_the_exact_scan():
 
 
 def test_a_long_query_split_over_two_threads_answers_as_one_search(monkeypatch):
-    from app.matching import ann
+    from app.matching import ann, parallel
 
+    monkeypatch.setattr(parallel, "THREADS", 2)  # as on any host of two cores or more
     rng = np.random.default_rng(8)
     ivf = ann.BinaryIVF()
     ivf.add(rng.integers(0, 256, (20_000, 32), dtype=np.uint8),

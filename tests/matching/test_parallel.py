@@ -8,7 +8,8 @@ import threading
 from app.matching import parallel
 
 
-def test_results_come_back_in_order_from_both_threads():
+def test_results_come_back_in_order_from_both_threads(monkeypatch):
+    monkeypatch.setattr(parallel, "THREADS", 2)  # as on any host of two cores or more
     seen: set[str] = set()
     gate = threading.Barrier(2, timeout=10)
 
@@ -22,7 +23,8 @@ def test_results_come_back_in_order_from_both_threads():
     assert len(seen) == 2
 
 
-def test_one_item_runs_here_and_a_started_task_gives_its_result_or_its_error():
+def test_one_item_runs_here_and_a_started_task_gives_its_result_or_its_error(monkeypatch):
+    monkeypatch.setattr(parallel, "THREADS", 2)
     assert parallel.map_all(lambda _: threading.current_thread().name, [1]) == [
         threading.current_thread().name]
     assert parallel.start(lambda: 6 * 7).result(timeout=10) == 42
@@ -35,7 +37,8 @@ def test_one_item_runs_here_and_a_started_task_gives_its_result_or_its_error():
         raise AssertionError("the task's error was lost")
 
 
-def test_a_forked_process_makes_its_own_pool():
+def test_a_forked_process_makes_its_own_pool(monkeypatch):
+    monkeypatch.setattr(parallel, "THREADS", 2)
     parallel.map_all(abs, [1, 2])  # this process's pool exists
     read, write = os.pipe()
     pid = os.fork()
@@ -49,3 +52,12 @@ def test_a_forked_process_makes_its_own_pool():
         os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     assert answered and os.read(read, 1) == b"1"
+
+
+def test_on_one_core_everything_runs_in_the_callers_thread(monkeypatch):
+    monkeypatch.setattr(parallel, "THREADS", 1)
+    here = threading.current_thread().name
+    assert parallel.map_all(lambda _: threading.current_thread().name, range(4)) == [here] * 4
+    assert parallel.start(lambda: threading.current_thread().name).result() == here
+    failed = parallel.start(lambda: 1 / 0)
+    assert isinstance(failed.exception(), ZeroDivisionError)

@@ -1,6 +1,6 @@
 """The clip pass (app/matching/frame_sets.py) replayed on a clip's frames, for
 bench/video_matching.py: the product's own choice of candidates (`frame_sets.candidates`, and
-the photos a frame's own votes put first, app/matching/clip_look.py), its verification on
+the photos a frame's own second stage scored near, app/matching/clip_look.py), its verification on
 every frame in both orientations, its second look (SIFT on the best frames of the candidate
 ORB nearly links, from the frames' and the photo's display copies) and its rule
 (`frame_sets.decide`), all by `clip_look.weigh` as the pass calls it.
@@ -19,14 +19,14 @@ from app.matching import clip_look, frame_sets
 
 
 def weighed(frames: list, blobs: dict[int, bytes], shortlists: list[list[int]],
-            linked: set[int], min_score: int, look_from: int, voted: list[list[int]] | None = None,
+            linked: set[int], min_score: int, look_from: int, near: list[list[int]] | None = None,
             frame: Callable | None = None, photo: Callable | None = None
             ) -> dict[int, clip_look.Weighed]:
     """The clip pass's candidates -> each frame's score and how it links."""
     chosen = frame_sets.candidates(shortlists, linked)
-    voted = voted or [[] for _ in frames]
-    wanted = set(chosen) | {i for v in voted for i in v}
-    return clip_look.weigh([f.features for f in frames], chosen, voted, linked,
+    near = near or [[] for _ in frames]
+    wanted = set(chosen) | {i for v in near for i in v}
+    return clip_look.weigh([f.features for f in frames], chosen, near, linked,
                            {i: blobs[i] for i in wanted if i in blobs},
                            lambda s: frame_sets.decide(s, min_score), look_from, frame, photo)
 

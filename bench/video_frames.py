@@ -66,7 +66,6 @@ class FrameResult:
     linked: list[int]  # near + scores at the threshold
     image: SimpleNamespace = field(repr=False)
     features: bytes = field(repr=False)
-    voted: list[int] = field(default_factory=list)  # its descriptor votes' first (clip pass)
     frame: object = field(default=None, repr=False)  # the sampled pixels (PIL), for a look
 
 
@@ -96,8 +95,7 @@ def clip_results(engine: MatchEngine, blobs: object, data: bytes,
         image, features = analyse_frame(png(frame))
         near, scores, linked = match(engine, blobs, image, features)
         out.append(FrameResult(frame.t, frame.reason, frame.image.size, near, scores, linked,
-                               image, features, clip_look.top_voted(engine, features),
-                               frame.image))
+                               image, features, frame.image))
     return out
 
 
@@ -112,11 +110,13 @@ def display_picture(picture: object) -> object:
     return sift.working_content(shown)
 
 
-def clip_pass(engine: MatchEngine, blobs: object, analysed: list, linked: set[int],
-              displays: list[bytes] | None = None, photos: object = None) -> set[int]:
+def clip_pass(engine: MatchEngine, blobs: object, analysed: list, near: list[list[int]],
+              linked: set[int], displays: list[bytes] | None = None,
+              photos: object = None) -> set[int]:
     """What app/matching/frame_sets.clip_pass does once a clip's frames are matched: every
     frame's short list (kept from its own second stage when the frame has an id, as a held
-    frame has) and its votes' first, the candidates verified on every frame
+    frame has) and the photos its own stage scored near (`near`, as the worker keeps them),
+    the candidates verified on every frame
     (app/matching/clip_look.py), with the second look given the frames' display copies and
     `photos` (id -> working image); the ids it links."""
     from app.evidence import sift
@@ -124,9 +124,8 @@ def clip_pass(engine: MatchEngine, blobs: object, analysed: list, linked: set[in
 
     shortlists = [[h.image_id for h in engine.kept_shortlist(None, image, features)]  # type: ignore[arg-type]
                   for image, features in analysed]
-    voted = [clip_look.top_voted(engine, features) for _, features in analysed]
     chosen = frame_sets.candidates(shortlists, linked)
-    wanted = set(chosen) | {i for v in voted for i in v}
+    wanted = set(chosen) | {i for v in near for i in v}
     theirs = {i: b for i in wanted if (b := blobs.get(i)) is not None}  # type: ignore[attr-defined]
     looked: dict[int, object] = {}
 
@@ -135,7 +134,7 @@ def clip_pass(engine: MatchEngine, blobs: object, analysed: list, linked: set[in
             looked[k] = sift.working_content(displays[k])
         return looked.get(k)
 
-    weighed = clip_look.weigh([f for _, f in analysed], chosen, voted, linked, theirs,
+    weighed = clip_look.weigh([f for _, f in analysed], chosen, near, linked, theirs,
                               lambda s: frame_sets.decide(s, engine.limits.verify_min_score),
                               engine.limits.second_look_from,
                               frame if displays is not None else None,  # type: ignore[arg-type]
@@ -195,7 +194,7 @@ def timed_clip(engine: MatchEngine, blobs: object, data: bytes, photos: object =
     derived = derive_frames(settings, got.frames, ["clip.mp4 frame"] * len(got.frames))
     clock.stop("frames")
     linked: set[int] = set()
-    analysed = []
+    analysed, near_ids = [], []
     for k, (_, decoded) in enumerate(derived):
         a = decoded.analysis
         # an id as a held frame has (none of the library's): its short list is kept for the
@@ -214,9 +213,10 @@ def timed_clip(engine: MatchEngine, blobs: object, data: bytes, photos: object =
         linked |= {h.image_id for h in near}
         linked |= {h.image_id for h, s in scores if s >= engine.limits.verify_min_score}
         analysed.append((image, a.features))
+        near_ids.append(clip_look.near_ids(scores))  # what the worker keeps (kept_near)
     clock.start()
-    linked |= clip_pass(engine, blobs, analysed, linked, [d.display for _, d in derived],
-                        photos)
+    linked |= clip_pass(engine, blobs, analysed, near_ids, linked,
+                        [d.display for _, d in derived], photos)
     clock.stop("clip_pass")
     clock.wall["total"] = time.perf_counter() - began[0]
     clock.cpu["total"] = time.process_time() - began[1]

@@ -157,6 +157,14 @@ def _clip_job(job: tuple[int, str]) -> dict:
     return _outcome(item, kind, s.codec, path.name, frames, {item.ref_id})
 
 
+def _near(f: FrameResult) -> list[int]:
+    """The reference photos the frame's own second stage scored CLIP_NEAR_SCORE or more
+    (what the match worker keeps for the clip pass, MatchEngine.kept_near)."""
+    from app.matching.thresholds import CLIP_NEAR_SCORE
+
+    return [i for i, s in f.scores.items() if i < HELD_ID0 and s >= CLIP_NEAR_SCORE]
+
+
 def _true_score(f: FrameResult, true: set[int]) -> int:
     """The frame's best verify score against a true candidate (-1: none shortlisted)."""
     return max((s for i, s in f.scores.items() if i in true), default=-1)
@@ -176,7 +184,7 @@ def _outcome(item: Item, kind: str, codec: str, clip: str, frames: list[FrameRes
     began = time.process_time()
     weighed = fs.weighed(frames, blobs, [[i for i in f.scores if i < HELD_ID0] for f in frames],
                          linked, limits.verify_min_score, limits.second_look_from,
-                         [f.voted for f in frames], _frame_pictures(frames),
+                         [_near(f) for f in frames], _frame_pictures(frames),
                          _STATE["pictures"].get)
     pass_cpu = time.process_time() - began
     refs, passed = fs.scores(weighed), fs.links(weighed)

@@ -124,7 +124,7 @@ def _frame_sets(f: dict) -> list[str]:
         "### The clip pass: a clip's frames together", "",
         "After every frame's own second stage, the reference photos that at least 2 frames "
         "short-listed (the 4 most often, none already linked), and those one frame's own "
-        "votes put first or second that this frame scores 8 or more, are verified against "
+        "second stage scored 8 or more, are verified against "
         "every frame, both orientations; the one ORB nearly links gets SIFT on its 3 best "
         "frames (app/matching/frame_sets.py, clip_look.py; bench/video_frame_sets.py "
         "replays it): linked as `features` when a frame reaches the photo threshold, as "
@@ -132,7 +132,7 @@ def _frame_sets(f: dict) -> list[str]:
         "score is its second-best frame's; `best false`: the highest of a wrong candidate "
         "(clips of held clips: the same pass over the held frames, measured only, against "
         "every other source's A: the negative pairs). CPU: the pass's verification and look "
-        "a clip (its short lists and votes are the frames' own here), median / largest, and "
+        "a clip (its short lists and near scores are the frames' own here), median / largest, and "
         "of the clips it looked at again.", "",
         "| clips | clips | found only by the pass | `frame_set` links | best false frame-set "
         "score | second looks | CPU a clip | CPU, looked |", "|---|---|---|---|---|---|---|---|"]

@@ -1,19 +1,23 @@
 """What the clip pass verifies and how (app/matching/frame_sets.py calls `weigh`).
 
-Beyond the reference photos several frames short-listed (`frame_sets.candidates`), a photo
-that one frame's own descriptor votes put first or second (either orientation) is a
-candidate too when that frame already scores it NEAR_SCORE or more: a clip whose cell is on
+Beyond the reference photos several frames short-listed (`frame_sets.candidates`: the K most
+often), a photo that one frame's own second stage scored CLIP_NEAR_SCORE or more is a
+candidate too (`near_ids`, kept by the match worker for the pass): a clip whose cell is on
 screen for a second or two is short-listed by one or two frames only, behind photos the
-global hashes short-list in every frame. And the candidate ORB nearly links (the highest
-score before the scene check, at least `second_look_from`) gets a second look: SIFT on
-LOOK_FRAMES of its best frames (app/evidence/sift.py), the better of ORB's and SIFT's score
-a frame counting for `frame_sets.decide`. A zoom into a low-texture photo or a caption over a
-slice of it is where ORB's 500 keypoints agree least.
+global hashes short-list in every frame, and a zoom's frames each agree with the cell's photo
+a little. And the candidate ORB nearly links (the highest score before the scene check, at
+least `second_look_from`) gets a second look: SIFT on LOOK_FRAMES of its best frames
+(app/evidence/sift.py), the better of ORB's and SIFT's score a frame counting for
+`frame_sets.decide`. A zoom into a low-texture photo or a caption over a slice of it is where
+ORB's 500 keypoints agree least.
 
-Measured on the calibration half of bench/video_matching.py (--quick: 63 clips, their frames
-replayed): 56 -> 59 clips found; no wrong photo's second-best frame above 6 with both rules
-(ORB or SIFT), so FRAME_SET_MIN_SCORE (12) keeps its margin. Thresholds:
-app/matching/thresholds.py.
+Measured on bench/video_matching.py (--quick: 63 clips a half, their frames replayed): the
+photos one frame's votes put first or second, when that frame scored them near, first took
+the calibration half from 56 to 59 clips found; the frame's own near scores replace them
+(a frame's short list holds its 8 strongest votes by default, so the wider net, and the pass no
+longer searches the vote index again for each frame); figures in bench/README.md. The best
+wrong photo's second-best frame (ORB or SIFT) scored 7 on the calibration half with this net,
+so FRAME_SET_MIN_SCORE (12) keeps its margin. Thresholds: app/matching/thresholds.py.
 """
 
 from __future__ import annotations
@@ -24,9 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.evidence import sift
-from app.evidence.hashing import _side, is_stale, prefilter_descriptors
-from app.matching.engine import MatchEngine
-from app.matching.thresholds import CLIP_LOOK_FRAMES, CLIP_NEAR_SCORE, CLIP_STRONG_RANK
+from app.evidence.hashing import _side, is_stale
+from app.matching.engine import Hit
+from app.matching.thresholds import CLIP_LOOK_FRAMES, CLIP_NEAR_SCORE
 
 Side = tuple[int, int, bool]  # score, score before the scene check, mirrored
 # (frame index, mirrored) -> the frame's working image; id -> a photo's (None: unreadable)
@@ -43,22 +47,19 @@ class Weighed:
     looked: bool = False
 
 
-def top_voted(engine: MatchEngine, blob: bytes, rank: int = CLIP_STRONG_RANK) -> list[int]:
-    """The ids a frame's descriptor votes put in their first `rank`, of the frame and of
-    its mirror image (the frame's own shortlist's strongest votes)."""
-    if engine.votes is None or is_stale(blob):
-        return []
-    out: list[int] = []
-    for mirrored in (False, True):
-        got = engine.votes.query(prefilter_descriptors(blob, mirrored=mirrored), limit=rank)
-        out += [i for i, _ in got if i not in out]
-    return out
+def near_ids(rows: Sequence[tuple[Hit, int]]) -> list[int]:
+    """Pure: the ids a frame's own second stage scored CLIP_NEAR_SCORE or more (its rows:
+    each short-listed candidate with its score), highest first."""
+    near = sorted(((score, hit.image_id) for hit, score in rows if score >= CLIP_NEAR_SCORE),
+                  key=lambda r: (-r[0], r[1]))
+    return [i for _, i in near]
 
 
-def strong(voted: Sequence[Sequence[int]], skip: set[int]) -> dict[int, list[int]]:
-    """Pure: id -> the frames (indices) whose top votes named it, none of `skip`."""
+def strong(near: Sequence[Sequence[int]], skip: set[int]) -> dict[int, list[int]]:
+    """Pure: id -> the frames (indices) that named it (`near`: each frame's near ids), none
+    of `skip`."""
     out: dict[int, list[int]] = {}
-    for k, ids in enumerate(voted):
+    for k, ids in enumerate(near):
         for i in ids:
             if i not in skip and k not in out.setdefault(i, []):
                 out[i].append(k)
@@ -107,12 +108,12 @@ def look(rows: list[Side], frame: Callable[[int, bool], np.ndarray | None],
     return scores
 
 
-def weigh(frames: Sequence[bytes], chosen: list[int], voted: Sequence[Sequence[int]],
+def weigh(frames: Sequence[bytes], chosen: list[int], near: Sequence[Sequence[int]],
           linked: set[int], theirs: dict[int, bytes], decide: Callable[[list[int]], str | None],
           look_from: int, frame: Callable[[int, bool], np.ndarray | None] | None = None,
           photo: Picture | None = None) -> dict[int, Weighed]:
     """The clip pass's verification: `chosen` (several frames short-listed them) and the
-    strongly voted photos that pass the near score on a frame that voted for them, against
+    photos a frame's own stage scored near (`near`, checked again here), against
     every frame; then a second look at the one ORB nearly links, given the pictures."""
     done: dict[tuple[int, int], Side] = {}  # (candidate, frame): verified once
 
@@ -121,7 +122,7 @@ def weigh(frames: Sequence[bytes], chosen: list[int], voted: Sequence[Sequence[i
             done[i, k] = sides(frames[k], theirs[i])
         return done[i, k]
 
-    more = strong(voted, linked | set(chosen))
+    more = strong(near, linked | set(chosen))
     for i, ks in more.items():
         if i in theirs and max(side(i, k)[0] for k in ks) >= CLIP_NEAR_SCORE:
             chosen = [*chosen, i]

@@ -120,6 +120,7 @@ class MatchEngine:
         self._kept_at_start = False
         self.blobs_read = 0  # feature blobs read from the database by this engine, in all
         self.kept = KeptShortlists[Hit]()  # each image's last short list (kept_shortlist)
+        self.near = KeptShortlists[int]()  # a frame's nearly linked photos (kept_near)
 
     # --- keeping current -------------------------------------------------------------
     def sync(self, session: Session) -> None:
@@ -358,6 +359,20 @@ class MatchEngine:
             if kept is not None:
                 return kept
         return self.shortlist(session, image, features)
+
+    def keep_near(self, image: Image, features: bytes, ids: list[int]) -> None:
+        """Keep the photos a frame's own second stage scored near the threshold, for its
+        clip pass (under the same key as its short list: kept while that is)."""
+        if self.votes is not None and image.id is not None:
+            self.near.put(image.id, self._kept_key(image, features), ids)
+
+    def kept_near(self, session: Session, image: Image, features: bytes) -> list[int] | None:
+        """What `keep_near` kept for the image in this process, or None (another process
+        ran its second stage, or the library changed since: the caller verifies again)."""
+        if self.votes is None or image.id is None:
+            return None
+        self.refresh(session)
+        return self.near.get(image.id, self._kept_key(image, features))
 
     def _kept_key(self, image: Image, features: bytes) -> tuple[object, ...]:
         assert self.votes is not None

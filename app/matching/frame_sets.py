@@ -100,19 +100,13 @@ def clip_pass(session: Session, engine: MatchEngine, actor: Actor, video_id: int
         select(Match.query_image_id, Match.candidate_image_id).where(
             col(Match.query_image_id).in_(frames) | col(Match.candidate_image_id).in_(frames))
     ).all() for i in pair}
-    shortlists = []
-    for image_id in frames:
-        image = session.get(Image, image_id)
-        assert image is not None  # held: read above
-        shortlists.append([h.image_id for h in engine.kept_shortlist(session, image,
-                                                                 blobs[image_id])])
-    voted = [clip_look.top_voted(engine, blobs[i]) for i in frames]
+    shortlists, near = _shortlists(session, engine, frames, blobs)
     references = set(session.exec(select(ReferencePhoto.image_id).where(
-        col(ReferencePhoto.image_id).in_({i for s in shortlists + voted for i in s}),
+        col(ReferencePhoto.image_id).in_({i for s in shortlists + near for i in s}),
         col(ReferencePhoto.removed_at).is_(None))).all())
     chosen = candidates([[i for i in s if i in references] for s in shortlists], linked)
     weighed = _weigh(session, engine, settings, frames, blobs, chosen,
-                     [[i for i in s if i in references] for s in voted], linked)
+                     [[i for i in s if i in references] for s in near], linked)
     stored: list[int] = []
     for candidate, w in weighed.items():
         if w.method is None:
@@ -132,12 +126,33 @@ def clip_pass(session: Session, engine: MatchEngine, actor: Actor, video_id: int
     return len(stored)
 
 
+def _shortlists(session: Session, engine: MatchEngine, frames: list[int],
+                blobs: dict[int, bytes]) -> tuple[list[list[int]], list[list[int]]]:
+    """Each frame's short list and the photos its own second stage scored near, as kept by
+    this process (MatchEngine.kept_shortlist, kept_near); a frame whose stage ran elsewhere
+    (or before the library changed) has its short list verified again here."""
+    shortlists: list[list[int]] = []
+    near: list[list[int]] = []
+    for image_id in frames:
+        image = session.get(Image, image_id)
+        assert image is not None  # held: read by the caller
+        hits = engine.kept_shortlist(session, image, blobs[image_id])
+        shortlists.append([h.image_id for h in hits])
+        kept = engine.kept_near(session, image, blobs[image_id])
+        if kept is None:
+            theirs = dict(session.exec(select(ImageFeatures.image_id, ImageFeatures.data).where(
+                col(ImageFeatures.image_id).in_([h.image_id for h in hits]))).all())
+            kept = clip_look.near_ids(service.scored(blobs[image_id], hits, theirs))
+        near.append(kept)
+    return shortlists, near
+
+
 def _weigh(session: Session, engine: MatchEngine, settings: Settings | None,
            frames: list[int], blobs: dict[int, bytes], chosen: list[int],
-           voted: list[list[int]], linked: set[int]) -> dict[int, clip_look.Weighed]:
+           near: list[list[int]], linked: set[int]) -> dict[int, clip_look.Weighed]:
     """The candidates verified (app/matching/clip_look.py); with `settings` (where the
     pictures are) the second look too, reading each frame's and the photo's display copy."""
-    wanted = set(chosen) | {i for s in voted for i in s}
+    wanted = set(chosen) | {i for s in near for i in s}
     theirs = dict(session.exec(select(ImageFeatures.image_id, ImageFeatures.data).where(
         col(ImageFeatures.image_id).in_(wanted))).all())
     pictures = None if settings is None else stored_pictures(session, settings)
@@ -148,7 +163,7 @@ def _weigh(session: Session, engine: MatchEngine, settings: Settings | None,
             seen[frames[k]] = pictures(frames[k])
         return seen.get(frames[k])
 
-    return clip_look.weigh([blobs[i] for i in frames], chosen, voted, linked, theirs,
+    return clip_look.weigh([blobs[i] for i in frames], chosen, near, linked, theirs,
                            lambda scores: decide(scores, engine.limits.verify_min_score),
                            engine.limits.second_look_from,
                            frame if pictures else None, pictures)

@@ -15,7 +15,7 @@ from app.errors import Conflict, NotFound, Unprocessable
 from app.evidence.hashing import hamming
 from app.evidence.models import Image, ImageFeatures, ReferencePhoto, VideoFrame
 from app.evidence.reference import add_reference_from_image
-from app.matching import candidates
+from app.matching import candidates, clip_look
 from app.matching.engine import Hit, Limits, MatchEngine
 from app.matching.models import Match, MatchRun
 from app.matching.second_look import Pictures, first_look, second_look, stored_pictures
@@ -129,16 +129,6 @@ def scored(features: bytes, shortlist: list[Hit], blobs: dict[int, bytes], *,
     return second_look(rows, limits, query, pictures)
 
 
-def verified(engine: MatchEngine, features: bytes, shortlist: list[Hit],
-             blobs: dict[int, bytes], query: Callable[[], np.ndarray | None] | None = None,
-             pictures: Pictures | None = None) -> list[tuple[Hit, int]]:
-    """The shortlisted candidates whose score passes the threshold in force."""
-    return [(hit, score) for hit, score in scored(features, shortlist, blobs,
-                                                   limits=engine.limits, query=query,
-                                                   pictures=pictures)
-            if score >= engine.limits.verify_min_score]
-
-
 def second_stage(session: Session, engine: MatchEngine, actor: Actor, image_id: int, *,
                  settings: Settings | None = None) -> int:
     """Local-feature verification over a short list; stores what passes. Returns how many.
@@ -166,7 +156,11 @@ def second_stage(session: Session, engine: MatchEngine, actor: Actor, image_id: 
             col(VideoFrame.image_id) == image_id)).first() is not None
         pictures = None if settings is None or frame else stored_pictures(session, settings)
         query = None if pictures is None else partial(pictures, image_id)
-        passed = verified(engine, features.data, shortlist, blobs, query, pictures)
+        rows = scored(features.data, shortlist, blobs, limits=engine.limits, query=query,
+                      pictures=pictures)
+        if frame:  # what nearly linked, for the clip pass (app/matching/clip_look.py)
+            engine.keep_near(image, features.data, clip_look.near_ids(rows))
+        passed = [(hit, score) for hit, score in rows if score >= engine.limits.verify_min_score]
         for hit, score in passed:
             if match := _store(session, image, hit.image_id, "features", hit.distance, score):
                 stored += 1

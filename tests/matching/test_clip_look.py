@@ -1,6 +1,6 @@
 """The clip pass's wider net and second look (app/matching/clip_look.py): a photo one frame's
-own votes put first is verified on every frame when that frame already nearly agrees with it,
-and the candidate ORB nearly links is looked at again with SIFT on its best frames."""
+own second stage scored near the threshold is verified on every frame, and the candidate ORB
+nearly links is looked at again with SIFT on its best frames."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from PIL import Image
 from app.evidence.hashing import compute_features
 from app.evidence.sift import working_content
 from app.matching import clip_look, frame_sets
+from app.matching.engine import Hit
 from app.matching.thresholds import (
     CLIP_LOOK_FRAMES,
     CLIP_NEAR_SCORE,
@@ -26,10 +27,17 @@ def _decide(scores: list[int]) -> str | None:
     return frame_sets.decide(scores, VERIFY_MIN_SCORE)
 
 
-def test_a_strong_vote_names_the_frames_that_gave_it_none_already_chosen_or_linked():
-    voted = [[5, 7], [7, 9], [3], [7]]
-    assert clip_look.strong(voted, skip={9}) == {5: [0], 7: [0, 1, 3], 3: [2]}
-    assert clip_look.strong(voted, skip={5, 7, 9, 3}) == {}
+def test_a_frame_keeps_the_photos_it_scored_near_the_threshold_best_first():
+    rows = [(Hit(4, 10), CLIP_NEAR_SCORE - 1), (Hit(9, 12), CLIP_NEAR_SCORE),
+            (Hit(2, 64), CLIP_NEAR_SCORE + 5), (Hit(7, 3, True), CLIP_NEAR_SCORE)]
+    assert clip_look.near_ids(rows) == [2, 7, 9]  # equal scores: the lower id first
+    assert clip_look.near_ids([]) == []
+
+
+def test_a_near_photo_names_the_frames_that_scored_it_none_already_chosen_or_linked():
+    near = [[5, 7], [7, 9], [3], [7]]
+    assert clip_look.strong(near, skip={9}) == {5: [0], 7: [0, 1, 3], 3: [2]}
+    assert clip_look.strong(near, skip={5, 7, 9, 3}) == {}
 
 
 def test_the_near_miss_is_the_best_score_before_the_scene_check_if_it_reaches_the_floor():
@@ -60,10 +68,10 @@ def scene() -> dict:
             "other": scenes.jpeg(scenes.photo_like(11), 90)}
 
 
-def test_a_photo_one_frame_voted_for_first_is_weighed_on_every_frame(scene):
+def test_a_photo_one_frame_scored_near_is_weighed_on_every_frame(scene):
     frames = [compute_features(scene["photo"]), compute_features(scene["other"])]
     theirs = {1: compute_features(scene["photo"]), 2: compute_features(scene["other"])}
-    # frame 0 voted 1 first, frame 1 voted 2 first; none was chosen by several frames
+    # frame 0 scored 1 near, frame 1 scored 2 near; none was chosen by several frames
     got = clip_look.weigh(frames, [], [[1], [2]], set(), theirs, _decide, SECOND_LOOK_FROM)
     assert set(got) == {1, 2} and len(got[1].scores) == 2
     assert got[1].method == "features" and got[1].scores[0] >= VERIFY_MIN_SCORE
@@ -71,7 +79,7 @@ def test_a_photo_one_frame_voted_for_first_is_weighed_on_every_frame(scene):
     assert clip_look.weigh(frames, [], [[1], []], {1}, theirs, _decide, SECOND_LOOK_FROM) == {}
 
 
-def test_a_strong_vote_the_frame_does_not_agree_with_is_left_out(scene):
+def test_a_near_photo_the_frame_does_not_agree_with_is_left_out(scene):
     frames = [compute_features(scene["other"])]
     theirs = {1: compute_features(scene["photo"])}
     assert clip_look.sides(frames[0], theirs[1])[0] < CLIP_NEAR_SCORE

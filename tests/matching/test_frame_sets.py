@@ -16,13 +16,15 @@ from sqlmodel import col, select
 
 from app.audit.models import AuditEvent
 from app.audit.service import SYSTEM
-from app.db import unit_of_work
+from app.db import make_engine, unit_of_work
 from app.estate.models import Cell, Establishment
 from app.evidence import videos
-from app.evidence.models import VideoFrame
+from app.evidence.models import Image as HeldImage
+from app.evidence.models import ImageFeatures, VideoFrame
 from app.evidence.reference import add_reference_photo
 from app.matching import frame_sets, service
 from app.matching.confidence import confidence
+from app.matching.engine import MatchEngine
 from app.matching.models import Match
 from app.matching.thresholds import FRAME_SET_MIN_SCORE, VERIFY_MIN_SCORE
 from app.matching.worker import drain
@@ -83,6 +85,38 @@ def test_the_clip_pass_links_a_photo_no_single_frame_reaches(live):  # noqa: F81
         assert len(events) == 1 and str(found[0].id) in events[0]
         assert s.exec(select(func.count()).select_from(Match).where(
             col(Match.method) == "features")).one() == 0
+
+
+def test_a_photo_one_frame_nearly_linked_is_weighed_kept_or_verified_again(live, monkeypatch):  # noqa: F811
+    settings, factory, index = live
+    # Each frame's own second stage keeps the photos it scored near the threshold; the pass
+    # weighs them although no photo was short-listed often enough to be chosen (here: none
+    # is). In another worker nothing is kept: it verifies the frames again, to the same end.
+    the_pass = frame_sets.clip_pass
+    monkeypatch.setattr(frame_sets, "clip_pass", lambda *a, **k: 0)  # run by hand below
+    monkeypatch.setattr(frame_sets, "candidates", lambda *a, **k: [])
+    video_id, reference = zoom_video(settings, factory, index)
+    drain(factory, index, settings=settings)
+    with factory() as s:
+        frames = list(s.exec(select(VideoFrame.image_id).where(
+            VideoFrame.video_id == video_id).order_by(col(VideoFrame.t))).all())
+        blobs = dict(s.exec(select(ImageFeatures.image_id, ImageFeatures.data).where(
+            col(ImageFeatures.image_id).in_(frames))).all())
+        kept = [index.kept_near(s, s.get(HeldImage, i), blobs[i]) for i in frames]
+    assert len(frames) >= 2 and all(k is not None and reference in k for k in kept)
+    other = MatchEngine(db=make_engine(settings.database_url))  # another worker's
+    other.limits = index.limits
+    try:
+        with factory() as s:
+            assert other.kept_near(s, s.get(HeldImage, frames[0]), blobs[frames[0]]) is None
+            assert frame_sets._shortlists(s, other, frames, blobs)[1] == kept  # noqa: SLF001
+        with unit_of_work(factory) as s:
+            assert the_pass(s, other, SYSTEM, video_id) == 1
+    finally:
+        other.close()
+    with factory() as s:
+        [found] = s.exec(select(Match).where(col(Match.candidate_image_id) == reference)).all()
+        assert found.method == "frame_set" and found.query_image_id in frames
 
 
 def test_the_clip_pass_of_a_match_worker_looks_again_at_what_orb_nearly_links(live, monkeypatch):  # noqa: F811

@@ -67,17 +67,21 @@ class FrameResult:
     image: SimpleNamespace = field(repr=False)
     features: bytes = field(repr=False)
     frame: object = field(default=None, repr=False)  # the sampled pixels (PIL), for a look
+    nearly: list[int] = field(default_factory=list)  # clip_look.near_ids of its own stage
 
 
 def match(engine: MatchEngine, blobs: object, image: SimpleNamespace, features: bytes
-          ) -> tuple[list[int], dict[int, int], list[int]]:
+          ) -> tuple[list[int], dict[int, int], list[int], list[int]]:
+    """(first-stage links, shortlisted id -> score, every link, what the frame nearly
+    linked: `clip_look.near_ids`, as the match worker keeps it for the clip pass)."""
     from app.matching.service import scored
 
     near = sorted({h.image_id for h in engine.near_duplicates(None, image, refresh=False)})
     shortlist = engine.shortlist(None, image, features)  # type: ignore[arg-type]
-    scores = {h.image_id: s for h, s in scored(features, shortlist, blobs)}  # type: ignore[arg-type]
+    rows = scored(features, shortlist, blobs)  # type: ignore[arg-type]
+    scores = {h.image_id: s for h, s in rows}
     passed = {i for i, s in scores.items() if s >= engine.limits.verify_min_score}
-    return near, scores, sorted(set(near) | passed)
+    return near, scores, sorted(set(near) | passed), clip_look.near_ids(rows)
 
 
 def sample_frames(data: bytes, filename: str) -> tuple[list, float]:
@@ -93,9 +97,9 @@ def clip_results(engine: MatchEngine, blobs: object, data: bytes,
     out = []
     for frame in sample_frames(data, filename)[0]:
         image, features = analyse_frame(png(frame))
-        near, scores, linked = match(engine, blobs, image, features)
+        near, scores, linked, nearly = match(engine, blobs, image, features)
         out.append(FrameResult(frame.t, frame.reason, frame.image.size, near, scores, linked,
-                               image, features, frame.image))
+                               image, features, frame.image, nearly))
     return out
 
 

@@ -158,11 +158,9 @@ def _clip_job(job: tuple[int, str]) -> dict:
 
 
 def _near(f: FrameResult) -> list[int]:
-    """The reference photos the frame's own second stage scored CLIP_NEAR_SCORE or more
-    (what the match worker keeps for the clip pass, MatchEngine.kept_near)."""
-    from app.matching.thresholds import CLIP_NEAR_SCORE
-
-    return [i for i, s in f.scores.items() if i < HELD_ID0 and s >= CLIP_NEAR_SCORE]
+    """The reference photos the frame's own second stage nearly linked (what the match
+    worker keeps for the clip pass, MatchEngine.kept_near: clip_look.near_ids)."""
+    return [i for i in f.nearly if i < HELD_ID0]
 
 
 def _true_score(f: FrameResult, true: set[int]) -> int:

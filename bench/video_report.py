@@ -124,7 +124,8 @@ def _frame_sets(f: dict) -> list[str]:
         "### The clip pass: a clip's frames together", "",
         "After every frame's own second stage, the reference photos that at least 2 frames "
         "short-listed (the 4 most often, none already linked), and those one frame's own "
-        "second stage scored 8 or more, are verified against "
+        "second stage nearly linked (scored 8 or more, or its votes put first or second) that "
+        "this frame scores 8 or more in either orientation, are verified against "
         "every frame, both orientations; the one ORB nearly links gets SIFT on its 3 best "
         "frames (app/matching/frame_sets.py, clip_look.py; bench/video_frame_sets.py "
         "replays it): linked as `features` when a frame reaches the photo threshold, as "

@@ -1,23 +1,24 @@
 """What the clip pass verifies and how (app/matching/frame_sets.py calls `weigh`).
 
 Beyond the reference photos several frames short-listed (`frame_sets.candidates`: the K most
-often), a photo that one frame's own second stage scored CLIP_NEAR_SCORE or more is a
-candidate too (`near_ids`, kept by the match worker for the pass): a clip whose cell is on
-screen for a second or two is short-listed by one or two frames only, behind photos the
-global hashes short-list in every frame, and a zoom's frames each agree with the cell's photo
-a little. And the candidate ORB nearly links (the highest score before the scene check, at
-least `second_look_from`) gets a second look: SIFT on LOOK_FRAMES of its best frames
+often), a photo one frame's own second stage nearly linked is a candidate too (`near_ids`,
+kept by the match worker for the pass): scored CLIP_NEAR_SCORE or more, or put first or
+second by the frame's descriptor votes; the pass weighs it when that frame scores it
+CLIP_NEAR_SCORE or more in either orientation. A clip whose cell is on screen for a second or
+two is short-listed by one or two frames only, behind photos the global hashes short-list in
+every frame, and a zoom's frames each agree with the cell's photo a little. And the
+candidate ORB nearly links (the highest score before the scene check, at least
+`second_look_from`) gets a second look: SIFT on LOOK_FRAMES of its best frames
 (app/evidence/sift.py), the better of ORB's and SIFT's score a frame counting for
-`frame_sets.decide`. A zoom into a low-texture photo or a caption over a slice of it is where
-ORB's 500 keypoints agree least.
+`frame_sets.decide`. A zoom into a low-texture photo, water or a caption over a slice of it is
+where ORB's 500 keypoints agree least.
 
-Measured on bench/video_matching.py (--quick: 63 clips a half, their frames replayed): the
-photos one frame's votes put first or second, when that frame scored them near, first took
-the calibration half from 56 to 59 clips found; the frame's own near scores replace them
-(a frame's short list holds its 8 strongest votes by default, so the wider net, and the pass no
-longer searches the vote index again for each frame); figures in bench/README.md. The best
-wrong photo's second-best frame (ORB or SIFT) scored 7 on the calibration half with this net,
-so FRAME_SET_MIN_SCORE (12) keeps its margin. Thresholds: app/matching/thresholds.py.
+Measured on bench/video_matching.py (63 clips a half with --quick, 119 by default; their
+frames replayed): the votes' rule first took the quick calibration half from 56 to 59 clips
+found; the frames' own near scores added to it, figures in bench/README.md. The ranks come
+with the frame's short list, so the pass searches the vote index no more. The best wrong
+photo's second-best frame (ORB or SIFT) scored 7 on the calibration half with both rules, so
+FRAME_SET_MIN_SCORE (12) keeps its margin. Thresholds: app/matching/thresholds.py.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import numpy as np
 from app.evidence import sift
 from app.evidence.hashing import _side, is_stale
 from app.matching.engine import Hit
-from app.matching.thresholds import CLIP_LOOK_FRAMES, CLIP_NEAR_SCORE
+from app.matching.thresholds import CLIP_LOOK_FRAMES, CLIP_NEAR_SCORE, CLIP_STRONG_RANK
 
 Side = tuple[int, int, bool]  # score, score before the scene check, mirrored
 # (frame index, mirrored) -> the frame's working image; id -> a photo's (None: unreadable)
@@ -48,9 +49,13 @@ class Weighed:
 
 
 def near_ids(rows: Sequence[tuple[Hit, int]]) -> list[int]:
-    """Pure: the ids a frame's own second stage scored CLIP_NEAR_SCORE or more (its rows:
-    each short-listed candidate with its score), highest first."""
-    near = sorted(((score, hit.image_id) for hit, score in rows if score >= CLIP_NEAR_SCORE),
+    """Pure: the ids a frame's own second stage nearly linked (its rows: each short-listed
+    candidate with its score): scored CLIP_NEAR_SCORE or more, or put first or second by its
+    descriptor votes (CLIP_STRONG_RANK, either orientation: its own stage verifies a photo
+    its straight votes named only straight, and a mirrored clip's frame may agree with it
+    only mirrored); highest score first."""
+    near = sorted(((score, hit.image_id) for hit, score in rows
+                   if score >= CLIP_NEAR_SCORE or hit.vote_rank < CLIP_STRONG_RANK),
                   key=lambda r: (-r[0], r[1]))
     return [i for _, i in near]
 

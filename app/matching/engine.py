@@ -77,11 +77,15 @@ class Limits:
                    second_look_max=settings.match_second_look_max)
 
 
+UNRANKED = 1 << 30  # a hit the descriptor votes did not name (the global hashes did)
+
+
 @dataclass(frozen=True)
 class Hit:
     image_id: int
     distance: int  # global Hamming distance (min over the compared hash kinds)
     mirrored: bool = False  # voted for by the photo's mirror image: verify that side too
+    vote_rank: int = UNRANKED  # its place in the descriptor votes (either orientation), from 0
 
 
 class MatchEngine:
@@ -337,15 +341,17 @@ class MatchEngine:
         # the candidates its mirror image voted for are verified mirrored (it costs a second
         # verification of every pair)
         mirror_voted: set[int] = set()
+        ranks: dict[int, int] = {}
         for mirrored in (False, True):
             voted = self.votes.query(prefilter_descriptors(features, mirrored=mirrored),
                                      limit=self.limits.shortlist_votes + 1)
-            for image_id, _votes in voted:
+            for rank, (image_id, _votes) in enumerate(voted):
                 if image_id != image.id:
                     hits.setdefault(image_id, 64)
+                    ranks[image_id] = min(rank, ranks.get(image_id, rank))
                     if mirrored:
                         mirror_voted.add(image_id)
-        out = [Hit(i, d, i in mirror_voted) for i, d in hits.items()]
+        out = [Hit(i, d, i in mirror_voted, ranks.get(i, UNRANKED)) for i, d in hits.items()]
         if image.id is not None:
             self.kept.put(image.id, self._kept_key(image, features), out)
         return out
@@ -366,12 +372,15 @@ class MatchEngine:
         if self.votes is not None and image.id is not None:
             self.near.put(image.id, self._kept_key(image, features), ids)
 
-    def kept_near(self, session: Session, image: Image, features: bytes) -> list[int] | None:
+    def kept_near(self, session: Session, image: Image, features: bytes, *,
+                  refresh: bool = True) -> list[int] | None:
         """What `keep_near` kept for the image in this process, or None (another process
-        ran its second stage, or the library changed since: the caller verifies again)."""
+        ran its second stage, or the library changed since: the caller verifies again).
+        `refresh=False`: the caller has just brought the index up to date."""
         if self.votes is None or image.id is None:
             return None
-        self.refresh(session)
+        if refresh:
+            self.refresh(session)
         return self.near.get(image.id, self._kept_key(image, features))
 
     def _kept_key(self, image: Image, features: bytes) -> tuple[object, ...]:

@@ -128,9 +128,10 @@ def clip_pass(session: Session, engine: MatchEngine, actor: Actor, video_id: int
 
 def _shortlists(session: Session, engine: MatchEngine, frames: list[int],
                 blobs: dict[int, bytes]) -> tuple[list[list[int]], list[list[int]]]:
-    """Each frame's short list and the photos its own second stage scored near, as kept by
-    this process (MatchEngine.kept_shortlist, kept_near); a frame whose stage ran elsewhere
-    (or before the library changed) has its short list verified again here."""
+    """Each frame's short list and what its own second stage nearly linked, as kept by this
+    process (MatchEngine.kept_shortlist, kept_near); a frame whose stage ran elsewhere (or
+    before the library changed) has the reference photos of its short list verified again
+    here (the pass weighs no other image)."""
     shortlists: list[list[int]] = []
     near: list[list[int]] = []
     for image_id in frames:
@@ -138,10 +139,13 @@ def _shortlists(session: Session, engine: MatchEngine, frames: list[int],
         assert image is not None  # held: read by the caller
         hits = engine.kept_shortlist(session, image, blobs[image_id])
         shortlists.append([h.image_id for h in hits])
-        kept = engine.kept_near(session, image, blobs[image_id])
+        kept = engine.kept_near(session, image, blobs[image_id], refresh=False)
         if kept is None:
-            theirs = dict(session.exec(select(ImageFeatures.image_id, ImageFeatures.data).where(
-                col(ImageFeatures.image_id).in_([h.image_id for h in hits]))).all())
+            theirs = dict(session.exec(
+                select(ImageFeatures.image_id, ImageFeatures.data)
+                .join(ReferencePhoto, col(ReferencePhoto.image_id) == col(ImageFeatures.image_id))
+                .where(col(ImageFeatures.image_id).in_([h.image_id for h in hits]),
+                       col(ReferencePhoto.removed_at).is_(None))).all())
             kept = clip_look.near_ids(service.scored(blobs[image_id], hits, theirs))
         near.append(kept)
     return shortlists, near

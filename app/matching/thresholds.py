@@ -72,12 +72,14 @@ FRAME_SET_MIN_SCORE = 12
 
 # The clip pass's wider net and second look (app/matching/clip_look.py). bench/video_matching.py,
 # calibration half (quick, 63 clips, their frames replayed): a photo one frame's own second stage
-# scored CLIP_NEAR_SCORE (SECOND_LOOK_FROM's 8) or more is verified on every frame: misses were
-# never a candidate, behind photos the global hashes short-list in every frame (first measured
-# as the photos one frame's votes ranked first or second; the frame's own scores are the wider
-# net, bench/README.md). The candidate ORB nearly links (from SECOND_LOOK_FROM before the scene
-# check) gets SIFT on its CLIP_LOOK_FRAMES best frames (2 frames: 2 clips fewer, 4: none more).
-# Best wrong photo's second-best frame, ORB or SIFT: 6 before the net took every near photo,
-# 7 with it (calibration; 8 held out): FRAME_SET_MIN_SCORE (12) keeps its margin.
+# scored CLIP_NEAR_SCORE (SECOND_LOOK_FROM's 8) or more, or its descriptor votes ranked in their
+# first CLIP_STRONG_RANK (either orientation), is verified on every frame when that frame scores
+# it CLIP_NEAR_SCORE or more, both orientations: misses were never a candidate, behind photos the
+# global hashes short-list in every frame (the votes' rule came first; the frames' own scores
+# widened it: bench/README.md). The candidate ORB nearly links (from SECOND_LOOK_FROM before the
+# scene check) gets SIFT on its CLIP_LOOK_FRAMES best frames (2 frames: 2 clips fewer, 4: none
+# more). Best wrong photo's second-best frame, ORB or SIFT: 6 with the votes' rule alone, 7 with
+# both (calibration; 8 held out): FRAME_SET_MIN_SCORE (12) keeps its margin.
+CLIP_STRONG_RANK = 2
 CLIP_NEAR_SCORE = 8
 CLIP_LOOK_FRAMES = 3

@@ -17,6 +17,7 @@ from app.matching.engine import Hit
 from app.matching.thresholds import (
     CLIP_LOOK_FRAMES,
     CLIP_NEAR_SCORE,
+    CLIP_STRONG_RANK,
     SECOND_LOOK_FROM,
     VERIFY_MIN_SCORE,
 )
@@ -27,10 +28,14 @@ def _decide(scores: list[int]) -> str | None:
     return frame_sets.decide(scores, VERIFY_MIN_SCORE)
 
 
-def test_a_frame_keeps_the_photos_it_scored_near_the_threshold_best_first():
+def test_a_frame_keeps_what_it_scored_near_the_threshold_or_its_votes_put_first():
     rows = [(Hit(4, 10), CLIP_NEAR_SCORE - 1), (Hit(9, 12), CLIP_NEAR_SCORE),
             (Hit(2, 64), CLIP_NEAR_SCORE + 5), (Hit(7, 3, True), CLIP_NEAR_SCORE)]
     assert clip_look.near_ids(rows) == [2, 7, 9]  # equal scores: the lower id first
+    # votes: first or second (either orientation) is kept whatever it scored, third is not
+    voted = [(Hit(5, 64, vote_rank=CLIP_STRONG_RANK - 1), 0),
+             (Hit(6, 64, True, vote_rank=CLIP_STRONG_RANK), 3), (Hit(3, 64, vote_rank=0), 1)]
+    assert clip_look.near_ids(rows + voted) == [2, 7, 9, 3, 5]
     assert clip_look.near_ids([]) == []
 
 

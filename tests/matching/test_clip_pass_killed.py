@@ -23,6 +23,9 @@ def _worker(settings, log_path, pause):
            "CELLWATCH_DATA_DIR": str(settings.data_dir),
            "CELLWATCH_MATCH_LEASE_SECONDS": str(LEASE),
            "CELLWATCH_MATCH_VERIFY_MIN_SCORE": str(UNREACHABLE),
+           # one thread: on a loaded machine a pass can outlast the short lease before its
+           # pause, and a second thread of the same worker would take it again meanwhile
+           "CELLWATCH_MATCH_WORKER_THREADS": "1",
            "CELLWATCH_TEST_SECOND_STAGE_PAUSE": str(pause)}
     return subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()",
                              "worker"], env=env, stdout=subprocess.DEVNULL,

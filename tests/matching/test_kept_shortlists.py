@@ -13,7 +13,7 @@ from app.estate.models import Cell, Establishment
 from app.evidence.images import ingest_image
 from app.evidence.models import Image, ImageFeatures
 from app.evidence.reference import add_reference_photo
-from app.matching.engine import MatchEngine
+from app.matching.engine import UNRANKED, MatchEngine
 from app.matching.shortlists import KeptShortlists
 from app.settings import Settings
 from tests.matching import scenes
@@ -114,3 +114,17 @@ def test_kept_lists_are_bounded_least_recently_used_first_out_and_keyed():
     assert kept.get(1, "b") is None  # kept under another key: not this list
     with pytest.raises(ValueError):
         KeptShortlists[int](size=0)
+
+
+def test_a_short_list_says_where_the_votes_ranked_each_photo(held):
+    settings, db, (cell, evidence) = held
+    with unit_of_work(lambda: Session(db, expire_on_commit=False)) as s:
+        same = add_reference_photo(s, settings, SYSTEM, cell_id=cell,
+                                   data=scenes.jpeg(scenes.room(12), 80), filename="same.jpg")
+    engine = MatchEngine(sessions=lambda: Session(db))
+    image, features = _query(db, evidence)
+    hits = {h.image_id: h for h in engine.shortlist(None, image, features)}  # type: ignore[arg-type]
+    # its own picture (saved again) held as a reference photo: the votes' first; the other after
+    assert hits[same.image_id].vote_rank == 0
+    assert all(h.vote_rank > 0 for i, h in hits.items() if i != same.image_id)
+    assert engine.near_duplicates(None, image)[0].vote_rank == UNRANKED  # type: ignore[arg-type]

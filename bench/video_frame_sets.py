@@ -1,6 +1,6 @@
 """The clip pass (app/matching/frame_sets.py) replayed on a clip's frames, for
 bench/video_matching.py: the product's own choice of candidates (`frame_sets.candidates`, and
-the photos a frame's own second stage scored near, app/matching/clip_look.py), its verification on
+what a frame's own second stage nearly linked, app/matching/clip_look.py), its verification on
 every frame in both orientations, its second look (SIFT on the best frames of the candidate
 ORB nearly links, from the frames' and the photo's display copies) and its rule
 (`frame_sets.decide`), all by `clip_look.weigh` as the pass calls it.

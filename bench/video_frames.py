@@ -119,8 +119,8 @@ def clip_pass(engine: MatchEngine, blobs: object, analysed: list, near: list[lis
               photos: object = None) -> set[int]:
     """What app/matching/frame_sets.clip_pass does once a clip's frames are matched: every
     frame's short list (kept from its own second stage when the frame has an id, as a held
-    frame has) and the photos its own stage scored near (`near`, as the worker keeps them),
-    the candidates verified on every frame
+    frame has) and what its own stage nearly linked (`near`: clip_look.near_ids, as the
+    worker keeps it), the candidates verified on every frame
     (app/matching/clip_look.py), with the second look given the frames' display copies and
     `photos` (id -> working image); the ids it links."""
     from app.evidence import sift

@@ -367,7 +367,7 @@ class MatchEngine:
         return self.shortlist(session, image, features)
 
     def keep_near(self, image: Image, features: bytes, ids: list[int]) -> None:
-        """Keep the photos a frame's own second stage scored near the threshold, for its
+        """Keep what a frame's own second stage nearly linked (clip_look.near_ids), for its
         clip pass (under the same key as its short list: kept while that is)."""
         if self.votes is not None and image.id is not None:
             self.near.put(image.id, self._kept_key(image, features), ids)

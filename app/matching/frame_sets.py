@@ -40,7 +40,7 @@ from sqlmodel import Session, col, select
 from app.audit.service import Actor, record
 from app.evidence.models import Image, ImageFeatures, ReferencePhoto, VideoFrame
 from app.matching import clip_look, service
-from app.matching.engine import MatchEngine
+from app.matching.engine import Hit, MatchEngine
 from app.matching.models import Match, MatchRun
 from app.matching.second_look import stored_pictures
 from app.matching.thresholds import FRAME_SET_MIN_SCORE
@@ -129,26 +129,27 @@ def clip_pass(session: Session, engine: MatchEngine, actor: Actor, video_id: int
 def _shortlists(session: Session, engine: MatchEngine, frames: list[int],
                 blobs: dict[int, bytes]) -> tuple[list[list[int]], list[list[int]]]:
     """Each frame's short list and what its own second stage nearly linked, as kept by this
-    process (MatchEngine.kept_shortlist, kept_near); a frame whose stage ran elsewhere (or
-    before the library changed) has the reference photos of its short list verified again
-    here (the pass weighs no other image)."""
-    shortlists: list[list[int]] = []
-    near: list[list[int]] = []
+    process (MatchEngine.kept_shortlist, kept_near); frames whose stage ran elsewhere (or
+    before the library changed) have the reference photos of their short lists verified
+    again here (the pass weighs no other image), their blobs read once for all of them."""
+    lists: list[list[Hit]] = []
+    near: list[list[int] | None] = []
     for image_id in frames:
         image = session.get(Image, image_id)
         assert image is not None  # held: read by the caller
-        hits = engine.kept_shortlist(session, image, blobs[image_id])
-        shortlists.append([h.image_id for h in hits])
-        kept = engine.kept_near(session, image, blobs[image_id], refresh=False)
-        if kept is None:
-            theirs = dict(session.exec(
-                select(ImageFeatures.image_id, ImageFeatures.data)
-                .join(ReferencePhoto, col(ReferencePhoto.image_id) == col(ImageFeatures.image_id))
-                .where(col(ImageFeatures.image_id).in_([h.image_id for h in hits]),
-                       col(ReferencePhoto.removed_at).is_(None))).all())
-            kept = clip_look.near_ids(service.scored(blobs[image_id], hits, theirs))
-        near.append(kept)
-    return shortlists, near
+        lists.append(engine.kept_shortlist(session, image, blobs[image_id]))
+        near.append(engine.kept_near(session, image, blobs[image_id], refresh=False))
+    missing = [k for k, kept in enumerate(near) if kept is None]
+    if missing:
+        theirs = dict(session.exec(
+            select(ImageFeatures.image_id, ImageFeatures.data)
+            .join(ReferencePhoto, col(ReferencePhoto.image_id) == col(ImageFeatures.image_id))
+            .where(col(ImageFeatures.image_id).in_({h.image_id for k in missing
+                                                    for h in lists[k]}),
+                   col(ReferencePhoto.removed_at).is_(None))).all())
+        for k in missing:
+            near[k] = clip_look.near_ids(service.scored(blobs[frames[k]], lists[k], theirs))
+    return [[h.image_id for h in hits] for hits in lists], [n or [] for n in near]
 
 
 def _weigh(session: Session, engine: MatchEngine, settings: Settings | None,

@@ -1,6 +1,7 @@
 """The clip pass's wider net and second look (app/matching/clip_look.py): a photo one frame's
-own second stage scored near the threshold is verified on every frame, and the candidate ORB
-nearly links is looked at again with SIFT on its best frames."""
+own second stage nearly linked (scored near the threshold, or ranked first or second by its
+votes) is verified on every frame, and the candidate ORB nearly links is looked at again with
+SIFT on its best frames."""
 
 from __future__ import annotations
 

@@ -51,6 +51,8 @@ def show_queue(limit: int = typer.Option(20, min=1, help="how many failed stages
             passes = queue.backlog(session, now, policy, queue.CLIPS)
             held_passes = queue.running(session, now, policy, queue.CLIPS)
             failed_passes = queue.failed(session, limit, queue.CLIPS)
+            shown = queue.backlog(session, now, policy, queue.PREVIEWS)
+            failed_shown = queue.failed(session, limit, queue.PREVIEWS)
     finally:
         engine.dispose()
     typer.echo(f"second stages waiting: {depth.waiting} ({depth.running} running), oldest "
@@ -61,6 +63,9 @@ def show_queue(limit: int = typer.Option(20, min=1, help="how many failed stages
     typer.echo(f"clip passes waiting (frames settled): {passes.waiting} ({passes.running} "
                f"running), oldest queued {_ago(now, passes.oldest_at)} ago; failed for good: "
                f"{passes.failed}")
+    typer.echo(f"previews waiting (made after the matching): {shown.waiting} ({shown.running} "
+               f"running), oldest queued {_ago(now, shown.oldest_at)} ago; failed for good: "
+               f"{shown.failed}")
     typer.echo(f"lease {policy.lease.total_seconds():.0f} s, {policy.attempts} attempts "
                "per stage")
     if held or held_passes:
@@ -93,6 +98,13 @@ def show_queue(limit: int = typer.Option(20, min=1, help="how many failed stages
         typer.echo(f"  video {row.video_id}: clip pass failed {_ago(now, row.failed_at)} ago "
                    f"after {row.attempts} attempt{'' if row.attempts == 1 else 's'}: "
                    f"{row.error}")
+    if failed_shown:
+        typer.echo("previews that failed (newest first; `cellwatch matching retry-video "
+                   "VIDEO_ID --reason TEXT` makes one again):")
+    for row in failed_shown:
+        typer.echo(f"  video {row.video_id}: preview failed {_ago(now, row.failed_at)} ago "
+                   f"after {row.attempts} attempt{'' if row.attempts == 1 else 's'}: "
+                   f"{row.error}")
 
 
 @matching_cli.command("retry")
@@ -122,9 +134,9 @@ def retry(image_ids: list[int] = typer.Argument(None, help="images whose stage f
 def retry_video(video_id: int = typer.Argument(..., help="a video whose sampling failed"),
                 reason: str = typer.Option(..., "--reason", help="why (kept in the audit log)")
                 ) -> None:
-    """Queue a video whose sampling (or else clip pass) failed for good again: the match
-    workers sample it (run its pass) afresh (audited). Refused, with nothing changed, for a
-    video that has not failed."""
+    """Queue a video whose sampling (or else clip pass, or preview) failed for good again:
+    the match workers sample it (run its pass, make its preview) afresh (audited). Refused,
+    with nothing changed, for a video that has not failed."""
     settings = get_settings()
     engine = _engine(settings)
     try:
@@ -135,7 +147,7 @@ def retry_video(video_id: int = typer.Argument(..., help="a video whose sampling
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
-    what = "" if before.what == "sampling" else "'s clip pass"
+    what = {"sampling": "", "clip_pass": "'s clip pass", "preview": "'s preview"}[before.what]
     typer.echo(f"video {video_id}{what} queued again (it had failed after {before.attempts} "
                f"attempt{'' if before.attempts == 1 else 's'}: {before.error}); "
                "`cellwatch matching queue` shows it waiting")

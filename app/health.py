@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.audit.service import lag
 from app.auth.deps import PUBLIC
 from app.db import utcnow
-from app.matching.queue import CLIPS, SAMPLINGS, Backlog, Policy, backlog
+from app.matching.queue import CLIPS, PREVIEWS, SAMPLINGS, Backlog, Policy, backlog
 from app.migrations import alembic_config
 
 router = APIRouter()
@@ -52,6 +52,7 @@ def readyz(request: Request) -> JSONResponse:
             queued = backlog(session, now, policy)
             videos = backlog(session, now, policy, SAMPLINGS)
             passes = backlog(session, now, policy, CLIPS)
+            shown = backlog(session, now, policy, PREVIEWS)
     except SQLAlchemyError:
         # any failure on the way (it may also go away between the two reads) is the same
         # answer: a balancer takes this process out until the database is back
@@ -60,11 +61,12 @@ def readyz(request: Request) -> JSONResponse:
     # growing means no linker, or too few match workers, run. `running`: claims held now;
     # `failed`: stages out of attempts (`cellwatch matching queue` says why). `video_samplings`:
     # videos waiting for a match worker to sample their frames, the same way; `clip_passes`:
-    # videos whose frames' stages are settled, waiting for their clip pass (age since queued).
+    # videos whose frames' stages are settled, waiting for their clip pass (age since queued);
+    # `video_previews`: sampled videos whose preview is still to be made (taken last).
     return JSONResponse({"status": "ready", "audit_chain": {
         "unlinked": waiting.unlinked, "oldest_seconds": round(waiting.seconds(now), 1)},
         "second_stages": _depth(queued, now), "video_samplings": _depth(videos, now),
-        "clip_passes": _depth(passes, now)})
+        "clip_passes": _depth(passes, now), "video_previews": _depth(shown, now)})
 
 
 def _depth(queued: Backlog, now: datetime) -> dict[str, float | int]:

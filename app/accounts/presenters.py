@@ -24,11 +24,12 @@ from app.estate.models import Establishment
 from app.evidence.intake import IntakeResult
 from app.evidence.models import EvidenceVideo, Image, Video, VideoFrame
 from app.evidence.presenters import evidence_facts, image_facts, result_facts, thumb_size
-from app.evidence.video_presenters import clock, video_facts, video_result_facts
+from app.evidence.video_presenters import clock, video_result_facts
 from app.evidence.withdrawal import withdrawal_of
 from app.matching import service as matching
 from app.matching.models import Match
 from app.matching.presenters import candidates_json, describe_ranked
+from app.matching.previews import facts_with_preview
 from app.matching.queue import stage_of
 from app.matching.video_presenters import frame_of
 from app.web.numbers import whole_number
@@ -124,8 +125,9 @@ def videos_of(session: Session, account_id: int, tz: str) -> list[dict[str, Any]
         Video, col(Video.id) == EvidenceVideo.video_id).where(
         EvidenceVideo.account_id == account_id)
         .order_by(col(EvidenceVideo.submitted_at).desc())).all()
-    return [{**video_facts(video, tz), "evidence": evidence_facts(evidence, tz)}  # type: ignore[arg-type]
-            for evidence, video in rows]
+    shown = facts_with_preview(session, [video for _, video in rows], tz)
+    return [{**facts, "evidence": evidence_facts(evidence, tz)}  # type: ignore[arg-type]
+            for facts, (evidence, _) in zip(shown, rows, strict=True)]
 
 
 def account_page(session: Session, account: Account, tz: str) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 A backup is a new folder (0700) holding manifest.json and encrypted parts: `database` (the
 SQLite copy, or pg_dump's custom format), on PostgreSQL `image-rows`, `pack-rows` and
 `video-rows` (the image, evidence_pack and video tables, which pg_dump leaves out), `files` (a
-tar of the sealed images, videos (original, and poster and preview once sampled) and evidence
+tar of the sealed images, videos (original, poster once sampled, preview once made) and evidence
 packs the snapshot's rows name, and the audit checkpoint file) and, with `keys_inside` only,
 `keys` (keyparts.py; by default the key part goes to the key part folder, where erasures scrub
 it). The database copy holds no image, video or pack key; they stay sealed inside the files
@@ -70,9 +70,11 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 
 def _video_kinds(contents: Contents, video_id: int) -> tuple[str, ...]:
-    """A video's files as the snapshot has them: a poster and preview stored by a sampling
-    that committed after the snapshot are left out (the restored video is sampled again)."""
-    return storage.VIDEO_KINDS if video_id in contents.sampled else ("original",)
+    """A video's files as the snapshot has them: a poster stored by a sampling, or a preview
+    stored by its job, that committed after the snapshot is left out (the restored video is
+    sampled again, or its preview made again)."""
+    return ("original", *(("poster",) if video_id in contents.sampled else ()),
+            *(("preview",) if video_id in contents.previewed else ()))
 
 
 def _write_files(settings: Settings, contents: Contents, checkpoint: bytes | None,

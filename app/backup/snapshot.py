@@ -40,9 +40,12 @@ REFERENCED = {
              "(SELECT pack_key FROM evidence_pack WHERE erased_at IS NOT NULL) ORDER BY 1",
     "pack_keys": "SELECT pack_key, master_key_id, wrapped_key FROM evidence_pack "
                  "WHERE erased_at IS NULL AND length(wrapped_key) > 0 ORDER BY pack_key",
-    # a video's poster and preview are committed with its sampled_at (matching/sampling.py)
+    # a video's poster is committed with its sampled_at (matching/sampling.py), its preview
+    # with its video_preview row's done_at (matching/previews.py)
     "videos": "SELECT id, storage_key, master_key_id, wrapped_key, "
-              "CASE WHEN sampled_at IS NULL THEN 0 ELSE 1 END FROM video "
+              "CASE WHEN sampled_at IS NULL THEN 0 ELSE 1 END, "
+              "CASE WHEN EXISTS (SELECT 1 FROM video_preview p WHERE p.video_id = video.id "
+              "AND p.done_at IS NOT NULL) THEN 1 ELSE 0 END FROM video "
               "WHERE erased_at IS NULL ORDER BY id",
 }
 # tables whose rows pg_dump leaves out: copied (copy_rows) with every wrapped key left empty
@@ -73,7 +76,8 @@ class Contents:
     packs: list[str]  # storage keys of the evidence packs notices refer to
     pack_keys: list[HeldKey]  # every pack with a key of its own, not erased
     video_keys: list[HeldKey]  # every held video, with its wrapped key
-    sampled: frozenset[int]  # the held videos sampled (their poster and preview stored)
+    sampled: frozenset[int]  # the held videos sampled (their poster stored)
+    previewed: frozenset[int] = frozenset()  # the held videos whose preview is stored
 
     @property
     def images(self) -> list[tuple[int, str]]:
@@ -89,8 +93,9 @@ def _contents(rows: Any) -> Contents:
                     pack_keys=[HeldKey(0, str(k), str(m), bytes(w), "pack")
                                for k, m, w in rows("pack_keys")],
                     video_keys=[HeldKey(int(i), str(k), str(m), bytes(w), VIDEO)
-                                for i, k, m, w, _ in videos],
-                    sampled=frozenset(int(i) for i, _, _, _, done in videos if done))
+                                for i, k, m, w, _, _ in videos],
+                    sampled=frozenset(int(i) for i, _, _, _, done, _ in videos if done),
+                    previewed=frozenset(int(i) for i, *_, done in videos if done))
 
 
 def sqlite_copy(source: Path, target: Path) -> Contents:

@@ -15,7 +15,10 @@ __all__ = ["clock", "posts_of", "video_facts", "video_result_facts"]
 from app.web.dates import local_time
 
 
-def video_facts(video: Video, tz: str) -> dict[str, Any]:
+def video_facts(video: Video, tz: str, preview: str = "none",
+                preview_error: str = "") -> dict[str, Any]:
+    """`preview`: its state as the match workers' queue has it (app/matching/previews.py):
+    none | waiting | running | retrying | failed | done; only a done one is linked."""
     erased = video.erased_at is not None
     return {
         "kind": "video", "video_id": video.id, "sha256": None if erased else video.sha256,
@@ -31,8 +34,8 @@ def video_facts(video: Video, tz: str) -> dict[str, Any]:
         "detail_url": f"/videos/{video.id}",
         "poster_url": None if erased or video.sampled_at is None
         else f"/videos/{video.id}/poster",
-        "preview_url": None if erased or video.sampled_at is None
-        else f"/videos/{video.id}/preview",
+        "preview": preview, "preview_error": preview_error or None,
+        "preview_url": None if erased or preview != "done" else f"/videos/{video.id}/preview",
     }
 
 

@@ -138,7 +138,8 @@ def _open(settings: Settings, video: Video, kind: str) -> bytes:
                              kind=kind)
     except FileNotFoundError:
         if kind in DERIVATIVES:
-            raise NotFound(f"Video {video.id} has no {kind} yet: it is {video.state}.") from None
+            said = f": it is {video.state}" if video.sampled_at is None else ""
+            raise NotFound(f"Video {video.id} has no {kind} yet{said}.") from None
         raise StoredImageDamaged(f"The stored copy of video {video.id} is missing. This has "
                                  "been logged; tell the system administrator.") from None
     except (crypto.SealBroken, OSError) as exc:
@@ -165,13 +166,15 @@ def read_derivative(settings: Settings, video: Video, kind: str) -> bytes:
     return _open(settings, video, kind)
 
 
-def store_derivatives(session: Session, settings: Settings, video: Video, *, poster: bytes,
-                      preview: bytes) -> None:
-    """Seal the poster and preview beside the original (kept only if the caller commits)."""
-    key = image_key(settings, video)
-    for kind, plain in (("poster", poster), ("preview", preview)):
-        storage.store(session, settings, video.storage_key, kind,
-                      crypto.seal(key, plain, storage_key=video.storage_key, kind=kind))
+def store_derivative(session: Session, settings: Settings, video: Video, kind: str,
+                     plain: bytes) -> None:
+    """Seal the poster (stored with the frames) or the preview (made after they are matched)
+    beside the original; kept only if the caller commits."""
+    if kind not in DERIVATIVES:
+        raise ValueError(f"a video has no {kind!r}")
+    storage.store(session, settings, video.storage_key, kind,
+                  crypto.seal(image_key(settings, video), plain, storage_key=video.storage_key,
+                              kind=kind))
 
 
 def clock(seconds: float | None) -> str:

@@ -61,14 +61,16 @@ class VideoRetry(BaseModel):
 @router.post("/api/v1/videos/{video_id}/retry", response_model=VideoRetriedOut)
 def retry_video_api(request: Request, who: MatchOperator, video_id: int, body: VideoRetry,
                     db: SessionDep, tasks: BackgroundTasks) -> dict[str, Any]:
-    """Queue again a video whose sampling, or else whose clip pass, failed for good (as `POST
-    /matching/queue/retry` does for a failed second stage): 409, nothing changed, for a video
-    that has not failed. The match workers sample it (or run its pass) afresh; `GET
-    /api/v1/videos/{id}` shows its new state."""
+    """Queue again a video whose sampling, or else its clip pass or preview, failed for good
+    (as `POST /matching/queue/retry` does for a failed second stage): 409, nothing changed,
+    for a video that has not failed. The match workers sample it (or run its pass, or make
+    its preview) afresh; `GET /api/v1/videos/{id}` shows its new state."""
     before = retry_video(db, who.actor, video_id, body.reason)
     after_answer(tasks, request.app.state, who.actor, [], [video_id])
     sampling = before.what == "sampling"
     return {"video_id": video_id, "retried": before.what,
             "sampling": "waiting" if sampling else "sampled",
-            "clip_pass": None if sampling else "waiting", "reason": before.reason,
+            "clip_pass": "waiting" if before.what == "clip_pass" else None,
+            "preview": "waiting" if before.what == "preview" else None,
+            "reason": before.reason,
             "previous_attempts": before.attempts, "previous_error": before.error}

@@ -8,7 +8,8 @@ queue (app/matching/queue.py) at a lower CPU priority than the web processes. Wi
 way each image runs in a unit of work of its own, so one image's failure costs only that
 image: its reason is kept on the image's MatchRun, and it is tried again a bounded number of
 times before it is recorded as failed. A video's clip pass (app/matching/frame_sets.py) is a
-queued job of its own the same way, run once its frames' stages are settled.
+queued job of its own the same way, run once its frames' stages are settled, and so is its
+preview (app/matching/previews.py), made last.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from app.audit.service import Actor
 from app.db import retryable, unit_of_work, unreachable, utcnow
 from app.evidence.images import features_of, is_video_frame
 from app.evidence.models import Image, ImageFeatures, VideoFrame
-from app.matching import frame_sets, queue, service
+from app.matching import frame_sets, previews, queue, service
 from app.matching.engine import MatchEngine
 from app.matching.models import ClipPass
 from app.matching.sampling import sampling_job
@@ -190,7 +191,8 @@ def samplings_then_stages(factory: Callable[[], Session], engine: MatchEngine, a
                           image_ids: list[int], video_ids: list[int],
                           policy: queue.Policy = queue.DEFAULT, *, settings: Settings) -> None:
     """After the answer: the videos sampled first, then every second stage (the images' and
-    the new frames'), then the clip passes of the videos those frames are of."""
+    the new frames'), then the clip passes of the videos those frames are of, and last the
+    sampled videos' previews."""
     frames = sampling_job(factory, engine, actor, video_ids, policy, settings=settings,
                           worker=worker_name()) if video_ids else []
     staged = [*image_ids, *frames]
@@ -199,6 +201,8 @@ def samplings_then_stages(factory: Callable[[], Session], engine: MatchEngine, a
         clips = [*video_ids, *session.exec(select(VideoFrame.video_id).where(
             col(VideoFrame.image_id).in_(staged))).all()] if staged else list(video_ids)
     clip_pass_job(factory, engine, actor, clips, policy, settings=settings)
+    previews.preview_job(factory, actor, video_ids, policy, settings=settings,
+                         worker=worker_name())
 
 
 def after_answer(tasks: BackgroundTasks, state: Any, actor: Actor, image_ids: list[int],

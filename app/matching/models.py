@@ -79,3 +79,27 @@ class ClipPass(SQLModel, table=True):
     claimed_by: str = Field(default="", max_length=64)
     retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class VideoPreview(SQLModel, table=True):
+    """A video's preview (the short MP4 its page plays), queued when its frames are stored.
+
+    The fourth queue of the match workers, last in their order: matching never waits for a
+    preview. The same lease columns as `match_run`; done, the sealed file is beside the
+    original (app/evidence/videos.py); out of attempts it is failed with its reason, and the
+    video's page shows its poster and that reason instead."""
+
+    __tablename__ = "video_preview"
+    __table_args__ = (Index("ix_video_preview_pending", "queued_at",
+                            sqlite_where=text("done_at IS NULL"),
+                            postgresql_where=text("done_at IS NULL")),)
+
+    video_id: int = Field(foreign_key="video.id", primary_key=True)
+    queued_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    error: str = Field(default="", max_length=500)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = 0  # claims so far; the newest one's number is its fencing token
+    claimed_by: str = Field(default="", max_length=64)
+    retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -19,11 +19,12 @@ from app.auth.guards import EvidenceReader, MatchOperator
 from app.auth.permissions import Permission as P
 from app.db import SessionDep, utcnow
 from app.errors import AppError
-from app.evidence.video_presenters import clock, posts_of, video_facts
+from app.evidence.video_presenters import clock, posts_of
 from app.evidence.videos import frames_of, get_video
 from app.matching.clip_passes import clip_state
 from app.matching.jobs import after_answer
 from app.matching.presenters import candidates_context
+from app.matching.previews import facts_with_preview
 from app.matching.queue import Policy
 from app.matching.video_retry import REASON_MAX, REASON_MIN, retry_video
 from app.settings import Settings
@@ -50,7 +51,8 @@ def _page(request: Request, db: Session, settings: Settings, who: Principal, vid
     record(db, who.actor, "evidence.video.viewed", object_type="video", object_ids=[video_id],
            details={"frames": [f.image_id for f in frames]})
     return render(request, "matching/video.html", {
-        "v": video_facts(video, tz), "posts": posts_of(db, video_id, tz), "matched": matched,
+        "v": facts_with_preview(db, [video], tz, utcnow(), policy)[0],
+        "posts": posts_of(db, video_id, tz), "matched": matched,
         "clip": clip_state(db, video_id, utcnow(), policy),
         "unmatched": plain, "frames": len(frames),
         "can_retry": who.can(P.matching_operate), "retry_error": error,
@@ -76,7 +78,11 @@ def retry_video_form(request: Request, who: MatchOperator, video_id: int, db: Se
         return refused(db, exc, _page, request, db, settings, who, video_id,
                        form={"reason": reason})
     after_answer(tasks, request.app.state, who.actor, [], [video_id])
-    flash(db, who, f"Video {video_id} was queued again: a match worker samples it shortly."
-          if again.what == "sampling" else
-          f"Video {video_id}'s clip pass was queued again: a match worker runs it shortly.")
+    said = {"sampling": f"Video {video_id} was queued again: a match worker samples it "
+                        "shortly.",
+            "clip_pass": f"Video {video_id}'s clip pass was queued again: a match worker runs "
+                         "it shortly.",
+            "preview": f"Video {video_id}'s preview was queued again: a match worker makes it "
+                       "shortly."}
+    flash(db, who, said[again.what])
     return RedirectResponse(f"/videos/{video_id}", status_code=303)

@@ -11,9 +11,10 @@ A failed attempt is tried again after a pause; after `Policy.attempts` attempts 
 lapsed with their worker) the stage is recorded as failed with its reason (`failed_at`,
 `error`), and pages stop waiting and show it. `retry` puts a failed stage back in the queue.
 
-The same lease serves two more queues: videos waiting to be sampled (app/matching/sampling.py),
-and videos' clip passes (app/matching/frame_sets.py), each claimable once none of its video's
-held frames has a second stage still to run (done, or failed for good). Each function takes
+The same lease serves three more queues: videos waiting to be sampled (app/matching/sampling.py),
+videos' clip passes (app/matching/frame_sets.py), each claimable once none of its video's
+held frames has a second stage still to run (done, or failed for good), and videos'
+previews (app/matching/previews.py). Each function takes
 `on`, the queue it works on (`STAGES` unless said); a claim's `image_id` is then the video's id.
 """
 
@@ -30,7 +31,7 @@ from sqlmodel import Session, col, select
 from app.audit.service import Actor, record
 from app.errors import Unprocessable
 from app.evidence.models import Image, Video, VideoFrame
-from app.matching.models import ClipPass, MatchRun
+from app.matching.models import ClipPass, MatchRun, VideoPreview
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -101,6 +102,11 @@ CLIPS = Queued(ClipPass, "video_id", "done_at", "queued_at", "match.clip_pass_fa
                held=lambda: [exists().where(col(Video.id) == col(ClipPass.video_id),
                                             col(Video.erased_at).is_(None))],
                ready=_frames_settled)
+
+PREVIEWS = Queued(VideoPreview, "video_id", "done_at", "queued_at",
+                  "evidence.video.preview_failed", "video",
+                  held=lambda: [exists().where(col(Video.id) == col(VideoPreview.video_id),
+                                               col(Video.erased_at).is_(None))])
 
 
 @dataclass(frozen=True)

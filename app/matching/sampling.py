@@ -3,13 +3,14 @@ an uploaded photo is.
 
 A worker claims a waiting video from the same lease queue as second stages (queue.SAMPLINGS),
 reads its sealed original, and samples it in the video core's sandbox (one frame a second,
-every keyframe and cut; the preview from the same decode) with no transaction open; each
+every keyframe and cut) with no transaction open; each
 frame's display copy, hashes and local features come from its decoded pixels, on the decode
 threads. Then, in one unit of work: each frame is stored as an image (the lossless frame as
 its sealed PNG original, a JPEG display copy, its features) with a
 `video_frame` row and, for each post the video came from, an evidence link to the same
-account; the poster and preview are sealed beside the original; each frame's first matching
-stage runs and its second is queued, and so is the clip pass (queue.CLIPS). The claim is
+account; the poster is sealed beside the original; each frame's first matching stage runs
+and its second is queued, and so are the clip pass (queue.CLIPS) and the preview
+(queue.PREVIEWS: made last, so that no clip's matching waits for it). The claim is
 checked last (its fencing token), so a
 worker that lost its lease stores nothing, and a killed one left nothing: the video is
 sampled again once the lease lapses. A failure is kept as the reason and retried a bounded
@@ -34,7 +35,7 @@ from app.evidence.models import EvidenceVideo, Video, VideoFrame
 from app.evidence.videos import clock
 from app.matching import queue, service
 from app.matching.engine import MatchEngine
-from app.matching.models import ClipPass
+from app.matching.models import ClipPass, VideoPreview
 from app.settings import Settings
 from app.video import Frame, VideoRefused, poster, sample
 
@@ -55,7 +56,6 @@ class LostClaim(Exception):
 class Sampled:
     frames: list[tuple[Frame, images.Prepared]]
     poster: bytes
-    preview: bytes
 
 
 # Lossless, metadata-free (header, pixel data, end: no other chunk) and fast: the Sub filter
@@ -100,12 +100,12 @@ def derive_frames(settings: Settings, frames: list[Frame], names: list[str]
 
 
 def _sample(factory: Callable[[], Session], settings: Settings, video: Video) -> Sampled:
-    """The slow part, with no transaction open: decode in the sandbox (frames and preview),
-    then each frame's derivatives on the process's decode threads."""
+    """The slow part, with no transaction open: decode in the sandbox, then each frame's
+    derivatives on the process's decode threads."""
     data = videos.read_original(settings, video)
     name = f"video {video.id}"  # no extension: the magic bytes alone say what it is
     caps, limits = settings.video_caps, settings.video_limits
-    clip = sample(data, name, caps, limits, with_preview=True)  # one decode for both
+    clip = sample(data, name, caps, limits)
     if not clip.frames:
         raise VideoRefused(f"No frame of video {video.id} could be decoded.", reason="damaged")
     names = [f"{name} at {clock(frame.t)}" for frame in clip.frames]
@@ -115,13 +115,13 @@ def _sample(factory: Callable[[], Session], settings: Settings, video: Video) ->
         for frame, filename, (png, decoded) in zip(clip.frames, names, derived, strict=True):
             out.append((frame, images.prepare_decoded(session, settings, data=png,
                                                       filename=filename, decoded=decoded)))
-    assert clip.preview is not None
-    return Sampled(out, poster(clip.frames), clip.preview)
+    return Sampled(out, poster(clip.frames))
 
 
 def _store(session: Session, settings: Settings, engine: MatchEngine, actor: Actor,
            video: Video, sampled: Sampled) -> list[int]:
-    """Frames, their evidence links, the derivatives and the frames' first stage."""
+    """Frames, their evidence links, the poster, the frames' first stage; the clip pass and
+    the preview queued."""
     posts = session.exec(select(EvidenceVideo).where(
         EvidenceVideo.video_id == video.id, col(EvidenceVideo.erased_at).is_(None))).all()
     image_ids: list[int] = []
@@ -136,14 +136,15 @@ def _store(session: Session, settings: Settings, engine: MatchEngine, actor: Act
     session.flush()
     for post in posts:  # each frame is evidence of each post the video is
         videos.link_frames(session, post)
-    videos.store_derivatives(session, settings, video, poster=sampled.poster,
-                             preview=sampled.preview)
+    videos.store_derivative(session, settings, video, "poster", sampled.poster)
     video.sampled_at, video.frames = utcnow(), len(sampled.frames)
     session.add(video)
     session.flush()
     unique = list(dict.fromkeys(image_ids))
     if unique and session.get(ClipPass, video.id) is None:  # queued with its frames: never lost
         session.add(ClipPass(video_id=video.id or 0))
+    if session.get(VideoPreview, video.id) is None:
+        session.add(VideoPreview(video_id=video.id or 0))
     service.first_stage(session, engine, actor, unique)
     for follow_up in FOLLOW_UPS:
         follow_up(session, actor, video.id or 0, unique)

@@ -9,9 +9,10 @@ from sqlmodel import Session, col, select
 
 from app.db import utcnow
 from app.evidence.models import Image, Video, VideoFrame
-from app.evidence.video_presenters import clock, posts_of, video_facts
+from app.evidence.video_presenters import clock, posts_of
 from app.matching.clip_passes import clip_json, clip_state
 from app.matching.presenters import candidates_json
+from app.matching.previews import facts_with_preview
 
 
 def frames_json(session: Session, video_id: int, tz: str, *,
@@ -34,7 +35,8 @@ def frames_json(session: Session, video_id: int, tz: str, *,
 def video_json(session: Session, video: Video, tz: str) -> dict[str, Any]:
     """`GET /api/v1/videos/{id}`: the video, its sampling, its posts, its frames and its
     clip pass."""
-    return {**video_facts(video, tz), "posts": posts_of(session, video.id or 0, tz),
+    return {**facts_with_preview(session, [video], tz)[0],
+            "posts": posts_of(session, video.id or 0, tz),
             "frames": frames_json(session, video.id or 0, tz),
             "clip_pass": clip_json(clip_state(session, video.id or 0, utcnow()))}
 

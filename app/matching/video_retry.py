@@ -4,7 +4,8 @@ The photo equivalent is `queue.retry_failed` (a failed second stage run again). 
 one sampling, so this takes one video: only a failed one (else 409, nothing changed), its
 attempts reset so the match workers take it up as a new one, audited with what it had been.
 A sampled video whose clip pass failed for good is queued again the same way (its pass, not
-its sampling: app/matching/clip_passes.py).
+its sampling: app/matching/clip_passes.py), and else one whose preview failed for good (its
+preview: app/matching/previews.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from app.evidence.models import Video
 from app.evidence.videos import get_video
 from app.matching import queue
 from app.matching.clip_passes import retry_clip_pass
-from app.matching.models import ClipPass
+from app.matching.models import ClipPass, VideoPreview
+from app.matching.previews import retry_preview
 
 REASON_MIN, REASON_MAX = 5, 500
 
@@ -31,7 +33,7 @@ class VideoRetried:
     attempts: int  # what the failed sampling had used
     error: str  # why it had failed
     reason: str  # why it is sampled again, as recorded
-    what: str = "sampling"  # or "clip_pass": what was queued again
+    what: str = "sampling"  # or "clip_pass", "preview": what was queued again
 
 
 def _reason(text: str) -> str:
@@ -54,10 +56,14 @@ def retry_video(session: Session, actor: Actor, video_id: int, reason: str) -> V
             and row.failed_at is not None and row.done_at is None:
         failed = retry_clip_pass(session, actor, video_id, why)
         return VideoRetried(video_id, failed.attempts, failed.error, why, "clip_pass")
+    if video.state == "sampled" and (shown := session.get(VideoPreview, video_id)) is not None \
+            and shown.failed_at is not None and shown.done_at is None:
+        gone = retry_preview(session, actor, video_id, why)
+        return VideoRetried(video_id, gone.attempts, gone.error, why, "preview")
     if video.state != "failed":
         raise Conflict(f"Video {video_id} has not failed: it is {video.state}. Only a video "
-                       "whose sampling or clip pass failed can be queued again; nothing was "
-                       "changed.")
+                       "whose sampling, clip pass or preview failed can be queued again; "
+                       "nothing was changed.")
     before = VideoRetried(video_id, video.attempts, video.error, why)
     # conditional, so that of two supervisors (or a supervisor and an erasure) one wins
     done = session.execute(

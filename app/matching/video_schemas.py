@@ -57,7 +57,10 @@ class VideoOut(BaseModel):
     frames_sampled: int
     erased: bool
     poster_url: str | None
-    preview_url: str | None
+    preview: str = Field(description="none (not sampled yet) | waiting | running | retrying | "
+                         "failed | done: made by the match workers after the frames")
+    preview_error: str | None = Field(description="why the preview's last attempt failed")
+    preview_url: str | None = Field(description="once the preview is done")
     posts: list[VideoPost]
     frames: list[VideoFrameOut]
     clip_pass: ClipPassOut
@@ -76,11 +79,12 @@ class VideoWithdrawn(BaseModel):
 
 class VideoRetriedOut(BaseModel):
     video_id: int
-    retried: str = Field(description="sampling | clip_pass: what was queued again")
+    retried: str = Field(description="sampling | clip_pass | preview: what was queued again")
     sampling: str = Field(description="\"waiting\": the match workers sample it again "
                           "(\"sampled\" when its clip pass was queued again)")
     clip_pass: str | None = Field(description="\"waiting\" when its clip pass was queued "
                                   "again")
+    preview: str | None = Field(description="\"waiting\" when its preview was queued again")
     reason: str = Field(description="why it was queued again, as given")
     previous_attempts: int = Field(description="attempts the failed sampling had used")
     previous_error: str = Field(description="why it had failed")

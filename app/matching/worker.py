@@ -1,6 +1,7 @@
-"""A match worker: samples waiting videos, runs clip passes and takes second matching stages
-from the queue until told to stop (a video first: its frames' stages join the queue behind
-it; then a clip pass whose frames are settled, the last step of a clip already waited on).
+"""A match worker: samples waiting videos, runs clip passes, takes second matching stages and
+makes videos' previews from the queue until told to stop (a video first: its frames' stages
+join the queue behind it; then a clip pass whose frames are settled, the last step of a clip
+already waited on; a preview last: nobody's matching waits for it).
 
 `cellwatch serve` starts CELLWATCH_MATCH_WORKERS of them beside the web workers (and `cellwatch
 worker` runs one on any host). They run at a lower CPU priority than the web processes, so
@@ -21,7 +22,7 @@ from sqlmodel import Session
 from app import db_statistics
 from app.audit.service import Actor
 from app.db import make_engine, make_session_factory, unit_of_work, utcnow
-from app.matching import queue, sampling
+from app.matching import previews, queue, sampling
 from app.matching.engine import Limits, MatchEngine
 from app.matching.jobs import give_up_lapsed, run_clip_pass, run_second_stage, worker_name
 from app.memory import freeze_startup_objects, release_freed_memory, thaw_startup_objects
@@ -37,16 +38,17 @@ STOP_POLL_SECONDS = 0.25  # how soon the worker's threads hear that it is told t
 def drain(factory: Callable[[], Session], engine: MatchEngine, *, settings: Settings,
           stop: threading.Event | None = None, limit: int | None = None,
           policy: queue.Policy = queue.DEFAULT, pause: float = 0.0) -> int:
-    """Sample claimable videos, run claimable clip passes and second stages until none is left
-    (or `stop`, or `limit`); record as failed those whose every attempt's worker died. Returns
-    how many samplings, passes and stages it stored."""
+    """Sample claimable videos, run claimable clip passes and second stages, make previews
+    until none is left (or `stop`, or `limit`); record as failed those whose every attempt's
+    worker died. Returns how many samplings, passes, stages and previews it stored."""
     done = 0
     give_up_lapsed(factory, WORKER_ACTOR, policy)
     sampling.give_up_lapsed(factory, WORKER_ACTOR, policy)
+    previews.give_up_lapsed(factory, WORKER_ACTOR, policy)
     me = worker_name()
     while (stop is None or not stop.is_set()) and (limit is None or done < limit):
         with unit_of_work(factory) as session:
-            for on in (queue.SAMPLINGS, queue.CLIPS, queue.STAGES):
+            for on in (queue.SAMPLINGS, queue.CLIPS, queue.STAGES, queue.PREVIEWS):
                 if (taken := queue.claim_next(session, utcnow(), me, policy, on=on)):
                     break
         if taken is None:
@@ -58,6 +60,9 @@ def drain(factory: Callable[[], Session], engine: MatchEngine, *, settings: Sett
             elif on is queue.CLIPS:
                 stored = run_clip_pass(factory, engine, WORKER_ACTOR, taken, policy, pause,
                                        settings=settings)
+            elif on is queue.PREVIEWS:
+                stored = previews.run_preview(factory, WORKER_ACTOR, taken, policy,
+                                              settings=settings)
             else:
                 stored = run_second_stage(factory, engine, WORKER_ACTOR, taken, policy, pause,
                                           settings=settings)

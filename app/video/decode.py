@@ -12,6 +12,7 @@ Every job probes and checks the caps first: nothing is decoded that the caps ref
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 from pathlib import Path
@@ -81,6 +82,8 @@ def main() -> None:
     if not text:  # a spare child whose parent has gone (or closed it): nothing to do
         return
     job = json.loads(text)
+    if job.get("nice"):  # work nobody waits for (a preview): behind the matching
+        os.nice(int(job["nice"]))
     limits = job["limits"]
     _limit(int(limits["memory_bytes"]), int(limits["wall_seconds"] * 2) + 5,
            int(limits["output_bytes"]))

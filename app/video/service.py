@@ -52,13 +52,14 @@ def _prepare(data: bytes, filename: str, caps: Caps, content_type: str | None) -
 
 
 def _job(task: str, source: bytes | Path, filename: str, caps: Caps, limits: Limits,
-         content_type: str | None, folder: Path, *, with_preview: bool = False) -> dict:
+         content_type: str | None, folder: Path, *, with_preview: bool = False,
+         niceness: int = 0) -> dict:
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     sniffed = _prepare(data, filename, caps, content_type)
     path = folder / "input"  # our own name: nothing from the client touches the disk
     path.write_bytes(data)
     return run_job(task, folder, path, sniffed, caps, limits, filename,
-                   with_preview=with_preview)
+                   with_preview=with_preview, niceness=niceness)
 
 
 def inspect(data: bytes, filename: str, caps: Caps = DEFAULT_CAPS, *,
@@ -108,10 +109,14 @@ def poster(frames: list[Frame], long_side: int = 1280) -> bytes:
 
 
 def preview(source: bytes | Path, filename: str, caps: Caps = DEFAULT_CAPS,
-            limits: Limits = DEFAULT_LIMITS, *, content_type: str | None = None) -> bytes:
+            limits: Limits = DEFAULT_LIMITS, *, content_type: str | None = None,
+            niceness: int = 0) -> bytes:
+    """`niceness`: the decoding child lowers its CPU priority by this much (a preview made
+    while frames are being matched leaves them the cores)."""
     try:
         with tempfile.TemporaryDirectory(prefix="video-") as tmp:
-            _job("preview", source, filename, caps, limits, content_type, Path(tmp))
+            _job("preview", source, filename, caps, limits, content_type, Path(tmp),
+                 niceness=niceness)
             return (Path(tmp) / "preview.mp4").read_bytes()
     except Refusal as refusal:
         raise VideoRefused.of(refusal) from None

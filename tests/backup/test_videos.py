@@ -263,3 +263,52 @@ def test_verify_counts_the_videos_files(tmp_path, request):
         manifest.write(tmp_path / "b1", base64.b64decode(BACKUP_KEY), {**body, field: wrong})
         with pytest.raises(BackupBroken, match="the manifest says"):
             verify.verify_backup(live, tmp_path / "b1")
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_video_whose_preview_is_not_made_yet_is_backed_up_and_gets_it_after_a_restore(
+        kind, tmp_path, request):
+    from app.db import utcnow
+    from app.matching import queue, sampling
+    from app.matching.models import VideoPreview
+    from app.matching.previews import preview_states
+
+    live = fresh_settings(kind, tmp_path / "live", request, backup_key=BACKUP_KEY)
+    factory = factory_for(live)
+    prepared = videos.prepare(live, data=_clip(21), filename="clip.mp4")
+    with unit_of_work(factory) as s:
+        video, _ = videos.store(s, live, SYSTEM, prepared)
+        videos.link_post(s, SYSTEM, video, filename="clip.mp4", url="", posted_at=None)
+        video_id = video.id or 0
+    index = MatchEngine(db=make_engine(live.effective_database_url))
+    try:  # sampled (frames and poster), its preview still queued
+        with unit_of_work(factory) as s:
+            taken = queue.claim(s, video_id, utcnow(), "test:1", on=queue.SAMPLINGS)
+        assert sampling.run_sampling(factory, index, SYSTEM, taken, settings=live)
+    finally:
+        index.close()
+    poster = videos.read_derivative(live, _video(factory, video_id), "poster")
+
+    body = service.write_backup(live, tmp_path / "b1", TEST_ACTOR)
+    assert (body["videos"], body["video_derivatives"]) == (1, 1)  # the poster alone
+    part = keyparts.parts_in(live.backup_keys_folder)[0]
+    target = fresh_settings(kind, tmp_path / "restored", request, migrate=False,
+                            backup_key=BACKUP_KEY)
+    restore_backup(target, tmp_path / "b1", TEST_ACTOR, keys=part)
+    if kind == "postgres":
+        grant(target)
+    restored = factory_for(target)
+    kept = _video(restored, video_id)
+    assert videos.read_derivative(target, kept, "poster") == poster
+    with pytest.raises(NotFound, match="has no preview yet"):
+        videos.read_derivative(target, kept, "preview")
+    with restored() as s:
+        assert preview_states(s, [video_id], utcnow())[video_id].state == "waiting"
+    index = MatchEngine(db=make_engine(target.effective_database_url))
+    try:  # a worker on the restored system makes it
+        drain(restored, index, settings=target)
+    finally:
+        index.close()
+    with restored() as s:
+        assert s.get(VideoPreview, video_id).done_at is not None
+    assert videos.read_derivative(target, kept, "preview")[4:8] == b"ftyp"

@@ -75,7 +75,8 @@ def test_the_pass_waits_for_its_frames_and_one_failed_for_good_does_not_hold_it_
         assert queue.claim(s, video_id, utcnow(), "test:1", on=queue.CLIPS) is None  # others
         s.rollback()
 
-    assert drain(factory, index, settings=settings) == len(set(frames)) - 1 + 1  # stages, pass
+    # stages, the pass, then the preview
+    assert drain(factory, index, settings=settings) == len(set(frames)) - 1 + 1 + 1
     with factory() as s:
         row = s.get(ClipPass, video_id)
         assert row.done_at is not None and row.attempts == 1 and row.failed_at is None
@@ -99,7 +100,8 @@ def test_a_pass_that_raises_is_retried_then_failed_with_its_reason_and_queued_ag
         raise RuntimeError("the descriptor index is unreadable")
 
     monkeypatch.setattr(frame_sets, "clip_pass", broken)
-    assert drain(factory, index, settings=settings, policy=TWO_ATTEMPTS) == 0
+    # the preview alone is stored: it does not wait for a pass that failed
+    assert drain(factory, index, settings=settings, policy=TWO_ATTEMPTS) == 1
     with factory() as s:  # the first attempt failed: kept, tried again after a pause
         row = s.get(ClipPass, video_id)
         assert (row.attempts, row.failed_at, row.done_at) == (1, None, None)

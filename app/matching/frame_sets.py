@@ -134,9 +134,10 @@ def _shortlists(session: Session, engine: MatchEngine, frames: list[int],
     again here (the pass weighs no other image), their blobs read once for all of them."""
     lists: list[list[Hit]] = []
     near: list[list[int] | None] = []
+    held = {i.id: i for i in session.exec(select(Image).where(col(Image.id).in_(frames)))}
     for image_id in frames:
-        image = session.get(Image, image_id)
-        assert image is not None  # held: read by the caller
+        image = held.get(image_id)
+        assert image is not None  # held: the caller chose them among the held frames
         lists.append(engine.kept_shortlist(session, image, blobs[image_id]))
         near.append(engine.kept_near(session, image, blobs[image_id], refresh=False))
     missing = [k for k, kept in enumerate(near) if kept is None]

@@ -30,21 +30,28 @@ from app.settings import Settings
 
 log = logging.getLogger("cellwatch.matching")
 WORKER_ACTOR = Actor(user_id=None, name="worker:matching", client_addr="local")
-IDLE_SECONDS = 0.25  # how long an idle worker waits before looking at the queue again
+# How long an idle worker's thread waits before looking at the queue again. A look is four
+# small queries; the search for jobs whose worker died (a few more each) is made far less
+# often (LAPSED_CHECK_SECONDS, and at most a quarter of the lease, so none waits long).
+IDLE_SECONDS = 0.25
+LAPSED_CHECK_SECONDS = 10.0
 NICENESS = 10
 STOP_POLL_SECONDS = 0.25  # how soon the worker's threads hear that it is told to stop
 
 
 def drain(factory: Callable[[], Session], engine: MatchEngine, *, settings: Settings,
           stop: threading.Event | None = None, limit: int | None = None,
-          policy: queue.Policy = queue.DEFAULT, pause: float = 0.0) -> int:
+          policy: queue.Policy = queue.DEFAULT, pause: float = 0.0,
+          give_up: bool = True) -> int:
     """Sample claimable videos, run claimable clip passes and second stages, make previews
     until none is left (or `stop`, or `limit`); record as failed those whose every attempt's
-    worker died. Returns how many samplings, passes, stages and previews it stored."""
+    worker died (unless not `give_up`). Returns how many samplings, passes, stages and
+    previews it stored."""
     done = 0
-    give_up_lapsed(factory, WORKER_ACTOR, policy)
-    sampling.give_up_lapsed(factory, WORKER_ACTOR, policy)
-    previews.give_up_lapsed(factory, WORKER_ACTOR, policy)
+    if give_up:
+        give_up_lapsed(factory, WORKER_ACTOR, policy)
+        sampling.give_up_lapsed(factory, WORKER_ACTOR, policy)
+        previews.give_up_lapsed(factory, WORKER_ACTOR, policy)
     me = worker_name()
     while (stop is None or not stop.is_set()) and (limit is None or done < limit):
         with unit_of_work(factory) as session:
@@ -147,10 +154,15 @@ def run(settings: Settings, stop: threading.Event) -> None:
 def _serve(factory: Callable[[], Session], engine: MatchEngine, settings: Settings,
            stop: threading.Event, policy: queue.Policy, pause: float) -> None:
     """One of the worker's threads: drain the queue, wait when it is empty, until `stop`."""
+    every = min(LAPSED_CHECK_SECONDS, policy.lease.total_seconds() / 4)
+    checked = float("-inf")
     while not stop.is_set():
         try:
+            due = time.monotonic() - checked >= every
+            if due:
+                checked = time.monotonic()
             if drain(factory, engine, settings=settings, stop=stop, policy=policy,
-                     pause=pause) == 0:
+                     pause=pause, give_up=due) == 0:
                 stop.wait(IDLE_SECONDS)
             else:
                 release_freed_memory()

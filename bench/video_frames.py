@@ -173,8 +173,9 @@ def _children_cpu() -> float:
 
 def timed_clip(engine: MatchEngine, blobs: object, data: bytes, photos: object = None) -> dict:
     """Bytes to every frame matched, in parts, as a match worker does it (app/matching/
-    sampling.py): the sandboxed child samples the frames and encodes the preview in one decode;
-    the poster; each frame's stored PNG, display copy, hashes and features from its pixels, on
+    sampling.py): the sandboxed child samples the frames (the preview is a job of its own,
+    made after the matching: app/matching/previews.py); the poster; each frame's stored PNG,
+    display copy, hashes and features from its pixels, on
     the decode threads (`derive_frames`); then the first stage and the second (shortlist,
     verification) of every frame, and the clip pass (the frames' short lists kept from their
     second stages, as in the match worker). Also what linked. The database and the
@@ -188,7 +189,7 @@ def timed_clip(engine: MatchEngine, blobs: object, data: bytes, photos: object =
     clock = _Clock()
     began = time.perf_counter(), time.process_time(), _children_cpu()
     clock.start()
-    got = sample(data, "clip.mp4", with_preview=True)
+    got = sample(data, "clip.mp4")
     clock.stop("sample")
     child = _children_cpu() - began[2]
     clock.start()

@@ -64,8 +64,8 @@ def _speed(s: dict) -> list[str]:
     wall, cpu = s["median_s"], s["median_cpu_s"]
     ok = "ok" if wall["total"] <= s["target_s"] else "FAIL"
     ok_cpu = "ok" if cpu["total"] <= s["target_s"] else "FAIL"
-    rows = [("`sample` with the preview (sandboxed child: decode, selection, preview "
-             "encode, frames back; CPU: the child's own, all its threads)", "sample"),
+    rows = [("`sample` (sandboxed child: decode, selection, frames back; CPU: the child's "
+             "own, all its threads; the preview is made after the matching)", "sample"),
             ("poster", "poster"),
             (f"every frame's PNG, display copy, hashes and features from its pixels "
              f"({s['frames']} frames, `derive_frames` on the 2 decode threads)", "frames"),

@@ -23,7 +23,8 @@ POSTER_QUALITY = 85
 # decoder skips non-reference frames (half the decoding of a clip with B-frames).
 PREVIEW_FPS = 15
 PREVIEW_CRF = 30
-# Its cost is in the sampling child, before any frame is matched. On the speed bench's clip
+# The match workers make it after the matching (app/matching/previews.py), in a child of its
+# own; a `sample` with `with_preview` makes it from the same decode. On the speed bench's clip
 # (148 frames, 1080x1920 to 270x480): FFmpeg's default bicubic scaling 3.3 ms a frame, area
 # averaging 1.2 ms (the right filter for a 4x reduction anyway); x264 "veryfast" 1.9 ms a
 # frame, "ultrafast" 0.5 ms (the file about 7x larger: 166 kB for the 10 s, 24 kB before).

@@ -1,16 +1,15 @@
-"""A video's clip pass as pages, the API and the command line show it, and a failed one queued
-again by a supervisor (the pass itself: app/matching/frame_sets.py; its queue: queue.CLIPS)."""
+"""A video's clip pass as pages, the API and the command line show it (the pass itself:
+app/matching/frame_sets.py; its queue: queue.CLIPS; a failed one queued again by a
+supervisor: app/matching/video_retry.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from app.audit.service import Actor, record
-from app.errors import Conflict
 from app.evidence.models import Image, VideoFrame
 from app.matching import queue
 from app.matching.models import ClipPass, MatchRun
@@ -67,25 +66,3 @@ def clip_json(state: ClipState) -> dict[str, object]:
     return {"state": state.state, "attempts": state.attempts, "error": state.error or None,
             "links": state.links, "frames_failed": state.frames_failed}
 
-
-def retry_clip_pass(session: Session, actor: Actor, video_id: int, why: str) -> ClipPass:
-    """Put a failed clip pass back in the queue with fresh attempts (audited); returns the
-    row as it was. Conditional, so that of two supervisors one wins (409 for the other)."""
-    row = session.get(ClipPass, video_id)
-    if row is None or row.failed_at is None or row.done_at is not None:
-        raise Conflict(f"Video {video_id}'s clip pass has not failed; nothing was changed.")
-    before = ClipPass(**row.model_dump())
-    done = session.execute(
-        update(ClipPass).where(col(ClipPass.video_id) == video_id,
-                               col(ClipPass.failed_at).is_not(None),
-                               col(ClipPass.done_at).is_(None))
-        .values(**queue.FRESH_ATTEMPTS))
-    if done.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(f"Video {video_id} was changed meanwhile; nothing was changed. "
-                       "Open its page again.")
-    session.expire(row)
-    record(session, actor, "match.clip_pass_retried", object_type="video",
-           object_ids=[video_id], purpose=why,
-           details={"reason": why, "previous_attempts": before.attempts,
-                    "previous_reason": before.error})
-    return before

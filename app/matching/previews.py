@@ -26,7 +26,7 @@ from sqlmodel import Session, col, select
 
 from app.audit.service import Actor, record
 from app.db import retryable, unit_of_work, unreachable, utcnow
-from app.errors import AppError, Conflict
+from app.errors import AppError
 from app.evidence import videos
 from app.evidence.models import Video
 from app.evidence.video_presenters import video_facts
@@ -155,25 +155,3 @@ def facts_with_preview(session: Session, shown: list[Video], tz: str, now: datet
     states = preview_states(session, [v.id or 0 for v in shown], now or utcnow(), policy)
     return [video_facts(v, tz, states[v.id or 0].state, states[v.id or 0].error) for v in shown]
 
-
-def retry_preview(session: Session, actor: Actor, video_id: int, why: str) -> VideoPreview:
-    """Put a failed preview back in the queue with fresh attempts (audited); returns the row
-    as it was. Conditional, so that of two supervisors one wins (409 for the other)."""
-    row = session.get(VideoPreview, video_id)
-    if row is None or row.failed_at is None or row.done_at is not None:
-        raise Conflict(f"Video {video_id}'s preview has not failed; nothing was changed.")
-    before = VideoPreview(**row.model_dump())
-    done = session.execute(
-        update(VideoPreview).where(col(VideoPreview.video_id) == video_id,
-                                   col(VideoPreview.failed_at).is_not(None),
-                                   col(VideoPreview.done_at).is_(None))
-        .values(**queue.FRESH_ATTEMPTS))
-    if done.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(f"Video {video_id} was changed meanwhile; nothing was changed. "
-                       "Open its page again.")
-    session.expire(row)
-    record(session, actor, "evidence.video.preview_retried", object_type="video",
-           object_ids=[video_id], purpose=why,
-           details={"reason": why, "previous_attempts": before.attempts,
-                    "previous_reason": before.error})
-    return before

@@ -20,9 +20,6 @@ from app.errors import Conflict, Unprocessable
 from app.evidence.models import Video
 from app.evidence.videos import get_video
 from app.matching import queue
-from app.matching.clip_passes import retry_clip_pass
-from app.matching.models import ClipPass, VideoPreview
-from app.matching.previews import retry_preview
 
 REASON_MIN, REASON_MAX = 5, 500
 
@@ -52,14 +49,12 @@ def retry_video(session: Session, actor: Actor, video_id: int, reason: str) -> V
     video = get_video(session, video_id)  # 404 when there is no such video
     if video.erased_at is not None:
         raise Conflict(f"Video {video_id} was erased: there is nothing to sample.")
-    if video.state == "sampled" and (row := session.get(ClipPass, video_id)) is not None \
-            and row.failed_at is not None and row.done_at is None:
-        failed = retry_clip_pass(session, actor, video_id, why)
-        return VideoRetried(video_id, failed.attempts, failed.error, why, "clip_pass")
-    if video.state == "sampled" and (shown := session.get(VideoPreview, video_id)) is not None \
-            and shown.failed_at is not None and shown.done_at is None:
-        gone = retry_preview(session, actor, video_id, why)
-        return VideoRetried(video_id, gone.attempts, gone.error, why, "preview")
+    if video.state == "sampled":  # its clip pass, else its preview, if that failed
+        for what, on, action in (("clip_pass", queue.CLIPS, "match.clip_pass_retried"),
+                                 ("preview", queue.PREVIEWS, "evidence.video.preview_retried")):
+            row = session.get(on.model, video_id)
+            if row is not None and row.failed_at is not None and row.done_at is None:
+                return _retry_job(session, actor, video_id, why, what, on, action)
     if video.state != "failed":
         raise Conflict(f"Video {video_id} has not failed: it is {video.state}. Only a video "
                        "whose sampling, clip pass or preview failed can be queued again; "
@@ -87,3 +82,23 @@ def failed_videos(session: Session, limit: int = 100) -> list[Video]:
         col(Video.failed_at).is_not(None), col(Video.sampled_at).is_(None),
         col(Video.erased_at).is_(None)).order_by(col(Video.failed_at).desc())
         .limit(limit)).all())
+
+
+def _retry_job(session: Session, actor: Actor, video_id: int, why: str, what: str,
+               on: queue.Queued, action: str) -> VideoRetried:
+    """A sampled video's failed clip pass or preview back in its queue with fresh attempts
+    (audited). Conditional, so that of two supervisors one wins (409 for the other)."""
+    row = session.get(on.model, video_id)
+    before = VideoRetried(video_id, row.attempts, row.error, why, what)
+    done = session.execute(
+        update(on.model).where(on.col(on.key) == video_id, on.col("failed_at").is_not(None),
+                               on.col(on.done).is_(None))
+        .values(**queue.FRESH_ATTEMPTS))
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"Video {video_id} was changed meanwhile; nothing was changed. "
+                       "Open its page again.")
+    session.expire(row)
+    record(session, actor, action, object_type="video", object_ids=[video_id], purpose=why,
+           details={"reason": why, "previous_attempts": before.attempts,
+                    "previous_reason": before.error})
+    return before

@@ -13,8 +13,7 @@ built once into the bench cache. Medians of `--runs` runs of:
   last sampled frame in it, converting only the sampled frames: the least decoding that
   yields those frames from this file;
 - full decode: every frame decoded and converted to RGB (what a naive loop does);
-- derivatives: poster (in process) and preview (sandboxed), and `sample` with the preview
-  made from its own decode (what a match worker runs);
+- derivatives: poster (in process) and preview (sandboxed, as the match workers make it);
 - transport of the sampled frames from child to caller: raw RGB file vs PNG files.
 And the cut detector's calibration on the real photographs (pans vs different photos).
 Writes bench/results/video_decode.{md,json}.
@@ -167,7 +166,7 @@ def main() -> None:
     load = os.getloadavg()[0]
     runs: dict[str, list[float]] = {k: [] for k in (
         "inspect", "probe", "sample", "child_decode", "only_sampled", "full", "poster",
-        "preview", "sample_with_preview")}
+        "preview")}
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "clip.mp4"
         path.write_bytes(data)
@@ -192,9 +191,6 @@ def main() -> None:
             began = time.perf_counter()
             preview(data, "clip.mp4")
             runs["preview"].append(time.perf_counter() - began)
-            began = time.perf_counter()
-            sample(data, "clip.mp4", with_preview=True)  # as a match worker samples
-            runs["sample_with_preview"].append(time.perf_counter() - began)
         moved = transport([f.image for f in got.frames])
     med = {k: statistics.median(v) * 1000 for k, v in runs.items()}
     cal = calibrate()
@@ -220,9 +216,8 @@ def main() -> None:
         f"| decode of only the sampled frames (seek per GOP) | {med['only_sampled']:.0f} ms |",
         f"| full decode, every frame to RGB | {med['full']:.0f} ms |",
         f"| poster | {med['poster']:.0f} ms |",
-        f"| preview (10 s, 480 px, sandboxed) | {med['preview']:.0f} ms |",
-        f"| sample with the preview from the same decode (one child, as a match worker "
-        f"samples) | {med['sample_with_preview']:.0f} ms |",
+        f"| preview (10 s, 480 px, sandboxed, as the match workers make it after the "
+        f"matching) | {med['preview']:.0f} ms |",
         "",
         f"Sampled {len(got.frames)} frames ({got.decoded} decoded of {frames_total}: "
         "non-reference frames skipped).",

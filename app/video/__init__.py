@@ -11,17 +11,16 @@ Not wired into intake or matching yet. Public API (app.video.service, re-exporte
 - `sample(data_or_path, filename, caps, limits) -> Sampled` with `.frames`:
   `list[Frame(t: float, image: PIL.Image, reason: str)]`: one frame a second, every keyframe
   and every scene cut, frames closer than 0.25 s merged, letterbox/pillarbox bars trimmed,
-  RGB, long side <= `limits.max_side`; plus `.decoded` and `.decode_seconds`; with
-  `with_preview=True` also `.preview`, the bytes `preview()` makes, from the same decode
-  (one child, the clip decoded once; a video up to 2560x1440 in two segments at once, each
-  from a keyframe on its own decoder thread, sampled as one pass in order would: segments.py).
-  Runs in the
+  RGB, long side <= `limits.max_side`; plus `.decoded` and `.decode_seconds` (a video up to
+  2560x1440 is decoded in two segments at once, each from a keyframe on its own decoder
+  thread, sampled as one pass in order would: segments.py). Runs in the
   sandbox (sandbox.py: a child process with wall-time, memory, CPU, output and frame caps);
   a hostile file gives `VideoRefused` with reason "timeout", "memory", "frames", "damaged" or
   "crashed", never an exception of its own and never a stalled caller.
 - `poster(frames, long_side=1280) -> bytes`: metadata-free JPEG of the most detailed frame.
-- `preview(data_or_path, filename, caps, limits) -> bytes`: H.264 MP4, at most 10 s and
-  480 px on the long side, no sound, no metadata; encoded in the sandbox.
+- `preview(data_or_path, filename, caps, limits, *, niceness=0) -> bytes`: H.264 MP4, at
+  most 10 s and 480 px on the long side, no sound, no metadata; encoded in the sandbox (the
+  match workers make it after a clip's frames are matched: app/matching/previews.py).
 
 Only the poster and the preview are ever to be served; the caller keeps the original
 encrypted, like a photo. `Caps` and `Limits` (caps.py) hold the defaults for a story or reel;

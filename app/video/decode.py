@@ -4,8 +4,8 @@ job and writes `result.json` in the job's folder. A spare child (`--warm`) has l
 while it waited; a cold one loads it under those limits. Its parent (sandbox.py) kills it at the
 wall-time limit; whatever happens here, the parent gets a result or a reason.
 
-Jobs: "probe" (header facts and caps), "sample" (frames; with `"preview": true` the preview
-too, from the same decode), "preview" (a short clip alone).
+Jobs: "probe" (header facts and caps), "sample" (the frames), "preview" (the short clip
+that is served).
 Every job probes and checks the caps first: nothing is decoded that the caps refuse.
 """
 
@@ -42,27 +42,15 @@ def run(job: dict) -> dict:
 
         stats = encode_preview(source, info, caps, limits, folder / "preview.mp4", name)
         return {"info": info.to_dict(), "stats": stats}
-    from app.video.derivatives import PreviewWriter
     from app.video.frames import Sink, sample_animation, write_manifest
     from app.video.segments import sample_video
 
     sampler = sample_animation if info.kind == "animation" else sample_video
-    # "preview": the preview too, from the same decode (frames.py)
-    writer = PreviewWriter(folder / "preview.mp4", limits) if job.get("preview") else None
-    try:
-        with (folder / "frames.raw").open("wb") as out:
-            sink = Sink(out, limit=limits.max_samples)
-            stats = sampler(source, info, caps, limits, sink, name, writer)
-    except BaseException:
-        if writer is not None:
-            writer.abandon()
-        raise
+    with (folder / "frames.raw").open("wb") as out:
+        sink = Sink(out, limit=limits.max_samples)
+        stats = sampler(source, info, caps, limits, sink, name)
     if not sink.entries:
-        if writer is not None:
-            writer.abandon()
         return {"failed": "empty"}
-    if writer is not None:
-        writer.close()
     write_manifest(folder, sink, stats, info)
     return {"info": info.to_dict(), "stats": stats}
 

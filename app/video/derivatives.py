@@ -2,7 +2,7 @@
 most `preview_seconds`, `preview_side` px on the long side, no sound, no metadata). Both are
 made from decoded pixels only, so nothing of the original's container (GPS, device, names)
 survives. `poster` runs in the caller on frames the sandbox returned; the preview is encoded
-in the decoding child (PreviewWriter: fed by the sampling pass, or by `encode_preview`)."""
+in a decoding child of its own (`encode_preview` feeding a PreviewWriter)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ POSTER_QUALITY = 85
 PREVIEW_FPS = 15
 PREVIEW_CRF = 30
 # The match workers make it after the matching (app/matching/previews.py), in a child of its
-# own; a `sample` with `with_preview` makes it from the same decode. On the speed bench's clip
+# own. On the speed bench's clip
 # (148 frames, 1080x1920 to 270x480): FFmpeg's default bicubic scaling 3.3 ms a frame, area
 # averaging 1.2 ms (the right filter for a 4x reduction anyway); x264 "veryfast" 1.9 ms a
 # frame, "ultrafast" 0.5 ms (the file about 7x larger: 166 kB for the 10 s, 24 kB before).
@@ -77,8 +77,7 @@ def _frames(source: Path, info: VideoInfo, seconds: float):  # noqa: ANN202 - a 
 
 class PreviewWriter:
     """The preview, encoded from frames offered one at a time in order of time: those of the
-    first `preview_seconds`, at most PREVIEW_FPS a second. The sampling child offers it the
-    frames it decodes anyway, so that a clip is decoded once for its frames and its preview."""
+    first `preview_seconds`, at most PREVIEW_FPS a second."""
 
     def __init__(self, target: Path, limits: Limits) -> None:
         import av
@@ -99,11 +98,10 @@ class PreviewWriter:
         """A decoded video frame (scaled by FFmpeg, turned as players show it) or an RGB
         picture (an animation's); ignored unless `wants(t)`."""
         if self.wants(t):
-            self.offer_picture(t, self.picture(frame))
+            self._encode(t, self._picture(frame))
 
-    def picture(self, frame: object) -> object:
-        """The frame as the preview shows it, for `offer_picture`. It touches no encoder
-        state, so a second decoding thread can make its pictures ahead (segments.py)."""
+    def _picture(self, frame: object) -> object:
+        """The frame as the preview shows it."""
         import av
 
         from app.video.frames import upright
@@ -121,10 +119,8 @@ class PreviewWriter:
         picture.pict_type = av.video.frame.PictureType.NONE  # the encoder picks its own
         return picture
 
-    def offer_picture(self, t: float, picture: object) -> None:
-        """A picture `picture` made, at `t`; ignored unless `wants(t)`."""
-        if not self.wants(t):
-            return
+    def _encode(self, t: float, picture: object) -> None:
+        """A picture `_picture` made, at `t` (which `wants`)."""
         self._next_t = t + 1 / PREVIEW_FPS
         self._open(picture.width, picture.height)  # type: ignore[attr-defined]
         if (picture.width, picture.height) != self._size:  # type: ignore[attr-defined]
@@ -169,7 +165,7 @@ class PreviewWriter:
 
 def encode_preview(source: Path, info: VideoInfo, caps: Caps, limits: Limits,
                    target: Path, filename: str) -> dict:
-    """The preview alone (the sampling child makes it as it samples: frames.py)."""
+    """The preview of the clip at `source`, written to `target`."""
     writer = PreviewWriter(target, limits)
     try:
         for t, frame in _frames(source, info, limits.preview_seconds):

@@ -7,9 +7,6 @@ Non-reference frames are never decoded (`skip_frame = NONREF`): no other frame n
 dropping them costs nothing but the frames themselves, and a sample a second or a cut is then
 found on the nearest reference frame instead (at 30 frames a second, within a few frames).
 Animated GIF and WebP go through Pillow and the same Selector.
-
-The preview (derivatives.PreviewWriter) is fed by the same pass when the job asks for it: the
-frames of its first seconds are decoded once, for the samples and for the preview alike.
 """
 
 from __future__ import annotations
@@ -26,7 +23,6 @@ from PIL import Image, ImageSequence
 
 from app.evidence.borders import trim_borders
 from app.video.caps import Caps, Limits
-from app.video.derivatives import PreviewWriter
 from app.video.probe import VideoInfo, duration_words
 from app.video.refusal import Refusal
 from app.video.selection import Kept, Selector, thumbnail
@@ -113,10 +109,9 @@ def too_long(info: VideoInfo, caps: Caps, filename: str) -> Refusal:
 
 
 def sample_animation(path: Path, info: VideoInfo, caps: Caps, limits: Limits, sink: Sink,
-                     filename: str, preview: PreviewWriter | None = None) -> dict:
+                     filename: str) -> dict:
     selector = Selector()
     decoded, t = 0, 0.0
-    feed = PreviewFeed(preview)
     began = time.perf_counter()
     fmt = "GIF" if info.container == "gif" else "WEBP"
     with Image.open(path, formats=[fmt]) as img:
@@ -131,31 +126,10 @@ def sample_animation(path: Path, info: VideoInfo, caps: Caps, limits: Limits, si
                 w, h = fit(rgb.width, rgb.height, limits.max_side)
                 sink.add(t, kept.reasons, np.asarray(
                     rgb.resize((w, h)) if (w, h) != rgb.size else rgb))
-            feed(t, rgb)
             t += max(frame.info.get("duration", 100) or 100, 20) / 1000
     sink.finish(selector.kept)  # with the reasons merged into a sample after it was added
     return {"decoded": decoded, "packets": decoded, "dropped": sink.dropped,
-            "decode_seconds": round(time.perf_counter() - began - feed.spent, 4),
-            **feed.stats()}
-
-
-class PreviewFeed:
-    """Offers decoded frames to the preview (if any), timing that apart from the sampling."""
-
-    def __init__(self, preview: PreviewWriter | None) -> None:
-        self.preview, self.spent = preview, 0.0
-
-    def __call__(self, t: float, frame: object) -> None:
-        if self.preview is not None and self.preview.wants(t):
-            began = time.perf_counter()
-            self.preview.offer(t, frame)
-            self.spent += time.perf_counter() - began
-
-    def stats(self) -> dict:
-        if self.preview is None:
-            return {}
-        return {"preview_frames": self.preview.written,
-                "preview_seconds": round(self.spent, 4)}
+            "decode_seconds": round(time.perf_counter() - began, 4)}
 
 
 def upright(frame: object, rgb: np.ndarray) -> np.ndarray:

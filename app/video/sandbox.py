@@ -42,15 +42,12 @@ _spare_lock = threading.Lock()
 
 
 def run_job(task: str, folder: Path, source: Path, sniffed: Sniffed, caps: Caps,
-            limits: Limits, filename: str, *, with_preview: bool = False,
-            niceness: int = 0) -> dict:
+            limits: Limits, filename: str, *, niceness: int = 0) -> dict:
     """Run one job on `source` with `folder` as the child's only output place
-    (`with_preview`: a "sample" job writes the preview too, from the same decode;
-    `niceness`: the child lowers its own CPU priority by this much first)."""
+    (`niceness`: the child lowers its own CPU priority by this much first)."""
     job = {"task": task, "folder": str(folder), "source": str(source), "filename": filename,
            "sniffed": {"kind": sniffed.kind, "container": sniffed.container},
-           "caps": caps.to_dict(), "limits": limits.to_dict(), "preview": with_preview,
-           "nice": niceness}
+           "caps": caps.to_dict(), "limits": limits.to_dict(), "nice": niceness}
     wall = limits.probe_seconds if task == "probe" else limits.wall_seconds
     child = _take_child()
     try:

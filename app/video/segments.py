@@ -16,10 +16,6 @@ choice can differ from that only near its start (which sample its first frames m
 into), so until the first frame with a reason that comes `Selector.merge` seconds after the
 previous one (from there on both choices agree), it stores every frame with a reason, kept
 or merged: the frames chosen in order are always among those stored.
-
-The preview takes the first `preview_seconds`: the first segment feeds the writer as it
-decodes; a later one makes its preview pictures ahead and they are encoded once the
-segments before it are done.
 """
 
 from __future__ import annotations
@@ -35,13 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from app.video.caps import Caps, Limits
-from app.video.derivatives import PREVIEW_FPS, PreviewWriter
-from app.video.frames import PreviewFeed, Sink, fit, luma, too_long, upright
+from app.video.frames import Sink, fit, luma, too_long, upright
 from app.video.probe import DEMUXERS, VideoInfo
 from app.video.refusal import Refusal
 from app.video.selection import Kept, Selector, difference, thumbnail
-
-Feed = Callable[[float, object], None]  # a decoded frame at its time, for the preview
 
 # Two decoders hold two sets of reference frames: above this a clip is decoded in one piece
 # (a 4K or 10-bit HDR clip's frames would crowd the child's memory limit).
@@ -61,8 +54,6 @@ class Segment:
     stored: int = 0
     decoded: int = 0
     spent: float = 0.0
-    preview: list[tuple[float, object]] = field(default_factory=list)  # later segments only
-    preview_spent: float = 0.0
 
     def holds(self, pts: int | None) -> bool:
         """Frames outside it (an open GOP's leading frames, shown before its keyframe) belong
@@ -83,10 +74,8 @@ class Shared:
 
 def split_points(path: Path, info: VideoInfo, limits: Limits) -> list[int]:
     """The pts of the keyframes where segments after the first begin: nearest to equal
-    shares of the clip's packets. (The preview's pictures, the first segment's, are not
-    weighed in: with a keyframe every 2 s, doing so chose a worse split on the speed bench's
-    clip.) Empty: decode in one piece (one thread allowed, a large picture, a single
-    keyframe, packets without times, more packets than may be decoded)."""
+    shares of the clip's packets. Empty: decode in one piece (one thread allowed, a large
+    picture, a single keyframe, packets without times, more packets than may be decoded)."""
     import av
 
     parts = limits.threads
@@ -162,33 +151,6 @@ def _guarded(decode_one: Callable[[Segment], None], segment: Segment, shared: Sh
         raise
 
 
-def feed_preview(writer: PreviewWriter | None, segments: list[Segment]) -> None:
-    """The later segments' preview pictures, in order, once the first has fed its own."""
-    if writer is None:
-        return
-    for segment in segments[1:]:
-        began = time.perf_counter()
-        for t, picture in segment.preview:
-            writer.offer_picture(t, picture)
-        segment.preview_spent += time.perf_counter() - began
-
-
-@dataclass
-class SegmentPreview:
-    """A later segment's preview pictures, made ahead (the writer wants them in order)."""
-
-    writer: PreviewWriter
-    segment: Segment
-    next_t: float = 0.0
-
-    def __call__(self, t: float, frame: object) -> None:
-        if t < self.writer.limits.preview_seconds and t + 1e-6 >= self.next_t:
-            began = time.perf_counter()
-            self.next_t = t + 1 / PREVIEW_FPS
-            self.segment.preview.append((t, self.writer.picture(frame)))
-            self.segment.preview_spent += time.perf_counter() - began
-
-
 def too_many(limits: Limits, filename: str) -> Refusal:
     return Refusal(f"“{filename}” holds more than {limits.max_decoded_frames:,} frames; "
                    "decoding was stopped.", reason="frames")
@@ -222,40 +184,29 @@ class Choice:
 
 
 def sample_video(path: Path, info: VideoInfo, caps: Caps, limits: Limits, sink: Sink,
-                 filename: str, preview: PreviewWriter | None = None) -> dict:
-    """`preview`: offered the decoded frames of its first seconds (one decode for both)."""
+                 filename: str) -> dict:
     points = split_points(path, info, limits)
     segments = segments_of(points)
     shared = Shared()
     threads = 1 if points else limits.threads  # one decoder a core, or FFmpeg's threads
 
     def decode_one(segment: Segment) -> None:
-        later = segment is not segments[0]
-        feed: Feed | None = None
-        if preview is not None:  # the first segment feeds the writer as it decodes
-            feed = SegmentPreview(preview, segment) if later else PreviewFeed(preview)
         _decode(path, info, caps, limits, sink, filename, segment, shared, threads,
-                syncing=later, feed=feed)
-        if isinstance(feed, PreviewFeed):
-            segment.preview_spent += feed.spent
+                syncing=segment is not segments[0])
 
     run_segments(segments, decode_one, shared)
-    feed_preview(preview, segments)
     sink.finish(select(segments))
     stats = {"decoded": sum(s.decoded for s in segments),
              "packets": next(shared.packets) - 1,
              # the segments decode at once: the longest is the decoding's wall time
              "decode_seconds": round(max(s.spent for s in segments), 4),
              "dropped": sink.dropped, "segments": len(segments)}
-    if preview is not None:
-        stats |= {"preview_frames": preview.written,
-                  "preview_seconds": round(sum(s.preview_spent for s in segments), 4)}
     return stats
 
 
 def _decode(path: Path, info: VideoInfo, caps: Caps, limits: Limits, sink: Sink,
             filename: str, segment: Segment, shared: Shared, threads: int, *,
-            syncing: bool, feed: Feed | None) -> None:
+            syncing: bool) -> None:
     """One segment's decode and its own selection. `syncing`: a later segment, which stores
     every frame with a reason until its choice and the clip's agree (module docstring)."""
     import av
@@ -297,8 +248,6 @@ def _decode(path: Path, info: VideoInfo, caps: Caps, limits: Limits, sink: Sink,
                         frame, frame.to_ndarray(format="rgb24", width=w, height=h)))
                     segment.stored += 1
                 segment.spent += time.perf_counter() - began
-                if feed is not None:
-                    feed(t, frame)
             if last:
                 return
     if not started:  # never, the first pass having found it: but never lose half a clip

@@ -35,7 +35,6 @@ class Sampled:
     decoded: int  # frames the decoder produced (non-reference frames are skipped)
     decode_seconds: float  # time spent decoding and selecting, in the child
     dropped: int = 0  # samples past Limits.max_samples, not returned
-    preview: bytes | None = None  # asked for with `with_preview`: as `preview()` makes it
 
 
 def _mb(n: int) -> str:
@@ -52,14 +51,12 @@ def _prepare(data: bytes, filename: str, caps: Caps, content_type: str | None) -
 
 
 def _job(task: str, source: bytes | Path, filename: str, caps: Caps, limits: Limits,
-         content_type: str | None, folder: Path, *, with_preview: bool = False,
-         niceness: int = 0) -> dict:
+         content_type: str | None, folder: Path, *, niceness: int = 0) -> dict:
     data = source if isinstance(source, bytes) else Path(source).read_bytes()
     sniffed = _prepare(data, filename, caps, content_type)
     path = folder / "input"  # our own name: nothing from the client touches the disk
     path.write_bytes(data)
-    return run_job(task, folder, path, sniffed, caps, limits, filename,
-                   with_preview=with_preview, niceness=niceness)
+    return run_job(task, folder, path, sniffed, caps, limits, filename, niceness=niceness)
 
 
 def inspect(data: bytes, filename: str, caps: Caps = DEFAULT_CAPS, *,
@@ -73,26 +70,21 @@ def inspect(data: bytes, filename: str, caps: Caps = DEFAULT_CAPS, *,
 
 
 def sample(source: bytes | Path, filename: str, caps: Caps = DEFAULT_CAPS,
-           limits: Limits = DEFAULT_LIMITS, *, content_type: str | None = None,
-           with_preview: bool = False) -> Sampled:
-    """`with_preview`: the preview too, encoded from the frames this decode yields (one
-    decode and one child instead of `sample` then `preview`)."""
+           limits: Limits = DEFAULT_LIMITS, *, content_type: str | None = None) -> Sampled:
     try:
         with tempfile.TemporaryDirectory(prefix="video-") as tmp:
             folder = Path(tmp)
-            result = _job("sample", source, filename, caps, limits, content_type, folder,
-                          with_preview=with_preview)
+            result = _job("sample", source, filename, caps, limits, content_type, folder)
             manifest = json.loads((folder / "frames.json").read_text())
             raw = np.memmap(folder / "frames.raw", np.uint8, "r") if manifest["frames"] else None
             frames = [_frame(raw, entry, box)
                       for entry, box in zip(manifest["frames"], manifest["boxes"], strict=True)]
             del raw
-            clip = (folder / "preview.mp4").read_bytes() if with_preview else None
     except Refusal as refusal:
         raise VideoRefused.of(refusal) from None
     stats = result["stats"]
     return Sampled(VideoInfo(**result["info"]), frames, stats["decoded"],
-                   stats["decode_seconds"], stats["dropped"], clip)
+                   stats["decode_seconds"], stats["dropped"])
 
 
 def _frame(raw: np.ndarray | None, entry: dict, box: list[int]) -> Frame:

@@ -1,7 +1,6 @@
 import io
 
 import av
-import numpy as np
 from PIL import Image
 
 from app.video import Limits, poster, preview, sample
@@ -58,40 +57,3 @@ def test_preview_of_a_portrait_phone_clip_is_upright():
         grey = frame.to_ndarray(format="gray").astype(int)
         assert grey[:, :40].mean() > 200 and grey[:, 56:].mean() < 50
 
-
-def _decoded(data: bytes) -> list[tuple[float, np.ndarray]]:
-    with av.open(io.BytesIO(data)) as clip:
-        return [(f.time, f.to_ndarray(format="gray").astype(int)) for f in clip.decode(video=0)]
-
-
-def _same_pictures(a: bytes, b: bytes) -> None:
-    """The same frames at the same times, to the encoder's rounding (x264 does not promise
-    identical bytes for identical pictures fed at a different pace)."""
-    got, alone = _decoded(a), _decoded(b)
-    assert [t for t, _ in got] == [t for t, _ in alone]
-    assert all(g.shape == o.shape and np.abs(g - o).mean() < 2
-               for (_, g), (_, o) in zip(got, alone, strict=True))
-
-
-def test_sampling_with_its_preview_decodes_once_and_gives_the_same_preview():
-    source = clips.small_clip(seconds=12, size=(640, 360), rate=10, audio=True,
-                              metadata=SECRET)
-    got = sample(source, "clip.mp4", with_preview=True)
-    assert got.preview is not None
-    _same_pictures(got.preview, preview(source, "clip.mp4"))
-    for value in SECRET.values():
-        assert value.encode() not in got.preview
-    alone = sample(source, "clip.mp4")
-    assert alone.preview is None  # only when asked for
-    assert [(f.t, f.reason) for f in got.frames] == [(f.t, f.reason) for f in alone.frames]
-    assert got.decoded == alone.decoded  # no frame decoded for the preview alone
-
-
-def test_an_animation_sampled_with_its_preview():
-    pictures = [Image.fromarray(clips.scene(i, (200, 100))) for i in range(4)]
-    out = io.BytesIO()
-    pictures[0].save(out, "GIF", save_all=True, append_images=pictures[1:], duration=250)
-    limits = Limits(preview_side=100)
-    got = sample(out.getvalue(), "anim.gif", limits=limits, with_preview=True)
-    assert got.preview is not None and len(got.frames) == 4
-    _same_pictures(got.preview, preview(out.getvalue(), "anim.gif", limits=limits))

@@ -30,7 +30,20 @@ class Match(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-class MatchRun(SQLModel, table=True):
+class Leased(SQLModel):
+    """The lease columns of a table used as a queue (app/matching/queue.py works on them by
+    these names): who holds a claim and since when, the attempts so far, the pause after a
+    failed one, and when and why the work failed for good."""
+
+    error: str = Field(default="", max_length=500)
+    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = 0  # claims so far; the newest one's number is its fencing token
+    claimed_by: str = Field(default="", max_length=64)  # host:pid of the newest claim
+    retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # after a failure
+    failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # out of attempts
+
+
+class MatchRun(Leased, table=True):
     """When each stage of matching ran for an image, so pages know whether to wait for more.
 
     Also the queue of second stages: a run without `second_stage_at` is pending; a worker
@@ -48,18 +61,12 @@ class MatchRun(SQLModel, table=True):
     first_stage_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     second_stage_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     candidates: int = 0
-    error: str = Field(default="", max_length=500)
-    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    attempts: int = 0  # claims so far; the newest one's number is its fencing token
-    claimed_by: str = Field(default="", max_length=64)  # host:pid of the newest claim
-    retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # after a failure
-    failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # out of attempts
 
 
-class ClipPass(SQLModel, table=True):
+class ClipPass(Leased, table=True):
     """A video's clip pass (app/matching/frame_sets.py), queued when its frames are stored.
 
-    The third queue of the match workers, on the same lease columns as `match_run`: a pass
+    The third queue of the match workers, on the lease columns (`Leased`): a pass
     without `done_at` waits until none of its held frames has a second stage still to run
     (done or failed for good), then a worker claims it; out of attempts it is failed."""
 
@@ -73,19 +80,13 @@ class ClipPass(SQLModel, table=True):
     queued_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     links: int = 0  # what the pass stored
-    error: str = Field(default="", max_length=500)
-    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    attempts: int = 0  # claims so far; the newest one's number is its fencing token
-    claimed_by: str = Field(default="", max_length=64)
-    retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class VideoPreview(SQLModel, table=True):
+class VideoPreview(Leased, table=True):
     """A video's preview (the short MP4 its page plays), queued when its frames are stored.
 
     The fourth queue of the match workers, last in their order: matching never waits for a
-    preview. The same lease columns as `match_run`; done, the sealed file is beside the
+    preview. On the lease columns (`Leased`); done, the sealed file is beside the
     original (app/evidence/videos.py); out of attempts it is failed with its reason, and the
     video's page shows its poster and that reason instead."""
 
@@ -97,9 +98,3 @@ class VideoPreview(SQLModel, table=True):
     video_id: int = Field(foreign_key="video.id", primary_key=True)
     queued_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    error: str = Field(default="", max_length=500)
-    claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    attempts: int = 0  # claims so far; the newest one's number is its fencing token
-    claimed_by: str = Field(default="", max_length=64)
-    retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

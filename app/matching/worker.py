@@ -42,11 +42,12 @@ STOP_POLL_SECONDS = 0.25  # how soon the worker's threads hear that it is told t
 def drain(factory: Callable[[], Session], engine: MatchEngine, *, settings: Settings,
           stop: threading.Event | None = None, limit: int | None = None,
           policy: queue.Policy = queue.DEFAULT, pause: float = 0.0,
-          give_up: bool = True) -> int:
+          give_up: bool = True, queued: Callable[[], None] | None = None) -> int:
     """Sample claimable videos, run claimable clip passes and second stages, make previews
     until none is left (or `stop`, or `limit`); record as failed those whose every attempt's
-    worker died (unless not `give_up`). Returns how many samplings, passes, stages and
-    previews it stored."""
+    worker died (unless not `give_up`). `queued` is called once a sampling has queued its
+    frames' stages (for the process's idle threads). Returns how many samplings, passes,
+    stages and previews it stored."""
     done = 0
     if give_up:
         give_up_lapsed(factory, WORKER_ACTOR, policy)
@@ -64,6 +65,8 @@ def drain(factory: Callable[[], Session], engine: MatchEngine, *, settings: Sett
             if on is queue.SAMPLINGS:
                 stored = sampling.run_sampling(factory, engine, WORKER_ACTOR, taken, policy,
                                                settings=settings) is not None
+                if stored and queued is not None:
+                    queued()
             elif on is queue.CLIPS:
                 stored = run_clip_pass(factory, engine, WORKER_ACTOR, taken, policy, pause,
                                        settings=settings)
@@ -124,10 +127,11 @@ def run(settings: Settings, stop: threading.Event) -> None:
     # GIL): a clip's frames are verified two at a time; claims are per job, as across workers
     crashed: list[BaseException] = []
     halt = threading.Event()  # this process's threads: set by `stop` or by a thread's crash
+    wake = threading.Condition()  # a clip's frames were queued: idle threads take them now
 
     def serve() -> None:
         try:
-            _serve(factory, engine, settings, halt, policy, pause)
+            _serve(factory, engine, settings, halt, policy, pause, wake)
         except BaseException as exc:  # a bug: the whole worker stops, as with one thread
             crashed.append(exc)
             halt.set()
@@ -140,6 +144,8 @@ def run(settings: Settings, stop: threading.Event) -> None:
         while not halt.is_set() and not stop.wait(STOP_POLL_SECONDS):
             pass
         halt.set()
+        with wake:  # the idle ones hear it now
+            wake.notify_all()
         for thread in takers:
             thread.join()
         if crashed:
@@ -152,18 +158,26 @@ def run(settings: Settings, stop: threading.Event) -> None:
 
 
 def _serve(factory: Callable[[], Session], engine: MatchEngine, settings: Settings,
-           stop: threading.Event, policy: queue.Policy, pause: float) -> None:
-    """One of the worker's threads: drain the queue, wait when it is empty, until `stop`."""
+           stop: threading.Event, policy: queue.Policy, pause: float,
+           wake: threading.Condition) -> None:
+    """One of the worker's threads: drain the queue, wait when it is empty (or until another
+    thread has queued a clip's frames: `wake`), until `stop`."""
     every = min(LAPSED_CHECK_SECONDS, policy.lease.total_seconds() / 4)
     checked = float("-inf")
+
+    def queued() -> None:
+        with wake:
+            wake.notify_all()
+
     while not stop.is_set():
         try:
             due = time.monotonic() - checked >= every
             if due:
                 checked = time.monotonic()
             if drain(factory, engine, settings=settings, stop=stop, policy=policy,
-                     pause=pause, give_up=due) == 0:
-                stop.wait(IDLE_SECONDS)
+                     pause=pause, give_up=due, queued=queued) == 0:
+                with wake:
+                    wake.wait(IDLE_SECONDS)
             else:
                 release_freed_memory()
         except SQLAlchemyError:  # the database is away: wait and look again

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from PIL import ImageFile
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from app.audit.models import AuditEvent
 from app.audit.service import SYSTEM
@@ -54,12 +54,21 @@ def test_a_worker_samples_a_waiting_video_and_then_matches_its_frames(live):  # 
     settings, factory, index = live
     video_id = _waiting(settings, factory, clips.small_clip(seconds=3, size=(128, 96)),
                         "https://tiktok.example/v/1")
-    assert drain(factory, index, settings=settings) >= 1
+    heard = []  # what the worker's idle threads are told, and what waits when they are
+
+    def queued() -> None:
+        with factory() as s:
+            heard.append(s.exec(select(func.count()).select_from(MatchRun).where(
+                col(MatchRun.second_stage_at).is_(None))).one())
+
+    assert drain(factory, index, settings=settings, queued=queued) >= 1
     with factory() as s:
         video = s.get(Video, video_id)
         assert video.state == "sampled" and video.attempts == 1 and video.claimed_at is None
         frames = s.exec(select(VideoFrame).where(VideoFrame.video_id == video_id)).all()
         assert len(frames) == video.frames >= 3
+        # told once, when every frame's second stage was waiting to be taken
+        assert heard == [len({f.image_id for f in frames})]
         assert [round(f.t) for f in frames[:3]] == [0, 1, 2]
         # each frame held as an image, linked to the video's post, both stages run
         for frame in frames:

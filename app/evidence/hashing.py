@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
-from app.evidence import scene_check
+from app.evidence import cell_cap, scene_check
 from app.evidence.borders import trim_borders
 from app.evidence.nearest import ratio_pairs
 
@@ -40,7 +40,9 @@ _COORD_SCALE = 16  # keypoint coordinates stored as uint16 in 1/16 px
 _HEADER = struct.Struct("<BHHHH")  # version, keypoints, mirrored keypoints, width, height
 _VERSION = struct.Struct("<B")
 
-_GRID = 8  # keypoints are spread over an 8x8 grid so overlays/stickers cannot take them all
+# keypoints are spread over the grid agreement is counted on, so overlays and stickers cannot
+# take them all
+_GRID = cell_cap.GRID
 # FAST threshold 5 (was 10): more corners on dark, hazy and flat photos (real-photo bench).
 # 4 x MAX_FEATURES detected (was 3 x, features v3): the strong corners of a caption no longer
 # crowd out the scene's weaker ones before they are spread over the grid (real-photo bench).
@@ -277,15 +279,7 @@ def prefilter_descriptors(blob: bytes, n: int = PREFILTER_KEYPOINTS,
     return out
 
 
-_CELL_CAP = 3  # inliers counted per grid cell: one repeated object (a barred window) can't win
 _ROBUST = cv2.USAC_DEFAULT  # deterministic seed; ~100x faster than cv2.RANSAC on unrelated pairs
-
-
-def _capped(points: np.ndarray, size: tuple[int, int]) -> int:
-    scale = np.array([_GRID / max(size[0], 1), _GRID / max(size[1], 1)], dtype=np.float32)
-    cells = np.clip((points * scale).astype(np.int64), 0, _GRID - 1)
-    counts = np.bincount(cells[:, 1] * _GRID + cells[:, 0], minlength=_GRID * _GRID)
-    return int(np.minimum(counts, _CELL_CAP).sum())
 
 
 def _inliers(pa: np.ndarray, da: np.ndarray, pb: np.ndarray, db: np.ndarray, ratio: float,
@@ -306,14 +300,14 @@ def _inliers(pa: np.ndarray, da: np.ndarray, pb: np.ndarray, db: np.ndarray, rat
 
 def _side(a: bytes, b: bytes, mirrored: bool, ratio: float, reproj_px: float) -> tuple[int, tuple]:
     """Score of `a` (or its mirror image) against `b`, and (a's inliers, b's, a's size, b's
-    size) or (): at most _CELL_CAP inliers a grid cell (the smaller of the two counts); 0 when
-    they sit in a band the rest of the picture contradicts (scene_check: a shared caption)."""
+    size) or (): the inliers capped per grid cell (app/evidence/cell_cap.py); 0 when they
+    sit in a band the rest of the picture contradicts (scene_check: a shared caption)."""
     pa, da, size_a = unpack_features(a, mirrored=mirrored)
     pb, db, size_b = unpack_features(b)
     found = _inliers(pa, da, pb, db, ratio, reproj_px)
     if found is None:
         return 0, ()
-    score = min(_capped(found[0], size_a), _capped(found[1], size_b))
+    score = cell_cap.score(*found, size_a, size_b)
     if score and not scene_check.confirmed(unpack_thumbnail(a, mirrored), unpack_thumbnail(b),
                                            *found, size_a, size_b):
         score = 0
@@ -324,9 +318,10 @@ def verify_features(a: bytes, b: bytes, ratio: float = 0.8, reproj_px: float = 4
                     mirrored: bool = True) -> int:
     """Geometric verification score of two feature blobs (0 = unrelated).
 
-    ORB matches passing the ratio test, RANSAC homography inliers, then counted at most
-    _CELL_CAP per cell of an 8x8 grid (the smaller of the two images' counts), so the score
-    measures how much of the picture agrees rather than how textured one object is; 0 when
+    ORB matches passing the ratio test, RANSAC homography inliers, then counted at most 3
+    per cell of an 8x8 grid over the part of each picture the other shows (the smaller of
+    the two counts: app/evidence/cell_cap.py), so the score measures how much of the
+    picture agrees rather than how textured one object is; 0 when
     only a band agrees and the rest of the picture does not (see `_side`). `a`'s mirror
     image is compared with `b` too (a front-camera selfie; `mirrored=False`: not), and the
     better score counts.

@@ -21,11 +21,10 @@ from typing import Any
 import cv2
 import numpy as np
 
-from app.evidence import scene_check
+from app.evidence import cell_cap, scene_check
 from app.evidence.agreement import NONE, Agreement, as_agreement
 from app.evidence.hashing import (
     _ROBUST,
-    _capped,
     _content,
     _detectors,
     check_comparable,
@@ -99,9 +98,9 @@ def mirror(points: Keypoints, gray: np.ndarray) -> Keypoints:
 
 
 def raw_score(found: tuple) -> int:
-    """The capped inliers (a's, b's, a's size, b's size) before the scene check: at most 3 a
-    grid cell, the smaller of the two counts (hashing's score)."""
-    return min(_capped(found[0], found[2]), _capped(found[1], found[3])) if found else 0
+    """The capped inliers (a's, b's, a's size, b's size) before the scene check (hashing's
+    score: app/evidence/cell_cap.py)."""
+    return cell_cap.score(*found) if found else 0
 
 
 def _inliers(a: Keypoints, b: Keypoints) -> tuple[np.ndarray, np.ndarray] | None:
@@ -122,7 +121,7 @@ def _inliers(a: Keypoints, b: Keypoints) -> tuple[np.ndarray, np.ndarray] | None
 
 def verify(a: Keypoints, b: Keypoints) -> int:
     """Score of `a` against `b` on hashing's scale (0 = unrelated): ratio-test matches,
-    homography inliers counted at most 3 a grid cell (the smaller of the two counts), 0 when
+    homography inliers counted at most 3 a grid cell (app/evidence/cell_cap.py), 0 when
     they sit in a band the rest of the picture contradicts (a shared caption)."""
     return _verified(a, b)[0]
 

@@ -7,8 +7,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from app.evidence import cell_cap
 from app.evidence.agreement import agreeing_points
-from app.evidence.hashing import _capped, compute_features, verify_features
+from app.evidence.hashing import compute_features, verify_features
 from tests.evidence.test_hashing import PHOTOS, jpeg
 
 ORIGINAL = np.asarray(Image.open(io.BytesIO(PHOTOS[0])))  # 800 x 600
@@ -30,8 +31,7 @@ def test_the_pairs_give_the_score_and_land_on_the_same_spot():
     assert len(found.pairs) >= found.score  # the score caps them per grid cell
     a, b = _pixels(found.pairs, (800, 600), (800, 600))
     # the score is the capped count of exactly these points (in the working image's pixels)
-    assert found.score == min(_capped(a * 512 / 800, (512, 384)),
-                              _capped(b * 512 / 800, (512, 384)))
+    assert found.score == cell_cap.score(a * 512 / 800, b * 512 / 800, (512, 384), (512, 384))
     moved = a @ turn[:, :2].T + turn[:, 2]
     error = np.linalg.norm(moved - b, axis=1)
     assert np.median(error) < 4 and np.percentile(error, 95) < 10  # pixels of 800 x 600

@@ -5,8 +5,8 @@ link its photos to each other, while a captioned copy of a photo still links to 
 import pytest
 
 from app.estate.models import Cell, Establishment
+from app.evidence.cell_cap import capped
 from app.evidence.hashing import (
-    _capped,
     _inliers,
     compute_features,
     unpack_features,
@@ -22,12 +22,13 @@ def _captioned(seed: int) -> bytes:
 
 
 def _band_score(a: bytes, b: bytes) -> int:
-    """The score the inliers would get if the rest of the picture were not consulted."""
+    """The score the inliers would get if the rest of the picture were not consulted (capped
+    on each whole picture: no more than on the part the other shows)."""
     pa, da, size_a = unpack_features(a)
     pb, db, size_b = unpack_features(b)
     found = _inliers(pa, da, pb, db, 0.8, 4.0)
     assert found is not None
-    return min(_capped(found[0], size_a), _capped(found[1], size_b))
+    return min(capped(found[0], size_a), capped(found[1], size_b))
 
 
 def test_two_different_photos_with_the_same_caption_are_not_linked():

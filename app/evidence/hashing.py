@@ -319,10 +319,10 @@ def verify_features(a: bytes, b: bytes, ratio: float = 0.8, reproj_px: float = 4
     """Geometric verification score of two feature blobs (0 = unrelated).
 
     ORB matches passing the ratio test, RANSAC homography inliers, then counted at most 3
-    per cell of an 8x8 grid over the part of each picture the other shows (the smaller of
-    the two counts: app/evidence/cell_cap.py), so the score measures how much of the
-    picture agrees rather than how textured one object is; 0 when
-    only a band agrees and the rest of the picture does not (see `_side`). `a`'s mirror
+    per cell of an 8x8 grid, on each whole picture or on the part of it the other shows
+    where that counts more (the smaller of the two pictures' counts: app/evidence/cell_cap.py),
+    so the score measures how much of the picture agrees rather than how textured one object
+    is; 0 when only a band agrees and the rest of the picture does not (see `_side`). `a`'s mirror
     image is compared with `b` too (a front-camera selfie; `mirrored=False`: not), and the
     better score counts.
     A stale blob (older version) scores 0.

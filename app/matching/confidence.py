@@ -5,7 +5,8 @@ Pure. The scale follows the measured thresholds (app/matching/thresholds.py), no
   bits of 64; distinct cells were never closer than 4 bits, so 0 bits is the same picture,
   1-2 a near-identical copy and up to the threshold an edited copy;
 - a feature match's score counts agreeing points, at most 3 in each cell of an 8x8 grid
-  over the part of each picture the other shows (192 in all: app/evidence/cell_cap.py);
+  (on the whole picture or on the part of it the other shows: app/evidence/cell_cap.py;
+  192 in all);
   distinct scenes never scored above 15 and the link starts at VERIFY_MIN_SCORE (20);
   true pairs of real photos scored 20-70, so twice the threshold and more is strong, and
   from the threshold to twice it is a possible match to check.

@@ -30,7 +30,7 @@ from app.audit.service import Actor
 from app.db import retryable, unit_of_work, unreachable, utcnow
 from app.evidence.images import features_of, is_video_frame
 from app.evidence.models import Image, ImageFeatures, VideoFrame
-from app.matching import frame_sets, previews, queue, service
+from app.matching import doorbell, frame_sets, previews, queue, service
 from app.matching.engine import MatchEngine
 from app.matching.models import ClipPass
 from app.matching.sampling import sampling_job
@@ -208,9 +208,14 @@ def samplings_then_stages(factory: Callable[[], Session], engine: MatchEngine, a
 def after_answer(tasks: BackgroundTasks, state: Any, actor: Actor, image_ids: list[int],
                  video_ids: list[int] | None = None) -> None:
     """Second stages for these images, and sampling for these videos: the match workers'
-    queues already hold them; without workers this process runs them once the answer has
-    gone."""
-    if state.settings.match_workers == 0 and (image_ids or video_ids):
+    queues already hold them (the workers on this host are told at once, app/matching/
+    doorbell.py); without workers this process runs them once the answer has gone.
+    Background tasks run once the request's transaction has committed."""
+    if not (image_ids or video_ids):
+        return
+    if state.settings.match_workers > 0:
+        tasks.add_task(doorbell.ring, state.settings)
+    else:
         tasks.add_task(samplings_then_stages, state.session_factory, state.match_engine,
                        actor, image_ids, list(video_ids or []),
                        queue.Policy.of(state.settings), settings=state.settings)

@@ -22,7 +22,7 @@ from sqlmodel import Session
 from app import db_statistics
 from app.audit.service import Actor
 from app.db import make_engine, make_session_factory, unit_of_work, utcnow
-from app.matching import previews, queue, sampling
+from app.matching import doorbell, previews, queue, sampling
 from app.matching.engine import Limits, MatchEngine
 from app.matching.jobs import give_up_lapsed, run_clip_pass, run_second_stage, worker_name
 from app.memory import freeze_startup_objects, release_freed_memory, thaw_startup_objects
@@ -127,7 +127,8 @@ def run(settings: Settings, stop: threading.Event) -> None:
     # GIL): a clip's frames are verified two at a time; claims are per job, as across workers
     crashed: list[BaseException] = []
     halt = threading.Event()  # this process's threads: set by `stop` or by a thread's crash
-    wake = threading.Condition()  # a clip's frames were queued: idle threads take them now
+    wake = Wake()  # work was queued (a clip's frames, the doorbell): idle threads look now
+    bell = _bell(settings)
 
     def serve() -> None:
         try:
@@ -141,43 +142,68 @@ def run(settings: Settings, stop: threading.Event) -> None:
     try:
         for thread in takers:
             thread.start()
-        while not halt.is_set() and not stop.wait(STOP_POLL_SECONDS):
-            pass
+        while not halt.is_set() and not stop.is_set():
+            if bell is None:
+                stop.wait(STOP_POLL_SECONDS)
+            elif bell.wait(STOP_POLL_SECONDS):
+                wake.ring()
         halt.set()
-        with wake:  # the idle ones hear it now
-            wake.notify_all()
+        wake.ring()  # the idle ones hear it now
         for thread in takers:
             thread.join()
         if crashed:
             raise crashed[0]
     finally:
+        if bell is not None:
+            bell.close()
         if settings.gc_freeze_at_start:
             thaw_startup_objects()
         engine.close()
         db.dispose()
 
 
+class Wake:
+    """Tells a worker's idle threads to look at the queue now. A ring that comes while a
+    thread is still looking is not lost: the thread then looks again instead of waiting."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self.rings = 0
+
+    def ring(self) -> None:
+        with self._cond:
+            self.rings += 1
+            self._cond.notify_all()
+
+    def wait(self, seen: int, timeout: float) -> None:
+        """Wait up to `timeout` seconds for a ring after the first `seen`."""
+        with self._cond:
+            self._cond.wait_for(lambda: self.rings != seen, timeout)
+
+
+def _bell(settings: Settings) -> doorbell.Bell | None:
+    try:
+        return doorbell.Bell(settings)
+    except OSError:  # no named pipes here (some network filesystems): polling alone
+        log.warning("match worker: no doorbell, the queue is polled", exc_info=True)
+        return None
+
+
 def _serve(factory: Callable[[], Session], engine: MatchEngine, settings: Settings,
-           stop: threading.Event, policy: queue.Policy, pause: float,
-           wake: threading.Condition) -> None:
-    """One of the worker's threads: drain the queue, wait when it is empty (or until another
-    thread has queued a clip's frames: `wake`), until `stop`."""
+           stop: threading.Event, policy: queue.Policy, pause: float, wake: Wake) -> None:
+    """One of the worker's threads: drain the queue, wait when it is empty (or until work is
+    queued: `wake`, from another thread's sampling or the doorbell), until `stop`."""
     every = min(LAPSED_CHECK_SECONDS, policy.lease.total_seconds() / 4)
     checked = float("-inf")
-
-    def queued() -> None:
-        with wake:
-            wake.notify_all()
-
     while not stop.is_set():
         try:
             due = time.monotonic() - checked >= every
             if due:
                 checked = time.monotonic()
+            seen = wake.rings
             if drain(factory, engine, settings=settings, stop=stop, policy=policy,
-                     pause=pause, give_up=due, queued=queued) == 0:
-                with wake:
-                    wake.wait(IDLE_SECONDS)
+                     pause=pause, give_up=due, queued=wake.ring) == 0:
+                wake.wait(seen, IDLE_SECONDS)
             else:
                 release_freed_memory()
         except SQLAlchemyError:  # the database is away: wait and look again

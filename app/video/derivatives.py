@@ -32,12 +32,20 @@ PREVIEW_SCALING = "AREA"
 PREVIEW_PRESET = "ultrafast"
 
 
+def _spread(image: Image.Image) -> float:
+    """The spread of a frame's grey values, from every fourth pixel each way (a sample is
+    enough to tell a detailed frame from a black or faded one, at a fifth of the cost)."""
+    sample = image.resize((max(1, image.width // 4), max(1, image.height // 4)),
+                          Image.Resampling.NEAREST)
+    return float(np.asarray(sample.convert("L")).std())
+
+
 def poster(images: list[Image.Image], long_side: int = 1280) -> bytes:
     """JPEG of the most detailed frame (largest spread of grey values, so not a black or
     faded frame), long side at most `long_side`, with no metadata at all."""
     if not images:
         raise ValueError("no frame to make a poster from")
-    best = max(images, key=lambda im: float(np.asarray(im.convert("L").reduce(4)).std()))
+    best = max(images, key=_spread)
     picture = Image.fromarray(np.asarray(best.convert("RGB")))  # pixels only
     picture.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
     out = io.BytesIO()

@@ -1,0 +1,97 @@
+"""The match workers' doorbell: an upload answered by the web process rings it, and an idle
+worker takes the upload's second stage at once, not at its next poll."""
+
+import os
+import threading
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app.audit.service import SYSTEM
+from app.auth import apikeys
+from app.auth.models import User
+from app.auth.passwords import hash_password
+from app.main import create_app
+from app.matching import doorbell
+from app.matching import worker as match_worker
+from app.matching.models import MatchRun
+from app.settings import Settings
+from tests.conftest import PASSWORD
+from tests.matching import scenes
+from tests.matching.test_worker_killed import _wait_for, live  # noqa: F401
+
+
+def test_a_ring_reaches_every_open_bell_and_nothing_else(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data")
+    assert doorbell.ring(settings) == 0  # no worker has started here: nothing to ring
+    first, second = doorbell.Bell(settings), doorbell.Bell(settings)
+    try:
+        folder = doorbell.folder(settings)
+        dead = folder / "4242-dead"  # a pipe its worker no longer holds open
+        os.mkfifo(dead, 0o600)
+        stray = folder / "notes.txt"  # not a pipe: never written to, never removed
+        stray.write_text("kept")
+        assert not first.wait(0) and not second.wait(0)
+        assert doorbell.ring(settings) == 2
+        assert doorbell.ring(settings) == 2  # rung twice before it was heard: heard once
+        assert first.wait(0) and second.wait(0)
+        assert not first.wait(0) and not second.wait(0)  # every ring so far was heard
+        assert not dead.exists()
+        assert stray.read_text() == "kept"
+    finally:
+        first.close()
+        second.close()
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]  # closed: no pipe left
+    assert doorbell.ring(settings) == 0
+
+
+@pytest.mark.parametrize("live", ["sqlite", "postgres"], indirect=True)
+def test_an_idle_worker_takes_an_upload_when_the_answer_rings_not_at_its_next_poll(
+        live, monkeypatch):  # noqa: F811
+    settings, factory, _ = live
+    settings = settings.model_copy(update={"match_workers": 1, "audit_link_seconds": 0})
+    # the next poll would be an hour away: only the doorbell can bring the worker in time
+    monkeypatch.setattr(match_worker, "IDLE_SECONDS", 3600.0)
+    idle = threading.Event()
+    real_wait = match_worker.Wake.wait
+
+    def noted(wake, seen, timeout):
+        idle.set()
+        return real_wait(wake, seen, timeout)
+
+    monkeypatch.setattr(match_worker.Wake, "wait", noted)
+    with factory() as s:
+        user = User(username="ringer", role="analyst", password_hash=hash_password(PASSWORD),
+                    must_change_password=False)
+        s.add(user)
+        s.flush()
+        _, key = apikeys.create(s, settings, SYSTEM, user, name="tests", days=1)
+        s.commit()
+    stop = threading.Event()
+    worker = threading.Thread(target=match_worker.run, args=(settings, stop), daemon=True)
+    worker.start()
+    app = create_app(settings)
+    try:
+        _wait_for(idle.is_set, 120, "the worker idle, its queue empty")
+        with TestClient(app) as client:
+            r = client.post("/api/v1/images", headers={"Authorization": f"Bearer {key}"},
+                            files={"files": ("x.jpg", scenes.jpeg(scenes.room(61)),
+                                             "image/jpeg")})
+            assert r.status_code == 201, r.text
+            image_id = r.json()["images"][0]["image_id"]
+
+            def stage_done() -> bool:
+                with Session(app.state.engine) as s:
+                    return s.get(MatchRun, image_id).second_stage_at is not None
+            _wait_for(stage_done, 60, "the upload's second stage, taken when the bell rang")
+            done = client.get(f"/api/v1/images/{image_id}/candidates",
+                              headers={"Authorization": f"Bearer {key}"}).json()
+            assert done["second_stage_done"] is True
+    finally:
+        stop.set()
+        worker.join(60)
+        app.state.match_engine.close()
+        app.state.engine.dispose()
+    assert not worker.is_alive()
+    assert list(doorbell.folder(settings).iterdir()) == []  # the stopped worker's pipe is gone

@@ -2,8 +2,10 @@
 transaction has committed, and the idle workers look at the queue at once instead of at their
 next poll (worker.IDLE_SECONDS later, 0.125 s on average).
 
-Each worker process keeps a named pipe in <data_dir>/doorbell, open for reading and writing
-(so that it never reads an end of file). Ringing writes one byte to each pipe without
+Each worker process keeps a named pipe in <data_dir>/doorbell/<host name>, open for reading
+and writing (so that it never reads an end of file). The folder is the host's own: a data
+folder shared between hosts holds every host's pipes, and a pipe only carries bytes between
+processes of one host. Ringing writes one byte to each pipe without
 blocking. A pipe that no process holds open any more (its worker died) refuses the write and
 is removed. A ring carries nothing but "look now": a spurious one costs one look at the
 queue, a lost one the poll's wait. Workers on other hosts do not hear it; they find the work
@@ -15,8 +17,10 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 import secrets
 import select
+import socket
 import stat
 from pathlib import Path
 
@@ -27,7 +31,9 @@ _TEMP = "."  # a pipe not yet open under its final name: never rung, never remov
 
 
 def folder(settings: Settings) -> Path:
-    return settings.data_dir / "doorbell"
+    """This host's doorbell folder."""
+    host = re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname())[:64].lstrip(".") or "host"
+    return settings.data_dir / "doorbell" / host
 
 
 class Bell:

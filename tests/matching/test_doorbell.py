@@ -32,6 +32,9 @@ def test_a_ring_reaches_every_open_bell_and_nothing_else(tmp_path):
         os.mkfifo(dead, 0o600)
         stray = folder / "notes.txt"  # not a pipe: never written to, never removed
         stray.write_text("kept")
+        elsewhere = folder.parent / "other-host"  # a data folder shared with another host:
+        elsewhere.mkdir()  # its workers' pipes are not this host's to ring or to remove
+        os.mkfifo(elsewhere / "77-theirs", 0o600)
         assert not first.wait(0) and not second.wait(0)
         assert doorbell.ring(settings) == 2
         assert doorbell.ring(settings) == 2  # rung twice before it was heard: heard once
@@ -39,6 +42,7 @@ def test_a_ring_reaches_every_open_bell_and_nothing_else(tmp_path):
         assert not first.wait(0) and not second.wait(0)  # every ring so far was heard
         assert not dead.exists()
         assert stray.read_text() == "kept"
+        assert (elsewhere / "77-theirs").exists()
     finally:
         first.close()
         second.close()

@@ -1,15 +1,19 @@
-"""The match workers' doorbell on this host: a request that queued work rings it once its
-transaction has committed, and the idle workers look at the queue at once instead of at their
-next poll (worker.IDLE_SECONDS later, 0.125 s on average).
+"""The match workers' doorbell: a request that queued work rings it once its transaction has
+committed, and the idle workers look at the queue at once instead of at their next poll
+(worker.IDLE_SECONDS later, 0.125 s on average).
 
-Each worker process keeps a named pipe in <data_dir>/doorbell/<host name>, open for reading
-and writing (so that it never reads an end of file). The folder is the host's own: a data
-folder shared between hosts holds every host's pipes, and a pipe only carries bytes between
-processes of one host. Ringing writes one byte to each pipe without
-blocking. A pipe that no process holds open any more (its worker died) refuses the write and
-is removed. A ring carries nothing but "look now": a spurious one costs one look at the
-queue, a lost one the poll's wait. Workers on other hosts do not hear it; they find the work
-at their next poll, as before.
+- This host: each worker process keeps a named pipe in <data_dir>/doorbell/<host name>, open
+  for reading and writing (so that it never reads an end of file). Ringing writes one byte
+  to each pipe without blocking; a pipe that no process holds open any more (its worker
+  died) refuses the write and is removed. The folder is the host's own: a data folder shared
+  between hosts holds every host's pipes, and a pipe only carries bytes within one host.
+- PostgreSQL, any host: the ring is also a NOTIFY on CHANNEL, and each worker LISTENs on a
+  connection of its own. A worker that lost that connection (the database restarted) polls
+  until it has it back.
+
+A ring carries nothing but "look now": a spurious one costs one look at the queue, a lost
+one the poll's wait. A worker that hears neither (SQLite, another host) finds the work at its
+next poll.
 """
 
 from __future__ import annotations
@@ -22,12 +26,21 @@ import secrets
 import select
 import socket
 import stat
+import time
 from pathlib import Path
+
+import psycopg
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.settings import Settings
 
 log = logging.getLogger("cellwatch.matching")
+CHANNEL = "cellwatch_queue"
 _TEMP = "."  # a pipe not yet open under its final name: never rung, never removed by a ring
+_LISTEN_RETRY_SECONDS = 30.0  # a lost LISTEN connection is opened again at most this often
+_LISTEN_CONNECT_SECONDS = 2  # so that a database out of reach never holds up a stop for long
 
 
 def folder(settings: Settings) -> Path:
@@ -36,8 +49,50 @@ def folder(settings: Settings) -> Path:
     return settings.data_dir / "doorbell" / host
 
 
+class _Listener:
+    """A worker's LISTEN connection on PostgreSQL, opened again when lost."""
+
+    def __init__(self, url: str) -> None:
+        self._conninfo = make_url(url).set(drivername="postgresql").render_as_string(
+            hide_password=False)
+        self._conn: psycopg.Connection | None = None
+        self._tried = float("-inf")
+
+    def fileno(self) -> int | None:
+        if self._conn is not None and not self._conn.closed:
+            return self._conn.fileno()
+        if time.monotonic() - self._tried < _LISTEN_RETRY_SECONDS:
+            return None
+        self._tried = time.monotonic()
+        try:
+            self._conn = psycopg.connect(self._conninfo, autocommit=True,
+                                         connect_timeout=_LISTEN_CONNECT_SECONDS)
+            self._conn.execute(f"LISTEN {CHANNEL}")
+        except psycopg.Error:
+            log.warning("match worker: not listening for rings, the queue is polled")
+            self.close()
+            return None
+        return self._conn.fileno()
+
+    def heard(self) -> None:
+        """Take in what has come (the rings themselves need no reading)."""
+        try:
+            assert self._conn is not None
+            if not list(self._conn.notifies(timeout=0)):
+                # readable with nothing to hear: a message of the server's, such as the
+                # notice that it ends the session, which the next read raises
+                list(self._conn.notifies(timeout=0))
+        except psycopg.Error:  # the connection is gone: polled until it is back
+            self.close()
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None
+
+
 class Bell:
-    """A worker process's end of the doorbell."""
+    """A worker process's end of the doorbell: its pipe, and on PostgreSQL its LISTEN."""
 
     def __init__(self, settings: Settings) -> None:
         where = folder(settings)
@@ -52,31 +107,48 @@ class Bell:
             raise
         self.path = where / name
         os.replace(temp, self.path)  # open before it has a name a ring would use
+        url = settings.effective_database_url
+        self._listener = _Listener(url) if url.startswith("postgresql") else None
 
     def wait(self, timeout: float) -> bool:
         """Whether the bell rang within `timeout` seconds (every ring so far is heard)."""
-        ready, _, _ = select.select([self._fd], [], [], timeout)
+        listening = self._listener.fileno() if self._listener is not None else None
+        ready, _, _ = select.select(
+            [self._fd, *([listening] if listening is not None else [])], [], [], timeout)
         if not ready:
             return False
-        try:
-            while os.read(self._fd, 4096):
+        if self._fd in ready:
+            try:
+                while os.read(self._fd, 4096):
+                    pass
+            except BlockingIOError:
                 pass
-        except BlockingIOError:
-            pass
+        if listening is not None and listening in ready and self._listener is not None:
+            self._listener.heard()
         return True
 
     def close(self) -> None:
         self.path.unlink(missing_ok=True)
         os.close(self._fd)
+        if self._listener is not None:
+            self._listener.close()
 
 
-def ring(settings: Settings) -> int:
-    """Ring every worker's pipe on this host; returns how many were rung."""
+def ring(settings: Settings, db: Engine | None = None) -> int:
+    """Ring every worker's pipe on this host, and on PostgreSQL (`db`) the workers of every
+    host; returns how many pipes were rung."""
+    if db is not None and db.dialect.name == "postgresql":
+        try:
+            with db.connect() as conn:
+                conn.exec_driver_sql(f"NOTIFY {CHANNEL}")
+                conn.commit()
+        except SQLAlchemyError:  # the workers find the work at their next poll
+            log.warning("doorbell: NOTIFY failed", exc_info=True)
     try:
         pipes = [p for p in folder(settings).iterdir() if not p.name.startswith(_TEMP)]
     except FileNotFoundError:
         return 0
-    except OSError:  # the workers find the work at their next poll
+    except OSError:
         log.warning("doorbell folder unreadable", exc_info=True)
         return 0
     rung = 0

@@ -214,7 +214,7 @@ def after_answer(tasks: BackgroundTasks, state: Any, actor: Actor, image_ids: li
     if not (image_ids or video_ids):
         return
     if state.settings.match_workers > 0:
-        tasks.add_task(doorbell.ring, state.settings)
+        tasks.add_task(doorbell.ring, state.settings, state.engine)
     else:
         tasks.add_task(samplings_then_stages, state.session_factory, state.match_engine,
                        actor, image_ids, list(video_ids or []),

@@ -12,6 +12,7 @@ from app.audit.service import SYSTEM
 from app.auth import apikeys
 from app.auth.models import User
 from app.auth.passwords import hash_password
+from app.db import make_engine
 from app.main import create_app
 from app.matching import doorbell
 from app.matching import worker as match_worker
@@ -19,7 +20,7 @@ from app.matching.models import MatchRun
 from app.settings import Settings
 from tests.conftest import PASSWORD
 from tests.matching import scenes
-from tests.matching.test_worker_killed import _wait_for, live  # noqa: F401
+from tests.matching.test_worker_killed import _store, _wait_for, live  # noqa: F401
 
 
 def test_a_ring_reaches_every_open_bell_and_nothing_else(tmp_path):
@@ -99,3 +100,65 @@ def test_an_idle_worker_takes_an_upload_when_the_answer_rings_not_at_its_next_po
         app.state.engine.dispose()
     assert not worker.is_alive()
     assert list(doorbell.folder(settings).iterdir()) == []  # the stopped worker's pipe is gone
+
+
+@pytest.mark.parametrize("live", ["postgres"], indirect=True)
+def test_on_postgresql_a_ring_from_another_host_reaches_the_worker(
+        live, monkeypatch, tmp_path):  # noqa: F811
+    settings, factory, index = live
+    monkeypatch.setattr(match_worker, "IDLE_SECONDS", 3600.0)
+    idle = threading.Event()
+    real_wait = match_worker.Wake.wait
+
+    def noted(wake, seen, timeout):
+        idle.set()
+        return real_wait(wake, seen, timeout)
+
+    monkeypatch.setattr(match_worker.Wake, "wait", noted)
+    stop = threading.Event()
+    worker = threading.Thread(target=match_worker.run, args=(settings, stop), daemon=True)
+    worker.start()
+    # a web process on another host: no pipe of this worker's in its own data folder
+    elsewhere = settings.model_copy(update={"data_dir": tmp_path / "other-host"})
+    db = make_engine(settings.database_url)
+    try:
+        _wait_for(idle.is_set, 120, "the worker idle, its queue empty")
+        image_id = _store(settings, factory, index, scenes.jpeg(scenes.room(62)))
+        assert doorbell.ring(elsewhere, db) == 0  # no pipe rung: only the NOTIFY reaches it
+
+        def stage_done() -> bool:
+            with factory() as s:
+                return s.get(MatchRun, image_id).second_stage_at is not None
+        _wait_for(stage_done, 60, "the second stage, taken when the NOTIFY came")
+    finally:
+        stop.set()
+        worker.join(60)
+        db.dispose()
+    assert not worker.is_alive()
+
+
+@pytest.mark.parametrize("live", ["postgres"], indirect=True)
+def test_a_lost_listen_connection_is_opened_again_and_hears_the_next_ring(
+        live, monkeypatch):  # noqa: F811
+    settings, _, _ = live
+    db = make_engine(settings.database_url)
+    bell = doorbell.Bell(settings)
+    try:
+        assert not bell.wait(0.2)
+        doorbell.ring(settings.model_copy(update={"data_dir": settings.data_dir / "x"}), db)
+        assert bell.wait(10)  # the NOTIFY alone
+        with db.connect() as conn:  # the database ends the worker's listening session
+            ended = conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                f"WHERE query = 'LISTEN {doorbell.CHANNEL}'").scalars().all()
+            conn.commit()
+        assert ended == [True]
+        bell.wait(5)  # hears the end of the connection, and lets it go
+        assert not bell.wait(0.2)  # polled meanwhile: no connection, nothing heard
+        monkeypatch.setattr(doorbell, "_LISTEN_RETRY_SECONDS", 0.0)
+        assert not bell.wait(0.2)  # opened again, listening
+        doorbell.ring(settings.model_copy(update={"data_dir": settings.data_dir / "x"}), db)
+        assert bell.wait(10)
+    finally:
+        bell.close()
+        db.dispose()

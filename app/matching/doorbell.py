@@ -1,6 +1,6 @@
 """The match workers' doorbell: a request that queued work rings it once its transaction has
-committed, and the idle workers look at the queue at once instead of at their next poll
-(worker.IDLE_SECONDS later, 0.125 s on average).
+committed (and so does a worker whose sampling queued a clip's frames), and the idle workers
+look at the queue at once instead of at their next poll (worker.IDLE_SECONDS).
 
 - This host: each worker process keeps a named pipe in <data_dir>/doorbell/<host name>, open
   for reading and writing (so that it never reads an end of file). Ringing writes one byte

@@ -30,10 +30,13 @@ from app.settings import Settings
 
 log = logging.getLogger("cellwatch.matching")
 WORKER_ACTOR = Actor(user_id=None, name="worker:matching", client_addr="local")
-# How long an idle worker's thread waits before looking at the queue again. A look is four
-# small queries; the search for jobs whose worker died (a few more each) is made far less
-# often (LAPSED_CHECK_SECONDS, and at most a quarter of the lease, so none waits long).
-IDLE_SECONDS = 0.25
+# How long an idle worker's thread waits before looking at the queue again, when nothing
+# rings (app/matching/doorbell.py: requests that queue work ring it, and so does a sampling
+# that queues its frames): the look is a safety net, for a ring that could not reach a
+# worker, and for retries and lapsed claims. A look is four small queries; the search for
+# jobs whose worker died (a few more each) is made far less often (LAPSED_CHECK_SECONDS, and
+# at most a quarter of the lease, so none waits long).
+IDLE_SECONDS = 2.0
 LAPSED_CHECK_SECONDS = 10.0
 NICENESS = 10
 STOP_POLL_SECONDS = 0.25  # how soon the worker's threads hear that it is told to stop
@@ -130,9 +133,13 @@ def run(settings: Settings, stop: threading.Event) -> None:
     wake = Wake()  # work was queued (a clip's frames, the doorbell): idle threads look now
     bell = _bell(settings)
 
+    def queued() -> None:  # a sampling queued its frames' stages: this worker's idle threads
+        wake.ring()  # take them now, and so do the other workers'
+        doorbell.ring(settings, db)
+
     def serve() -> None:
         try:
-            _serve(factory, engine, settings, halt, policy, pause, wake)
+            _serve(factory, engine, settings, halt, policy, pause, wake, queued)
         except BaseException as exc:  # a bug: the whole worker stops, as with one thread
             crashed.append(exc)
             halt.set()
@@ -190,9 +197,10 @@ def _bell(settings: Settings) -> doorbell.Bell | None:
 
 
 def _serve(factory: Callable[[], Session], engine: MatchEngine, settings: Settings,
-           stop: threading.Event, policy: queue.Policy, pause: float, wake: Wake) -> None:
+           stop: threading.Event, policy: queue.Policy, pause: float, wake: Wake,
+           queued: Callable[[], None]) -> None:
     """One of the worker's threads: drain the queue, wait when it is empty (or until work is
-    queued: `wake`, from another thread's sampling or the doorbell), until `stop`."""
+    queued: `wake`, from a sampling or the doorbell), until `stop`."""
     every = min(LAPSED_CHECK_SECONDS, policy.lease.total_seconds() / 4)
     checked = float("-inf")
     while not stop.is_set():
@@ -202,7 +210,7 @@ def _serve(factory: Callable[[], Session], engine: MatchEngine, settings: Settin
                 checked = time.monotonic()
             seen = wake.rings
             if drain(factory, engine, settings=settings, stop=stop, policy=policy,
-                     pause=pause, give_up=due, queued=wake.ring) == 0:
+                     pause=pause, give_up=due, queued=queued) == 0:
                 wake.wait(seen, IDLE_SECONDS)
             else:
                 release_freed_memory()

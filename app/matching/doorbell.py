@@ -30,10 +30,11 @@ import time
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.db import make_session_factory, unit_of_work
 from app.settings import Settings
 
 log = logging.getLogger("cellwatch.matching")
@@ -139,9 +140,8 @@ def ring(settings: Settings, db: Engine | None = None) -> int:
     host; returns how many pipes were rung."""
     if db is not None and db.dialect.name == "postgresql":
         try:
-            with db.connect() as conn:
-                conn.exec_driver_sql(f"NOTIFY {CHANNEL}")
-                conn.commit()
+            with unit_of_work(make_session_factory(db)) as session:
+                session.execute(text(f"NOTIFY {CHANNEL}"))  # sent when it commits
         except SQLAlchemyError:  # the workers find the work at their next poll
             log.warning("doorbell: NOTIFY failed", exc_info=True)
     try:

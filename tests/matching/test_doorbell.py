@@ -24,6 +24,22 @@ from tests.matching import scenes
 from tests.matching.test_worker_killed import _store, _wait_for, live  # noqa: F401
 
 
+@pytest.fixture
+def idle(monkeypatch) -> threading.Event:
+    """Set once a match worker's thread waits, its queue empty; its next poll an hour away,
+    so that only the doorbell can bring it in time."""
+    monkeypatch.setattr(match_worker, "IDLE_SECONDS", 3600.0)
+    waiting = threading.Event()
+    real_wait = match_worker.Wake.wait
+
+    def noted(wake, seen, timeout):
+        waiting.set()
+        return real_wait(wake, seen, timeout)
+
+    monkeypatch.setattr(match_worker.Wake, "wait", noted)
+    return waiting
+
+
 def test_a_ring_reaches_every_open_bell_and_nothing_else(tmp_path):
     settings = Settings(data_dir=tmp_path / "data")
     assert doorbell.ring(settings) == 0  # no worker has started here: nothing to ring
@@ -54,19 +70,9 @@ def test_a_ring_reaches_every_open_bell_and_nothing_else(tmp_path):
 
 @pytest.mark.parametrize("live", ["sqlite", "postgres"], indirect=True)
 def test_an_idle_worker_takes_an_upload_when_the_answer_rings_not_at_its_next_poll(
-        live, monkeypatch):  # noqa: F811
+        live, idle):  # noqa: F811
     settings, factory, _ = live
     settings = settings.model_copy(update={"match_workers": 1, "audit_link_seconds": 0})
-    # the next poll would be an hour away: only the doorbell can bring the worker in time
-    monkeypatch.setattr(match_worker, "IDLE_SECONDS", 3600.0)
-    idle = threading.Event()
-    real_wait = match_worker.Wake.wait
-
-    def noted(wake, seen, timeout):
-        idle.set()
-        return real_wait(wake, seen, timeout)
-
-    monkeypatch.setattr(match_worker.Wake, "wait", noted)
     with factory() as s:
         user = User(username="ringer", role="analyst", password_hash=hash_password(PASSWORD),
                     must_change_password=False)
@@ -105,17 +111,8 @@ def test_an_idle_worker_takes_an_upload_when_the_answer_rings_not_at_its_next_po
 
 @pytest.mark.parametrize("live", ["postgres"], indirect=True)
 def test_on_postgresql_a_ring_from_another_host_reaches_the_worker(
-        live, monkeypatch, tmp_path):  # noqa: F811
+        live, idle, tmp_path):  # noqa: F811
     settings, factory, index = live
-    monkeypatch.setattr(match_worker, "IDLE_SECONDS", 3600.0)
-    idle = threading.Event()
-    real_wait = match_worker.Wake.wait
-
-    def noted(wake, seen, timeout):
-        idle.set()
-        return real_wait(wake, seen, timeout)
-
-    monkeypatch.setattr(match_worker.Wake, "wait", noted)
     stop = threading.Event()
     worker = threading.Thread(target=match_worker.run, args=(settings, stop), daemon=True)
     worker.start()

@@ -41,7 +41,7 @@ def shared_box(here: np.ndarray, there: np.ndarray, size_here: tuple[int, int],
     to SHARED_MIN of each side; the whole picture when the fit fails."""
     w, h = float(max(size_here[0], 1)), float(max(size_here[1], 1))
     whole = (0.0, 0.0, w, h)
-    if SHARED_MIN >= 1 or len(here) < 4:
+    if len(here) < 4:
         return whole
     fit, _ = cv2.findHomography(there, here, 0)  # least squares over the inliers alone
     if fit is None or not np.all(np.isfinite(fit)):

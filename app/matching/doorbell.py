@@ -124,7 +124,7 @@ class Bell:
                     pass
             except BlockingIOError:
                 pass
-        if listening is not None and listening in ready and self._listener is not None:
+        if self._listener is not None and listening in ready:
             self._listener.heard()
         return True
 

@@ -16,6 +16,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, SQLModel
 
 from app.errors import Conflict
+from app.writer_gate import GatedConnection
 
 # Stable constraint names, so that migrations can name what they drop.
 SQLModel.metadata.naming_convention = {
@@ -67,7 +68,10 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 10) -> Eng
         # connections cost little; a request must never wait for one)
         # recycled hourly: a connection reads the planner statistics when it opens, and they
         # are gathered again every hour (db_statistics, the default setting)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10},
+        # GatedConnection: SQLite's write lock handed on between threads without its busy
+        # handler's sleeps (app/writer_gate.py)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10,
+                                                  "factory": GatedConnection},
                                pool_size=max(pool_size, 20), max_overflow=max(max_overflow, 20),
                                pool_recycle=RECYCLE_SECONDS)
         event.listen(engine, "connect", _sqlite_pragmas)

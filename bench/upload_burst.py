@@ -135,6 +135,14 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _machine_cpu_seconds() -> float:
+    """CPU time every process of the machine has spent so far (Linux, all cores): the web
+    process, its match worker, the database, this client and any neighbour."""
+    busy = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    del busy[3:5]  # idle, iowait
+    return sum(busy) / os.sysconf("SC_CLK_TCK")
+
+
 def _epoch(value: datetime | None) -> float | None:
     if value is None:
         return None
@@ -165,9 +173,10 @@ def run_one(url: str, workdir: Path, n_refs: int, refs: list[bytes], pool: list[
         print(f"  {kind}: server ready in {out['server_ready_s']} s, warm-up "
               f"{out['warm_up_s']} s; sending {len(uploads)} uploads at once")
         started = time.time()
-        web_cpu = _cpu_seconds(server.proc.pid)
+        web_cpu, machine_cpu = _cpu_seconds(server.proc.pid), _machine_cpu_seconds()
         results, last = burst(server.base_url, key, uploads)
         web_cpu = _cpu_seconds(server.proc.pid) - web_cpu
+        machine_cpu = _machine_cpu_seconds() - machine_cpu
         ids = [r["image_id"] for r in results if "image_id" in r]
         samples, runs = watch_queue(server.base_url, url, ids, timeout_s)
     done = [_epoch(r["second"]) for r in runs.values() if r["second"]]
@@ -191,6 +200,9 @@ def run_one(url: str, workdir: Path, n_refs: int, refs: list[bytes], pool: list[
         "queue_samples": samples[:: max(1, len(samples) // 60)],
         "first_stage_candidates": sum(r.get("first", 0) for r in results),
         "web_cpu_ms_per_upload": round(web_cpu / len(uploads) * 1000, 1),
+        # the whole machine's CPU while the burst was answered: the match worker's stages
+        # that began meanwhile, the database, this client and any neighbour included
+        "machine_cpu_ms_per_upload": round(machine_cpu / len(uploads) * 1000, 1),
     }
     out["targets"] = {
         "zero errors": out["errors"] == 0 and not failed and not unfinished,
@@ -228,7 +240,10 @@ def report(res: dict[str, Any]) -> str:
                   f"{r['warm_up_s']} s; the burst's answers all in {r['burst_wall_s']} s; "
                   f"attempts per stage {r['attempts']}; web process CPU per upload (user + "
                   f"system, while the burst was answered) "
-                  f"{r.get('web_cpu_ms_per_upload', '-')} ms; first-stage candidates "
+                  f"{r.get('web_cpu_ms_per_upload', '-')} ms; the whole machine's CPU "
+                  f"meanwhile (the worker's stages begun, the database, this client and any "
+                  f"neighbour included) {r.get('machine_cpu_ms_per_upload', '-')} ms an "
+                  f"upload; first-stage candidates "
                   f"{r['first_stage_candidates']}; load average before / after "
                   f"{r['loadavg_before_after']}."]
         if r["stages_failed"]:

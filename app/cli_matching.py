@@ -11,7 +11,7 @@ from app.cli_common import cli_actor
 from app.cli_database import DatabaseNotReady, ready_engine
 from app.db import make_session_factory, unit_of_work, utcnow
 from app.errors import AppError
-from app.matching import queue, video_retry
+from app.matching import doorbell, queue, video_retry
 from app.settings import Settings, get_settings
 
 matching_cli = typer.Typer(help="The queue of second matching stages (match workers).",
@@ -120,6 +120,8 @@ def retry(image_ids: list[int] = typer.Argument(None, help="images whose stage f
     try:
         with unit_of_work(make_session_factory(engine)) as session:
             again = queue.retry_failed(session, cli_actor(), None if all_failed else image_ids)
+        if again:
+            doorbell.ring(settings, engine)  # committed: the workers take them now
     except AppError as exc:  # rolled back: all or nothing
         typer.secho(f"{exc.message} (see `cellwatch matching queue`)", fg=typer.colors.RED,
                     err=True)
@@ -142,6 +144,7 @@ def retry_video(video_id: int = typer.Argument(..., help="a video whose sampling
     try:
         with unit_of_work(make_session_factory(engine)) as session:
             before = video_retry.retry_video(session, cli_actor(), video_id, reason)
+        doorbell.ring(settings, engine)  # committed: the workers take it now
     except AppError as exc:  # rolled back: nothing changed
         typer.secho(exc.message, fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from None

@@ -12,7 +12,7 @@ from app.audit.service import SYSTEM
 from app.cli import cli
 from app.db import make_engine, make_session_factory, unit_of_work, utcnow
 from app.evidence.images import ingest_image
-from app.matching import queue, service
+from app.matching import doorbell, queue, service
 from app.matching.engine import MatchEngine
 from app.matching.models import MatchRun
 from app.settings import get_settings
@@ -43,7 +43,8 @@ def _stored(settings, factory, index, n):
         return image.id
 
 
-def test_the_queue_shows_depth_claims_and_failures_and_a_failed_stage_can_be_retried(env):
+def test_the_queue_shows_depth_claims_and_failures_and_a_failed_stage_can_be_retried(
+        env, request):
     runner, settings, factory, index = env
     failing, running, waiting = (_stored(settings, factory, index, n) for n in (91, 92, 93))
     policy = queue.Policy(attempts=1)
@@ -62,6 +63,8 @@ def test_the_queue_shows_depth_claims_and_failures_and_a_failed_stage_can_be_ret
     assert "after 1 attempt: RuntimeError: features unreadable" in shown.output
     assert f"image {waiting}" not in shown.output  # queued, neither running nor failed
 
+    bell = doorbell.Bell(settings)  # an idle match worker's, on this host
+    request.addfinalizer(bell.close)
     refused = runner.invoke(cli, ["matching", "retry", str(failing), str(waiting)])
     assert refused.exit_code == 1
     assert f"No failed second stage for image {waiting}; nothing was changed" in refused.output
@@ -69,10 +72,12 @@ def test_the_queue_shows_depth_claims_and_failures_and_a_failed_stage_can_be_ret
     assert both.exit_code == 2
     with unit_of_work(factory) as s:  # nothing was changed
         assert s.get(MatchRun, failing).failed_at is not None
+    assert not bell.wait(0)  # and no worker was rung
 
     again = runner.invoke(cli, ["matching", "retry", "--all-failed"])
     assert again.exit_code == 0 and f"1 failed second stage queued again: image {failing}" \
         in again.output
+    assert bell.wait(0)  # the workers take it now, not at their next poll
     with unit_of_work(factory) as s:
         run = s.get(MatchRun, failing)
         assert (run.failed_at, run.attempts, run.error) == (None, 0, "")

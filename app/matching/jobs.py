@@ -205,6 +205,12 @@ def samplings_then_stages(factory: Callable[[], Session], engine: MatchEngine, a
                          worker=worker_name())
 
 
+def ring_when_committed(tasks: BackgroundTasks, state: Any) -> None:
+    """Work queued again by a request (a failed stage retried): the match workers hear of it
+    once the request's transaction has committed, not at their next poll."""
+    tasks.add_task(doorbell.ring, state.settings, state.engine)
+
+
 def after_answer(tasks: BackgroundTasks, state: Any, actor: Actor, image_ids: list[int],
                  video_ids: list[int] | None = None) -> None:
     """Second stages for these images, and sampling for these videos: the match workers'

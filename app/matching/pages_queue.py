@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 
@@ -16,6 +16,7 @@ from app.auth.guards import MatchOperator
 from app.db import SessionDep, utcnow
 from app.errors import AppError, Unprocessable
 from app.matching import queue
+from app.matching.jobs import ring_when_committed
 from app.matching.video_retry import failed_videos
 from app.settings import Settings
 from app.web import render
@@ -73,7 +74,7 @@ def queue_page(request: Request, who: MatchOperator, db: SessionDep,
 
 @router.post("/matching/queue/retry")
 def retry(request: Request, who: MatchOperator, db: SessionDep, settings: SettingsDep,
-          image_id: Annotated[str, Form(max_length=20)] = "",
+          tasks: BackgroundTasks, image_id: Annotated[str, Form(max_length=20)] = "",
           everything: Annotated[str, Form(alias="all", max_length=5)] = "") -> Response:
     try:
         if everything:
@@ -84,6 +85,8 @@ def retry(request: Request, who: MatchOperator, db: SessionDep, settings: Settin
             raise Unprocessable("Say which image's second stage to run again.")
     except AppError as exc:
         return refused(db, exc, _page, request, db, settings)
+    if again:
+        ring_when_committed(tasks, request.app.state)
     flash(db, who, f"{len(again)} failed second stage{'' if len(again) == 1 else 's'} "
           "queued again.")
     return RedirectResponse("/matching/queue", status_code=303)

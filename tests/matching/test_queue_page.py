@@ -7,7 +7,7 @@ from sqlmodel import select
 from app.audit.models import AuditEvent
 from app.db import utcnow
 from app.evidence.images import ingest_image
-from app.matching import queue, service
+from app.matching import doorbell, queue, service
 from app.matching.engine import MatchEngine
 from app.matching.models import MatchRun
 from tests.conftest import TEST_ACTOR, page_csrf
@@ -22,7 +22,8 @@ def _queued(session, settings, n):
     return image.id
 
 
-def test_supervisors_see_the_queue_and_run_a_failed_stage_again(as_role, session, settings):
+def test_supervisors_see_the_queue_and_run_a_failed_stage_again(as_role, session, settings,
+                                                               request):
     failing = _queued(session, settings, 95)
     held = _queued(session, settings, 96)
     policy = queue.Policy(attempts=1)
@@ -40,13 +41,17 @@ def test_supervisors_see_the_queue_and_run_a_failed_stage_again(as_role, session
     assert "RuntimeError: features unreadable" in page.text
 
     csrf = page_csrf(client, "/matching/queue")
+    bell = doorbell.Bell(settings)  # an idle match worker's, on this host
+    request.addfinalizer(bell.close)
     bad = client.post("/matching/queue/retry", data={"image_id": str(held), "csrf_token": csrf})
     assert bad.status_code == 422
     assert f"No failed second stage for image {held}; nothing was changed." in bad.text
+    assert not bell.wait(0)  # refused: no worker rung
     done = client.post("/matching/queue/retry", data={"image_id": str(failing),
                                                       "csrf_token": csrf},
                        follow_redirects=False)
     assert done.status_code == 303
+    assert bell.wait(0)  # rung once the retry committed
     after = client.get("/matching/queue").text
     assert "1 failed second stage queued again." in after
     assert "2 waiting" in after and "0 failed for good" in after

@@ -12,8 +12,8 @@ look at the queue at once instead of at their next poll (worker.IDLE_SECONDS).
   until it has it back.
 
 A ring carries nothing but "look now": a spurious one costs one look at the queue, a lost
-one the poll's wait. A worker that hears neither (SQLite, another host) finds the work at its
-next poll.
+one the poll's wait. A worker that cannot make its pipe (a filesystem without named pipes)
+still LISTENs; one that hears neither (SQLite, another host) finds the work at its next poll.
 """
 
 from __future__ import annotations
@@ -96,7 +96,17 @@ class Bell:
     """A worker process's end of the doorbell: its pipe, and on PostgreSQL its LISTEN."""
 
     def __init__(self, settings: Settings) -> None:
-        where = folder(settings)
+        self._fd: int | None = None
+        self.path: Path | None = None
+        try:
+            self._open_pipe(folder(settings))
+        except OSError:  # no named pipes here (some network filesystems): NOTIFY alone
+            log.warning("match worker: no doorbell pipe on this host, rings come only through "
+                        "PostgreSQL (or the queue is polled)", exc_info=True)
+        url = settings.effective_database_url
+        self._listener = _Listener(url) if url.startswith("postgresql") else None
+
+    def _open_pipe(self, where: Path) -> None:
         where.mkdir(mode=0o700, parents=True, exist_ok=True)
         name = f"{os.getpid()}-{secrets.token_hex(4)}"
         temp = where / f"{_TEMP}{name}"
@@ -106,19 +116,18 @@ class Bell:
         except OSError:
             temp.unlink(missing_ok=True)
             raise
+        os.replace(temp, where / name)  # open before it has a name a ring would use
         self.path = where / name
-        os.replace(temp, self.path)  # open before it has a name a ring would use
-        url = settings.effective_database_url
-        self._listener = _Listener(url) if url.startswith("postgresql") else None
 
     def wait(self, timeout: float) -> bool:
-        """Whether the bell rang within `timeout` seconds (every ring so far is heard)."""
+        """Whether the bell rang within `timeout` seconds (every ring so far is heard);
+        with neither a pipe nor a LISTEN, simply `timeout` seconds of waiting."""
         listening = self._listener.fileno() if self._listener is not None else None
         ready, _, _ = select.select(
-            [self._fd, *([listening] if listening is not None else [])], [], [], timeout)
+            [fd for fd in (self._fd, listening) if fd is not None], [], [], timeout)
         if not ready:
             return False
-        if self._fd in ready:
+        if self._fd is not None and self._fd in ready:
             try:
                 while os.read(self._fd, 4096):
                     pass
@@ -129,8 +138,10 @@ class Bell:
         return True
 
     def close(self) -> None:
-        self.path.unlink(missing_ok=True)
-        os.close(self._fd)
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+        if self._fd is not None:
+            os.close(self._fd)
         if self._listener is not None:
             self._listener.close()
 

@@ -131,7 +131,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
     crashed: list[BaseException] = []
     halt = threading.Event()  # this process's threads: set by `stop` or by a thread's crash
     wake = Wake()  # work was queued (a clip's frames, the doorbell): idle threads look now
-    bell = _bell(settings)
+    bell = doorbell.Bell(settings)  # its pipe here and, on PostgreSQL, its LISTEN
 
     def queued() -> None:  # a sampling queued its frames' stages: this worker's idle threads
         wake.ring()  # take them now, and so do the other workers'
@@ -150,9 +150,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
         for thread in takers:
             thread.start()
         while not halt.is_set() and not stop.is_set():
-            if bell is None:
-                stop.wait(STOP_POLL_SECONDS)
-            elif bell.wait(STOP_POLL_SECONDS):
+            if bell.wait(STOP_POLL_SECONDS):
                 wake.ring()
         halt.set()
         wake.ring()  # the idle ones hear it now
@@ -161,8 +159,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
         if crashed:
             raise crashed[0]
     finally:
-        if bell is not None:
-            bell.close()
+        bell.close()
         if settings.gc_freeze_at_start:
             thaw_startup_objects()
         engine.close()
@@ -186,14 +183,6 @@ class Wake:
         """Wait up to `timeout` seconds for a ring after the first `seen`."""
         with self._cond:
             self._cond.wait_for(lambda: self.rings != seen, timeout)
-
-
-def _bell(settings: Settings) -> doorbell.Bell | None:
-    try:
-        return doorbell.Bell(settings)
-    except OSError:  # no named pipes here (some network filesystems): polling alone
-        log.warning("match worker: no doorbell, the queue is polled", exc_info=True)
-        return None
 
 
 def _serve(factory: Callable[[], Session], engine: MatchEngine, settings: Settings,

@@ -162,3 +162,38 @@ def test_a_lost_listen_connection_is_opened_again_and_hears_the_next_ring(
     finally:
         bell.close()
         db.dispose()
+
+
+def _no_pipes_here(tmp_path) -> Settings:
+    """A data folder where no pipe can be made: a file stands where the host's folder goes."""
+    settings = Settings(data_dir=tmp_path / "data")
+    blocked = doorbell.folder(settings)
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text("not a folder")
+    return settings
+
+
+def test_without_a_pipe_the_bell_still_waits_and_closes(tmp_path):
+    settings = _no_pipes_here(tmp_path)
+    bell = doorbell.Bell(settings)
+    try:
+        assert bell.path is None
+        assert doorbell.ring(settings) == 0
+        assert not bell.wait(0.01)  # nothing to hear on SQLite: the poll alone
+    finally:
+        bell.close()
+    assert doorbell.folder(settings).read_text() == "not a folder"
+
+
+def test_without_a_pipe_a_worker_on_postgresql_still_hears_rings(tmp_path, postgres_url):
+    settings = _no_pipes_here(tmp_path).model_copy(update={"database_url": postgres_url})
+    bell = doorbell.Bell(settings)
+    engine = make_engine(postgres_url)
+    try:
+        assert bell.path is None
+        assert not bell.wait(0)  # LISTENing from here on
+        doorbell.ring(settings, engine)
+        assert bell.wait(10)
+    finally:
+        bell.close()
+        engine.dispose()

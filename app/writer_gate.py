@@ -7,8 +7,9 @@ while the waiters sleep: in a burst of 50 uploads, the write lock was taken once
 while each writer held it for 10.
 
 The gate is a lock of the process's own beside SQLite's. A connection takes it just before
-its first write statement (the statement that makes Python's sqlite3 begin a transaction)
-and gives it up once the transaction has committed or rolled back, or the connection closes;
+its first write statement and gives it up once that statement's transaction has committed or
+rolled back (a statement run outside one, such as ANALYZE: once it is done), or the
+connection closes;
 a waiter wakes the moment it is given up. It changes nothing about what is safe: SQLite's
 own lock still serialises every writer, in this process and in the others (each has a gate
 of its own), and a write the gate does not see is simply left to SQLite. A writer waits for
@@ -24,8 +25,10 @@ import sqlite3
 import threading
 from typing import Any
 
-# what makes Python's sqlite3 begin a transaction, and SQLite then take its write lock
-_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+# what takes SQLite's write lock: the statements that make Python's sqlite3 begin a
+# transaction (held until it ends), and those it runs on their own (held for the statement)
+_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|ANALYZE|VACUUM|REINDEX)"
+                    r"\b", re.IGNORECASE)
 _BUSY = re.compile(r"\s*PRAGMA\s+busy_timeout\s*=\s*(\d+)\s*;?\s*$", re.IGNORECASE)
 _gates: dict[str, threading.Lock] = {}
 _gates_lock = threading.Lock()

@@ -64,6 +64,18 @@ def test_given_up_by_a_rollback_and_by_a_connection_returned_mid_transaction(
         assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 0
 
 
+def test_a_write_outside_a_transaction_passes_the_gate_too(engine: Engine) -> None:
+    gate = _gate(engine)
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA busy_timeout = 50")
+        # another thread of this process is writing
+        with gate, pytest.raises(OperationalError, match="database is locked"):
+            conn.exec_driver_sql("ANALYZE")  # SQLite's planner statistics: a write
+        conn.rollback()
+        conn.exec_driver_sql("ANALYZE")
+        assert not gate.locked()  # held for the statement alone: it committed on its own
+
+
 def test_a_refused_write_holds_nothing(engine: Engine) -> None:
     gate = _gate(engine)
     with engine.connect() as conn, pytest.raises(OperationalError):

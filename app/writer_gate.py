@@ -2,15 +2,15 @@
 
 SQLite lets one transaction write at a time. A writer that finds the lock taken is made to
 wait by SQLite's busy handler, which sleeps and tries again: 1, 2, 5 ... then 50 and 100 ms
-between tries. So when many requests write at once (a burst of uploads), the lock sits free
-while the waiters sleep: in a burst of 50 uploads, the write lock was taken once every 40 ms
-while each writer held it for 10.
+between tries. So when many requests write at once, the lock sits free while the waiters
+sleep: in a burst of 50 uploads each writer held it for 10 to 20 ms, yet the median upload
+waited 440 ms for it.
 
 The gate is a lock of the process's own beside SQLite's. A connection takes it just before
 its first write statement and gives it up once that statement's transaction has committed or
 rolled back (a statement run outside one, such as ANALYZE: once it is done), or the
-connection closes;
-a waiter wakes the moment it is given up. It changes nothing about what is safe: SQLite's
+connection closes; a waiter wakes the moment it is given up. It changes nothing about what
+is safe: SQLite's
 own lock still serialises every writer, in this process and in the others (each has a gate
 of its own), and a write the gate does not see is simply left to SQLite. A writer waits for
 the gate as long as its connection's busy timeout would have let SQLite wait, then fails as

@@ -10,11 +10,11 @@ The gate is a lock of the process's own beside SQLite's. A connection takes it j
 its first write statement and gives it up once that statement's transaction has committed or
 rolled back (a statement run outside one, such as ANALYZE: once it is done), or the
 connection closes; a waiter wakes the moment it is given up. It changes nothing about what
-is safe: SQLite's
-own lock still serialises every writer, in this process and in the others (each has a gate
-of its own), and a write the gate does not see is simply left to SQLite. A writer waits for
-the gate as long as its connection's busy timeout would have let SQLite wait, then fails as
-SQLite would ("database is locked"), which callers already treat as a race to retry.
+is safe: SQLite's own lock still serialises every writer, in this process and in the others
+(each has a gate of its own), and a write the gate does not see is simply left to SQLite. A
+writer waits for the gate as long as its connection's busy timeout would have let SQLite
+wait, then fails as SQLite would ("database is locked"), which callers already treat as a
+race to retry.
 """
 
 from __future__ import annotations

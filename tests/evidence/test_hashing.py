@@ -217,3 +217,18 @@ def test_a_stale_feature_blob_is_never_misread(version):
     assert not prefilter_descriptors(old).any()
     with pytest.raises(ValueError):
         unpack_features(old)
+
+
+def test_flat_lines_agree_with_the_median_by_definition():
+    """borders._flat_lines (sorted rows) says what np.median and a count say, row by row."""
+    from app.evidence.borders import _flat_lines
+
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        gray = (rng.random((int(rng.integers(1, 120)), int(rng.integers(1, 120))))
+                * int(rng.integers(1, 256))).astype(np.uint8)
+        gray[: int(rng.integers(0, 5))] = int(rng.integers(0, 256))  # some flat rows
+        for rows in (gray, gray.T):
+            median = np.median(rows.astype(np.float64), axis=1)
+            near = (np.abs(rows - median[:, None]) <= 1).sum(axis=1)
+            assert (_flat_lines(rows, 0.8, 1) == (near >= 0.8 * rows.shape[1])).all()

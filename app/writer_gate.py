@@ -23,7 +23,8 @@ import os
 import re
 import sqlite3
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 # what takes SQLite's write lock: the statements that make Python's sqlite3 begin a
 # transaction (held until it ends), and those it runs on their own (held for the statement)
@@ -32,6 +33,7 @@ _WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|ANALYZE
 _BUSY = re.compile(r"\s*PRAGMA\s+busy_timeout\s*=\s*(\d+)\s*;?\s*$", re.IGNORECASE)
 _gates: dict[str, threading.Lock] = {}
 _gates_lock = threading.Lock()
+T = TypeVar("T")
 
 
 def _gate_for(database: str) -> threading.Lock | None:
@@ -72,14 +74,17 @@ class GatedConnection(sqlite3.Connection):
             self._release()
 
     def commit(self) -> None:
-        try:
-            super().commit()
-        finally:
-            self.after()
+        self.run(super().commit)
 
     def rollback(self) -> None:
+        self.run(super().rollback)
+
+    def run(self, work: Callable[[], T], sql: str = "") -> T:
+        """`work` (a statement `sql`, or the end of its transaction), past the gate if it writes,
+        and the gate given up after it if no transaction is left open."""
+        self.before(sql)
         try:
-            super().rollback()
+            return work()
         finally:
             self.after()
 
@@ -99,15 +104,9 @@ class GatedCursor(sqlite3.Cursor):
     connection: GatedConnection
 
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
-        self.connection.before(sql)
-        try:
-            return super().execute(sql, parameters)
-        finally:
-            self.connection.after()
+        return self.connection.run(lambda: super(GatedCursor, self).execute(sql, parameters),
+                                   sql)
 
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> sqlite3.Cursor:
-        self.connection.before(sql)
-        try:
-            return super().executemany(sql, seq_of_parameters)
-        finally:
-            self.connection.after()
+        return self.connection.run(
+            lambda: super(GatedCursor, self).executemany(sql, seq_of_parameters), sql)

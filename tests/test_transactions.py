@@ -15,9 +15,6 @@ EXCEPTIONS: dict[str, str] = {
     "demo/build.py": "the demo build is one outer transaction around its units of work (each a "
                      "savepoint): the match index reads through the same connection and sees "
                      "the photos just added, and a failed build leaves nothing",
-    "writer_gate.py": "the SQLite connection's own commit, wrapped to give up the writer gate "
-                      "once the transaction has ended: it starts nothing, the unit of work "
-                      "calls it",
     "backup/snapshot.py": "the backup's own copy of a SQLite database (a file of its own, never "
                           "the service's): its image keys are cleared and committed before "
                           "VACUUM, which cannot run inside a transaction",

@@ -206,8 +206,8 @@ def samplings_then_stages(factory: Callable[[], Session], engine: MatchEngine, a
 
 
 def ring_when_committed(tasks: BackgroundTasks, state: Any) -> None:
-    """Work queued again by a request (a failed stage retried): the match workers hear of it
-    once the request's transaction has committed, not at their next poll."""
+    """Work a request queued (an upload, a failed stage retried): the match workers hear of
+    it once the request's transaction has committed, not at their next poll."""
     tasks.add_task(doorbell.ring, state.settings, state.engine)
 
 
@@ -220,7 +220,7 @@ def after_answer(tasks: BackgroundTasks, state: Any, actor: Actor, image_ids: li
     if not (image_ids or video_ids):
         return
     if state.settings.match_workers > 0:
-        tasks.add_task(doorbell.ring, state.settings, state.engine)
+        ring_when_committed(tasks, state)
     else:
         tasks.add_task(samplings_then_stages, state.session_factory, state.match_engine,
                        actor, image_ids, list(video_ids or []),
